@@ -1,0 +1,84 @@
+/* vkllm: the command line. `vkllm <verb> [options]`; `vkllm help <verb>` explains one. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/status.h"
+#include "cli.h"
+
+static const struct {
+	const char *verb, *args, *what;
+} verbs[] = {
+	{"run", "[-m MODEL.gguf] [--device N]", "generate text (today: a device check; models arrive with the loader)"},
+	{"devices", "[--json]", "list every Vulkan device with the profile vkllm tunes for"},
+	{"help", "[VERB]", "this text, or one verb's"},
+};
+
+void cli_usage(FILE *f, const char *verb)
+{
+	if (verb && *verb) {
+		for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+			if (strcmp(verbs[i].verb, verb) == 0) {
+				fprintf(f, "usage: vkllm %s %s\n  %s\n", verbs[i].verb, verbs[i].args, verbs[i].what);
+				if (strcmp(verb, "run") == 0)
+					fprintf(f, "options:\n"
+					           "  -m, --model FILE   GGUF model to run\n"
+					           "  --device N         use device N of `vkllm devices` (also VKLLM_DEVICE=N)\n");
+				if (strcmp(verb, "devices") == 0)
+					fprintf(f, "options:\n  --json             one JSON document instead of text\n");
+				return;
+			}
+	}
+	fprintf(f, "vkllm %s: LLM inference on any Vulkan GPU\n\nusage: vkllm <verb> [options]\n\n", VKLLM_VERSION);
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		fprintf(f, "  %-8s %-30s %s\n", verbs[i].verb, verbs[i].args, verbs[i].what);
+	fprintf(f, "\nenvironment: VKLLM_DEVICE=N (device choice), VKLLM_VALIDATION=1 (Vulkan validation layer)\n");
+}
+
+int cli_bad_arg(const char *verb, const char *msg, const char *arg)
+{
+	fprintf(stderr, "vkllm: error: %s '%s'\n", msg, arg);
+	cli_usage(stderr, verb);
+	return 2;
+}
+
+int cli_error(int st)
+{
+	fprintf(stderr, "vkllm: error: %s\n", vkllm_error());
+	switch (st) {
+	case VKLLM_E_ARG:
+	case VKLLM_E_NO_LOADER:
+	case VKLLM_E_NO_DEVICE: return 2;
+	default: return 1;
+	}
+}
+
+bool cli_parse_int(const char *s, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > max) return false;
+	*out = v;
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		cli_usage(stderr, "");
+		return 2;
+	}
+	const char *verb = argv[1];
+	if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
+		cli_usage(stdout, argc > 2 ? argv[2] : "");
+		return 0;
+	}
+	if (strcmp(verb, "--version") == 0) {
+		printf("vkllm %s\n", VKLLM_VERSION);
+		return 0;
+	}
+	if (strcmp(verb, "run") == 0) return cmd_run(argc - 1, argv + 1);
+	if (strcmp(verb, "devices") == 0) return cmd_devices(argc - 1, argv + 1);
+	return cli_bad_arg("", verb[0] == '-' ? "unknown option" : "unknown verb", verb);
+}

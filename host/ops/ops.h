@@ -1,0 +1,16 @@
+/* One C function per kernel: it picks the shader variant and its tuning from the device profile,
+ * binds the views and records the dispatch. Outputs first, then inputs, then sizes and options.
+ * Offsets and counts are in elements of the view's type, not bytes. */
+#ifndef VKLLM_OPS_H
+#define VKLLM_OPS_H
+
+#include "vk/gpu.h"
+
+/* out[i] = value for i < n (f32). */
+int op_fill(struct gpu_rec *rec, struct gpu_view out, uint32_t n, float value);
+
+enum copy_out { COPY_OUT_F32, COPY_OUT_F16 };
+/* out[i] = convert(in[i]) for i < n; in is f32, out f32 or f16 (round to nearest even). */
+int op_copy(struct gpu_rec *rec, struct gpu_view out, struct gpu_view in, uint32_t n, enum copy_out out_type);
+
+#endif

@@ -1,0 +1,9 @@
+# THE manifest: one vkllm_shader() line per compiled variant, grouped by op family.
+#   vkllm_shader(<variant name> <source file> [DEFINES D1 D2=V ...] [NO_OPT])
+# The variant name becomes SH_<NAME> in the generated shaders.h and is used in logs and tests.
+# NO_OPT skips spirv-opt for a variant (spirv-opt has had bugs on coopmat, bf16 and rope shaders).
+
+# fill / copy: the first kernels, also used by the device check in `vkllm run`
+vkllm_shader(fill_f32 fill.comp)
+vkllm_shader(copy_f32 copy.comp)
+vkllm_shader(copy_f32_f16 copy.comp DEFINES OUT_F16)
