@@ -173,6 +173,7 @@ int gguf_write_header(struct gguf_writer *w, FILE *f, const char *path)
 	}
 	if (w->n_tensors) TRY(pad(f, pos, w->alignment, path));
 	w->next_tensor = 0;
+	w->part_written = 0;
 	return VKLLM_OK;
 }
 
@@ -182,5 +183,18 @@ int gguf_write_tensor_data(struct gguf_writer *w, FILE *f, const void *data, uin
 	const struct gguf_wtensor *t = &w->tensors[w->next_tensor++];
 	CHECK(size == t->size);
 	TRY(write_all(f, data, size, path));
+	return pad(f, t->size, w->alignment, path);
+}
+
+int gguf_write_tensor_part(struct gguf_writer *w, FILE *f, const void *data, uint64_t size, const char *path)
+{
+	CHECK(w->next_tensor < w->n_tensors);
+	const struct gguf_wtensor *t = &w->tensors[w->next_tensor];
+	CHECK(w->part_written + size <= t->size);
+	TRY(write_all(f, data, size, path));
+	w->part_written += size;
+	if (w->part_written < t->size) return VKLLM_OK;
+	w->next_tensor++;
+	w->part_written = 0;
 	return pad(f, t->size, w->alignment, path);
 }

@@ -26,6 +26,7 @@ struct gguf_writer {
 	uint32_t alignment;
 	uint64_t data_size;
 	uint64_t next_tensor; /* for gguf_write_tensor_data: tensors go in order */
+	uint64_t part_written; /* bytes of tensor next_tensor written so far by gguf_write_tensor_part */
 	bool oom;             /* a host allocation failed; reported by gguf_write_header */
 };
 
@@ -53,5 +54,8 @@ int gguf_w_tensor(struct gguf_writer *w, const char *name, uint32_t type, uint32
 int gguf_write_header(struct gguf_writer *w, FILE *f, const char *path);
 /* Writes the next tensor's data (exactly its size) and its padding. */
 int gguf_write_tensor_data(struct gguf_writer *w, FILE *f, const void *data, uint64_t size, const char *path);
+/* The same in pieces, for tensors larger than memory: the padding follows the piece that
+ * completes the tensor. Pieces must not cross into the next tensor. */
+int gguf_write_tensor_part(struct gguf_writer *w, FILE *f, const void *data, uint64_t size, const char *path);
 
 #endif

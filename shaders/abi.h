@@ -32,4 +32,18 @@ struct copy_params {
 	ABI_U32 dst_offset;
 };
 
+/* matvec.comp: Y[y_offset + c*y_stride + r] (+)= sum_k W[r][k] * X[x_offset + c*x_stride + k].
+ * w_offset is in bytes (a multiple of 2, or of 4 for f32); x/y offsets and strides in elements. */
+struct matvec_params {
+	ABI_U32 n_rows;
+	ABI_U32 n_k;        /* a multiple of 32 (and of the type's block size) */
+	ABI_U32 row_bytes;  /* bytes of one weight row */
+	ABI_U32 w_offset;
+	ABI_U32 x_offset;
+	ABI_U32 x_stride;
+	ABI_U32 y_offset;
+	ABI_U32 y_stride;
+	ABI_U32 accumulate; /* 1: add to Y (a residual add for free) */
+};
+
 #endif

@@ -10,6 +10,8 @@ static const struct {
 	const char *verb, *args, *what;
 } verbs[] = {
 	{"run", "[-m MODEL.gguf] [--device N]", "generate text (today: a device check; models arrive with the loader)"},
+	{"inspect", "-m MODEL.gguf [--json]", "check a model as loading does (no GPU) and print its architecture card"},
+	{"synth", "--arch A | --preset P -o OUT.gguf", "write a random-weight model of a real architecture and shape"},
 	{"devices", "[--json]", "list every Vulkan device with the profile vkllm tunes for"},
 	{"help", "[VERB]", "this text, or one verb's"},
 };
@@ -24,6 +26,9 @@ void cli_usage(FILE *f, const char *verb)
 					fprintf(f, "options:\n"
 					           "  -m, --model FILE   GGUF model to run\n"
 					           "  --device N         use device N of `vkllm devices` (also VKLLM_DEVICE=N)\n");
+				if (strcmp(verb, "synth") == 0) cmd_synth_help(f);
+				if (strcmp(verb, "inspect") == 0)
+					fprintf(f, "options:\n  -m, --model FILE   the GGUF file\n  --json             one JSON document instead of text\n");
 				if (strcmp(verb, "devices") == 0)
 					fprintf(f, "options:\n  --json             one JSON document instead of text\n");
 				return;
@@ -31,7 +36,7 @@ void cli_usage(FILE *f, const char *verb)
 	}
 	fprintf(f, "vkllm %s: LLM inference on any Vulkan GPU\n\nusage: vkllm <verb> [options]\n\n", VKLLM_VERSION);
 	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-		fprintf(f, "  %-8s %-30s %s\n", verbs[i].verb, verbs[i].args, verbs[i].what);
+		fprintf(f, "  %-8s %-34s %s\n", verbs[i].verb, verbs[i].args, verbs[i].what);
 	fprintf(f, "\nenvironment: VKLLM_DEVICE=N (device choice), VKLLM_VALIDATION=1 (Vulkan validation layer)\n");
 }
 
@@ -80,5 +85,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(verb, "run") == 0) return cmd_run(argc - 1, argv + 1);
 	if (strcmp(verb, "devices") == 0) return cmd_devices(argc - 1, argv + 1);
+	if (strcmp(verb, "inspect") == 0) return cmd_inspect(argc - 1, argv + 1);
+	if (strcmp(verb, "synth") == 0) return cmd_synth(argc - 1, argv + 1);
 	return cli_bad_arg("", verb[0] == '-' ? "unknown option" : "unknown verb", verb);
 }

@@ -1,0 +1,34 @@
+/* The architecture registry. Each architecture lives in its own small file (arch_*.c). */
+#include "model/arch.h"
+
+#include <string.h>
+
+extern const struct arch arch_llama, arch_qwen2, arch_qwen3, arch_qwen3moe, arch_smollm3, arch_olmo2, arch_gemma3;
+
+static const struct arch *const all[] = {
+	&arch_llama, &arch_qwen2, &arch_qwen3, &arch_qwen3moe, &arch_smollm3, &arch_olmo2, &arch_gemma3, NULL,
+};
+
+const struct arch *const *arch_all(void) { return all; }
+
+const struct arch *arch_find(const char *name)
+{
+	for (const struct arch *const *a = all; *a; a++)
+		if (strcmp((*a)->name, name) == 0) return *a;
+	return NULL;
+}
+
+void layer_defaults(const struct hparams *hp, uint32_t il, struct layer_desc *d)
+{
+	memset(d, 0, sizeof *d);
+	d->attn = ATTN_GQA;
+	d->ffn = hp->n_expert ? FFN_MOE : FFN_GLU;
+	d->norm = NORM_PRE;
+	d->act = ACT_SILU;
+	d->rope = true;
+	d->rope_base = hp->rope_base;
+	d->rope_freq_scale = hp->rope_freq_scale;
+	d->n_head = hp->n_head[il];
+	d->n_head_kv = hp->n_head_kv[il];
+	d->n_ff = hp->n_ff[il];
+}

@@ -1,0 +1,56 @@
+/* Architectures as data: each one is its GGUF name, its own hyperparameter keys, a function that
+ * finishes the hyperparameters (llama.cpp's load_arch_hparams), and a function that says which
+ * blocks layer il has. The tensor list, the shape check, synth and the architecture card are all
+ * derived from these, so adding an architecture is writing one `struct arch` (design: the layer
+ * recipe of DESIGN.md). */
+#ifndef VKLLM_ARCH_H
+#define VKLLM_ARCH_H
+
+#include "model/hparams.h"
+
+enum rope_kind { ROPE_NORM, ROPE_NEOX }; /* pairs (2i, 2i+1) vs (i, i + n_rot/2) */
+enum attn_kind { ATTN_GQA };             /* attn_mla, attn_gdn arrive with their archs */
+enum ffn_kind { FFN_GLU, FFN_MOE };
+enum glu_act { ACT_SILU, ACT_GELU_TANH };  /* SwiGLU, GeGLU */
+enum norm_place {
+	NORM_PRE,      /* x + f(norm(x)): Llama, Qwen */
+	NORM_POST,     /* x + norm(f(x)): OLMo 2 (no input norms) */
+	NORM_SANDWICH, /* x + norm(f(norm(x))): Gemma 3 */
+};
+enum qk_norm { QK_NORM_NONE, QK_NORM_HEAD /* {head_dim}, per head */, QK_NORM_FULL /* whole projection */ };
+
+/* The blocks of one layer, with the numbers they need. */
+struct layer_desc {
+	enum attn_kind attn;
+	enum ffn_kind ffn;
+	enum norm_place norm;
+	enum qk_norm qk_norm;
+	enum glu_act act;
+	bool rope;              /* false: a NoPE layer */
+	bool swa;               /* sliding window of hp->n_swa */
+	float rope_base, rope_freq_scale;
+	uint32_t n_head, n_head_kv, n_ff;
+};
+
+struct gguf_file;
+
+struct arch {
+	const char *name;       /* general.architecture */
+	const char *family;     /* for people: "Qwen3", "Llama 3 / Mistral" */
+	enum rope_kind rope;
+	bool output_required;   /* false: output.weight may be absent (tied to token_embd) */
+	bool qkv_bias;          /* synth writes attn_{q,k,v}.bias (Qwen2); readers accept them on every arch */
+	const struct hp_key *keys;
+	/* After the generic and table keys: defaults, derived values, checks. f is NULL in synth. */
+	int (*finish)(struct hparams *hp, const struct gguf_file *f);
+	void (*layer)(const struct hparams *hp, uint32_t il, struct layer_desc *d);
+};
+
+const struct arch *arch_find(const char *name);
+/* All architectures, NULL-terminated, for listings. */
+const struct arch *const *arch_all(void);
+
+/* The common part of every layer: heads and FFN size from hp, RoPE on, no window. */
+void layer_defaults(const struct hparams *hp, uint32_t il, struct layer_desc *d);
+
+#endif

@@ -1,0 +1,37 @@
+/* The Qwen family: qwen2 (Qwen2.5: QKV bias), qwen3 (per-head QK RMSNorm), qwen3moe (Qwen3
+ * 30B-A3B / 235B-A22B: 128 experts, top-8, softmax then renormalized, no shared expert). All NEOX
+ * RoPE. */
+#include "base/status.h"
+#include "loader/gguf.h"
+#include "model/arch.h"
+
+static void qwen2_layer(const struct hparams *hp, uint32_t il, struct layer_desc *d) { layer_defaults(hp, il, d); }
+
+static void qwen3_layer(const struct hparams *hp, uint32_t il, struct layer_desc *d)
+{
+	layer_defaults(hp, il, d);
+	d->qk_norm = QK_NORM_HEAD;
+}
+
+static int qwen3moe_finish(struct hparams *hp, const struct gguf_file *f)
+{
+	const char *path = f ? f->path : "qwen3moe";
+	if (!hp->n_expert || !hp->n_expert_used)
+		return fail(VKLLM_E_FORMAT, "%s: qwen3moe needs qwen3moe.expert_count and expert_used_count", path);
+	/* llama.cpp's fallback when the key is absent */
+	if (!hp->n_ff_exp) hp->n_ff_exp = hp->n_ff[0] / hp->n_expert_used;
+	if (!hp->n_ff_exp) return fail(VKLLM_E_FORMAT, "%s: qwen3moe.expert_feed_forward_length is missing", path);
+	return VKLLM_OK;
+}
+
+const struct arch arch_qwen2 = {
+	.name = "qwen2", .family = "Qwen2.5", .rope = ROPE_NEOX, .qkv_bias = true, .layer = qwen2_layer,
+};
+
+const struct arch arch_qwen3 = {
+	.name = "qwen3", .family = "Qwen3", .rope = ROPE_NEOX, .layer = qwen3_layer,
+};
+
+const struct arch arch_qwen3moe = {
+	.name = "qwen3moe", .family = "Qwen3 MoE", .rope = ROPE_NEOX, .finish = qwen3moe_finish, .layer = qwen3_layer,
+};

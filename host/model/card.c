@@ -1,0 +1,272 @@
+/* The architecture card (card.h). Layers are grouped by identical recipes, so Gemma 3's 5:1
+ * sliding/global pattern or SmolLM3's NoPE layers show as two groups with their layer lists. */
+#include "model/card.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "loader/quant.h"
+
+static bool is_expert(const struct tensor_spec *s) { return s->role == TR_EXPERTS; }
+
+void card_compute(const struct model_file *m, struct card *c)
+{
+	memset(c, 0, sizeof *c);
+	const struct hparams *hp = &m->hp;
+	for (uint32_t i = 0; i < m->specs.n; i++) {
+		const struct gguf_tensor *t = m->tensors[i];
+		if (!t) continue;
+		uint64_t n = t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+		c->params_total += n;
+		/* a token reads only its k experts' slabs; everything else is read whole */
+		c->params_active += is_expert(&m->specs.items[i]) ? n / hp->n_expert * hp->n_expert_used : n;
+		c->weight_bytes += t->size;
+		uint32_t k = 0;
+		while (k < c->n_types && c->types[k].type != t->type) k++;
+		if (k == c->n_types) c->types[c->n_types++].type = t->type;
+		c->types[k].n_tensors++;
+		c->types[k].bytes += t->size;
+	}
+	for (uint32_t il = 0; il < hp->n_layer; il++) {
+		const struct layer_desc *d = &m->layers[il];
+		uint64_t per_token = 2ull * d->n_head_kv * (hp->head_dim_k + hp->head_dim_v); /* f16: 2 bytes per value */
+		uint64_t ctx = d->swa && hp->n_swa < hp->n_ctx_train ? hp->n_swa : hp->n_ctx_train;
+		c->kv_bytes_per_token += per_token;
+		c->kv_bytes_full += per_token * ctx;
+	}
+	c->random_weights = gguf_find(&m->gguf, "vkllm.synth.preset") != NULL;
+}
+
+static const char *norm_name(enum norm_place n)
+{
+	return n == NORM_PRE ? "pre-norm" : n == NORM_POST ? "post-norm (inside the residual)" : "sandwich norms (pre and post)";
+}
+
+static const char *qk_norm_name(enum qk_norm q)
+{
+	return q == QK_NORM_HEAD ? "per-head" : q == QK_NORM_FULL ? "whole-projection" : "none";
+}
+
+static void layer_text(const struct model_file *m, const struct layer_desc *d, char *out, size_t n)
+{
+	const struct hparams *hp = &m->hp;
+	size_t k = 0;
+#define PUT(...) k += (size_t)snprintf(out + k, k < n ? n - k : 0, __VA_ARGS__)
+	PUT("attention: %u query heads, %u KV heads (%s), head dim %u", d->n_head, d->n_head_kv,
+	    d->n_head_kv == d->n_head ? "MHA" : d->n_head_kv == 1 ? "MQA" : "GQA", hp->head_dim_k);
+	if (hp->head_dim_v != hp->head_dim_k) PUT("/%u", hp->head_dim_v);
+	if (d->qk_norm != QK_NORM_NONE) PUT(", QK-norm %s", qk_norm_name(d->qk_norm));
+	if (d->swa) PUT(", sliding window %u", hp->n_swa);
+	else PUT(", full context");
+	if (d->rope) {
+		PUT(", RoPE %s base %g", m->arch->rope == ROPE_NEOX ? "NeoX" : "normal", d->rope_base);
+		if (hp->n_rot != hp->head_dim_k) PUT(" on %u of %u dims", hp->n_rot, hp->head_dim_k);
+		if (d->rope_freq_scale != 1.0f) PUT(", scaled x%g", 1.0 / d->rope_freq_scale);
+	} else {
+		PUT(", NoPE (no position encoding)");
+	}
+	const char *act = d->act == ACT_SILU ? "SwiGLU" : "GeGLU";
+	if (d->ffn == FFN_MOE)
+		PUT("\n      FFN: MoE, %u experts, top-%u, %s of %u", hp->n_expert, hp->n_expert_used, act, hp->n_ff_exp);
+	else
+		PUT("\n      FFN: dense %s of %u", act, d->n_ff);
+	PUT("; %s", norm_name(d->norm));
+#undef PUT
+}
+
+/* "0-4, 6-10, 12" into out */
+static void layer_ranges(const struct model_file *m, uint32_t first, char *out, size_t n)
+{
+	size_t k = 0;
+	out[0] = 0;
+	uint32_t L = m->hp.n_layer;
+	for (uint32_t il = first; il < L;) {
+		if (memcmp(&m->layers[il], &m->layers[first], sizeof m->layers[0])) {
+			il++;
+			continue;
+		}
+		uint32_t end = il;
+		while (end + 1 < L && !memcmp(&m->layers[end + 1], &m->layers[first], sizeof m->layers[0])) end++;
+		if (end > il) k += (size_t)snprintf(out + k, k < n ? n - k : 0, "%s%u-%u", k ? ", " : "", il, end);
+		else k += (size_t)snprintf(out + k, k < n ? n - k : 0, "%s%u", k ? ", " : "", il);
+		il = end + 1;
+	}
+}
+
+/* The first layer of each distinct recipe, in order. */
+static bool first_of_kind(const struct model_file *m, uint32_t il)
+{
+	for (uint32_t j = 0; j < il; j++)
+		if (!memcmp(&m->layers[j], &m->layers[il], sizeof m->layers[0])) return false;
+	return true;
+}
+
+static uint32_t count_kind(const struct model_file *m, uint32_t il)
+{
+	uint32_t n = 0;
+	for (uint32_t j = 0; j < m->hp.n_layer; j++) n += !memcmp(&m->layers[j], &m->layers[il], sizeof m->layers[0]);
+	return n;
+}
+
+static void human(char *out, size_t n, double v, const char *unit)
+{
+	const char *p[] = {"", "K", "M", "G", "T"};
+	int i = 0;
+	while (v >= 1000 && i < 4) v /= 1000, i++;
+	snprintf(out, n, "%.2f %s%s", v, p[i], unit);
+}
+
+static void bytes_h(char *out, size_t n, double v)
+{
+	const char *p[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	int i = 0;
+	while (v >= 1024 && i < 4) v /= 1024, i++;
+	snprintf(out, n, i ? "%.2f %s" : "%.0f %s", v, p[i]);
+}
+
+void card_print_text(const struct model_file *m, const struct card *c, FILE *f)
+{
+	const struct hparams *hp = &m->hp;
+	char a[64], b[64], line[512];
+	fprintf(f, "%s\n", m->gguf.path);
+	fprintf(f, "  architecture  %s (%s)%s%s\n", m->arch->name, m->arch->family, hp->name[0] ? ": " : "", hp->name);
+	if (c->random_weights) fprintf(f, "  weights       RANDOM (made by vkllm synth): real shapes, meaningless text\n");
+	human(a, sizeof a, (double)c->params_total, "");
+	human(b, sizeof b, (double)c->params_active, "");
+	fprintf(f, "  parameters    %s total, %s active per token\n", a, b);
+	fprintf(f, "  shape         %u layers, embedding %u, vocabulary %u%s\n", hp->n_layer, hp->n_embd, hp->n_vocab,
+	        m->tied_output ? ", output tied to the embedding" : "");
+	if (hp->embed_scale > 0) fprintf(f, "                embeddings scaled by %g\n", hp->embed_scale);
+	if (hp->final_softcap > 0) fprintf(f, "                final logits soft-capped at %g\n", hp->final_softcap);
+	fprintf(f, "  context       %u tokens\n", hp->n_ctx_train);
+	fprintf(f, "  layers\n");
+	for (uint32_t il = 0; il < hp->n_layer; il++) {
+		if (!first_of_kind(m, il)) continue;
+		layer_ranges(m, il, line, sizeof line);
+		fprintf(f, "    %u x [%s]\n", count_kind(m, il), line);
+		layer_text(m, &m->layers[il], line, sizeof line);
+		fprintf(f, "      %s\n", line);
+	}
+	bytes_h(a, sizeof a, (double)c->kv_bytes_per_token);
+	bytes_h(b, sizeof b, (double)c->kv_bytes_full);
+	fprintf(f, "  KV cache      %s per token (f16), %s at %u tokens\n", a, b, hp->n_ctx_train);
+	bytes_h(a, sizeof a, (double)c->weight_bytes);
+	fprintf(f, "  weights       %s:", a);
+	for (uint32_t i = 0; i < c->n_types; i++)
+		fprintf(f, "%s %s %.1f%% (%u tensors)", i ? "," : "", quant_type_info(c->types[i].type)->name,
+		        100.0 * (double)c->types[i].bytes / (double)(c->weight_bytes ? c->weight_bytes : 1), c->types[i].n_tensors);
+	fprintf(f, "\n");
+	const struct vocab_info *v = &m->vocab;
+	fprintf(f, "  tokenizer     %s (%s%s%s), %u tokens, %u merges%s\n", v->model,
+	        !strcmp(v->model, "gpt2") ? "byte-level BPE" : "SentencePiece", v->pre[0] ? ", pre-tokenizer " : "", v->pre,
+	        v->n_tokens, v->n_merges, v->has_chat_template ? ", chat template" : "");
+}
+
+static void json_layer(struct json *j, const struct model_file *m, uint32_t first)
+{
+	const struct hparams *hp = &m->hp;
+	const struct layer_desc *d = &m->layers[first];
+	json_object_begin(j);
+	json_key(j, "layers");
+	json_array_begin(j);
+	for (uint32_t il = 0; il < hp->n_layer; il++)
+		if (!memcmp(&m->layers[il], d, sizeof *d)) json_u64(j, il);
+	json_array_end(j);
+	json_key(j, "attention");
+	json_object_begin(j);
+	json_key(j, "kind"), json_string(j, "gqa");
+	json_key(j, "n_head"), json_u64(j, d->n_head);
+	json_key(j, "n_head_kv"), json_u64(j, d->n_head_kv);
+	json_key(j, "head_dim_k"), json_u64(j, hp->head_dim_k);
+	json_key(j, "head_dim_v"), json_u64(j, hp->head_dim_v);
+	json_key(j, "qk_norm"), json_string(j, d->qk_norm == QK_NORM_HEAD ? "head" : d->qk_norm == QK_NORM_FULL ? "full" : "none");
+	json_key(j, "window"), json_u64(j, d->swa ? hp->n_swa : 0);
+	json_key(j, "rope");
+	if (d->rope) {
+		json_object_begin(j);
+		json_key(j, "kind"), json_string(j, m->arch->rope == ROPE_NEOX ? "neox" : "normal");
+		json_key(j, "dims"), json_u64(j, hp->n_rot);
+		json_key(j, "base"), json_double(j, d->rope_base);
+		json_key(j, "freq_scale"), json_double(j, d->rope_freq_scale);
+		json_object_end(j);
+	} else {
+		json_null(j);
+	}
+	json_object_end(j);
+	json_key(j, "ffn");
+	json_object_begin(j);
+	json_key(j, "kind"), json_string(j, d->ffn == FFN_MOE ? "moe" : "dense");
+	json_key(j, "activation"), json_string(j, d->act == ACT_SILU ? "swiglu" : "geglu");
+	if (d->ffn == FFN_MOE) {
+		json_key(j, "n_expert"), json_u64(j, hp->n_expert);
+		json_key(j, "n_expert_used"), json_u64(j, hp->n_expert_used);
+		json_key(j, "n_ff_expert"), json_u64(j, hp->n_ff_exp);
+	} else {
+		json_key(j, "n_ff"), json_u64(j, d->n_ff);
+	}
+	json_object_end(j);
+	json_key(j, "norm"), json_string(j, d->norm == NORM_PRE ? "pre" : d->norm == NORM_POST ? "post" : "sandwich");
+	json_object_end(j);
+}
+
+void card_print_json(const struct model_file *m, const struct card *c, FILE *f)
+{
+	const struct hparams *hp = &m->hp;
+	struct json j;
+	json_init(&j, f);
+	json_object_begin(&j);
+	json_key(&j, "file"), json_string(&j, m->gguf.path);
+	json_key(&j, "arch"), json_string(&j, m->arch->name);
+	json_key(&j, "family"), json_string(&j, m->arch->family);
+	json_key(&j, "name"), json_string(&j, hp->name);
+	json_key(&j, "random_weights"), json_bool(&j, c->random_weights);
+	json_key(&j, "params");
+	json_object_begin(&j);
+	json_key(&j, "total"), json_u64(&j, c->params_total);
+	json_key(&j, "active"), json_u64(&j, c->params_active);
+	json_object_end(&j);
+	json_key(&j, "n_layer"), json_u64(&j, hp->n_layer);
+	json_key(&j, "n_embd"), json_u64(&j, hp->n_embd);
+	json_key(&j, "n_vocab"), json_u64(&j, hp->n_vocab);
+	json_key(&j, "context_length"), json_u64(&j, hp->n_ctx_train);
+	json_key(&j, "tied_output"), json_bool(&j, m->tied_output);
+	json_key(&j, "embed_scale"), json_double(&j, hp->embed_scale > 0 ? hp->embed_scale : 1.0);
+	json_key(&j, "final_softcap"), json_double(&j, hp->final_softcap);
+	json_key(&j, "layer_groups");
+	json_array_begin(&j);
+	for (uint32_t il = 0; il < hp->n_layer; il++)
+		if (first_of_kind(m, il)) json_layer(&j, m, il);
+	json_array_end(&j);
+	json_key(&j, "kv_cache");
+	json_object_begin(&j);
+	json_key(&j, "type"), json_string(&j, "f16");
+	json_key(&j, "bytes_per_token"), json_u64(&j, c->kv_bytes_per_token);
+	json_key(&j, "bytes_full_context"), json_u64(&j, c->kv_bytes_full);
+	json_object_end(&j);
+	json_key(&j, "weights");
+	json_object_begin(&j);
+	json_key(&j, "bytes"), json_u64(&j, c->weight_bytes);
+	json_key(&j, "types");
+	json_array_begin(&j);
+	for (uint32_t i = 0; i < c->n_types; i++) {
+		json_object_begin(&j);
+		json_key(&j, "type"), json_string(&j, quant_type_info(c->types[i].type)->name);
+		json_key(&j, "tensors"), json_u64(&j, c->types[i].n_tensors);
+		json_key(&j, "bytes"), json_u64(&j, c->types[i].bytes);
+		json_key(&j, "share"), json_double(&j, (double)c->types[i].bytes / (double)(c->weight_bytes ? c->weight_bytes : 1));
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_object_end(&j);
+	json_key(&j, "tokenizer");
+	json_object_begin(&j);
+	json_key(&j, "model"), json_string(&j, m->vocab.model);
+	json_key(&j, "pre"), json_string(&j, m->vocab.pre);
+	json_key(&j, "n_tokens"), json_u64(&j, m->vocab.n_tokens);
+	json_key(&j, "n_merges"), json_u64(&j, m->vocab.n_merges);
+	json_key(&j, "chat_template"), json_bool(&j, m->vocab.has_chat_template);
+	json_object_end(&j);
+	json_object_end(&j);
+	fputc('\n', f);
+}

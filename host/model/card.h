@@ -1,0 +1,31 @@
+/* The architecture card of a model file: what `vkllm inspect` prints. Parameters (total and
+ * active per token), layers grouped by block kind, heads, context, KV-cache bytes, weight types,
+ * tokenizer: the architecture comparison of the field, computed from the file. */
+#ifndef VKLLM_CARD_H
+#define VKLLM_CARD_H
+
+#include <stdio.h>
+
+#include "model/model.h"
+
+struct card_type_share {
+	uint32_t type;
+	uint32_t n_tensors;
+	uint64_t bytes;
+};
+
+struct card {
+	uint64_t params_total, params_active;
+	uint64_t weight_bytes;
+	uint64_t kv_bytes_per_token;   /* f16 K and V, every layer, one token */
+	uint64_t kv_bytes_full;        /* at the training context, sliding layers capped at their window */
+	struct card_type_share types[40];
+	uint32_t n_types;
+	bool random_weights;           /* written by vkllm synth */
+};
+
+void card_compute(const struct model_file *m, struct card *c);
+void card_print_text(const struct model_file *m, const struct card *c, FILE *f);
+void card_print_json(const struct model_file *m, const struct card *c, FILE *f);
+
+#endif

@@ -1,0 +1,82 @@
+/* Hyperparameters of a model, read from GGUF metadata under llama.cpp's key names
+ * ("{arch}.embedding_length", ...) with llama.cpp's defaults, and written back the same way by
+ * `vkllm synth`. One struct for every architecture: fields an arch does not use stay zero. */
+#ifndef VKLLM_HPARAMS_H
+#define VKLLM_HPARAMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MODEL_MAX_LAYERS 512 /* llama.cpp's LLAMA_MAX_LAYERS */
+
+enum rope_scaling { ROPE_SCALING_NONE, ROPE_SCALING_LINEAR, ROPE_SCALING_YARN, ROPE_SCALING_LONGROPE };
+
+struct hparams {
+	char arch[32];
+	char name[96];              /* general.name, "" when absent */
+	uint32_t n_vocab;           /* {arch}.vocab_size, else the tokenizer's token count */
+	uint32_t n_ctx_train;       /* context_length */
+	uint32_t n_embd;            /* embedding_length */
+	uint32_t n_layer;           /* block_count */
+	uint32_t n_head[MODEL_MAX_LAYERS];    /* attention.head_count (scalar or per-layer array) */
+	uint32_t n_head_kv[MODEL_MAX_LAYERS]; /* attention.head_count_kv, default n_head */
+	uint32_t n_ff[MODEL_MAX_LAYERS];      /* feed_forward_length */
+	uint32_t head_dim_k;        /* attention.key_length, default n_embd / n_head */
+	uint32_t head_dim_v;        /* attention.value_length, default n_embd / n_head */
+	uint32_t n_rot;             /* rope.dimension_count, default head_dim_k */
+	float norm_eps;             /* attention.layer_norm_rms_epsilon */
+
+	/* RoPE: full-attention layers, and sliding-window layers where the arch gives them their own */
+	float rope_base;            /* rope.freq_base, default 10000 */
+	float rope_freq_scale;      /* 1 / rope.scaling.factor */
+	enum rope_scaling rope_scaling; /* rope.scaling.type, default linear */
+	uint32_t n_ctx_orig_yarn;   /* rope.scaling.original_context_length, default n_ctx_train */
+	float rope_attn_factor;     /* rope.scaling.attn_factor, default 1 */
+	float rope_base_swa;        /* rope.freq_base_swa (gemma3 default 10000) */
+	float rope_freq_scale_swa;  /* 1 on sliding layers (gemma3, olmo2) */
+
+	/* sliding-window attention */
+	uint32_t n_swa;             /* attention.sliding_window, 0 = none */
+	uint32_t swa_pattern;       /* attention.sliding_window_pattern (scalar): il % P < P-1 is local */
+	bool is_swa[MODEL_MAX_LAYERS];
+
+	/* mixture of experts */
+	uint32_t n_expert;          /* expert_count */
+	uint32_t n_expert_used;     /* expert_used_count */
+	uint32_t n_ff_exp;          /* expert_feed_forward_length */
+
+	/* arch specifics */
+	uint32_t nope_every;        /* smollm3: every 4th layer has no RoPE (not in GGUF, hard-coded) */
+	float attn_scale;           /* q scale; 0 means 1/sqrt(head_dim_k) */
+	float embed_scale;          /* tokens' embeddings are multiplied by it (gemma3 sqrt(n_embd)); 0 = 1 */
+	float final_softcap;        /* final_logit_softcapping, 0 = none */
+};
+
+struct gguf_file;
+struct gguf_writer;
+
+/* What kind of value a key holds, for the per-arch key tables. */
+enum hp_kind { HP_U32, HP_F32 };
+
+/* One architecture-specific key: "{arch}.<suffix>" read into (or written from) the field at
+ * `offset` of struct hparams. Optional keys are written by synth only when the field is non-zero. */
+struct hp_key {
+	const char *suffix;
+	enum hp_kind kind;
+	size_t offset;
+	bool required;
+};
+#define HP_KEY(suffix, kind, field, required) {suffix, kind, offsetof(struct hparams, field), required}
+
+/* Reads the generic keys (llama_model_base::load_hparams) and then the arch's table. */
+int hparams_load(struct hparams *hp, const struct gguf_file *f, const struct hp_key *arch_keys);
+/* Writes the generic keys and the arch's table: the inverse of hparams_load. */
+void hparams_write(const struct hparams *hp, struct gguf_writer *w, const struct hp_key *arch_keys);
+/* Sets per-layer is_swa from swa_pattern the way llama.cpp's set_swa_pattern does. */
+void hparams_set_swa_pattern(struct hparams *hp, uint32_t pattern);
+/* "{arch}.attention.sliding_window_pattern": a bool per layer (OLMo 3), a period (scalar), or
+ * absent (then `default_period`), as llama.cpp's load_swa_pattern. f may be NULL (synth). */
+int hparams_load_swa_pattern(struct hparams *hp, const struct gguf_file *f, uint32_t default_period);
+
+#endif

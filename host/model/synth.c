@@ -1,0 +1,383 @@
+/* vkllm synth: the preset (or a tiny default) gives hyperparameters, the architecture's recipe
+ * gives the tensor list, and each tensor is filled row by row with seeded random numbers,
+ * quantized with the same reference quantizers llama.cpp uses, and streamed to the file. The
+ * file is written under a temporary name and renamed at the end, so a failure leaves nothing. */
+#include "model/synth.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/status.h"
+#include "loader/gguf_write.h"
+#include "loader/quant.h"
+#include "loader/vocab.h"
+#include "loader/vocab_hf.h"
+#include "model/arch.h"
+#include "model/model.h"
+#include "model/tensors.h"
+
+/* Real models' shapes (from their Hugging Face config.json files). */
+static const struct synth_preset presets[] = {
+	{"qwen3-0.6b", "qwen3", "Qwen3-0.6B", 1024, 28, 16, 8, 128, 3072, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, false},
+	{"qwen3-8b", "qwen3", "Qwen3-8B", 4096, 36, 32, 8, 128, 12288, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, false, 0, false},
+	{"qwen3-30b-a3b", "qwen3moe", "Qwen3-30B-A3B", 2048, 48, 32, 4, 128, 6144, 151936, 40960, 128, 8, 768, 0, 1e6f, 1e-6f,
+	 false, 0, false},
+	{"qwen2.5-0.5b", "qwen2", "Qwen2.5-0.5B", 896, 24, 14, 2, 64, 4864, 151936, 32768, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, true},
+	{"llama-3.1-8b", "llama", "Llama-3.1-8B", 4096, 32, 32, 8, 128, 14336, 128256, 131072, 0, 0, 0, 0, 5e5f, 1e-5f, false, 8,
+	 false},
+	{"llama-3.2-1b", "llama", "Llama-3.2-1B", 2048, 16, 32, 8, 64, 8192, 128256, 131072, 0, 0, 0, 0, 5e5f, 1e-5f, true, 32, false},
+	{"mistral-small-3.1", "llama", "Mistral-Small-3.1-24B (text)", 5120, 40, 32, 8, 128, 32768, 131072, 131072, 0, 0, 0, 0, 1e9f,
+	 1e-5f, false, 0, false},
+	{"smollm3-3b", "smollm3", "SmolLM3-3B", 2048, 36, 16, 4, 128, 11008, 128256, 65536, 0, 0, 0, 0, 5e6f, 1e-6f, true, 0, false},
+	{"olmo2-1b", "olmo2", "OLMo-2-0425-1B", 2048, 16, 16, 16, 128, 8192, 100352, 4096, 0, 0, 0, 0, 5e5f, 1e-6f, false, 0, false},
+	{"gemma3-1b", "gemma3", "Gemma-3-1B", 1152, 26, 4, 1, 256, 6912, 262144, 32768, 0, 0, 0, 512, 1e6f, 1e-6f, true, 0, false},
+	{0},
+};
+
+const struct synth_preset *synth_presets(void) { return presets; }
+
+/* Tiny models for tests: every block of the arch, a few layers, small enough for a CPU reference.
+ * gemma3 gets 6 layers so one is global; smollm3 4 so one is NoPE. */
+static void tiny_preset(struct synth_preset *p, const char *arch)
+{
+	*p = (struct synth_preset){"tiny", arch, "tiny", 64, 2, 4, 2, 16, 128, 512, 4096, 0, 0, 0, 0, 1e4f, 1e-6f, true, 0, false};
+	if (!strcmp(arch, "gemma3")) p->n_layer = 6, p->n_swa = 8, p->rope_base = 1e6f; /* global base != local */
+	if (!strcmp(arch, "smollm3")) p->n_layer = 4;
+	if (!strcmp(arch, "qwen3moe")) p->n_expert = 8, p->n_expert_used = 2, p->n_ff_exp = 32;
+	if (!strcmp(arch, "olmo2")) p->tied = false;
+	if (!strcmp(arch, "qwen2")) p->qkv_bias = true;
+}
+
+static void apply_overrides(struct synth_preset *p, const struct synth_options *o)
+{
+#define OVR(field) if (o->field) p->field = o->field
+	OVR(n_embd); OVR(n_layer); OVR(n_head); OVR(n_head_kv); OVR(n_ff); OVR(n_vocab);
+	OVR(n_expert); OVR(n_expert_used); OVR(n_ff_exp); OVR(n_swa);
+#undef OVR
+	if (o->head_dim) p->head_dim = o->head_dim;
+	if (o->n_ctx) p->n_ctx = o->n_ctx;
+	if (o->tied >= 0) p->tied = o->tied;
+}
+
+static int make_hparams(struct hparams *hp, const struct arch *a, const struct synth_preset *p)
+{
+	memset(hp, 0, sizeof *hp);
+	snprintf(hp->arch, sizeof hp->arch, "%s", a->name);
+	if (p->n_layer == 0 || p->n_layer > MODEL_MAX_LAYERS)
+		return fail(VKLLM_E_ARG, "--n-layer %u is out of range (1 to %d)", p->n_layer, MODEL_MAX_LAYERS);
+	if (!p->n_embd || !p->n_head || !p->n_head_kv || !p->head_dim || !p->n_ff || p->n_head % p->n_head_kv)
+		return fail(VKLLM_E_ARG, "shape n_embd %u, n_head %u, n_head_kv %u, head_dim %u, n_ff %u: all must be positive and "
+		            "n_head a multiple of n_head_kv", p->n_embd, p->n_head, p->n_head_kv, p->head_dim, p->n_ff);
+	if (p->head_dim % 2) return fail(VKLLM_E_ARG, "--head-dim %u must be even (RoPE rotates pairs)", p->head_dim);
+	hp->n_ctx_train = p->n_ctx;
+	hp->n_embd = p->n_embd;
+	hp->n_layer = p->n_layer;
+	for (uint32_t il = 0; il < p->n_layer; il++) {
+		hp->n_head[il] = p->n_head;
+		hp->n_head_kv[il] = p->n_head_kv;
+		hp->n_ff[il] = p->n_ff;
+	}
+	hp->head_dim_k = hp->head_dim_v = hp->n_rot = p->head_dim;
+	hp->norm_eps = p->norm_eps;
+	hp->rope_base = p->rope_base;
+	hp->rope_freq_scale = 1.0f;
+	hp->rope_scaling = ROPE_SCALING_LINEAR;
+	hp->n_ctx_orig_yarn = p->n_ctx;
+	hp->rope_attn_factor = 1.0f;
+	hp->rope_base_swa = 10000.0f;
+	hp->rope_freq_scale_swa = 1.0f;
+	hp->n_swa = p->n_swa;
+	hp->n_expert = p->n_expert;
+	hp->n_expert_used = p->n_expert_used;
+	hp->n_ff_exp = p->n_ff_exp;
+	if (hp->n_expert && (!hp->n_expert_used || hp->n_expert_used > hp->n_expert || !hp->n_ff_exp))
+		return fail(VKLLM_E_ARG, "experts: %u used of %u with FFN size %u is not a valid MoE shape", hp->n_expert_used,
+		            hp->n_expert, hp->n_ff_exp);
+	if (hp->n_expert && strcmp(a->name, "qwen3moe") && strcmp(a->name, "llama"))
+		return fail(VKLLM_E_ARG, "architecture %s has no experts (--n-expert)", a->name);
+	return a->finish ? a->finish(hp, NULL) : VKLLM_OK;
+}
+
+/* ---- random numbers: a counter-based generator, so any row can be made on its own ---- */
+
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t hash_name(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+/* n standard normal numbers (Box-Muller in float, both outputs used: synth is bound by this) */
+static void normal_row(float *out, uint64_t n, uint64_t state)
+{
+	for (uint64_t i = 0; i < n; i += 2) {
+		uint64_t bits = splitmix(&state);
+		float u1 = ((float)(bits >> 40) + 1.0f) * 0x1.0p-24f, u2 = (float)((bits >> 16) & 0xFFFFFF) * 0x1.0p-24f;
+		float r = sqrtf(-2.0f * logf(u1)), s, c;
+		sincosf(6.2831853f * u2, &s, &c);
+		out[i] = r * c;
+		if (i + 1 < n) out[i + 1] = r * s;
+	}
+}
+
+/* Llama 3.1's rope_freqs (the converter's generate_extra_tensors): 1 for high frequencies,
+ * `factor` for low ones, smooth in between; low_freq_factor 1, high 4, original context 8192. */
+static void llama3_rope_freqs(float *out, uint32_t n, float base, uint32_t n_rot, float factor)
+{
+	const double low_ff = 1.0, high_ff = 4.0, old_ctx = 8192.0;
+	double low_wavelen = old_ctx / low_ff, high_wavelen = old_ctx / high_ff;
+	for (uint32_t i = 0; i < n; i++) {
+		double freq = 1.0 / pow(base, 2.0 * i / n_rot), wavelen = 2 * M_PI / freq;
+		if (wavelen < high_wavelen) out[i] = 1.0f;
+		else if (wavelen > low_wavelen) out[i] = factor;
+		else {
+			double smooth = (old_ctx / wavelen - low_ff) / (high_ff - low_ff);
+			out[i] = (float)(1.0 / ((1 - smooth) / factor + smooth));
+		}
+	}
+}
+
+/* Scales that keep a random network alive. Linear layers keep the variance of their input (std
+ * 1/sqrt(n_in)), so every block adds a unit-scale update to the residual stream. Embeddings get
+ * the same std 1/sqrt(n_embd) (0.03 for n_embd 1024, as trained models have): with unit-variance
+ * embeddings the input token would dominate the residual stream and a tied LM head would
+ * predict the input token again and again. Norms near 1, small biases. */
+#define ATTN_GAIN 2.0f
+
+static void fill_row(const struct tensor_spec *s, const struct hparams *hp, uint64_t row, uint64_t seed, float *out)
+{
+	uint64_t n = s->ne[0], state = seed ^ hash_name(s->name) ^ (row * 0xd1342543de82ef95ull);
+	normal_row(out, n, state);
+	float scale = 1.0f, shift = 0.0f;
+	/* Query and key get a gain (through their projections, or through their norms where QK-norm
+	 * rescales them): attention scores then spread over about +-ATTN_GAIN^2 instead of +-1, so
+	 * a position attends to a few others rather than averaging the whole context, which would
+	 * make every step see the same mix and repeat the same token. */
+	bool qk = strstr(s->name, "attn_q.") || strstr(s->name, "attn_k.") || strstr(s->name, "attn_q_norm") ||
+	          strstr(s->name, "attn_k_norm");
+	switch (s->role) {
+	case TR_EMBED:
+	case TR_OUTPUT:
+	case TR_MATRIX:
+	case TR_EXPERTS:
+	case TR_ROUTER: scale = (qk ? ATTN_GAIN : 1.0f) / sqrtf((float)n); break;
+	case TR_NORM: scale = 0.1f, shift = qk ? ATTN_GAIN : 1.0f; break;
+	case TR_BIAS: scale = 0.1f; break;
+	case TR_ROPE_FREQS: break; /* not random: see llama3_rope_freqs */
+	}
+	/* Gemma multiplies input embeddings by sqrt(n_embd): undo it, so the residual stream starts
+	 * at the same scale as for the other architectures */
+	if (s->role == TR_EMBED && hp->embed_scale > 0) scale /= hp->embed_scale;
+	for (uint64_t i = 0; i < n; i++) out[i] = out[i] * scale + shift;
+}
+
+/* The type of each tensor, as llama.cpp's quantizer chooses: 1-D tensors and the router stay
+ * f32; a K-quant that does not fit the row length falls back (Q4_K -> Q5_0, Q5_K -> Q5_1,
+ * Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0, then f16). */
+static uint32_t tensor_type(const struct tensor_spec *s, uint32_t wanted)
+{
+	if (s->n_dims == 1 || s->role == TR_ROUTER || s->role == TR_NORM || s->role == TR_BIAS) return QT_F32;
+	uint32_t t = wanted;
+	if (s->ne[0] % quant_type_info(t)->block_size) {
+		switch (t) {
+		case QT_Q4_K: t = QT_Q5_0; break;
+		case QT_Q5_K: t = QT_Q5_1; break;
+		case QT_Q6_K: t = QT_Q8_0; break;
+		case QT_Q2_K: case QT_Q3_K: t = QT_Q4_0; break;
+		default: break;
+		}
+		if (s->ne[0] % quant_type_info(t)->block_size) t = QT_F16;
+	}
+	return t;
+}
+
+/* llama.cpp's general.file_type (LLAMA_FTYPE_*) for a file whose matrices are `type`. */
+static uint32_t file_type(uint32_t type)
+{
+	switch (type) {
+	case QT_F32: return 0;
+	case QT_F16: return 1;
+	case QT_Q4_0: return 2;
+	case QT_Q4_1: return 3;
+	case QT_Q8_0: return 7;
+	case QT_Q5_0: return 8;
+	case QT_Q5_1: return 9;
+	case QT_Q2_K: return 10;
+	case QT_Q3_K: return 12; /* Q3_K_M */
+	case QT_Q4_K: return 15; /* Q4_K_M */
+	case QT_Q5_K: return 17; /* Q5_K_M */
+	case QT_Q6_K: return 18;
+	case QT_BF16: return 32;
+	case QT_MXFP4: return 38;
+	default: return 0;
+	}
+}
+
+struct synth_state {
+	const struct synth_options *o;
+	struct synth_preset p;
+	const struct arch *a;
+	struct hparams hp;
+	struct layer_desc layers[MODEL_MAX_LAYERS];
+	struct tensor_list specs;
+	struct vocab_data vocab;
+	struct gguf_writer w;
+	uint32_t type;
+	char tmp_path[4096];
+};
+
+static int write_tensors(struct synth_state *s, FILE *f)
+{
+	uint64_t max_row = 0;
+	for (uint32_t i = 0; i < s->specs.n; i++)
+		if (s->specs.items[i].ne[0] > max_row) max_row = s->specs.items[i].ne[0];
+	/* a chunk of rows at a time: large enough for fast writes, small enough for any machine */
+	uint64_t chunk_rows_max = 64;
+	float *row = malloc(max_row * sizeof *row);
+	uint8_t *buf = malloc(chunk_rows_max * max_row * 4);
+	int st = row && buf ? VKLLM_OK : fail(VKLLM_E_NOMEM, "out of host memory");
+	uint64_t seed = s->o->seed;
+	for (uint32_t i = 0, wi = 0; i < s->specs.n && !st; i++) {
+		const struct tensor_spec *t = &s->specs.items[i];
+		if (!t->synth) continue;
+		uint32_t type = s->w.tensors[wi++].type;
+		uint64_t n = t->ne[0], rows = t->ne[1] * t->ne[2] * t->ne[3], row_bytes = quant_row_size(type, n);
+		for (uint64_t r0 = 0; r0 < rows && !st; r0 += chunk_rows_max) {
+			uint64_t nr = rows - r0 < chunk_rows_max ? rows - r0 : chunk_rows_max;
+			for (uint64_t k = 0; k < nr && !st; k++) {
+				if (t->role == TR_ROPE_FREQS) llama3_rope_freqs(row, (uint32_t)n, s->hp.rope_base, s->hp.n_rot, s->p.llama3_rope_factor);
+				else fill_row(t, &s->hp, r0 + k, seed, row);
+				st = quant_quantize(type, row, buf + k * row_bytes, n);
+			}
+			if (!st) st = gguf_write_tensor_part(&s->w, f, buf, nr * row_bytes, s->tmp_path);
+		}
+		if (!s->o->quiet && !st && isatty(2)) fprintf(stderr, "\rsynth: %u/%u tensors", wi, s->w.n_tensors > 0 ? (uint32_t)s->w.n_tensors : 0);
+	}
+	if (!s->o->quiet && isatty(2)) fprintf(stderr, "\r\033[K");
+	free(row);
+	free(buf);
+	return st;
+}
+
+static int declare(struct synth_state *s, struct synth_result *r)
+{
+	struct gguf_writer *w = &s->w;
+	char name[160];
+	gguf_w_str(w, "general.architecture", s->a->name);
+	snprintf(name, sizeof name, "%s-shaped, random weights (vkllm synth)", s->p.about);
+	gguf_w_str(w, "general.name", name);
+	gguf_w_u32(w, "general.file_type", file_type(s->type));
+	gguf_w_u32(w, "general.quantization_version", 2);
+	/* so that `vkllm run` and `inspect` can say plainly that the weights are random */
+	gguf_w_str(w, "vkllm.synth.preset", s->p.name);
+	char seed[32];
+	snprintf(seed, sizeof seed, "%llu", (unsigned long long)s->o->seed);
+	gguf_w_str(w, "vkllm.synth.seed", seed);
+	hparams_write(&s->hp, w, s->a->keys);
+	TRY(vocab_write_gguf(w, &s->vocab));
+	for (uint32_t i = 0; i < s->specs.n; i++) {
+		struct tensor_spec *t = &s->specs.items[i];
+		if (t->role == TR_OUTPUT) t->synth = !s->p.tied || s->a->output_required;
+		if (t->role == TR_ROPE_FREQS) t->synth = s->p.llama3_rope_factor > 0;
+		if (t->role == TR_BIAS && strstr(t->name, "attn_") && strstr(t->name, "attn_output") == NULL)
+			t->synth = s->a->qkv_bias || s->p.qkv_bias;
+		if (!t->synth) continue;
+		TRY(gguf_w_tensor(w, t->name, tensor_type(t, s->type), t->n_dims, t->ne));
+		uint64_t n = t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+		r->n_params += n;
+		r->n_params_active += t->role == TR_EXPERTS ? n / s->hp.n_expert * s->hp.n_expert_used : n;
+	}
+	return VKLLM_OK;
+}
+
+static int run(struct synth_state *s, struct synth_result *r)
+{
+	const struct synth_options *o = s->o;
+	if (o->preset) {
+		const struct synth_preset *p = presets;
+		while (p->name && strcmp(p->name, o->preset)) p++;
+		if (!p->name) {
+			char list[512] = "";
+			for (p = presets; p->name; p++) snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "", p->name);
+			return fail(VKLLM_E_ARG, "unknown preset '%s' (presets: %s)", o->preset, list);
+		}
+		s->p = *p;
+		if (o->arch && strcmp(o->arch, p->arch))
+			return fail(VKLLM_E_ARG, "preset '%s' is architecture %s, not %s", p->name, p->arch, o->arch);
+	} else {
+		if (!o->arch) return fail(VKLLM_E_ARG, "say which model: --arch A or --preset NAME");
+		tiny_preset(&s->p, o->arch);
+	}
+	s->a = arch_find(s->p.arch);
+	if (!s->a) return fail(VKLLM_E_ARG, "unknown architecture '%s'", s->p.arch);
+	apply_overrides(&s->p, o);
+	s->type = o->type < 0 ? QT_F16 : (uint32_t)o->type;
+	const struct quant_type *qt = quant_type_info(s->type);
+	if (!qt || !qt->can_quantize) return fail(VKLLM_E_ARG, "vkllm synth cannot write type %s", qt ? qt->name : "?");
+
+	if (o->vocab_path) TRY(vocab_hf_load(&s->vocab, o->vocab_path));
+	else TRY(vocab_synthetic(&s->vocab, s->p.n_vocab, o->seed));
+	s->p.n_vocab = s->vocab.n_tokens;
+	TRY(make_hparams(&s->hp, s->a, &s->p));
+	s->hp.n_vocab = s->p.n_vocab;
+	model_describe_layers(s->a, &s->hp, s->layers);
+	TRY(tensor_list_build(&s->specs, s->a, &s->hp, s->layers));
+	TRY(declare(s, r));
+	r->n_tensors = (uint32_t)s->w.n_tensors;
+	r->n_vocab = s->hp.n_vocab;
+	if (o->dry_run) {
+		/* header: the serialized key-values plus about 100 bytes per tensor info */
+		r->file_bytes = 24 + s->w.kv_len + 100 * s->w.n_tensors + s->w.data_size;
+		return VKLLM_OK;
+	}
+
+	snprintf(s->tmp_path, sizeof s->tmp_path, "%s.partial", o->out);
+	FILE *f = fopen(s->tmp_path, "wb");
+	if (!f) return fail(VKLLM_E_IO, "cannot create '%s': %s", s->tmp_path, strerror(errno));
+	int st = gguf_write_header(&s->w, f, s->tmp_path);
+	if (!st) st = write_tensors(s, f);
+	if (fclose(f) != 0 && !st) st = fail(VKLLM_E_IO, "writing '%s': %s", s->tmp_path, strerror(errno));
+	if (!st && rename(s->tmp_path, o->out) != 0) st = fail(VKLLM_E_IO, "cannot rename to '%s': %s", o->out, strerror(errno));
+	if (st) unlink(s->tmp_path);
+	FILE *check = st ? NULL : fopen(o->out, "rb");
+	if (check) {
+		fseek(check, 0, SEEK_END);
+		r->file_bytes = (uint64_t)ftell(check);
+		fclose(check);
+	}
+	return st;
+}
+
+int synth_model(const struct synth_options *o, struct synth_result *r)
+{
+	memset(r, 0, sizeof *r);
+	if (!o->out && !o->dry_run) return fail(VKLLM_E_ARG, "say where to write the model: -o FILE.gguf");
+	struct synth_state *s = calloc(1, sizeof *s);
+	if (!s) return fail(VKLLM_E_NOMEM, "out of host memory");
+	s->o = o;
+	gguf_writer_init(&s->w);
+	vocab_init(&s->vocab);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int st = run(s, r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+	gguf_writer_free(&s->w);
+	tensor_list_free(&s->specs);
+	vocab_data_free(&s->vocab);
+	free(s);
+	return st;
+}

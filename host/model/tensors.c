@@ -1,0 +1,124 @@
+/* Tensor lists from layer recipes: each block names the tensors it reads, as llama.cpp's
+ * load_arch_tensors creates them (names from gguf-py's TENSOR_NAMES, shapes ne[0]-first). */
+#include "model/tensors.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/status.h"
+
+static struct tensor_spec *add(struct tensor_list *l, int32_t layer, const char *suffix, enum tensor_role role,
+                               bool required, uint32_t n_dims, uint64_t ne0, uint64_t ne1, uint64_t ne2)
+{
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? 2 * l->cap : 256;
+		struct tensor_spec *p = realloc(l->items, cap * sizeof *p);
+		if (!p) return NULL;
+		l->items = p, l->cap = cap;
+	}
+	struct tensor_spec *t = &l->items[l->n++];
+	memset(t, 0, sizeof *t);
+	if (layer >= 0) snprintf(t->name, sizeof t->name, "blk.%d.%s", layer, suffix);
+	else snprintf(t->name, sizeof t->name, "%s", suffix);
+	t->n_dims = n_dims;
+	t->ne[0] = ne0, t->ne[1] = ne1, t->ne[2] = ne2, t->ne[3] = 1;
+	for (uint32_t d = n_dims; d < 4; d++) t->ne[d] = 1;
+	t->role = role;
+	t->layer = layer;
+	t->required = required;
+	t->synth = required;
+	return t;
+}
+
+#define ADD1(l, il, name, role, req, a) add(l, il, name, role, req, 1, a, 1, 1)
+#define ADD2(l, il, name, role, req, a, b) add(l, il, name, role, req, 2, a, b, 1)
+#define ADD3(l, il, name, role, req, a, b, c) add(l, il, name, role, req, 3, a, b, c)
+
+static bool attention(struct tensor_list *l, const struct arch *a, const struct hparams *hp, int il,
+                      const struct layer_desc *d)
+{
+	uint64_t E = hp->n_embd, q = (uint64_t)d->n_head * hp->head_dim_k, k = (uint64_t)d->n_head_kv * hp->head_dim_k,
+	         v = (uint64_t)d->n_head_kv * hp->head_dim_v, o = (uint64_t)d->n_head * hp->head_dim_v;
+	bool ok = ADD2(l, il, "attn_q.weight", TR_MATRIX, true, E, q) && ADD2(l, il, "attn_k.weight", TR_MATRIX, true, E, k) &&
+	          ADD2(l, il, "attn_v.weight", TR_MATRIX, true, E, v) && ADD2(l, il, "attn_output.weight", TR_MATRIX, true, o, E);
+	/* every arch here accepts Q/K/V biases (llama.cpp's create_tensor_qkv); Qwen2 has them */
+	struct tensor_spec *b[3] = {ADD1(l, il, "attn_q.bias", TR_BIAS, false, q), ADD1(l, il, "attn_k.bias", TR_BIAS, false, k),
+	                            ADD1(l, il, "attn_v.bias", TR_BIAS, false, v)};
+	for (int i = 0; i < 3; i++) {
+		if (!b[i]) return false;
+		b[i]->synth = a->qkv_bias;
+	}
+	if (a == arch_find("llama") && !ADD1(l, il, "attn_output.bias", TR_BIAS, false, E)) return false;
+	if (d->qk_norm == QK_NORM_HEAD)
+		ok = ok && ADD1(l, il, "attn_q_norm.weight", TR_NORM, true, hp->head_dim_k) &&
+		     ADD1(l, il, "attn_k_norm.weight", TR_NORM, true, hp->head_dim_k);
+	if (d->qk_norm == QK_NORM_FULL)
+		ok = ok && ADD1(l, il, "attn_q_norm.weight", TR_NORM, true, q) && ADD1(l, il, "attn_k_norm.weight", TR_NORM, true, k);
+	return ok;
+}
+
+static bool feed_forward(struct tensor_list *l, const struct arch *a, const struct hparams *hp, int il,
+                         const struct layer_desc *d)
+{
+	uint64_t E = hp->n_embd;
+	if (d->ffn == FFN_MOE) {
+		uint64_t X = hp->n_expert, F = hp->n_ff_exp;
+		return ADD2(l, il, "ffn_gate_inp.weight", TR_ROUTER, true, E, X) &&
+		       ADD3(l, il, "ffn_gate_exps.weight", TR_EXPERTS, true, E, F, X) &&
+		       ADD3(l, il, "ffn_up_exps.weight", TR_EXPERTS, true, E, F, X) &&
+		       ADD3(l, il, "ffn_down_exps.weight", TR_EXPERTS, true, F, E, X);
+	}
+	uint64_t F = d->n_ff;
+	bool ok = ADD2(l, il, "ffn_gate.weight", TR_MATRIX, true, E, F) && ADD2(l, il, "ffn_up.weight", TR_MATRIX, true, E, F) &&
+	          ADD2(l, il, "ffn_down.weight", TR_MATRIX, true, F, E);
+	if (a == arch_find("llama"))
+		ok = ok && ADD1(l, il, "ffn_gate.bias", TR_BIAS, false, F) && ADD1(l, il, "ffn_up.bias", TR_BIAS, false, F) &&
+		     ADD1(l, il, "ffn_down.bias", TR_BIAS, false, E);
+	return ok;
+}
+
+static bool norms(struct tensor_list *l, const struct hparams *hp, int il, const struct layer_desc *d)
+{
+	uint64_t E = hp->n_embd;
+	bool pre = d->norm == NORM_PRE || d->norm == NORM_SANDWICH, post = d->norm == NORM_POST || d->norm == NORM_SANDWICH;
+	bool ok = true;
+	if (pre) ok = ok && ADD1(l, il, "attn_norm.weight", TR_NORM, true, E) && ADD1(l, il, "ffn_norm.weight", TR_NORM, true, E);
+	if (post)
+		ok = ok && ADD1(l, il, "post_attention_norm.weight", TR_NORM, true, E) &&
+		     ADD1(l, il, "post_ffw_norm.weight", TR_NORM, true, E);
+	return ok;
+}
+
+int tensor_list_build(struct tensor_list *l, const struct arch *a, const struct hparams *hp, const struct layer_desc *layers)
+{
+	memset(l, 0, sizeof *l);
+	uint64_t E = hp->n_embd, V = hp->n_vocab;
+	bool ok = ADD2(l, -1, "token_embd.weight", TR_EMBED, true, E, V) && ADD1(l, -1, "output_norm.weight", TR_NORM, true, E);
+	struct tensor_spec *out = ADD2(l, -1, "output.weight", TR_OUTPUT, a->output_required, E, V);
+	ok = ok && out;
+	if (ok && a == arch_find("llama")) ok = ADD1(l, -1, "rope_freqs.weight", TR_ROPE_FREQS, false, hp->n_rot / 2) != NULL;
+	for (uint32_t il = 0; ok && il < hp->n_layer; il++)
+		ok = norms(l, hp, (int)il, &layers[il]) && attention(l, a, hp, (int)il, &layers[il]) &&
+		     feed_forward(l, a, hp, (int)il, &layers[il]);
+	if (!ok) {
+		tensor_list_free(l);
+		return fail(VKLLM_E_NOMEM, "out of host memory listing tensors");
+	}
+	return VKLLM_OK;
+}
+
+void tensor_list_free(struct tensor_list *l)
+{
+	free(l->items);
+	memset(l, 0, sizeof *l);
+}
+
+void tensor_shape_str(char *out, size_t n, uint32_t n_dims, const uint64_t *ne)
+{
+	size_t k = (size_t)snprintf(out, n, "[");
+	for (uint32_t d = 0; d < n_dims && k < n; d++)
+		k += (size_t)snprintf(out + k, n - k, "%s%llu", d ? ", " : "", (unsigned long long)ne[d]);
+	if (k < n) snprintf(out + k, n - k, "]");
+}

@@ -1,0 +1,77 @@
+/* op_matvec: decode-time matrix-vector products (shaders/matvec.comp) for every weight type.
+ * Tuning from the device profile: a workgroup of 4 subgroups (the reduction is then one subgroup
+ * add and a 4-way sum in shared memory); one row per workgroup, so a 4096-row matrix spreads over
+ * 4096 workgroups and every core of a GPU is busy. */
+#include "ops.h"
+
+#include "../../shaders/abi.h"
+#include "loader/quant.h"
+
+static const struct {
+	uint32_t type;
+	enum shader_id shader;
+} variants[] = {
+	{QT_F32, SH_MATVEC_F32},   {QT_F16, SH_MATVEC_F16},   {QT_BF16, SH_MATVEC_BF16}, {QT_Q4_0, SH_MATVEC_Q4_0},
+	{QT_Q4_1, SH_MATVEC_Q4_1}, {QT_Q5_0, SH_MATVEC_Q5_0}, {QT_Q5_1, SH_MATVEC_Q5_1}, {QT_Q8_0, SH_MATVEC_Q8_0},
+	{QT_Q2_K, SH_MATVEC_Q2_K}, {QT_Q3_K, SH_MATVEC_Q3_K}, {QT_Q4_K, SH_MATVEC_Q4_K}, {QT_Q5_K, SH_MATVEC_Q5_K},
+	{QT_Q6_K, SH_MATVEC_Q6_K}, {QT_MXFP4, SH_MATVEC_MXFP4},
+};
+
+static VkDeviceSize view_bytes(struct gpu_view v) { return v.size ? v.size : v.buf->size - v.offset; }
+
+/* A view starting at an aligned offset, and the remainder in bytes for the shader to add. */
+static struct gpu_view aligned(const struct gpu *g, struct gpu_view v, VkDeviceSize *rest)
+{
+	VkDeviceSize align = g->profile.min_storage_offset_alignment, base = v.offset / align * align;
+	*rest = v.offset - base;
+	struct gpu_view a = {v.buf, base, v.offset + view_bytes(v) - base};
+	return a;
+}
+
+int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
+              uint32_t n_rows, uint32_t n_k, uint32_t n_cols, bool accumulate)
+{
+	struct gpu *g = rec->g;
+	enum shader_id sh = SH_COUNT;
+	for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
+		if (variants[i].type == wtype) sh = variants[i].shader;
+	const struct quant_type *qt = quant_type_info(wtype);
+	if (sh == SH_COUNT || !qt) return fail(VKLLM_E_UNSUPPORTED, "matvec: weight type %s has no kernel", qt ? qt->name : "?");
+	if (n_rows == 0 || n_cols == 0 || n_cols > MATVEC_MAX_COLS || n_k % 32 || n_k % qt->block_size)
+		return fail(VKLLM_E_ARG, "matvec %s: %u rows x %u, %u columns: K must be a multiple of 32 and of the block size %u, "
+		            "columns 1 to %d", qt->name, n_rows, n_k, n_cols, qt->block_size, MATVEC_MAX_COLS);
+	uint64_t row_bytes = quant_row_size(wtype, n_k);
+	if ((uint64_t)n_rows * row_bytes > view_bytes(w) || (uint64_t)n_cols * n_k * 4 > view_bytes(x) ||
+	    (uint64_t)n_cols * n_rows * 4 > view_bytes(y))
+		return fail(VKLLM_E_ARG, "matvec %s: %u x %u weights, %u columns do not fit their views (%llu, %llu, %llu bytes)",
+		            qt->name, n_rows, n_k, n_cols, (unsigned long long)view_bytes(w), (unsigned long long)view_bytes(x),
+		            (unsigned long long)view_bytes(y));
+	if (x.offset % 4 || y.offset % 4 || w.offset % (wtype == QT_F32 ? 4 : 2))
+		return fail(VKLLM_E_ARG, "matvec %s: misaligned view offsets", qt->name);
+
+	uint32_t sg = g->profile.subgroup_size ? g->profile.subgroup_size : 32;
+	uint32_t wg = sg * 4;
+	if (wg > g->profile.max_workgroup_invocations) wg = g->profile.max_workgroup_invocations;
+	uint32_t spec[] = {wg, 1, n_cols};
+	const struct gpu_pipeline *p;
+	TRY(gpu_pipeline_get(g, &p, sh, spec, 3));
+
+	VkDeviceSize wr, xr, yr;
+	struct gpu_view views[] = {aligned(g, w, &wr), aligned(g, x, &xr), aligned(g, y, &yr)};
+	/* the shader reads weights in 16-bit words: a view that ends inside a word (MXFP4's 17-byte
+	 * blocks) would have its last byte read as 0 by robust access, so the view is widened to a
+	 * whole word, which the buffer must have room for (weight buffers are padded) */
+	VkDeviceSize wend = (views[0].offset + views[0].size + 3) & ~(VkDeviceSize)3;
+	if (wend > w.buf->size)
+		return fail(VKLLM_E_ARG, "matvec %s: weights end %llu bytes into '%s' (%llu bytes); pad the buffer to 4 bytes", qt->name,
+		            (unsigned long long)(views[0].offset + views[0].size), w.buf->name, (unsigned long long)w.buf->size);
+	views[0].size = wend - views[0].offset;
+	struct matvec_params pc = {
+		.n_rows = n_rows, .n_k = n_k, .row_bytes = (uint32_t)row_bytes, .w_offset = (uint32_t)wr,
+		.x_offset = (uint32_t)(xr / 4), .x_stride = n_k, .y_offset = (uint32_t)(yr / 4), .y_stride = n_rows,
+		.accumulate = accumulate,
+	};
+	uint32_t gx, gy;
+	gpu_groups_1d(g, (n_rows + spec[1] - 1) / spec[1], &gx, &gy);
+	return gpu_dispatch(rec, p, views, 3, &pc, sizeof pc, gx, gy, 1);
+}

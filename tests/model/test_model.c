@@ -1,0 +1,360 @@
+/* Architectures, synth and the model check.
+ *  - presets: parameter counts from the tensor lists against the exact formula and against the
+ *    published sizes of the real models (within 2%: model cards round, e.g. "8.2B");
+ *  - every architecture: a tiny synthesized model opens, its hyperparameters and layer recipes
+ *    are the ones the arch defines (Gemma 3's 5:1 windows, SmolLM3's NoPE layers), weights have
+ *    the scales synth promises, and the same seed writes the same bytes;
+ *  - bad models: each rewritten from a good one with one thing wrong, refused with a message
+ *    naming the tensor or key and what was expected. */
+#include <math.h>
+#include <unistd.h>
+
+#include "base/status.h"
+#include "loader/gguf.h"
+#include "loader/gguf_write.h"
+#include "loader/quant.h"
+#include "model/card.h"
+#include "model/model.h"
+#include "model/synth.h"
+#include "test.h"
+
+static char tmpdir[] = "/tmp/vkllm-test-model-XXXXXX";
+
+static void path_in_tmp(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", tmpdir, name); }
+
+/* ---- presets ---- */
+
+struct published {
+	const char *preset;
+	double total, active; /* billions, as the model cards give them */
+};
+
+static void test_presets(void)
+{
+	/* Qwen3-0.6B by hand: embedding 151936*1024; per layer q,o 1024*2048, k,v 1024*1024, FFN
+	 * 3*1024*3072, norms 2*1024 + 2*128; 28 layers; final norm 1024; output tied. */
+	uint64_t layer = 2ull * 1024 * 2048 + 2ull * 1024 * 1024 + 3ull * 1024 * 3072 + 2 * 1024 + 2 * 128;
+	uint64_t qwen3_06b = 151936ull * 1024 + 28 * layer + 1024;
+	struct synth_options o = {.type = -1, .seed = 1, .tied = -1, .dry_run = true, .preset = "qwen3-0.6b"};
+	struct synth_result r;
+	int st = synth_model(&o, &r);
+	EXPECT(st == VKLLM_OK && r.n_params == qwen3_06b, "qwen3-0.6b: %llu params, formula %llu (%s)",
+	       (unsigned long long)r.n_params, (unsigned long long)qwen3_06b, st ? vkllm_error() : "");
+
+	const struct published pub[] = {
+		{"qwen3-0.6b", 0.596, 0.596}, {"qwen3-8b", 8.19, 8.19},         {"qwen3-30b-a3b", 30.5, 3.3},
+		{"qwen2.5-0.5b", 0.494, 0.494}, {"llama-3.1-8b", 8.03, 8.03},    {"llama-3.2-1b", 1.24, 1.24},
+		{"smollm3-3b", 3.08, 3.08},     {"olmo2-1b", 1.48, 1.48},        {"gemma3-1b", 1.0, 1.0},
+		{"mistral-small-3.1", 23.6, 23.6},
+	};
+	for (size_t i = 0; i < sizeof pub / sizeof pub[0]; i++) {
+		o.preset = pub[i].preset;
+		st = synth_model(&o, &r);
+		double total = (double)r.n_params / 1e9, active = (double)r.n_params_active / 1e9;
+		EXPECT(st == VKLLM_OK, "%s: %s", pub[i].preset, vkllm_error());
+		EXPECT(fabs(total / pub[i].total - 1) < 0.02 && fabs(active / pub[i].active - 1) < 0.02,
+		       "%s: %.3f B total / %.3f B active, published %.3f / %.3f", pub[i].preset, total, active, pub[i].total,
+		       pub[i].active);
+		printf("# %-18s %7.3f B total %7.3f B active\n", pub[i].preset, total, active);
+	}
+	o.preset = "qwen4-1t";
+	EXPECT(synth_model(&o, &r) == VKLLM_E_ARG && strstr(vkllm_error(), "qwen3-0.6b"), "unknown preset lists the presets");
+	o.preset = "qwen3-0.6b";
+	o.arch = "llama";
+	EXPECT(synth_model(&o, &r) == VKLLM_E_ARG && strstr(vkllm_error(), "qwen3"), "preset/arch mismatch: %s", vkllm_error());
+}
+
+/* ---- tiny models of every architecture ---- */
+
+static int synth_tiny(const char *arch, int type, uint64_t seed, const char *name, char *path, size_t n)
+{
+	path_in_tmp(path, n, name);
+	struct synth_options o = {.arch = arch, .type = type, .seed = seed, .tied = -1, .out = path, .quiet = true};
+	struct synth_result r;
+	return synth_model(&o, &r);
+}
+
+static bool files_equal(const char *a, const char *b)
+{
+	FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+	bool same = fa && fb;
+	while (same) {
+		int ca = fgetc(fa), cb = fgetc(fb);
+		if (ca != cb) same = false;
+		if (ca == EOF || cb == EOF) break;
+	}
+	if (fa) fclose(fa);
+	if (fb) fclose(fb);
+	return same;
+}
+
+/* mean and standard deviation of a tensor's values */
+static void tensor_stats(const struct gguf_tensor *t, double *mean, double *sd)
+{
+	uint64_t n = t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+	float *v = malloc(n * sizeof *v);
+	double s = 0, s2 = 0;
+	if (v && quant_dequantize(t->type, t->data, v, n) == VKLLM_OK)
+		for (uint64_t i = 0; i < n; i++) s += v[i], s2 += (double)v[i] * v[i];
+	*mean = s / (double)n;
+	*sd = sqrt(s2 / (double)n - *mean * *mean);
+	free(v);
+}
+
+static void check_arch_specifics(const struct model_file *m)
+{
+	const char *a = m->arch->name;
+	const struct hparams *hp = &m->hp;
+	if (!strcmp(a, "gemma3")) {
+		/* 6 layers: 0-4 sliding (base 10000), 5 global (base 1e6); sandwich norms; GeGLU */
+		for (uint32_t il = 0; il < 6; il++) {
+			const struct layer_desc *d = &m->layers[il];
+			EXPECT(d->swa == (il != 5) && d->rope_base == (il != 5 ? 10000.0f : 1e6f), "gemma3 layer %u: swa %d base %g", il,
+			       d->swa, d->rope_base);
+			EXPECT(d->norm == NORM_SANDWICH && d->act == ACT_GELU_TANH && d->qk_norm == QK_NORM_HEAD, "gemma3 recipe");
+		}
+		EXPECT(fabsf(hp->embed_scale - 8.0f) < 1e-6f && fabsf(hp->attn_scale - 0.25f) < 1e-6f, "gemma3 scales %g %g",
+		       hp->embed_scale, hp->attn_scale);
+		EXPECT(hp->n_swa == 8, "gemma3 window %u", hp->n_swa);
+	}
+	if (!strcmp(a, "smollm3"))
+		for (uint32_t il = 0; il < hp->n_layer; il++)
+			EXPECT(m->layers[il].rope == (il != 3), "smollm3 layer %u rope %d", il, m->layers[il].rope);
+	if (!strcmp(a, "olmo2"))
+		EXPECT(m->layers[0].norm == NORM_POST && m->layers[0].qk_norm == QK_NORM_FULL && !m->tied_output, "olmo2 recipe");
+	if (!strcmp(a, "qwen3moe"))
+		EXPECT(m->layers[0].ffn == FFN_MOE && hp->n_expert == 8 && hp->n_expert_used == 2 && hp->n_ff_exp == 32, "qwen3moe");
+	if (!strcmp(a, "qwen2")) EXPECT(gguf_tensor(&m->gguf, "blk.0.attn_q.bias") != NULL, "qwen2 has QKV bias");
+	if (!strcmp(a, "qwen3")) EXPECT(m->layers[1].qk_norm == QK_NORM_HEAD && m->tied_output, "qwen3 recipe");
+}
+
+static void test_tiny_models(void)
+{
+	for (const struct arch *const *a = arch_all(); *a; a++) {
+		char path[256], again[256], other[256], name[64];
+		snprintf(name, sizeof name, "%s-f32.gguf", (*a)->name);
+		int st = synth_tiny((*a)->name, QT_F32, 7, name, path, sizeof path);
+		EXPECT(st == VKLLM_OK, "synth %s: %s", (*a)->name, vkllm_error());
+		if (st) continue;
+		static struct model_file m;
+		st = model_file_open(&m, path);
+		EXPECT(st == VKLLM_OK, "open %s: %s", (*a)->name, vkllm_error());
+		if (st) continue;
+		EXPECT(m.arch == *a && m.hp.n_embd == 64 && m.hp.n_head[0] == 4 && m.hp.n_head_kv[0] == 2 && m.hp.head_dim_k == 16 &&
+		           m.hp.n_vocab == m.vocab.n_tokens,
+		       "%s hparams", (*a)->name);
+		check_arch_specifics(&m);
+		/* weight scales: projections and embeddings N(0, 1/sqrt(n_in)), norms about 1.
+		 * Tolerance 10%: a 64x64 matrix has 4096 samples, so the sd is known to about 1%. */
+		double mean, sd;
+		tensor_stats(gguf_tensor(&m.gguf, "blk.0.attn_v.weight"), &mean, &sd);
+		EXPECT(fabs(mean) < 0.02 && fabs(sd * 8.0 - 1.0) < 0.1, "%s attn_v: mean %g sd %g (want 0, 0.125)", (*a)->name, mean, sd);
+		tensor_stats(gguf_tensor(&m.gguf, "token_embd.weight"), &mean, &sd);
+		/* gemma3 scales input embeddings by sqrt(n_embd) = 8: synth divides it back out */
+		double want = m.hp.embed_scale > 0 ? 0.125 / m.hp.embed_scale : 0.125;
+		EXPECT(fabs(mean) < 0.02 && fabs(sd / want - 1.0) < 0.1, "%s token_embd: mean %g sd %g (want %g)", (*a)->name, mean,
+		       sd, want);
+		tensor_stats(gguf_tensor(&m.gguf, "output_norm.weight"), &mean, &sd);
+		EXPECT(fabs(mean - 1.0) < 0.05 && sd > 0.05 && sd < 0.15, "%s output_norm: mean %g sd %g", (*a)->name, mean, sd);
+		struct card c;
+		card_compute(&m, &c);
+		EXPECT(c.params_total > 0 && c.params_active <= c.params_total, "card");
+		/* KV cache per token: f16 K and V for every layer */
+		uint64_t kv = 0;
+		for (uint32_t il = 0; il < m.hp.n_layer; il++) kv += 2ull * 2 * m.layers[il].n_head_kv * 16;
+		EXPECT(c.kv_bytes_per_token == kv, "%s kv bytes %llu, expected %llu", (*a)->name,
+		       (unsigned long long)c.kv_bytes_per_token, (unsigned long long)kv);
+		model_file_close(&m);
+
+		/* determinism: the same seed writes the same bytes, another seed does not */
+		snprintf(name, sizeof name, "%s-f32-again.gguf", (*a)->name);
+		EXPECT(synth_tiny((*a)->name, QT_F32, 7, name, again, sizeof again) == VKLLM_OK && files_equal(path, again),
+		       "%s: same seed, same file", (*a)->name);
+		snprintf(name, sizeof name, "%s-f32-other.gguf", (*a)->name);
+		EXPECT(synth_tiny((*a)->name, QT_F32, 8, name, other, sizeof other) == VKLLM_OK && !files_equal(path, other),
+		       "%s: another seed, another file", (*a)->name);
+		unlink(again);
+		unlink(other);
+	}
+}
+
+/* Quantized synth: matrices in the asked type, norms in f32, K-quants falling back on rows that
+ * are not multiples of 256 exactly as llama.cpp's quantizer does. */
+static void test_types(void)
+{
+	struct {
+		int type, expect_matrix;
+	} cases[] = {{QT_Q8_0, QT_Q8_0}, {QT_Q4_0, QT_Q4_0}, {QT_F16, QT_F16}, {QT_BF16, QT_BF16},
+	             {QT_Q4_K, QT_Q5_0}, {QT_Q6_K, QT_Q8_0}, {QT_Q5_K, QT_Q5_1}, {QT_Q2_K, QT_Q4_0}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char path[256], name[64];
+		snprintf(name, sizeof name, "qwen3-%d.gguf", cases[i].type);
+		int st = synth_tiny("qwen3", cases[i].type, 3, name, path, sizeof path);
+		EXPECT(st == VKLLM_OK, "synth type %d: %s", cases[i].type, vkllm_error());
+		static struct model_file m;
+		if (st || model_file_open(&m, path)) {
+			EXPECT(0, "open: %s", vkllm_error());
+			continue;
+		}
+		EXPECT(gguf_tensor(&m.gguf, "blk.0.ffn_up.weight")->type == (uint32_t)cases[i].expect_matrix, "type %d: matrix is %s",
+		       cases[i].type, quant_type_info(gguf_tensor(&m.gguf, "blk.0.ffn_up.weight")->type)->name);
+		EXPECT(gguf_tensor(&m.gguf, "blk.0.attn_norm.weight")->type == QT_F32, "norms stay f32");
+		model_file_close(&m);
+		unlink(path);
+	}
+	/* a K-quant that fits: n_embd 256 keeps q4_K */
+	char path[256];
+	path_in_tmp(path, sizeof path, "qwen3-q4k-256.gguf");
+	struct synth_options o = {.arch = "qwen3", .type = QT_Q4_K, .seed = 1, .tied = -1, .out = path, .quiet = true,
+	                          .n_embd = 256, .n_ff = 512};
+	struct synth_result r;
+	static struct model_file m;
+	EXPECT(synth_model(&o, &r) == VKLLM_OK && model_file_open(&m, path) == VKLLM_OK, "q4_K 256: %s", vkllm_error());
+	if (m.arch) {
+		EXPECT(gguf_tensor(&m.gguf, "blk.0.ffn_up.weight")->type == QT_Q4_K, "q4_K kept where rows fit");
+		EXPECT(gguf_tensor(&m.gguf, "blk.0.ffn_down.weight")->type == QT_Q4_K, "ffn_down rows are 512");
+		model_file_close(&m);
+	}
+	unlink(path);
+}
+
+/* ---- bad models: rewrite a good file with one change ---- */
+
+struct edit {
+	const char *drop_key;       /* leave this key out */
+	const char *set_arch;       /* general.architecture */
+	const char *f32_key;        /* replace this key with an f32 1.0 */
+	const char *u32_key;        /* replace this key with u32 u32_value */
+	uint32_t u32_value;
+	const char *drop_tensor;
+	const char *grow_tensor;    /* ne[1] += 32 */
+	const char *extra_tensor;   /* add a [64] f32 tensor */
+};
+
+static int rewrite(const char *src, const char *dst, const struct edit *e)
+{
+	struct gguf_file f;
+	TRY(gguf_open(&f, src));
+	struct gguf_writer w;
+	gguf_writer_init(&w);
+	for (uint64_t i = 0; i < f.n_kv; i++) {
+		const struct gguf_kv *kv = &f.kv[i];
+		uint64_t end = i + 1 < f.n_kv ? f.kv[i + 1].offset : f.tensors ? f.tensors[0].info_offset : f.data_offset;
+		char key[128];
+		snprintf(key, sizeof key, "%.*s", (int)kv->key.len, kv->key.ptr);
+		if (e->drop_key && !strcmp(key, e->drop_key)) continue;
+		if (e->set_arch && !strcmp(key, "general.architecture")) {
+			gguf_w_str(&w, key, e->set_arch);
+			continue;
+		}
+		if (e->f32_key && !strcmp(key, e->f32_key)) {
+			gguf_w_f32(&w, key, 1.0f);
+			continue;
+		}
+		if (e->u32_key && !strcmp(key, e->u32_key)) {
+			gguf_w_u32(&w, key, e->u32_value);
+			continue;
+		}
+		gguf_w_raw(&w, f.map + kv->offset, end - kv->offset, true);
+	}
+	for (uint64_t i = 0; i < f.n_tensors; i++) {
+		struct gguf_tensor *t = &f.tensors[i];
+		if (e->drop_tensor && !strcmp(t->name, e->drop_tensor)) continue;
+		uint64_t ne[4] = {t->ne[0], t->ne[1], t->ne[2], t->ne[3]};
+		if (e->grow_tensor && !strcmp(t->name, e->grow_tensor)) ne[1] += 32;
+		TRY(gguf_w_tensor(&w, t->name, t->type, t->n_dims, ne));
+	}
+	uint64_t ne64[1] = {64};
+	if (e->extra_tensor) TRY(gguf_w_tensor(&w, e->extra_tensor, QT_F32, 1, ne64));
+	FILE *out = fopen(dst, "wb");
+	int st = gguf_write_header(&w, out, dst);
+	for (uint64_t i = 0; !st && i < w.n_tensors; i++) {
+		const struct gguf_tensor *t = gguf_tensor(&f, w.tensors[i].name);
+		uint8_t *zeros = NULL;
+		const void *data = t && t->size == w.tensors[i].size ? t->data : (zeros = calloc(1, w.tensors[i].size));
+		st = gguf_write_tensor_data(&w, out, data, w.tensors[i].size, dst);
+		free(zeros);
+	}
+	fclose(out);
+	gguf_writer_free(&w);
+	gguf_close(&f);
+	return st;
+}
+
+static void expect_bad(const char *good, const struct edit *e, int status, const char *needle, const char *what)
+{
+	char bad[256];
+	path_in_tmp(bad, sizeof bad, "bad.gguf");
+	int st = rewrite(good, bad, e);
+	EXPECT(st == VKLLM_OK, "%s: rewrite: %s", what, vkllm_error());
+	static struct model_file m;
+	st = model_file_open(&m, bad);
+	EXPECT(st == status && strstr(vkllm_error(), needle), "%s: status %d, message '%s' (want '%s')", what, st,
+	       st ? vkllm_error() : "accepted", needle);
+	if (!st) model_file_close(&m);
+	unlink(bad);
+}
+
+static void test_bad_models(void)
+{
+	char good[256];
+	if (synth_tiny("qwen3", QT_F32, 1, "good-qwen3.gguf", good, sizeof good)) {
+		EXPECT(0, "synth: %s", vkllm_error());
+		return;
+	}
+	/* the rewrite itself is faithful */
+	struct edit none = {0};
+	char copy[256];
+	path_in_tmp(copy, sizeof copy, "copy.gguf");
+	EXPECT(rewrite(good, copy, &none) == VKLLM_OK && files_equal(good, copy), "identity rewrite");
+	unlink(copy);
+
+	expect_bad(good, &(struct edit){.drop_tensor = "blk.1.attn_q.weight"}, VKLLM_E_FORMAT,
+	           "missing tensor 'blk.1.attn_q.weight' (expected shape [64, 64])", "missing tensor");
+	expect_bad(good, &(struct edit){.drop_tensor = "blk.0.attn_k_norm.weight"}, VKLLM_E_FORMAT,
+	           "missing tensor 'blk.0.attn_k_norm.weight' (expected shape [16])", "missing QK norm");
+	expect_bad(good, &(struct edit){.grow_tensor = "blk.0.ffn_up.weight"}, VKLLM_E_FORMAT,
+	           "tensor 'blk.0.ffn_up.weight' has shape [64, 160], expected [64, 128]", "misshapen tensor");
+	expect_bad(good, &(struct edit){.extra_tensor = "blk.0.mystery.weight"}, VKLLM_E_FORMAT,
+	           "unexpected tensor 'blk.0.mystery.weight'", "unexpected tensor");
+	expect_bad(good, &(struct edit){.set_arch = "mamba9"}, VKLLM_E_UNSUPPORTED, "architecture 'mamba9' is not supported",
+	           "unknown arch");
+	expect_bad(good, &(struct edit){.drop_key = "qwen3.embedding_length"}, VKLLM_E_FORMAT,
+	           "key 'qwen3.embedding_length' is missing", "missing key");
+	expect_bad(good, &(struct edit){.f32_key = "qwen3.block_count"}, VKLLM_E_FORMAT,
+	           "key 'qwen3.block_count' has type f32, expected u32", "wrong key type");
+	expect_bad(good, &(struct edit){.u32_key = "qwen3.attention.head_count_kv", .u32_value = 3}, VKLLM_E_FORMAT,
+	           "not a multiple of head_count_kv 3", "bad GQA ratio");
+	expect_bad(good, &(struct edit){.u32_key = "qwen3.block_count", .u32_value = 3}, VKLLM_E_FORMAT,
+	           "missing tensor 'blk.2.", "more layers than tensors");
+	expect_bad(good, &(struct edit){.u32_key = "qwen3.block_count", .u32_value = 1}, VKLLM_E_FORMAT,
+	           "unexpected tensor 'blk.1.", "fewer layers than tensors");
+	expect_bad(good, &(struct edit){.drop_key = "tokenizer.ggml.tokens"}, VKLLM_E_FORMAT, "tokenizer.ggml.tokens",
+	           "no vocabulary");
+	expect_bad(good, &(struct edit){.drop_key = "tokenizer.ggml.merges"}, VKLLM_E_FORMAT, "tokenizer.ggml.merges",
+	           "BPE without merges");
+	/* olmo2 needs output.weight: drop it */
+	char olmo[256];
+	if (synth_tiny("olmo2", QT_F32, 1, "good-olmo2.gguf", olmo, sizeof olmo) == VKLLM_OK)
+		expect_bad(olmo, &(struct edit){.drop_tensor = "output.weight"}, VKLLM_E_FORMAT, "missing tensor 'output.weight'",
+		           "olmo2 without output");
+	unlink(olmo);
+	unlink(good);
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_presets();
+	test_tiny_models();
+	test_types();
+	test_bad_models();
+	/* remove what is left in the temporary folder */
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+	return test_finish();
+}
