@@ -48,8 +48,10 @@ static inline void st_half(uint8_t p[2], float f)
 }
 
 /* Round to nearest, ties to even, by letting the FPU do it: adding 1.5 * 2^23 leaves the rounded
- * integer in the low mantissa bits. Exact for |f| < 2^22, which the callers guarantee for finite
- * input; the k-quant searches depend on this exact rounding (not roundf's ties-away). */
+ * integer in the low mantissa bits. Right for |f| < 2^22; beyond that (and for inf and NaN, which
+ * blocks whose scales overflow produce) it returns the same meaningless bits llama.cpp's version
+ * does, which the byte-exact promise needs too. The k-quant searches depend on the ties-to-even
+ * rounding (roundf would round ties away from zero). */
 static inline int round_nearest(float f)
 {
 	float biased = f + 12582912.f;
@@ -83,8 +85,8 @@ static void dequant_f16(const void *src, float *dst, uint64_t n)
 	const uint8_t *p = src;
 	for (uint64_t i = 0; i < n; i++) {
 		float f = ld_half(p + 2 * i);
-		/* llama.cpp widens a half by scaling it in the FPU, which quiets a signaling NaN (the
-		 * CPU backend's F16C instruction does the same); half_to_f32 moves the bits unchanged. */
+		/* llama.cpp widens a half with a float multiplication, which quiets a signaling NaN;
+		 * half_to_f32 moves the bits unchanged, so set the quiet bit as that would. */
 		if (isnan(f)) {
 			uint32_t u;
 			memcpy(&u, &f, 4);
@@ -1045,7 +1047,7 @@ static void quant_q6_K(const float *x, void *dst, uint64_t nb)
 /* ================================================================================== dispatch */
 
 struct codec {
-	/* n elements for the element types (block size 1), else n / block size blocks */
+	/* count: blocks (elements, for the types whose block is one element) */
 	void (*dequant)(const void *src, float *dst, uint64_t count);
 	void (*quant)(const float *src, void *dst, uint64_t count);
 };
@@ -1076,7 +1078,7 @@ static int lookup(uint32_t type, uint64_t n, bool quantize, const struct codec *
 		return fail(VKLLM_E_ARG, "cannot %s type %s: n = %llu is not a multiple of its block size %u", what, t->name,
 		            (unsigned long long)n, t->block_size);
 	*out = c;
-	*count = t->block_size == 1 ? n : n / t->block_size;
+	*count = n / t->block_size;
 	return VKLLM_OK;
 }
 

@@ -110,7 +110,7 @@ int cmd_synth(int argc, char **argv)
 		       (double)r.n_params / 1e9, (double)r.n_params_active / 1e9, r.n_tensors, r.n_vocab,
 		       (double)r.file_bytes / 1048576.0);
 	else if (!o.quiet)
-		fprintf(stderr, "synth: wrote %s: %.3f B parameters, %u tensors, vocabulary %u, %.1f MiB in %.1f s (random weights)\n",
-		        o.out, (double)r.n_params / 1e9, r.n_tensors, r.n_vocab, (double)r.file_bytes / 1048576.0, r.seconds);
+		fprintf(stderr, "synth: wrote %s: %.2f M parameters, %u tensors, vocabulary %u, %.1f MiB in %.1f s (random weights)\n",
+		        o.out, (double)r.n_params / 1e6, r.n_tensors, r.n_vocab, (double)r.file_bytes / 1048576.0, r.seconds);
 	return 0;
 }

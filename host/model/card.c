@@ -153,9 +153,11 @@ void card_print_text(const struct model_file *m, const struct card *c, FILE *f)
 	fprintf(f, "  KV cache      %s per token (f16), %s at %u tokens\n", a, b, hp->n_ctx_train);
 	bytes_h(a, sizeof a, (double)c->weight_bytes);
 	fprintf(f, "  weights       %s:", a);
-	for (uint32_t i = 0; i < c->n_types; i++)
-		fprintf(f, "%s %s %.1f%% (%u tensors)", i ? "," : "", quant_type_info(c->types[i].type)->name,
-		        100.0 * (double)c->types[i].bytes / (double)(c->weight_bytes ? c->weight_bytes : 1), c->types[i].n_tensors);
+	for (uint32_t i = 0; i < c->n_types; i++) {
+		double share = 100.0 * (double)c->types[i].bytes / (double)(c->weight_bytes ? c->weight_bytes : 1);
+		fprintf(f, "%s %s %.*f%% (%u tensors)", i ? "," : "", quant_type_info(c->types[i].type)->name, share < 1 ? 3 : 1,
+		        share, c->types[i].n_tensors);
+	}
 	fprintf(f, "\n");
 	const struct vocab_info *v = &m->vocab;
 	fprintf(f, "  tokenizer     %s (%s%s%s), %u tokens, %u merges%s\n", v->model,
