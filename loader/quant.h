@@ -45,10 +45,12 @@ int quant_type_by_name(const char *name);
 uint64_t quant_row_size(uint32_t type, uint64_t n);
 
 /* dst[0..n) = the n values stored in src. n must be a multiple of the block size.
- * Returns VKLLM_OK, or VKLLM_E_UNSUPPORTED (with a message) for a type with no dequantizer. */
+ * Returns VKLLM_OK; VKLLM_E_ARG when n is not a whole number of blocks; VKLLM_E_UNSUPPORTED for
+ * a type with no dequantizer (each with a message naming the type and n). */
 int quant_dequantize(uint32_t type, const void *src, float *dst, uint64_t n);
-/* Writes quant_row_size(type, n) bytes to dst, as llama.cpp's reference quantizer would.
- * n must be a multiple of the block size (and of 256 for the K-quants). */
+/* Writes quant_row_size(type, n) bytes to dst, as llama.cpp's reference quantizer would
+ * (tests/loader/test_quant_witness.c checks it byte for byte against llama.cpp's own code).
+ * n must be a multiple of the block size (and of 256 for the K-quants); errors as above. */
 int quant_quantize(uint32_t type, const float *src, void *dst, uint64_t n);
 
 #endif

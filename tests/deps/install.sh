@@ -22,7 +22,7 @@ fi
 # The bundle holds one commit (HEAD): the llama.cpp release node-llama-cpp was built from. Clone it
 # again only when the pinned package brings a different commit.
 bundle=node_modules/node-llama-cpp/llama/gitRelease.bundle
-command -v git >/dev/null || apt_install git ca-certificates
+command -v git >/dev/null || apt_install git
 want=$(git bundle list-heads "$bundle" | awk '$2 == "HEAD" { print $1 }')
 have=$(git -C llama.cpp rev-parse HEAD 2>/dev/null || true)
 if [ -z "$want" ] || [ "$have" != "$want" ] || ! [ -f llama.cpp/ggml/src/ggml-quants.c ]; then
