@@ -13,6 +13,7 @@ packages=(
   mesa-vulkan-drivers
   vulkan-validationlayers
   vulkan-tools
+  clang
 )
 wanted=("${packages[@]}")
 

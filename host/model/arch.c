@@ -3,6 +3,9 @@
 
 #include <string.h>
 
+#include "base/status.h"
+#include "loader/gguf.h"
+
 extern const struct arch arch_llama, arch_qwen2, arch_qwen3, arch_qwen3moe, arch_smollm3, arch_olmo2, arch_gemma3;
 
 static const struct arch *const all[] = {
@@ -16,6 +19,15 @@ const struct arch *arch_find(const char *name)
 	for (const struct arch *const *a = all; *a; a++)
 		if (strcmp((*a)->name, name) == 0) return *a;
 	return NULL;
+}
+
+int arch_check_q_width(const struct hparams *hp, const struct gguf_file *f)
+{
+	for (uint32_t il = 0; il < hp->n_layer; il++)
+		if (hp->n_head[il] * hp->head_dim_k != hp->n_embd || hp->n_head[il] * hp->head_dim_v != hp->n_embd)
+			return fail(VKLLM_E_FORMAT, "%s: %s needs n_head * head_dim = n_embd, but layer %u has %u x %u/%u against %u",
+			            f ? f->path : "synth", hp->arch, il, hp->n_head[il], hp->head_dim_k, hp->head_dim_v, hp->n_embd);
+	return VKLLM_OK;
 }
 
 void layer_defaults(const struct hparams *hp, uint32_t il, struct layer_desc *d)

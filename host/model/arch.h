@@ -40,6 +40,7 @@ struct arch {
 	enum rope_kind rope;
 	bool output_required;   /* false: output.weight may be absent (tied to token_embd) */
 	bool qkv_bias;          /* synth writes attn_{q,k,v}.bias (Qwen2); readers accept them on every arch */
+	bool q_is_n_embd;       /* llama.cpp sizes Q as n_embd: n_head * head_dim must equal it */
 	const struct hp_key *keys;
 	/* After the generic and table keys: defaults, derived values, checks. f is NULL in synth. */
 	int (*finish)(struct hparams *hp, const struct gguf_file *f);
@@ -49,6 +50,10 @@ struct arch {
 const struct arch *arch_find(const char *name);
 /* All architectures, NULL-terminated, for listings. */
 const struct arch *const *arch_all(void);
+
+/* For archs whose llama.cpp loader sizes Q and the attention output by n_embd (qwen2, olmo2):
+ * refuses hyperparameters where n_head * head_dim differs, naming both. f may be NULL. */
+int arch_check_q_width(const struct hparams *hp, const struct gguf_file *f);
 
 /* The common part of every layer: heads and FFN size from hp, RoPE on, no window. */
 void layer_defaults(const struct hparams *hp, uint32_t il, struct layer_desc *d);

@@ -11,6 +11,7 @@ static const struct hp_key olmo2_keys[] = {
 
 static int olmo2_finish(struct hparams *hp, const struct gguf_file *f)
 {
+	TRY(arch_check_q_width(hp, f));
 	if (!hp->n_swa) return VKLLM_OK;
 	/* OLMo 3: every 4th layer global; sliding layers use their own base (default the global
 	 * one) and no RoPE scaling */
@@ -34,6 +35,6 @@ static void olmo2_layer(const struct hparams *hp, uint32_t il, struct layer_desc
 }
 
 const struct arch arch_olmo2 = {
-	.name = "olmo2", .family = "OLMo 2", .rope = ROPE_NEOX, .output_required = true,
+	.name = "olmo2", .family = "OLMo 2", .rope = ROPE_NEOX, .output_required = true, .q_is_n_embd = true,
 	.keys = olmo2_keys, .finish = olmo2_finish, .layer = olmo2_layer,
 };

@@ -5,6 +5,8 @@
 #include "loader/gguf.h"
 #include "model/arch.h"
 
+static int qwen2_finish(struct hparams *hp, const struct gguf_file *f) { return arch_check_q_width(hp, f); }
+
 static void qwen2_layer(const struct hparams *hp, uint32_t il, struct layer_desc *d) { layer_defaults(hp, il, d); }
 
 static void qwen3_layer(const struct hparams *hp, uint32_t il, struct layer_desc *d)
@@ -25,7 +27,8 @@ static int qwen3moe_finish(struct hparams *hp, const struct gguf_file *f)
 }
 
 const struct arch arch_qwen2 = {
-	.name = "qwen2", .family = "Qwen2.5", .rope = ROPE_NEOX, .qkv_bias = true, .layer = qwen2_layer,
+	.name = "qwen2", .family = "Qwen2.5", .rope = ROPE_NEOX, .qkv_bias = true, .q_is_n_embd = true,
+	.finish = qwen2_finish, .layer = qwen2_layer,
 };
 
 const struct arch arch_qwen3 = {

@@ -97,10 +97,11 @@ static int check_tensors(struct model_file *m)
 	return st;
 }
 
-static int open_checked(struct model_file *m, const char *path)
+/* After the GGUF structure is validated: everything the architecture says. */
+static int check_model(struct model_file *m)
 {
-	TRY(gguf_open(&m->gguf, path));
 	const struct gguf_file *f = &m->gguf;
+	const char *path = f->path;
 	TRY(gguf_get_str(f, "general.architecture", false, m->hp.arch, sizeof m->hp.arch));
 	m->arch = arch_find(m->hp.arch);
 	if (!m->arch) {
@@ -122,7 +123,17 @@ static int open_checked(struct model_file *m, const char *path)
 int model_file_open(struct model_file *m, const char *path)
 {
 	memset(m, 0, sizeof *m);
-	int st = open_checked(m, path);
+	int st = gguf_open(&m->gguf, path);
+	if (!st) st = check_model(m);
+	if (st) model_file_close(m);
+	return st;
+}
+
+int model_file_open_memory(struct model_file *m, const void *data, size_t size, const char *name)
+{
+	memset(m, 0, sizeof *m);
+	int st = gguf_open_memory(&m->gguf, data, size, name);
+	if (!st) st = check_model(m);
 	if (st) model_file_close(m);
 	return st;
 }

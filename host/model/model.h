@@ -30,6 +30,8 @@ struct model_file {
 /* Maps, validates and checks a model; on failure nothing stays open and the message names the
  * file and what is wrong ("missing tensor 'blk.0.attn_q.weight' (expected [1024, 2048])"). */
 int model_file_open(struct model_file *m, const char *path);
+/* The same checks on a file already in memory (fuzzing, tests); the memory must outlive m. */
+int model_file_open_memory(struct model_file *m, const void *data, size_t size, const char *name);
 void model_file_close(struct model_file *m);
 
 /* Fills layers[] from the arch's layer function (shared by the loader and synth). */

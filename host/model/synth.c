@@ -60,6 +60,10 @@ static void apply_overrides(struct synth_preset *p, const struct synth_options *
 	OVR(n_expert); OVR(n_expert_used); OVR(n_ff_exp); OVR(n_swa);
 #undef OVR
 	if (o->head_dim) p->head_dim = o->head_dim;
+	/* archs that size Q by n_embd: a new width or head count keeps n_head * head_dim = n_embd
+	 * unless the head size was given too */
+	const struct arch *a = arch_find(p->arch);
+	if (a && a->q_is_n_embd && !o->head_dim && p->n_head && p->n_embd % p->n_head == 0) p->head_dim = p->n_embd / p->n_head;
 	if (o->n_ctx) p->n_ctx = o->n_ctx;
 	if (o->tied >= 0) p->tied = o->tied;
 }
