@@ -46,4 +46,146 @@ struct matvec_params {
 	ABI_U32 accumulate; /* 1: add to Y (a residual add for free) */
 };
 
+/* attention.comp (docs/attention.md): causal flash attention of n_q queries at positions
+ * p0..p0+n_q-1 against KV positions 0..n_kv-1. n_kv = STEP[step_offset], p0 = STEP[step_offset+1]
+ * are read on the device, so a recording replays for every token. All offsets and strides are in
+ * elements of their buffer. n_split > 1: the workgroups of split s write unnormalized partials
+ * (acc[DV], max, sum) to O at o_offset + ((s*n_q + t)*n_head + h)*(DV+2), for attention_combine. */
+struct attn_params {
+	ABI_U32 n_q;
+	ABI_U32 n_head;
+	ABI_U32 n_head_kv;
+	ABI_U32 n_ctx;          /* positions the K/V views hold: n_kv is clamped to it */
+	ABI_U32 q_offset;
+	ABI_U32 q_stride;       /* between tokens; heads are head_dim apart */
+	ABI_U32 k_offset;
+	ABI_U32 k_pos_stride;
+	ABI_U32 k_head_stride;
+	ABI_U32 v_offset;
+	ABI_U32 v_pos_stride;
+	ABI_U32 v_head_stride;
+	ABI_U32 o_offset;
+	ABI_U32 o_stride;       /* between tokens (unused for partials) */
+	ABI_U32 sink_offset;
+	ABI_U32 has_sinks;
+	ABI_U32 step_offset;
+	ABI_U32 n_split;
+	ABI_U32 n_swa;          /* 0: no window; else key p_k is masked when p_q - p_k >= n_swa */
+	ABI_F32 scale;          /* kq scale */
+	ABI_F32 softcap;        /* 0: off; else s = softcap * tanh(s / softcap) */
+};
+
+/* attention_combine.comp: merges the n_split partials of every (token, head) row:
+ * out = sum_s e^(m_s-M) acc_s / (sum_s e^(m_s-M) l_s + [sinks] e^(sink_h-M)). */
+struct attn_combine_params {
+	ABI_U32 n_rows;         /* n_q * n_head */
+	ABI_U32 n_head;
+	ABI_U32 dv;
+	ABI_U32 n_split;
+	ABI_U32 part_offset;
+	ABI_U32 o_offset;
+	ABI_U32 o_stride;
+	ABI_U32 sink_offset;
+	ABI_U32 has_sinks;
+};
+
+/* peak_fma.comp: n invocations write one float each after `iterations` rounds of 32 FMAs */
+struct peak_params {
+	ABI_U32 n;
+	ABI_U32 iterations;
+	ABI_F32 b; /* the multiplier: just below 1, so values stay finite */
+};
+
+/* ---- small ops for dense models (host/ops/{norm,rope,embed,glu,eltwise,topk}.c) ---- */
+
+/* rms_norm.comp: per row r < n_rows of n elements (rows `stride` apart):
+ *   x = X[r] (or, FUSED_ADD: x = A[r] + B[r], written to SUM[r]);  Y[r] = x / sqrt(mean(x^2) + eps) (* W) */
+struct rms_norm_params {
+	ABI_U32 n;
+	ABI_U32 n_rows;
+	ABI_U32 stride;
+	ABI_U32 x_offset;   /* X, or A when fused */
+	ABI_U32 b_offset;
+	ABI_U32 sum_offset;
+	ABI_U32 w_offset;
+	ABI_U32 y_offset;
+	ABI_U32 has_weight;
+	ABI_F32 eps;
+};
+
+/* rope.comp: rotates the first n_rot dims of every head of [n_tokens][n_heads][head_dim] (tokens
+ * in_stride / out_stride apart) by angle pos[t] * theta_scale^i / ff[i] * mix_i (ggml's rope_yarn). */
+struct rope_params {
+	ABI_U32 n_tokens;
+	ABI_U32 n_heads;
+	ABI_U32 head_dim;
+	ABI_U32 n_rot;
+	ABI_U32 in_offset;
+	ABI_U32 in_stride;
+	ABI_U32 out_offset;
+	ABI_U32 out_stride;
+	ABI_U32 pos_offset;
+	ABI_U32 ff_offset;
+	ABI_U32 neox;       /* 0: pairs (2i, 2i+1); 1: pairs (i, i + n_rot/2) */
+	ABI_U32 has_ff;
+	ABI_U32 copy_tail;  /* 1: copy dims n_rot..head_dim-1 (out of place) */
+	ABI_F32 theta_scale;
+	ABI_F32 freq_scale;
+	ABI_F32 ext_factor;
+	ABI_F32 mscale;     /* attn_factor, times 1 + 0.1 ln(1/freq_scale) when ext_factor != 0 */
+	ABI_F32 corr_low;
+	ABI_F32 corr_high;
+};
+
+/* embed.comp: OUT[t] = scale * decode(W row ids[t] - first_row) for ids in [first_row, first_row + n_rows);
+ * rows for other ids are left untouched (a table split over several buffers takes one dispatch each). */
+struct embed_params {
+	ABI_U32 n_tokens;
+	ABI_U32 n_embd;
+	ABI_U32 row_bytes;
+	ABI_U32 w_offset;   /* bytes */
+	ABI_U32 first_row;
+	ABI_U32 n_rows;
+	ABI_U32 ids_offset;
+	ABI_U32 out_offset;
+	ABI_U32 out_stride;
+	ABI_F32 scale;
+};
+
+/* glu.comp: OUT[r][c] = act(G[r][c]) * U[r][c], c < n, r < n_rows; gate and up rows in_stride apart */
+struct glu_params {
+	ABI_U32 n;
+	ABI_U32 n_rows;
+	ABI_U32 gate_offset;
+	ABI_U32 up_offset;
+	ABI_U32 in_stride;
+	ABI_U32 out_offset;
+	ABI_U32 out_stride;
+};
+
+/* eltwise.comp: OUT[i] = A[i] + B[i] (ADD) or A[i] * scale (SCALE), i < n */
+struct eltwise_params {
+	ABI_U32 n;
+	ABI_U32 a_offset;
+	ABI_U32 b_offset;
+	ABI_U32 out_offset;
+	ABI_F32 scale;
+};
+
+/* argmax.comp / topk.comp: per row r < n_rows of n values (rows in_stride apart), pass 1 reduces
+ * chunks of `chunk` values to one candidate (argmax) or KP candidates (top-k); MERGE passes reduce
+ * candidate lists. Candidates are (value, index) pairs in two arrays. Ties: the lower index wins. */
+struct select_params {
+	ABI_U32 n;          /* values (pass 1) or candidates (merge) per row */
+	ABI_U32 n_rows;
+	ABI_U32 chunk;      /* inputs per workgroup */
+	ABI_U32 in_offset;
+	ABI_U32 in_stride;
+	ABI_U32 idx_offset; /* candidate indices (merge passes) */
+	ABI_U32 k;          /* outputs per workgroup: 1 for argmax; k (final) or KP (partial) */
+	ABI_U32 out_val_offset;
+	ABI_U32 out_idx_offset;
+	ABI_U32 out_stride; /* between rows of the output */
+};
+
 #endif

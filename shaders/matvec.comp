@@ -15,6 +15,7 @@
 #extension GL_EXT_shader_explicit_arithmetic_types_int16 : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
+#extension GL_EXT_control_flow_attributes : require
 
 #include "abi.h"
 #include "common/index.glsl"
@@ -49,16 +50,25 @@ void main()
 	for (uint i = 0; i < ROWS * N_COLS; i++) acc[i] = 0.0;
 
 	for (uint u = tid; u < units; u += WORKGROUP_SIZE) {
-		for (uint r = 0; r < ROWS; r++) {
+		[[dont_unroll]] for (uint r = 0; r < ROWS; r++) {
 			uint row = row0 + r;
 			if (row >= p.n_rows) break;
 			float v[32];
 			decode_unit(p.w_offset + row * p.row_bytes, u, v);
-			for (uint c = 0; c < N_COLS; c++) {
-				uint xb = p.x_offset + c * p.x_stride + u * 32u;
+			if (N_COLS == 1) {
+				// decode: everything unrolls and acc stays in registers
+				uint xb = p.x_offset + u * 32u;
 				float s = 0.0;
 				for (uint i = 0; i < 32u; i++) s += v[i] * X[xb + i];
-				acc[r * N_COLS + c] += s;
+				acc[r] += s;
+			} else {
+				// a few tokens: not unrolled, or llvmpipe spends seconds compiling ROWS x N_COLS copies
+				[[dont_unroll]] for (uint c = 0; c < N_COLS; c++) {
+					uint xb = p.x_offset + c * p.x_stride + u * 32u;
+					float s = 0.0;
+					for (uint i = 0; i < 32u; i++) s += v[i] * X[xb + i];
+					acc[r * N_COLS + c] += s;
+				}
 			}
 		}
 	}

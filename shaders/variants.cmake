@@ -13,3 +13,28 @@ foreach(t F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K MXFP4)
   string(TOLOWER ${t} lower)
   vkllm_shader(matvec_${lower} matvec.comp DEFINES WTYPE_${t})
 endforeach()
+
+# peak_fma: the device's FMA peak for `vkllm bench --kernels` (the copy peak uses copy_f32)
+vkllm_shader(peak_fma peak_fma.comp)
+
+# attention: causal flash attention / split-K decode (docs/attention.md); f16 or f32 KV cache
+vkllm_shader(attention_f16 attention.comp DEFINES KV_F16)
+vkllm_shader(attention_f32 attention.comp)
+vkllm_shader(attention_combine attention_combine.comp)
+
+# small ops for dense models: norms, RoPE, embedding lookup, GLU, element-wise, argmax / top-k
+vkllm_shader(rms_norm_f32 rms_norm.comp)
+vkllm_shader(rms_norm_add_f32 rms_norm.comp DEFINES FUSED_ADD)
+vkllm_shader(rope_f32 rope.comp)
+foreach(t F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K MXFP4)
+  string(TOLOWER ${t} lower)
+  vkllm_shader(embed_${lower} embed.comp DEFINES WTYPE_${t})
+endforeach()
+vkllm_shader(swiglu_f32 glu.comp DEFINES SWIGLU)
+vkllm_shader(geglu_f32 glu.comp DEFINES GEGLU)
+vkllm_shader(add_f32 eltwise.comp DEFINES ADD)
+vkllm_shader(scale_f32 eltwise.comp DEFINES SCALE)
+vkllm_shader(argmax_f32 argmax.comp)
+vkllm_shader(argmax_merge_f32 argmax.comp DEFINES MERGE)
+vkllm_shader(topk_f32 topk.comp)
+vkllm_shader(topk_merge_f32 topk.comp DEFINES MERGE)

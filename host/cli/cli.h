@@ -13,6 +13,7 @@ int cmd_devices(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 void cmd_synth_help(FILE *f);
 
 /* Prints "vkllm: error: <last message>" and returns the exit code for status st. */

@@ -12,6 +12,7 @@ static const struct {
 	{"run", "[-m MODEL.gguf] [--device N]", "generate text (today: a device check; models arrive with the loader)"},
 	{"inspect", "-m MODEL.gguf [--json]", "check a model as loading does (no GPU) and print its architecture card"},
 	{"synth", "--arch A | --preset P -o OUT.gguf", "write a random-weight model of a real architecture and shape"},
+	{"bench", "--kernels [--json] [--device N]", "kernel speed against the device's measured copy and FMA peaks"},
 	{"devices", "[--json]", "list every Vulkan device with the profile vkllm tunes for"},
 	{"help", "[VERB]", "this text, or one verb's"},
 };
@@ -29,6 +30,11 @@ void cli_usage(FILE *f, const char *verb)
 				if (strcmp(verb, "synth") == 0) cmd_synth_help(f);
 				if (strcmp(verb, "inspect") == 0)
 					fprintf(f, "options:\n  -m, --model FILE   the GGUF file\n  --json             one JSON document instead of text\n");
+				if (strcmp(verb, "bench") == 0)
+					fprintf(f, "options:\n  --kernels          each kernel on LLM-sized shapes, in GB/s and GFLOP/s and as a\n"
+					           "                     share of the copy bandwidth and FMA peak measured first\n"
+					           "  --json             one JSON document instead of a table\n"
+					           "  --device N         use device N of `vkllm devices`\n");
 				if (strcmp(verb, "devices") == 0)
 					fprintf(f, "options:\n  --json             one JSON document instead of text\n");
 				return;
@@ -87,5 +93,6 @@ int main(int argc, char **argv)
 	if (strcmp(verb, "devices") == 0) return cmd_devices(argc - 1, argv + 1);
 	if (strcmp(verb, "inspect") == 0) return cmd_inspect(argc - 1, argv + 1);
 	if (strcmp(verb, "synth") == 0) return cmd_synth(argc - 1, argv + 1);
+	if (strcmp(verb, "bench") == 0) return cmd_bench(argc - 1, argv + 1);
 	return cli_bad_arg("", verb[0] == '-' ? "unknown option" : "unknown verb", verb);
 }

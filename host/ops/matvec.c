@@ -4,6 +4,8 @@
  * 4096 workgroups and every core of a GPU is busy. */
 #include "ops.h"
 
+#include <string.h>
+
 #include "../../shaders/abi.h"
 #include "loader/quant.h"
 
@@ -52,26 +54,43 @@ int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_
 	uint32_t sg = g->profile.subgroup_size ? g->profile.subgroup_size : 32;
 	uint32_t wg = sg * 4;
 	if (wg > g->profile.max_workgroup_invocations) wg = g->profile.max_workgroup_invocations;
-	uint32_t spec[] = {wg, 1, n_cols};
+	/* A CPU device (lavapipe) runs a workgroup as SIMD lanes of one core, and each workgroup
+	 * costs a coroutine switch at the barrier: one subgroup per workgroup and 16 rows each was
+	 * 3x faster than 4 subgroups and one row (bench --kernels, q8_0 4096x4096, bench/RESULTS.md). */
+	uint32_t rows = 1;
+	if (g->profile.type && strcmp(g->profile.type, "cpu") == 0) wg = sg, rows = 16;
+	uint32_t spec[] = {wg, rows, n_cols};
 	const struct gpu_pipeline *p;
 	TRY(gpu_pipeline_get(g, &p, sh, spec, 3));
 
-	VkDeviceSize wr, xr, yr;
-	struct gpu_view views[] = {aligned(g, w, &wr), aligned(g, x, &xr), aligned(g, y, &yr)};
-	/* the shader reads weights in 16-bit words: a view that ends inside a word (MXFP4's 17-byte
-	 * blocks) would have its last byte read as 0 by robust access, so the view is widened to a
-	 * whole word, which the buffer must have room for (weight buffers are padded) */
-	VkDeviceSize wend = (views[0].offset + views[0].size + 3) & ~(VkDeviceSize)3;
-	if (wend > w.buf->size)
-		return fail(VKLLM_E_ARG, "matvec %s: weights end %llu bytes into '%s' (%llu bytes); pad the buffer to 4 bytes", qt->name,
-		            (unsigned long long)(views[0].offset + views[0].size), w.buf->name, (unsigned long long)w.buf->size);
-	views[0].size = wend - views[0].offset;
-	struct matvec_params pc = {
-		.n_rows = n_rows, .n_k = n_k, .row_bytes = (uint32_t)row_bytes, .w_offset = (uint32_t)wr,
-		.x_offset = (uint32_t)(xr / 4), .x_stride = n_k, .y_offset = (uint32_t)(yr / 4), .y_stride = n_rows,
-		.accumulate = accumulate,
-	};
-	uint32_t gx, gy;
-	gpu_groups_1d(g, (n_rows + spec[1] - 1) / spec[1], &gx, &gy);
-	return gpu_dispatch(rec, p, views, 3, &pc, sizeof pc, gx, gy, 1);
+	/* A weight tensor larger than maxStorageBufferRange (an LM head of 151936 x 1024 in q8_0 is
+	 * 165 MB; lavapipe allows 128 MiB) is bound in row ranges, one dispatch each. */
+	uint64_t max_range = g->profile.max_storage_buffer_range - 256;
+	uint32_t rows_per_dispatch = (uint32_t)(max_range / row_bytes < n_rows ? max_range / row_bytes : n_rows);
+	if (rows_per_dispatch == 0) return fail(VKLLM_E_UNSUPPORTED, "matvec %s: one row is larger than the device's buffer range", qt->name);
+	for (uint32_t r0 = 0; r0 < n_rows; r0 += rows_per_dispatch) {
+		uint32_t nr = n_rows - r0 < rows_per_dispatch ? n_rows - r0 : rows_per_dispatch;
+		struct gpu_view wpart = {w.buf, w.offset + (VkDeviceSize)r0 * row_bytes, (VkDeviceSize)nr * row_bytes};
+		VkDeviceSize wr, xr, yr;
+		struct gpu_view views[] = {aligned(g, wpart, &wr), aligned(g, x, &xr), aligned(g, y, &yr)};
+		/* the shader reads weights in 16-bit words: a view that ends inside a word (MXFP4's
+		 * 17-byte blocks) would have its last byte read as 0 by robust access, so the view is
+		 * widened to a whole word, which the buffer must have room for (weight buffers are
+		 * padded) */
+		VkDeviceSize wend = (views[0].offset + views[0].size + 3) & ~(VkDeviceSize)3;
+		if (wend > w.buf->size)
+			return fail(VKLLM_E_ARG, "matvec %s: weights end %llu bytes into '%s' (%llu bytes); pad the buffer to 4 bytes",
+			            qt->name, (unsigned long long)(views[0].offset + views[0].size), w.buf->name,
+			            (unsigned long long)w.buf->size);
+		views[0].size = wend - views[0].offset;
+		struct matvec_params pc = {
+			.n_rows = nr, .n_k = n_k, .row_bytes = (uint32_t)row_bytes, .w_offset = (uint32_t)wr,
+			.x_offset = (uint32_t)(xr / 4), .x_stride = n_k, .y_offset = (uint32_t)(yr / 4) + r0, .y_stride = n_rows,
+			.accumulate = accumulate,
+		};
+		uint32_t gx, gy;
+		gpu_groups_1d(g, (nr + spec[1] - 1) / spec[1], &gx, &gy);
+		TRY(gpu_dispatch(rec, p, views, 3, &pc, sizeof pc, gx, gy, 1));
+	}
+	return VKLLM_OK;
 }

@@ -20,4 +20,100 @@ int op_copy(struct gpu_rec *rec, struct gpu_view out, struct gpu_view in, uint32
 int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
               uint32_t n_rows, uint32_t n_k, uint32_t n_cols, bool accumulate);
 
+/* Causal attention (docs/attention.md): out[t][h] = softmax(scale * q[t][h] . K[:, h/G]) V[:, h/G]
+ * for the n_q tokens of a chunk at positions p0..p0+n_q-1 against KV positions 0..n_kv-1.
+ * n_kv = step[step_index] and p0 = step[step_index + 1] (uint32) are read on the device, so one
+ * recording replays for every token; everything in attn_desc is fixed at record time.
+ * q [n_q][n_head][head_dim_k] f32 (tokens q_stride apart), out [n_q][n_head][head_dim_v] f32;
+ * K and V caches f16 or f32, by default [n_ctx][n_head_kv][head_dim] (strides override it);
+ * sinks [n_head] f32 or a view with no buffer. scratch holds split-K partials:
+ * op_attention_scratch_bytes() bytes (0: not needed, pass a view with no buffer). */
+enum attn_kv_type { ATTN_KV_F16, ATTN_KV_F32 };
+struct attn_desc {
+	uint32_t n_q;                     /* query tokens in the chunk */
+	uint32_t n_head, n_head_kv;       /* n_head_kv divides n_head (GQA; 1 = MQA) */
+	uint32_t head_dim_k, head_dim_v;  /* 1..512 */
+	uint32_t n_ctx;                   /* positions the K/V views hold; n_kv is clamped to it */
+	enum attn_kv_type kv_type;
+	uint32_t kv_pos_stride, kv_head_stride; /* K, elements; kv_pos_stride 0: [n_ctx][n_head_kv][head_dim_k] */
+	uint32_t v_pos_stride, v_head_stride;   /* V, likewise */
+	uint32_t q_stride, o_stride;      /* elements between tokens; 0: n_head * head dim */
+	float scale;                      /* kq scale, usually 1/sqrt(head_dim_k) */
+	float softcap;                    /* 0: off; else s = softcap * tanh(s / softcap), before the mask */
+	uint32_t n_swa;                   /* 0: full causal; else mask p_q - p_k >= n_swa */
+	uint32_t n_split;                 /* split-K: 0 chooses from n_ctx and the grid, 1 off, at most 64 */
+	uint32_t step_index;              /* uint32 index of n_kv in the step view; p0 follows it */
+};
+uint64_t op_attention_scratch_bytes(const struct gpu *g, const struct attn_desc *a);
+int op_attention(struct gpu_rec *rec, struct gpu_view out, struct gpu_view scratch, struct gpu_view q,
+                 struct gpu_view k, struct gpu_view v, struct gpu_view sinks, struct gpu_view step,
+                 const struct attn_desc *a);
+
+/* ---- small ops for dense models (host/ops/{norm,rope,embed,glu,eltwise,topk}.c) ----
+ * An optional view is one with buf NULL. Unless said otherwise, out may be the same memory as
+ * an input (in place). */
+
+/* RMSNorm of n_rows rows of n f32 values, rows `stride` elements apart in x and y (0: n):
+ * y = x / sqrt(mean(x^2) + eps) * w, w [n] f32 (optional). A per-head norm (QK-norm) is
+ * n = head_dim, n_rows = tokens * heads; w is shared by every row. */
+int op_rms_norm(struct gpu_rec *rec, struct gpu_view y, struct gpu_view x, struct gpu_view w, uint32_t n,
+                uint32_t n_rows, uint32_t stride, float eps);
+/* The same with the residual add fused in: sum = a + b (written; sum may be a or b), y = rms_norm(sum) * w. */
+int op_rms_norm_add(struct gpu_rec *rec, struct gpu_view y, struct gpu_view sum, struct gpu_view a, struct gpu_view b,
+                    struct gpu_view w, uint32_t n, uint32_t n_rows, uint32_t stride, float eps);
+
+struct rope_config {
+	bool neox;                  /* pairs (i, i + n_rot/2); false: pairs (2i, 2i+1) (ggml's NORMAL) */
+	uint32_t n_rot;             /* rotated dims per head: even, <= head_dim (the rest pass through) */
+	float freq_base;
+	float freq_scale;           /* 1/factor for linear or YaRN scaling, else 1 */
+	float ext_factor;           /* YaRN: 1, else 0 */
+	float attn_factor;          /* magnitude scale (1 unless the model says otherwise) */
+	float beta_fast, beta_slow; /* YaRN: 32 and 1 in llama.cpp for every arch */
+	uint32_t n_ctx_orig;        /* YaRN: the original training context */
+};
+/* ggml_rope_yarn_corr_dims: dims[0] = low, dims[1] = high correction dims */
+void rope_yarn_corr_dims(float dims[2], uint32_t n_rot, uint32_t n_ctx_orig, float freq_base, float beta_fast,
+                         float beta_slow);
+/* RoPE of [n_tokens][n_heads][head_dim] f32 (tokens in_stride / out_stride elements apart; 0: n_heads*head_dim)
+ * at positions pos [n_tokens] int32 (read on the device: a recording replays for new positions),
+ * with freq_factors [n_rot/2] f32 (rope_freqs, optional). out may be exactly in (in place), but
+ * must not overlap it otherwise. */
+int op_rope(struct gpu_rec *rec, struct gpu_view out, struct gpu_view in, struct gpu_view pos, struct gpu_view freq_factors,
+            uint32_t n_tokens, uint32_t n_heads, uint32_t head_dim, uint32_t in_stride, uint32_t out_stride,
+            const struct rope_config *cfg);
+
+/* Embedding lookup: out[t][:] = scale * row (ids[t] - first_row) of table, for ids[t] in
+ * [first_row, first_row + n_rows); other tokens' rows are left untouched, so a table split over
+ * several buffers is one call per part. table holds n_rows rows of n_embd values of ggml type wtype
+ * (n_embd a multiple of 32 and of the block size); ids [n_tokens] uint32; out [n_tokens][n_embd] f32. */
+int op_embed(struct gpu_rec *rec, struct gpu_view out, struct gpu_view table, uint32_t wtype, struct gpu_view ids,
+             uint32_t n_tokens, uint32_t n_embd, uint32_t first_row, uint32_t n_rows, float scale);
+
+enum glu_kind { GLU_SWIGLU, GLU_GEGLU }; /* silu(gate) * up; gelu_tanh(gate) * up */
+/* out [n_rows][n] = act(gate [n_rows][n]) * up [n_rows][n] */
+int op_glu(struct gpu_rec *rec, struct gpu_view out, struct gpu_view gate, struct gpu_view up, uint32_t n,
+           uint32_t n_rows, enum glu_kind kind);
+/* the same from one [n_rows][gate n | up n] buffer (a fused gate_up projection); out must not overlap it */
+int op_glu_fused(struct gpu_rec *rec, struct gpu_view out, struct gpu_view gate_up, uint32_t n, uint32_t n_rows,
+                 enum glu_kind kind);
+
+/* out[i] = a[i] + b[i], i < n (f32) */
+int op_add(struct gpu_rec *rec, struct gpu_view out, struct gpu_view a, struct gpu_view b, uint32_t n);
+/* out[i] = in[i] * scale, i < n (f32) */
+int op_scale(struct gpu_rec *rec, struct gpu_view out, struct gpu_view in, uint32_t n, float scale);
+
+/* Selection over n_rows rows of n f32 values (logits [n_rows][n]): the larger value first, ties
+ * to the lower index (llama.cpp's greedy sampler), NaN counts as -inf. Both need a scratch view
+ * of op_*_scratch_bytes (0 bytes: any view, even an empty one). */
+uint64_t op_argmax_scratch_bytes(const struct gpu *g, uint32_t n, uint32_t n_rows);
+/* out_idx [n_rows] uint32, out_val [n_rows] f32 */
+int op_argmax(struct gpu_rec *rec, struct gpu_view out_idx, struct gpu_view out_val, struct gpu_view scratch,
+              struct gpu_view logits, uint32_t n, uint32_t n_rows);
+#define TOPK_MAX_K 64
+uint64_t op_topk_scratch_bytes(const struct gpu *g, uint32_t n, uint32_t n_rows, uint32_t k);
+/* out_idx [n_rows][k] uint32 and out_val [n_rows][k] f32, sorted descending; 1 <= k <= min(64, n) */
+int op_topk(struct gpu_rec *rec, struct gpu_view out_idx, struct gpu_view out_val, struct gpu_view scratch,
+            struct gpu_view logits, uint32_t n, uint32_t n_rows, uint32_t k);
+
 #endif

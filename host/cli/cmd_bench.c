@@ -1,0 +1,42 @@
+/* `vkllm bench --kernels [--json] [--device N]`: kernel microbenchmarks against the device's
+ * measured peaks (bench/kernels.c). Whole-model benchmarks (-m) arrive with text generation. */
+#include <string.h>
+
+#include "base/status.h"
+#include "bench/kernels.h"
+#include "cli.h"
+
+int cmd_bench(int argc, char **argv)
+{
+	bool kernels = false, as_json = false;
+	struct gpu_options opt = {.device_index = -1};
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			cli_usage(stdout, "bench");
+			return 0;
+		} else if (!strcmp(a, "--kernels")) {
+			kernels = true;
+		} else if (!strcmp(a, "--json")) {
+			as_json = true;
+		} else if (!strcmp(a, "--device")) {
+			long v;
+			if (i + 1 >= argc) return cli_bad_arg("bench", "missing value for", a);
+			if (!cli_parse_int(argv[++i], 1 << 16, &v)) return cli_bad_arg("bench", "--device needs an index, got", argv[i]);
+			opt.device_index = (int)v;
+		} else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+			return cli_error(fail(VKLLM_E_UNSUPPORTED, "bench -m: whole-model benchmarks need text generation, which this "
+			                                           "build does not have yet; `vkllm bench --kernels` works"));
+		} else {
+			return cli_bad_arg("bench", a[0] == '-' ? "unknown option" : "unexpected argument", a);
+		}
+	}
+	if (!kernels) return cli_bad_arg("bench", "say what to measure:", "--kernels");
+	struct gpu g;
+	int st = gpu_create(&g, &opt);
+	if (st) return cli_error(st);
+	st = bench_kernels(&g, as_json, stdout);
+	int st2 = gpu_destroy(&g);
+	if (!st) st = st2;
+	return st ? cli_error(st) : 0;
+}

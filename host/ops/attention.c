@@ -1,0 +1,208 @@
+/* op_attention: causal flash attention for prefill and split-K (flash-decoding) attention for decode
+ * (shaders/attention.comp, shaders/attention_combine.comp; the design is in docs/attention.md).
+ *
+ * Tuning from the device profile, all of it specialization constants:
+ * - workgroup 128 invocations (a multiple of every subgroup size, 8 to 128);
+ * - R rows per workgroup (a row is one (token, query head of the group) pair): up to 16, fewer
+ *   when the chunk has fewer rows (decode: R = G, the query heads sharing one KV head);
+ * - BC KV positions per tile: the largest of 64, 32, 16, 8 whose shared memory fits in
+ *   min(maxComputeSharedMemorySize, 32 KiB) (32 KiB leaves room for two workgroups per core);
+ * - TP invocations per score when R*BC is below the workgroup size (decode), so that no
+ *   invocation idles while the scores are computed.
+ * The split count is chosen from the cache capacity (record time), never from n_kv (run time). */
+#include "ops.h"
+
+#include "../../shaders/abi.h"
+
+#define ATTN_WG 128
+#define ATTN_MAX_R 16
+#define ATTN_MAX_SPLIT 64
+#define ATTN_SHARED_BUDGET 32768u
+
+static VkDeviceSize view_bytes(struct gpu_view v) { return v.size ? v.size : v.buf->size - v.offset; }
+
+/* A view starting at an aligned offset, and the remainder in elements for the shader to add. */
+static struct gpu_view aligned(const struct gpu *g, struct gpu_view v, uint32_t elem, uint32_t *elem_offset)
+{
+	VkDeviceSize align = g->profile.min_storage_offset_alignment, base = v.offset / align * align;
+	*elem_offset = (uint32_t)((v.offset - base) / elem);
+	struct gpu_view a = {v.buf, base, v.offset + view_bytes(v) - base};
+	return a;
+}
+
+struct attn_tuning {
+	uint32_t wg, r, bc, tp, n_split;
+};
+
+static uint32_t pow2_ceil(uint32_t x)
+{
+	uint32_t p = 1;
+	while (p < x) p <<= 1;
+	return p;
+}
+
+static uint32_t shared_bytes(uint32_t wg, uint32_t r, uint32_t bc, uint32_t d, uint32_t dv)
+{
+	uint32_t ts = (d > dv ? d : dv) + 1;
+	return 4 * (r * d + bc * ts + r * bc + wg + 3 * r);
+}
+
+static int attn_tune(const struct gpu *g, const struct attn_desc *a, struct attn_tuning *t)
+{
+	uint32_t wg = ATTN_WG;
+	if (wg > g->profile.max_workgroup_invocations) wg = g->profile.max_workgroup_invocations;
+	if (wg > g->profile.max_workgroup_size[0]) wg = g->profile.max_workgroup_size[0];
+	uint32_t budget = g->profile.max_shared_memory < ATTN_SHARED_BUDGET ? g->profile.max_shared_memory : ATTN_SHARED_BUDGET;
+	uint32_t rows = a->n_q * (a->n_head / a->n_head_kv);
+	uint32_t r = pow2_ceil(rows < ATTN_MAX_R ? rows : ATTN_MAX_R), bc = 0;
+	if (r > wg) r = wg;
+	for (;; r /= 2) {
+		for (bc = 64; bc >= 8; bc /= 2)
+			if (shared_bytes(wg, r, bc, a->head_dim_k, a->head_dim_v) <= budget) break;
+		if (bc >= 8 || r == 1) break;
+	}
+	if (bc < 8)
+		return fail(VKLLM_E_UNSUPPORTED, "attention: head dims %u/%u need %u bytes of shared memory, device %s has %u",
+		            a->head_dim_k, a->head_dim_v, shared_bytes(wg, 1, 8, a->head_dim_k, a->head_dim_v), g->profile.name,
+		            g->profile.max_shared_memory);
+	uint32_t tp = 1;
+	while (r * bc * tp * 2 <= wg && tp * 2 <= a->head_dim_k) tp *= 2;
+
+	uint32_t n_split = a->n_split;
+	if (n_split == 0) {
+		/* enough workgroups to fill a large GPU (~256), each split still covering at least 512
+		 * positions of a full cache: splitting a short cache costs more in the combine than it gains */
+		uint32_t groups = (rows + r - 1) / r * a->n_head_kv;
+		n_split = 1;
+		if (groups < 256) {
+			n_split = (256 + groups - 1) / groups;
+			if (n_split > a->n_ctx / 512) n_split = a->n_ctx / 512;
+			if (n_split > ATTN_MAX_SPLIT) n_split = ATTN_MAX_SPLIT;
+			if (n_split < 1) n_split = 1;
+		}
+	}
+	*t = (struct attn_tuning){wg, r, bc, tp, n_split};
+	return VKLLM_OK;
+}
+
+static int attn_check_desc(const struct attn_desc *a)
+{
+	if (!a->n_q || !a->n_head || !a->n_head_kv || a->n_head % a->n_head_kv || !a->n_ctx || !a->head_dim_k ||
+	    !a->head_dim_v || a->head_dim_k > 512 || a->head_dim_v > 512 || a->n_split > ATTN_MAX_SPLIT ||
+	    (a->kv_type != ATTN_KV_F16 && a->kv_type != ATTN_KV_F32) || !(a->softcap >= 0.0f))
+		return fail(VKLLM_E_ARG,
+		            "attention: n_q %u, heads %u/%u (query/kv: kv must divide query), n_ctx %u, head dims %u/%u "
+		            "(1..512), n_split %u (0..%d), softcap %g: invalid",
+		            a->n_q, a->n_head, a->n_head_kv, a->n_ctx, a->head_dim_k, a->head_dim_v, a->n_split,
+		            ATTN_MAX_SPLIT, a->softcap);
+	return VKLLM_OK;
+}
+
+uint64_t op_attention_scratch_bytes(const struct gpu *g, const struct attn_desc *a)
+{
+	struct attn_tuning t;
+	if (attn_check_desc(a) || attn_tune(g, a, &t) || t.n_split <= 1) return 0;
+	return (uint64_t)t.n_split * a->n_q * a->n_head * (a->head_dim_v + 2) * 4;
+}
+
+int op_attention(struct gpu_rec *rec, struct gpu_view out, struct gpu_view scratch, struct gpu_view q,
+                 struct gpu_view k, struct gpu_view v, struct gpu_view sinks, struct gpu_view step,
+                 const struct attn_desc *a)
+{
+	struct gpu *g = rec->g;
+	TRY(attn_check_desc(a));
+	struct attn_tuning t;
+	TRY(attn_tune(g, a, &t));
+	bool f16 = a->kv_type == ATTN_KV_F16;
+	uint32_t kv_size = f16 ? 2 : 4, d = a->head_dim_k, dv = a->head_dim_v;
+	enum shader_id sh = f16 ? SH_ATTENTION_F16 : SH_ATTENTION_F32;
+	const char *name = shader_table[sh].name;
+	if (f16 && !g->profile.storage16)
+		return fail(VKLLM_E_UNSUPPORTED, "%s: device %s lacks storageBuffer16BitAccess", name, g->profile.name);
+
+	/* default layout [n_ctx][n_head_kv][head_dim] (docs/attention.md) */
+	uint32_t k_pos = a->kv_pos_stride ? a->kv_pos_stride : a->n_head_kv * d;
+	uint32_t k_head = a->kv_pos_stride ? a->kv_head_stride : d;
+	uint32_t v_pos = a->v_pos_stride ? a->v_pos_stride : a->n_head_kv * dv;
+	uint32_t v_head = a->v_pos_stride ? a->v_head_stride : dv;
+	uint32_t q_stride = a->q_stride ? a->q_stride : a->n_head * d;
+	uint32_t o_stride = a->o_stride ? a->o_stride : a->n_head * dv;
+	if (q_stride < a->n_head * d || o_stride < a->n_head * dv)
+		return fail(VKLLM_E_ARG, "%s: token strides %u (q) and %u (out) are shorter than a token's heads", name,
+		            q_stride, o_stride);
+
+	/* every element the shader may touch lies inside its view */
+	uint64_t q_need = ((uint64_t)(a->n_q - 1) * q_stride + (uint64_t)a->n_head * d) * 4;
+	uint64_t k_need = ((uint64_t)(a->n_ctx - 1) * k_pos + (uint64_t)(a->n_head_kv - 1) * k_head + d) * kv_size;
+	uint64_t v_need = ((uint64_t)(a->n_ctx - 1) * v_pos + (uint64_t)(a->n_head_kv - 1) * v_head + dv) * kv_size;
+	uint64_t o_need = ((uint64_t)(a->n_q - 1) * o_stride + (uint64_t)a->n_head * dv) * 4;
+	uint64_t s_need = sinks.buf ? (uint64_t)a->n_head * 4 : 0;
+	uint64_t step_need = ((uint64_t)a->step_index + 2) * 4;
+	uint64_t part_need = t.n_split > 1 ? (uint64_t)t.n_split * a->n_q * a->n_head * (dv + 2) * 4 : 0;
+	if (!q.buf || !k.buf || !v.buf || !out.buf || !step.buf || (part_need && !scratch.buf))
+		return fail(VKLLM_E_ARG, "%s: a view has no buffer (q, k, v, out, step%s)", name, part_need ? ", scratch" : "");
+	if (q_need > view_bytes(q) || k_need > view_bytes(k) || v_need > view_bytes(v) || o_need > view_bytes(out) ||
+	    (sinks.buf && s_need > view_bytes(sinks)) || step_need > view_bytes(step) ||
+	    (part_need && part_need > view_bytes(scratch)))
+		return fail(VKLLM_E_ARG,
+		            "%s: views too small: q %llu of %llu bytes, k %llu of %llu, v %llu of %llu, out %llu of %llu, "
+		            "sinks %llu of %llu, step %llu of %llu, scratch %llu of %llu",
+		            name, (unsigned long long)q_need, (unsigned long long)view_bytes(q), (unsigned long long)k_need,
+		            (unsigned long long)view_bytes(k), (unsigned long long)v_need, (unsigned long long)view_bytes(v),
+		            (unsigned long long)o_need, (unsigned long long)view_bytes(out), (unsigned long long)s_need,
+		            (unsigned long long)(sinks.buf ? view_bytes(sinks) : 0), (unsigned long long)step_need,
+		            (unsigned long long)view_bytes(step), (unsigned long long)part_need,
+		            (unsigned long long)(scratch.buf ? view_bytes(scratch) : 0));
+	if (q.offset % 4 || out.offset % 4 || step.offset % 4 || (sinks.buf && sinks.offset % 4) || k.offset % kv_size ||
+	    v.offset % kv_size || (part_need && scratch.offset % 4))
+		return fail(VKLLM_E_ARG, "%s: a view's byte offset is not a multiple of its element size", name);
+
+	uint32_t rows = a->n_q * (a->n_head / a->n_head_kv), gx = (rows + t.r - 1) / t.r;
+	if (gx > g->profile.max_workgroup_count[0] || a->n_head_kv > g->profile.max_workgroup_count[1] ||
+	    t.n_split > g->profile.max_workgroup_count[2])
+		return fail(VKLLM_E_UNSUPPORTED, "%s: grid %u x %u x %u exceeds the device's workgroup counts", name, gx,
+		            a->n_head_kv, t.n_split);
+
+	uint32_t spec[] = {t.wg, d, dv, t.r, t.bc, t.tp};
+	const struct gpu_pipeline *p;
+	TRY(gpu_pipeline_get(g, &p, sh, spec, 6));
+	struct attn_params pc = {
+		.n_q = a->n_q, .n_head = a->n_head, .n_head_kv = a->n_head_kv, .n_ctx = a->n_ctx,
+		.q_stride = q_stride, .k_pos_stride = k_pos, .k_head_stride = k_head,
+		.v_pos_stride = v_pos, .v_head_stride = v_head, .o_stride = o_stride,
+		.has_sinks = sinks.buf != NULL, .step_offset = 0, .n_split = t.n_split, .n_swa = a->n_swa,
+		.scale = a->scale, .softcap = a->softcap,
+	};
+	/* no sinks: the binding still needs a buffer; q is read-only here too and never indexed */
+	struct gpu_view sink_view = sinks.buf ? sinks : q;
+	uint32_t step_rest, sink_rest;
+	struct gpu_view views[6] = {
+		aligned(g, q, 4, &pc.q_offset),
+		aligned(g, k, kv_size, &pc.k_offset),
+		aligned(g, v, kv_size, &pc.v_offset),
+		aligned(g, sink_view, 4, &sink_rest),
+		aligned(g, step, 4, &step_rest),
+		part_need ? aligned(g, scratch, 4, &pc.o_offset) : aligned(g, out, 4, &pc.o_offset),
+	};
+	pc.sink_offset = sinks.buf ? sink_rest : 0;
+	pc.step_offset = step_rest + a->step_index;
+	TRY(gpu_dispatch(rec, p, views, 6, &pc, sizeof pc, gx, a->n_head_kv, t.n_split));
+	if (t.n_split <= 1) return VKLLM_OK;
+
+	/* the combine pass: one invocation per output value */
+	uint32_t cspec[] = {t.wg};
+	TRY(gpu_pipeline_get(g, &p, SH_ATTENTION_COMBINE, cspec, 1));
+	struct attn_combine_params cc = {
+		.n_rows = a->n_q * a->n_head, .n_head = a->n_head, .dv = dv, .n_split = t.n_split,
+		.o_stride = o_stride, .has_sinks = sinks.buf != NULL,
+	};
+	struct gpu_view cviews[3] = {
+		aligned(g, scratch, 4, &cc.part_offset),
+		aligned(g, sink_view, 4, &sink_rest),
+		aligned(g, out, 4, &cc.o_offset),
+	};
+	cc.sink_offset = sinks.buf ? sink_rest : 0;
+	uint32_t cgx, cgy;
+	gpu_groups_1d(g, ((uint64_t)cc.n_rows * dv + t.wg - 1) / t.wg, &cgx, &cgy);
+	return gpu_dispatch(rec, p, cviews, 3, &cc, sizeof cc, cgx, cgy, 1);
+}

@@ -1,0 +1,59 @@
+/* Helpers shared by the small ops (norm, rope, embed, glu, eltwise, topk): argument checks
+ * against views, and the split of a view into an aligned view plus an element offset. */
+#ifndef VKLLM_OPS_VIEW_UTIL_H
+#define VKLLM_OPS_VIEW_UTIL_H
+
+#include "ops.h"
+
+static inline VkDeviceSize ops_view_bytes(struct gpu_view v) { return v.size ? v.size : v.buf->size - v.offset; }
+
+/* The view exists, lies inside its buffer, starts at a multiple of elem bytes and holds at least
+ * `need` bytes; otherwise a message naming the op, the role of the view and the numbers. */
+static inline int ops_check_view(const char *op, const char *role, struct gpu_view v, uint32_t elem, uint64_t need)
+{
+	if (!v.buf || !v.buf->buffer) return fail(VKLLM_E_ARG, "%s: %s has no buffer", op, role);
+	const char *name = v.buf->name ? v.buf->name : "?";
+	if (v.offset > v.buf->size || (v.size && v.size > v.buf->size - v.offset))
+		return fail(VKLLM_E_ARG, "%s: %s view of '%s' at %llu + %llu bytes runs past its end (%llu)", op, role, name,
+		            (unsigned long long)v.offset, (unsigned long long)v.size, (unsigned long long)v.buf->size);
+	if (v.offset % elem)
+		return fail(VKLLM_E_ARG, "%s: %s view of '%s' at byte offset %llu is not a multiple of %u", op, role, name,
+		            (unsigned long long)v.offset, elem);
+	if (need > ops_view_bytes(v))
+		return fail(VKLLM_E_ARG, "%s: %s needs %llu bytes, its view of '%s' has %llu", op, role, (unsigned long long)need,
+		            name, (unsigned long long)ops_view_bytes(v));
+	if (ops_view_bytes(v) / elem > UINT32_MAX)
+		return fail(VKLLM_E_UNSUPPORTED, "%s: %s view of '%s' has more than 2^32 elements", op, role, name);
+	return VKLLM_OK;
+}
+
+/* Views must start at a multiple of minStorageBufferOffsetAlignment: an offset that is not one
+ * becomes an aligned view and an element offset the shader adds. */
+static inline struct gpu_view ops_aligned(const struct gpu *g, struct gpu_view v, uint32_t elem, uint32_t *elem_offset)
+{
+	VkDeviceSize align = g->profile.min_storage_offset_alignment;
+	VkDeviceSize base = v.offset / align * align, end = v.offset + ops_view_bytes(v);
+	*elem_offset = (uint32_t)((v.offset - base) / elem);
+	struct gpu_view a = {v.buf, base, end - base};
+	return a;
+}
+
+/* A workgroup of `subgroups` subgroups, clamped to the device's limits. */
+static inline uint32_t ops_workgroup(const struct gpu *g, uint32_t subgroups)
+{
+	uint32_t sg = g->profile.subgroup_size ? g->profile.subgroup_size : 32, n = sg * subgroups;
+	if (n > g->profile.max_workgroup_invocations) n = g->profile.max_workgroup_invocations;
+	if (n > g->profile.max_workgroup_size[0]) n = g->profile.max_workgroup_size[0];
+	return n;
+}
+
+/* 256 invocations for element-wise kernels (a multiple of every subgroup size in the wild) */
+static inline uint32_t ops_elementwise_wg(const struct gpu *g)
+{
+	uint32_t n = 256;
+	if (n > g->profile.max_workgroup_invocations) n = g->profile.max_workgroup_invocations;
+	if (n > g->profile.max_workgroup_size[0]) n = g->profile.max_workgroup_size[0];
+	return n;
+}
+
+#endif

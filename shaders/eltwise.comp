@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+// eltwise: element-wise f32 arithmetic, one invocation per element.
+//   ADD:   OUT[i] = A[i] + B[i]       (the residual add)
+//   SCALE: OUT[i] = A[i] * scale      (Gemma's embedding scale, logit scales)
+// In place (OUT the same memory as A or B) is allowed: each element is read and written by one
+// invocation. Variants: add_f32 (-D ADD), scale_f32 (-D SCALE).
+#version 450
+#extension GL_GOOGLE_include_directive : require
+
+#include "abi.h"
+#include "common/index.glsl"
+
+layout(binding = 0) readonly buffer InA { float A[]; };
+#ifdef ADD
+layout(binding = 1) readonly buffer InB { float B[]; };
+layout(binding = 2) buffer Out { float OUT[]; };
+#else
+layout(binding = 1) buffer Out { float OUT[]; };
+#endif
+
+layout(push_constant) uniform Params { eltwise_params p; };
+
+void main()
+{
+	uint i = flat_index();
+	if (i >= p.n) return;
+#ifdef ADD
+	OUT[p.out_offset + i] = A[p.a_offset + i] + B[p.b_offset + i];
+#else
+	OUT[p.out_offset + i] = A[p.a_offset + i] * p.scale;
+#endif
+}
