@@ -11,6 +11,7 @@
  *   invocation idles while the scores are computed.
  * The split count is chosen from the cache capacity (record time), never from n_kv (run time). */
 #include "ops.h"
+#include "view_util.h"
 
 #include "../../shaders/abi.h"
 
@@ -19,16 +20,6 @@
 #define ATTN_MAX_SPLIT 64
 #define ATTN_SHARED_BUDGET 32768u
 
-static VkDeviceSize view_bytes(struct gpu_view v) { return v.size ? v.size : v.buf->size - v.offset; }
-
-/* A view starting at an aligned offset, and the remainder in elements for the shader to add. */
-static struct gpu_view aligned(const struct gpu *g, struct gpu_view v, uint32_t elem, uint32_t *elem_offset)
-{
-	VkDeviceSize align = g->profile.min_storage_offset_alignment, base = v.offset / align * align;
-	*elem_offset = (uint32_t)((v.offset - base) / elem);
-	struct gpu_view a = {v.buf, base, v.offset + view_bytes(v) - base};
-	return a;
-}
 
 struct attn_tuning {
 	uint32_t wg, r, bc, tp, n_split;
@@ -141,18 +132,18 @@ int op_attention(struct gpu_rec *rec, struct gpu_view out, struct gpu_view scrat
 	uint64_t part_need = t.n_split > 1 ? (uint64_t)t.n_split * a->n_q * a->n_head * (dv + 2) * 4 : 0;
 	if (!q.buf || !k.buf || !v.buf || !out.buf || !step.buf || (part_need && !scratch.buf))
 		return fail(VKLLM_E_ARG, "%s: a view has no buffer (q, k, v, out, step%s)", name, part_need ? ", scratch" : "");
-	if (q_need > view_bytes(q) || k_need > view_bytes(k) || v_need > view_bytes(v) || o_need > view_bytes(out) ||
-	    (sinks.buf && s_need > view_bytes(sinks)) || step_need > view_bytes(step) ||
-	    (part_need && part_need > view_bytes(scratch)))
+	if (q_need > ops_view_bytes(q) || k_need > ops_view_bytes(k) || v_need > ops_view_bytes(v) || o_need > ops_view_bytes(out) ||
+	    (sinks.buf && s_need > ops_view_bytes(sinks)) || step_need > ops_view_bytes(step) ||
+	    (part_need && part_need > ops_view_bytes(scratch)))
 		return fail(VKLLM_E_ARG,
 		            "%s: views too small: q %llu of %llu bytes, k %llu of %llu, v %llu of %llu, out %llu of %llu, "
 		            "sinks %llu of %llu, step %llu of %llu, scratch %llu of %llu",
-		            name, (unsigned long long)q_need, (unsigned long long)view_bytes(q), (unsigned long long)k_need,
-		            (unsigned long long)view_bytes(k), (unsigned long long)v_need, (unsigned long long)view_bytes(v),
-		            (unsigned long long)o_need, (unsigned long long)view_bytes(out), (unsigned long long)s_need,
-		            (unsigned long long)(sinks.buf ? view_bytes(sinks) : 0), (unsigned long long)step_need,
-		            (unsigned long long)view_bytes(step), (unsigned long long)part_need,
-		            (unsigned long long)(scratch.buf ? view_bytes(scratch) : 0));
+		            name, (unsigned long long)q_need, (unsigned long long)ops_view_bytes(q), (unsigned long long)k_need,
+		            (unsigned long long)ops_view_bytes(k), (unsigned long long)v_need, (unsigned long long)ops_view_bytes(v),
+		            (unsigned long long)o_need, (unsigned long long)ops_view_bytes(out), (unsigned long long)s_need,
+		            (unsigned long long)(sinks.buf ? ops_view_bytes(sinks) : 0), (unsigned long long)step_need,
+		            (unsigned long long)ops_view_bytes(step), (unsigned long long)part_need,
+		            (unsigned long long)(scratch.buf ? ops_view_bytes(scratch) : 0));
 	if (q.offset % 4 || out.offset % 4 || step.offset % 4 || (sinks.buf && sinks.offset % 4) || k.offset % kv_size ||
 	    v.offset % kv_size || (part_need && scratch.offset % 4))
 		return fail(VKLLM_E_ARG, "%s: a view's byte offset is not a multiple of its element size", name);
@@ -177,12 +168,12 @@ int op_attention(struct gpu_rec *rec, struct gpu_view out, struct gpu_view scrat
 	struct gpu_view sink_view = sinks.buf ? sinks : q;
 	uint32_t step_rest, sink_rest;
 	struct gpu_view views[6] = {
-		aligned(g, q, 4, &pc.q_offset),
-		aligned(g, k, kv_size, &pc.k_offset),
-		aligned(g, v, kv_size, &pc.v_offset),
-		aligned(g, sink_view, 4, &sink_rest),
-		aligned(g, step, 4, &step_rest),
-		part_need ? aligned(g, scratch, 4, &pc.o_offset) : aligned(g, out, 4, &pc.o_offset),
+		ops_aligned(g, q, 4, &pc.q_offset),
+		ops_aligned(g, k, kv_size, &pc.k_offset),
+		ops_aligned(g, v, kv_size, &pc.v_offset),
+		ops_aligned(g, sink_view, 4, &sink_rest),
+		ops_aligned(g, step, 4, &step_rest),
+		part_need ? ops_aligned(g, scratch, 4, &pc.o_offset) : ops_aligned(g, out, 4, &pc.o_offset),
 	};
 	pc.sink_offset = sinks.buf ? sink_rest : 0;
 	pc.step_offset = step_rest + a->step_index;
@@ -197,9 +188,9 @@ int op_attention(struct gpu_rec *rec, struct gpu_view out, struct gpu_view scrat
 		.o_stride = o_stride, .has_sinks = sinks.buf != NULL,
 	};
 	struct gpu_view cviews[3] = {
-		aligned(g, scratch, 4, &cc.part_offset),
-		aligned(g, sink_view, 4, &sink_rest),
-		aligned(g, out, 4, &cc.o_offset),
+		ops_aligned(g, scratch, 4, &cc.part_offset),
+		ops_aligned(g, sink_view, 4, &sink_rest),
+		ops_aligned(g, out, 4, &cc.o_offset),
 	};
 	cc.sink_offset = sinks.buf ? sink_rest : 0;
 	uint32_t cgx, cgy;

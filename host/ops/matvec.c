@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../shaders/abi.h"
+#include "view_util.h"
 #include "loader/quant.h"
 
 static const struct {
@@ -18,17 +19,6 @@ static const struct {
 	{QT_Q2_K, SH_MATVEC_Q2_K}, {QT_Q3_K, SH_MATVEC_Q3_K}, {QT_Q4_K, SH_MATVEC_Q4_K}, {QT_Q5_K, SH_MATVEC_Q5_K},
 	{QT_Q6_K, SH_MATVEC_Q6_K}, {QT_MXFP4, SH_MATVEC_MXFP4},
 };
-
-static VkDeviceSize view_bytes(struct gpu_view v) { return v.size ? v.size : v.buf->size - v.offset; }
-
-/* A view starting at an aligned offset, and the remainder in bytes for the shader to add. */
-static struct gpu_view aligned(const struct gpu *g, struct gpu_view v, VkDeviceSize *rest)
-{
-	VkDeviceSize align = g->profile.min_storage_offset_alignment, base = v.offset / align * align;
-	*rest = v.offset - base;
-	struct gpu_view a = {v.buf, base, v.offset + view_bytes(v) - base};
-	return a;
-}
 
 int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
               uint32_t n_rows, uint32_t n_k, uint32_t n_cols, bool accumulate)
@@ -43,11 +33,11 @@ int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_
 		return fail(VKLLM_E_ARG, "matvec %s: %u rows x %u, %u columns: K must be a multiple of 32 and of the block size %u, "
 		            "columns 1 to %d", qt->name, n_rows, n_k, n_cols, qt->block_size, MATVEC_MAX_COLS);
 	uint64_t row_bytes = quant_row_size(wtype, n_k);
-	if ((uint64_t)n_rows * row_bytes > view_bytes(w) || (uint64_t)n_cols * n_k * 4 > view_bytes(x) ||
-	    (uint64_t)n_cols * n_rows * 4 > view_bytes(y))
+	if ((uint64_t)n_rows * row_bytes > ops_view_bytes(w) || (uint64_t)n_cols * n_k * 4 > ops_view_bytes(x) ||
+	    (uint64_t)n_cols * n_rows * 4 > ops_view_bytes(y))
 		return fail(VKLLM_E_ARG, "matvec %s: %u x %u weights, %u columns do not fit their views (%llu, %llu, %llu bytes)",
-		            qt->name, n_rows, n_k, n_cols, (unsigned long long)view_bytes(w), (unsigned long long)view_bytes(x),
-		            (unsigned long long)view_bytes(y));
+		            qt->name, n_rows, n_k, n_cols, (unsigned long long)ops_view_bytes(w), (unsigned long long)ops_view_bytes(x),
+		            (unsigned long long)ops_view_bytes(y));
 	if (x.offset % 4 || y.offset % 4 || w.offset % (wtype == QT_F32 ? 4 : 2))
 		return fail(VKLLM_E_ARG, "matvec %s: misaligned view offsets", qt->name);
 
@@ -71,8 +61,8 @@ int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_
 	for (uint32_t r0 = 0; r0 < n_rows; r0 += rows_per_dispatch) {
 		uint32_t nr = n_rows - r0 < rows_per_dispatch ? n_rows - r0 : rows_per_dispatch;
 		struct gpu_view wpart = {w.buf, w.offset + (VkDeviceSize)r0 * row_bytes, (VkDeviceSize)nr * row_bytes};
-		VkDeviceSize wr, xr, yr;
-		struct gpu_view views[] = {aligned(g, wpart, &wr), aligned(g, x, &xr), aligned(g, y, &yr)};
+		uint32_t wr, xr, yr; /* wr in bytes, xr and yr in floats */
+		struct gpu_view views[] = {ops_aligned(g, wpart, 1, &wr), ops_aligned(g, x, 4, &xr), ops_aligned(g, y, 4, &yr)};
 		/* the shader reads weights in 16-bit words: a view that ends inside a word (MXFP4's
 		 * 17-byte blocks) would have its last byte read as 0 by robust access, so the view is
 		 * widened to a whole word, which the buffer must have room for (weight buffers are
@@ -84,8 +74,8 @@ int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_
 			            (unsigned long long)w.buf->size);
 		views[0].size = wend - views[0].offset;
 		struct matvec_params pc = {
-			.n_rows = nr, .n_k = n_k, .row_bytes = (uint32_t)row_bytes, .w_offset = (uint32_t)wr,
-			.x_offset = (uint32_t)(xr / 4), .x_stride = n_k, .y_offset = (uint32_t)(yr / 4) + r0, .y_stride = n_rows,
+			.n_rows = nr, .n_k = n_k, .row_bytes = (uint32_t)row_bytes, .w_offset = wr,
+			.x_offset = xr, .x_stride = n_k, .y_offset = yr + r0, .y_stride = n_rows,
 			.accumulate = accumulate,
 		};
 		uint32_t gx, gy;
