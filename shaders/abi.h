@@ -188,4 +188,19 @@ struct select_params {
 	ABI_U32 out_stride; /* between rows of the output */
 };
 
+/* gemm.comp: Y[y_offset + c*y_stride + r] (+)= sum_k W[r][k] * X[x_offset + c*x_stride + k] for
+ * r < n_rows, c < n_cols; offsets as matvec_params. */
+struct gemm_params {
+	ABI_U32 n_rows;
+	ABI_U32 n_cols;
+	ABI_U32 n_k;        /* a multiple of 32 (and of the type's block size) */
+	ABI_U32 row_bytes;
+	ABI_U32 w_offset;
+	ABI_U32 x_offset;
+	ABI_U32 x_stride;
+	ABI_U32 y_offset;
+	ABI_U32 y_stride;
+	ABI_U32 accumulate;
+};
+
 #endif

@@ -7,26 +7,15 @@
 #include <string.h>
 
 #include "../../shaders/abi.h"
+#include "matmul_util.h"
 #include "view_util.h"
 #include "loader/quant.h"
-
-static const struct {
-	uint32_t type;
-	enum shader_id shader;
-} variants[] = {
-	{QT_F32, SH_MATVEC_F32},   {QT_F16, SH_MATVEC_F16},   {QT_BF16, SH_MATVEC_BF16}, {QT_Q4_0, SH_MATVEC_Q4_0},
-	{QT_Q4_1, SH_MATVEC_Q4_1}, {QT_Q5_0, SH_MATVEC_Q5_0}, {QT_Q5_1, SH_MATVEC_Q5_1}, {QT_Q8_0, SH_MATVEC_Q8_0},
-	{QT_Q2_K, SH_MATVEC_Q2_K}, {QT_Q3_K, SH_MATVEC_Q3_K}, {QT_Q4_K, SH_MATVEC_Q4_K}, {QT_Q5_K, SH_MATVEC_Q5_K},
-	{QT_Q6_K, SH_MATVEC_Q6_K}, {QT_MXFP4, SH_MATVEC_MXFP4},
-};
 
 int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
               uint32_t n_rows, uint32_t n_k, uint32_t n_cols, bool accumulate)
 {
 	struct gpu *g = rec->g;
-	enum shader_id sh = SH_COUNT;
-	for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
-		if (variants[i].type == wtype) sh = variants[i].shader;
+	enum shader_id sh = matmul_shader(wtype, false);
 	const struct quant_type *qt = quant_type_info(wtype);
 	if (sh == SH_COUNT || !qt) return fail(VKLLM_E_UNSUPPORTED, "matvec: weight type %s has no kernel", qt ? qt->name : "?");
 	if (n_rows == 0 || n_cols == 0 || n_cols > MATVEC_MAX_COLS || n_k % 32 || n_k % qt->block_size)
@@ -53,26 +42,15 @@ int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_
 	const struct gpu_pipeline *p;
 	TRY(gpu_pipeline_get(g, &p, sh, spec, 3));
 
-	/* A weight tensor larger than maxStorageBufferRange (an LM head of 151936 x 1024 in q8_0 is
-	 * 165 MB; lavapipe allows 128 MiB) is bound in row ranges, one dispatch each. */
-	uint64_t max_range = g->profile.max_storage_buffer_range - 256;
-	uint32_t rows_per_dispatch = (uint32_t)(max_range / row_bytes < n_rows ? max_range / row_bytes : n_rows);
-	if (rows_per_dispatch == 0) return fail(VKLLM_E_UNSUPPORTED, "matvec %s: one row is larger than the device's buffer range", qt->name);
+	uint32_t rows_per_dispatch;
+	TRY(ops_weight_rows_per_dispatch(g, "matvec", row_bytes, n_rows, &rows_per_dispatch));
 	for (uint32_t r0 = 0; r0 < n_rows; r0 += rows_per_dispatch) {
 		uint32_t nr = n_rows - r0 < rows_per_dispatch ? n_rows - r0 : rows_per_dispatch;
-		struct gpu_view wpart = {w.buf, w.offset + (VkDeviceSize)r0 * row_bytes, (VkDeviceSize)nr * row_bytes};
 		uint32_t wr, xr, yr; /* wr in bytes, xr and yr in floats */
-		struct gpu_view views[] = {ops_aligned(g, wpart, 1, &wr), ops_aligned(g, x, 4, &xr), ops_aligned(g, y, 4, &yr)};
-		/* the shader reads weights in 16-bit words: a view that ends inside a word (MXFP4's
-		 * 17-byte blocks) would have its last byte read as 0 by robust access, so the view is
-		 * widened to a whole word, which the buffer must have room for (weight buffers are
-		 * padded) */
-		VkDeviceSize wend = (views[0].offset + views[0].size + 3) & ~(VkDeviceSize)3;
-		if (wend > w.buf->size)
-			return fail(VKLLM_E_ARG, "matvec %s: weights end %llu bytes into '%s' (%llu bytes); pad the buffer to 4 bytes",
-			            qt->name, (unsigned long long)(views[0].offset + views[0].size), w.buf->name,
-			            (unsigned long long)w.buf->size);
-		views[0].size = wend - views[0].offset;
+		struct gpu_view views[3];
+		TRY(ops_weight_view(g, "matvec", w, row_bytes, r0, nr, &views[0], &wr));
+		views[1] = ops_aligned(g, x, 4, &xr);
+		views[2] = ops_aligned(g, y, 4, &yr);
 		struct matvec_params pc = {
 			.n_rows = nr, .n_k = n_k, .row_bytes = (uint32_t)row_bytes, .w_offset = wr,
 			.x_offset = xr, .x_stride = n_k, .y_offset = yr + r0, .y_stride = n_rows,

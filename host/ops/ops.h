@@ -20,6 +20,16 @@ int op_copy(struct gpu_rec *rec, struct gpu_view out, struct gpu_view in, uint32
 int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
               uint32_t n_rows, uint32_t n_k, uint32_t n_cols, bool accumulate);
 
+/* Prefill-time matmul, the same product for any number of columns (tokens), tiled so each decoded
+ * weight serves a tile of tokens (shaders/gemm.comp, docs/matmul.md). */
+int op_gemm(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
+            uint32_t n_rows, uint32_t n_k, uint32_t n_cols, bool accumulate);
+
+/* The product the model records: op_matvec up to MATMUL_MATVEC_MAX_COLS columns, op_gemm above. */
+#define MATMUL_MATVEC_MAX_COLS 4
+int op_matmul(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
+              uint32_t n_rows, uint32_t n_k, uint32_t n_cols, bool accumulate);
+
 /* Causal attention (docs/attention.md): out[t][h] = softmax(scale * q[t][h] . K[:, h/G]) V[:, h/G]
  * for the n_q tokens of a chunk at positions p0..p0+n_q-1 against KV positions 0..n_kv-1.
  * n_kv = step[step_index] and p0 = step[step_index + 1] (uint32) are read on the device, so one

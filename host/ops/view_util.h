@@ -56,4 +56,33 @@ static inline uint32_t ops_elementwise_wg(const struct gpu *g)
 	return n;
 }
 
+/* Weight matrices larger than maxStorageBufferRange (an LM head of 151936 x 1024 in q8_0 is
+ * 165 MB; lavapipe allows 128 MiB) are bound in row ranges, one dispatch each: how many rows fit
+ * one binding. */
+static inline int ops_weight_rows_per_dispatch(const struct gpu *g, const char *op, uint64_t row_bytes, uint32_t n_rows,
+                                               uint32_t *rows)
+{
+	uint64_t max_range = g->profile.max_storage_buffer_range - 256;
+	*rows = (uint32_t)(max_range / row_bytes < n_rows ? max_range / row_bytes : n_rows);
+	if (*rows == 0) return fail(VKLLM_E_UNSUPPORTED, "%s: one row is larger than the device's buffer range", op);
+	return VKLLM_OK;
+}
+
+/* The view of weight rows [r0, r0 + nr), aligned, with its byte offset for the shader. Shaders
+ * read weights in 16-bit words: a view that ends inside a word (MXFP4's 17-byte blocks) would
+ * have its last byte read as 0 by robust access, so the view is widened to a whole 32-bit word,
+ * which the buffer must have room for (weight buffers are padded). */
+static inline int ops_weight_view(const struct gpu *g, const char *op, struct gpu_view w, uint64_t row_bytes, uint32_t r0,
+                                  uint32_t nr, struct gpu_view *out, uint32_t *byte_offset)
+{
+	struct gpu_view part = {w.buf, w.offset + (VkDeviceSize)r0 * row_bytes, (VkDeviceSize)nr * row_bytes};
+	*out = ops_aligned(g, part, 1, byte_offset);
+	VkDeviceSize end = (out->offset + out->size + 3) & ~(VkDeviceSize)3;
+	if (end > w.buf->size)
+		return fail(VKLLM_E_ARG, "%s: weights end %llu bytes into '%s' (%llu bytes); pad the buffer to 4 bytes", op,
+		            (unsigned long long)(out->offset + out->size), w.buf->name, (unsigned long long)w.buf->size);
+	out->size = end - out->offset;
+	return VKLLM_OK;
+}
+
 #endif

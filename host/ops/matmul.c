@@ -1,0 +1,34 @@
+/* op_matmul: the one matrix product the graph records, choosing the kernel by token count:
+ * matvec (shaders/matvec.comp) for decode and a few tokens, where the weights are read once and
+ * the product is bandwidth-bound, and the tiled gemm (shaders/gemm.comp) for prefill chunks,
+ * where each decoded weight is reused across a tile of tokens. */
+#include "matmul_util.h"
+
+#include "loader/quant.h"
+
+static const struct {
+	uint32_t type;
+	enum shader_id matvec, gemm;
+} variants[] = {
+	{QT_F32, SH_MATVEC_F32, SH_GEMM_F32},       {QT_F16, SH_MATVEC_F16, SH_GEMM_F16},
+	{QT_BF16, SH_MATVEC_BF16, SH_GEMM_BF16},    {QT_Q4_0, SH_MATVEC_Q4_0, SH_GEMM_Q4_0},
+	{QT_Q4_1, SH_MATVEC_Q4_1, SH_GEMM_Q4_1},    {QT_Q5_0, SH_MATVEC_Q5_0, SH_GEMM_Q5_0},
+	{QT_Q5_1, SH_MATVEC_Q5_1, SH_GEMM_Q5_1},    {QT_Q8_0, SH_MATVEC_Q8_0, SH_GEMM_Q8_0},
+	{QT_Q2_K, SH_MATVEC_Q2_K, SH_GEMM_Q2_K},    {QT_Q3_K, SH_MATVEC_Q3_K, SH_GEMM_Q3_K},
+	{QT_Q4_K, SH_MATVEC_Q4_K, SH_GEMM_Q4_K},    {QT_Q5_K, SH_MATVEC_Q5_K, SH_GEMM_Q5_K},
+	{QT_Q6_K, SH_MATVEC_Q6_K, SH_GEMM_Q6_K},    {QT_MXFP4, SH_MATVEC_MXFP4, SH_GEMM_MXFP4},
+};
+
+enum shader_id matmul_shader(uint32_t wtype, bool gemm)
+{
+	for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
+		if (variants[i].type == wtype) return gemm ? variants[i].gemm : variants[i].matvec;
+	return SH_COUNT;
+}
+
+int op_matmul(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
+              uint32_t n_rows, uint32_t n_k, uint32_t n_cols, bool accumulate)
+{
+	if (n_cols <= MATMUL_MATVEC_MAX_COLS) return op_matvec(rec, y, w, wtype, x, n_rows, n_k, n_cols, accumulate);
+	return op_gemm(rec, y, w, wtype, x, n_rows, n_k, n_cols, accumulate);
+}
