@@ -4,7 +4,11 @@
  *
  * Bytes counted (the figure a memory-bound kernel is judged by):
  *   copy:   reads n*4 + writes n*4
- *   matvec: reads the weights (rows * row_bytes) + x (k*4) + writes y (rows*4) */
+ *   matvec, gemm: read the weights (rows * row_bytes) + x (cols*k*4) + write y (cols*rows*4)
+ *   attention: reads K and V of the positions each query sees + q, writes out
+ * FLOPs: matmul 2*rows*k*cols; attention 2*(head_dim_k + head_dim_v) per (query head, key) pair
+ * the causal mask keeps. Memory-bound kernels (decode) are judged against the copy peak,
+ * compute-bound ones (prefill) against the FMA peak. */
 #include "bench/kernels.h"
 
 #include <stdlib.h>
@@ -24,17 +28,20 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Replays rec REPEATS times after one warm-up; the median time between stamps 0 and 1. */
+/* Replays rec REPEATS times after one warm-up (3 times when one run takes over 200 ms, which
+ * keeps the slow shapes on lavapipe to seconds); the median time between stamps 0 and 1. */
 static int time_recording(struct gpu *g, struct gpu_rec *rec, struct gpu_timer *t, double *ns)
 {
-	double v[REPEATS];
+	double v[REPEATS], first = 0;
 	TRY(gpu_rec_submit_wait(rec));
-	for (int i = 0; i < REPEATS; i++) {
+	TRY(gpu_timer_elapsed_ns(g, t, 0, 1, &first));
+	int n = first > 200e6 ? 3 : REPEATS;
+	for (int i = 0; i < n; i++) {
 		TRY(gpu_rec_submit_wait(rec));
 		TRY(gpu_timer_elapsed_ns(g, t, 0, 1, &v[i]));
 	}
-	qsort(v, REPEATS, sizeof v[0], cmp_double);
-	*ns = v[REPEATS / 2];
+	qsort(v, (size_t)n, sizeof v[0], cmp_double);
+	*ns = v[n / 2];
 	return VKLLM_OK;
 }
 
@@ -106,8 +113,8 @@ static int measure_fma(struct gpu *g, double *gflops)
 	return st;
 }
 
-struct matvec_case {
-	uint32_t rows, k, type;
+struct matmul_case {
+	uint32_t rows, k, cols, type;
 };
 
 /* Weights: a few rows quantized from random numbers by the real quantizer, tiled over the
@@ -136,25 +143,27 @@ static int fill_weights(struct gpu *g, struct gpu_buffer *w, uint32_t type, uint
 	return st;
 }
 
-static int measure_matvec(struct gpu *g, const struct matvec_case *c, double *ns)
+/* One op_matmul (matvec up to MATMUL_MATVEC_MAX_COLS columns, gemm above): the path the model uses. */
+static int measure_matmul(struct gpu *g, const struct matmul_case *c, double *ns)
 {
 	uint64_t row_bytes = quant_row_size(c->type, c->k), wbytes = row_bytes * c->rows;
+	uint64_t xn = (uint64_t)c->k * c->cols;
 	struct gpu_buffer w = {0}, x = {0}, y = {0};
 	struct gpu_rec rec = {0};
 	struct gpu_timer t = {0};
 	int st = gpu_buffer_create(g, &w, (wbytes + 255) / 256 * 256, GPU_MEM_DEVICE, "bench.w");
-	if (!st) st = gpu_buffer_create(g, &x, (uint64_t)c->k * 4, GPU_MEM_DEVICE, "bench.x");
-	if (!st) st = gpu_buffer_create(g, &y, (uint64_t)c->rows * 4, GPU_MEM_DEVICE, "bench.y");
+	if (!st) st = gpu_buffer_create(g, &x, xn * 4, GPU_MEM_DEVICE, "bench.x");
+	if (!st) st = gpu_buffer_create(g, &y, (uint64_t)c->rows * c->cols * 4, GPU_MEM_DEVICE, "bench.y");
 	if (!st) st = fill_weights(g, &w, c->type, c->rows, c->k);
 	if (!st) st = gpu_timer_create(g, &t, 2);
 	if (!st) st = gpu_rec_begin(g, &rec);
 	if (!st) {
 		gpu_timer_reset(&rec, &t);
-		st = op_fill(&rec, gpu_whole(&x), c->k, 0.5f);
+		st = op_fill(&rec, gpu_whole(&x), (uint32_t)xn, 0.5f);
 		gpu_barrier(&rec);
 		gpu_timestamp(&rec, &t, 0);
 		struct gpu_view wv = {&w, 0, wbytes};
-		if (!st) st = op_matvec(&rec, gpu_whole(&y), wv, c->type, gpu_whole(&x), c->rows, c->k, 1, false);
+		if (!st) st = op_matmul(&rec, gpu_whole(&y), wv, c->type, gpu_whole(&x), c->rows, c->k, c->cols, false);
 		gpu_timestamp(&rec, &t, 1);
 	}
 	if (!st) st = gpu_rec_end(&rec);
@@ -167,60 +176,157 @@ static int measure_matvec(struct gpu *g, const struct matvec_case *c, double *ns
 	return st;
 }
 
-int bench_kernels(struct gpu *g, bool as_json, FILE *out)
+/* Llama-3-8B attention (32 query heads over 8 KV heads of 128, f16 cache) at 4096 context:
+ * decode is one query against 4096 positions, prefill the last 512-token chunk of a 4096 prompt. */
+struct attn_case {
+	const char *name;
+	uint32_t n_q, n_kv;
+};
+#define ATT_HEADS 32
+#define ATT_KV_HEADS 8
+#define ATT_DIM 128
+
+/* Key positions the causal mask keeps for the chunk's queries, summed. */
+static double attn_pairs(const struct attn_case *c)
 {
-	double copy_gbs = 0, fma_gflops = 0;
-	TRY(measure_copy(g, &copy_gbs));
-	TRY(measure_fma(g, &fma_gflops));
-	/* decode GEMVs of real models: attention/FFN of an 8B (4096 wide, FFN 14336) and Qwen3's
-	 * LM head (151936 x 1024) */
-	static const struct matvec_case cases[] = {
-		{4096, 4096, QT_Q8_0},   {4096, 4096, QT_Q4_K},   {4096, 4096, QT_F16},  {4096, 4096, QT_Q6_K},
-		{4096, 4096, QT_Q4_0},   {14336, 4096, QT_Q8_0},  {14336, 4096, QT_Q4_K}, {4096, 14336, QT_Q8_0},
-		{151936, 1024, QT_Q8_0}, {151936, 1024, QT_Q4_K},
-	};
+	double p0 = c->n_kv - c->n_q, pairs = 0;
+	for (uint32_t i = 0; i < c->n_q; i++) pairs += p0 + i + 1;
+	return pairs;
+}
+
+static int measure_attention(struct gpu *g, const struct attn_case *c, double *ns)
+{
+	struct attn_desc a = {.n_q = c->n_q, .n_head = ATT_HEADS, .n_head_kv = ATT_KV_HEADS, .head_dim_k = ATT_DIM,
+	                      .head_dim_v = ATT_DIM, .n_ctx = c->n_kv, .kv_type = ATTN_KV_F16,
+	                      .scale = 0.08838834764f, .step_index = 0};
+	uint64_t qn = (uint64_t)c->n_q * ATT_HEADS * ATT_DIM, kvn = (uint64_t)c->n_kv * ATT_KV_HEADS * ATT_DIM;
+	uint64_t scratch_bytes = op_attention_scratch_bytes(g, &a);
+	uint32_t step[2] = {c->n_kv, c->n_kv - c->n_q};
+	struct gpu_buffer q = {0}, k = {0}, v = {0}, o = {0}, sb = {0}, stepb = {0};
+	struct gpu_rec rec = {0};
+	struct gpu_timer t = {0};
+	int st = gpu_buffer_create(g, &q, qn * 4, GPU_MEM_DEVICE, "bench.q");
+	if (!st) st = gpu_buffer_create(g, &o, qn * 4, GPU_MEM_DEVICE, "bench.o");
+	if (!st) st = gpu_buffer_create(g, &k, kvn * 2, GPU_MEM_DEVICE, "bench.k");
+	if (!st) st = gpu_buffer_create(g, &v, kvn * 2, GPU_MEM_DEVICE, "bench.v");
+	if (!st && scratch_bytes) st = gpu_buffer_create(g, &sb, scratch_bytes, GPU_MEM_DEVICE, "bench.scratch");
+	if (!st) st = gpu_buffer_create(g, &stepb, sizeof step, GPU_MEM_DEVICE, "bench.step");
+	if (!st) st = gpu_upload(g, &stepb, 0, step, sizeof step);
+	if (!st) st = gpu_timer_create(g, &t, 2);
+	if (!st) st = gpu_rec_begin(g, &rec);
+	if (!st) {
+		gpu_timer_reset(&rec, &t);
+		/* The f16 caches are filled as f32 words whose bits are two halves 0x3400 (0.25 each). */
+		union {
+			uint32_t u;
+			float f;
+		} two_halves = {0x34003400u};
+		st = op_fill(&rec, gpu_whole(&q), (uint32_t)qn, 0.01f);
+		if (!st) st = op_fill(&rec, gpu_whole(&k), (uint32_t)(kvn / 2), two_halves.f);
+		if (!st) st = op_fill(&rec, gpu_whole(&v), (uint32_t)(kvn / 2), two_halves.f);
+		gpu_barrier(&rec);
+		gpu_timestamp(&rec, &t, 0);
+		struct gpu_view none = {0}, scratch = scratch_bytes ? gpu_whole(&sb) : none;
+		if (!st) st = op_attention(&rec, gpu_whole(&o), scratch, gpu_whole(&q), gpu_whole(&k), gpu_whole(&v), none,
+		                           gpu_whole(&stepb), &a);
+		gpu_timestamp(&rec, &t, 1);
+	}
+	if (!st) st = gpu_rec_end(&rec);
+	if (!st) st = time_recording(g, &rec, &t, ns);
+	gpu_rec_destroy(&rec);
+	gpu_timer_destroy(g, &t);
+	gpu_buffer_destroy(g, &q), gpu_buffer_destroy(g, &o), gpu_buffer_destroy(g, &k);
+	gpu_buffer_destroy(g, &v), gpu_buffer_destroy(g, &sb), gpu_buffer_destroy(g, &stepb);
+	return st;
+}
+
+struct report {
+	bool as_json;
 	struct json j;
+	FILE *out;
+	double copy_gbs, fma_gflops;
+};
+
+/* One row: achieved figures and the share of the peak the kernel is bound by. */
+static void report_row(struct report *r, const char *kernel, const char *type, const char *shape, double ns,
+                       double bytes, double flops, bool compute_bound)
+{
+	double gbs = bytes / ns, gflops = flops / ns;
+	double pct = compute_bound ? 100.0 * gflops / r->fma_gflops : 100.0 * gbs / r->copy_gbs;
+	if (r->as_json) {
+		struct json *j = &r->j;
+		json_object_begin(j);
+		json_key(j, "kernel"), json_string(j, kernel);
+		json_key(j, "type"), json_string(j, type);
+		json_key(j, "shape"), json_string(j, shape);
+		json_key(j, "ms"), json_double(j, ns / 1e6);
+		json_key(j, "gbs"), json_double(j, gbs);
+		json_key(j, "gflops"), json_double(j, gflops);
+		json_key(j, compute_bound ? "pct_fma" : "pct_copy"), json_double(j, pct);
+		json_object_end(j);
+	} else {
+		fprintf(r->out, "%-10s %-6s %-20s %10.3f %10.2f %10.2f %6.1f%% %s\n", kernel, type, shape, ns / 1e6, gbs, gflops,
+		        pct, compute_bound ? "fma" : "copy");
+	}
+	fflush(r->out);
+}
+
+int bench_kernels(struct gpu *g, bool as_json, const char *only, FILE *out)
+{
+	struct report r = {.as_json = as_json, .out = out};
+	TRY(measure_copy(g, &r.copy_gbs));
+	TRY(measure_fma(g, &r.fma_gflops));
+	/* decode GEMVs of real models: attention/FFN of an 8B (4096 wide, FFN 14336) and Qwen3's
+	 * LM head (151936 x 1024); then the same 4096x4096 weights against a 512-token prefill chunk */
+	static const struct matmul_case cases[] = {
+		{4096, 4096, 1, QT_Q8_0},   {4096, 4096, 1, QT_Q4_K},   {4096, 4096, 1, QT_F16},    {4096, 4096, 1, QT_Q6_K},
+		{4096, 4096, 1, QT_Q4_0},   {14336, 4096, 1, QT_Q8_0},  {14336, 4096, 1, QT_Q4_K},  {4096, 14336, 1, QT_Q8_0},
+		{151936, 1024, 1, QT_Q8_0}, {151936, 1024, 1, QT_Q4_K}, {4096, 4096, 512, QT_Q8_0}, {4096, 4096, 512, QT_Q4_K},
+		{4096, 4096, 512, QT_F16},
+	};
+	static const struct attn_case attn_cases[] = {{"decode", 1, 4096}, {"prefill", 512, 4096}};
 	if (as_json) {
-		json_init(&j, out);
-		json_object_begin(&j);
-		json_key(&j, "device"), json_string(&j, g->profile.name);
-		json_key(&j, "driver"), json_string(&j, g->profile.driver_info);
-		json_key(&j, "copy_gbs"), json_double(&j, copy_gbs);
-		json_key(&j, "fma_gflops"), json_double(&j, fma_gflops);
-		json_key(&j, "kernels");
-		json_array_begin(&j);
+		json_init(&r.j, out);
+		json_object_begin(&r.j);
+		json_key(&r.j, "device"), json_string(&r.j, g->profile.name);
+		json_key(&r.j, "driver"), json_string(&r.j, g->profile.driver_info);
+		json_key(&r.j, "copy_gbs"), json_double(&r.j, r.copy_gbs);
+		json_key(&r.j, "fma_gflops"), json_double(&r.j, r.fma_gflops);
+		json_key(&r.j, "kernels");
+		json_array_begin(&r.j);
 	} else {
 		fprintf(out, "device: %s (%s %s)\n", g->profile.name, g->profile.driver_name, g->profile.driver_info);
-		fprintf(out, "peaks measured with vkllm's shaders: copy %.1f GB/s, f32 FMA %.1f GFLOP/s\n\n", copy_gbs, fma_gflops);
-		fprintf(out, "%-8s %-8s %-16s %10s %10s %10s %8s\n", "kernel", "type", "shape", "time ms", "GB/s", "GFLOP/s", "% copy");
+		fprintf(out, "peaks measured with vkllm's shaders: copy %.1f GB/s, f32 FMA %.1f GFLOP/s\n\n", r.copy_gbs,
+		        r.fma_gflops);
+		fprintf(out, "%-10s %-6s %-20s %10s %10s %10s %7s\n", "kernel", "type", "shape", "time ms", "GB/s", "GFLOP/s",
+		        "% peak");
 	}
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		const struct matvec_case *c = &cases[i];
+		const struct matmul_case *c = &cases[i];
+		bool gemm = c->cols > MATMUL_MATVEC_MAX_COLS;
+		if (only && strcmp(only, gemm ? "gemm" : "matvec")) continue;
 		double ns = 0;
-		TRY(measure_matvec(g, c, &ns));
-		double bytes = (double)quant_row_size(c->type, c->k) * c->rows + 4.0 * c->k + 4.0 * c->rows;
-		double gbs = bytes / ns, gflops = 2.0 * c->rows * c->k / ns, pct = 100.0 * gbs / copy_gbs;
-		char shape[32];
-		snprintf(shape, sizeof shape, "%ux%u", c->rows, c->k);
-		const char *tname = quant_type_info(c->type)->name;
-		if (as_json) {
-			json_object_begin(&j);
-			json_key(&j, "kernel"), json_string(&j, "matvec");
-			json_key(&j, "type"), json_string(&j, tname);
-			json_key(&j, "rows"), json_u64(&j, c->rows);
-			json_key(&j, "k"), json_u64(&j, c->k);
-			json_key(&j, "ms"), json_double(&j, ns / 1e6);
-			json_key(&j, "gbs"), json_double(&j, gbs);
-			json_key(&j, "gflops"), json_double(&j, gflops);
-			json_key(&j, "pct_copy"), json_double(&j, pct);
-			json_object_end(&j);
-		} else {
-			fprintf(out, "%-8s %-8s %-16s %10.3f %10.2f %10.2f %7.1f%%\n", "matvec", tname, shape, ns / 1e6, gbs, gflops, pct);
-		}
+		TRY(measure_matmul(g, c, &ns));
+		double bytes = (double)quant_row_size(c->type, c->k) * c->rows + 4.0 * c->k * c->cols + 4.0 * c->rows * c->cols;
+		char shape[48];
+		snprintf(shape, sizeof shape, "%ux%u x%u", c->rows, c->k, c->cols);
+		report_row(&r, gemm ? (op_gemm_uses_coopmat(g, c->type) ? "gemm-cm" : "gemm") : "matvec", quant_type_info(c->type)->name, shape, ns, bytes,
+		           2.0 * c->rows * c->k * c->cols, gemm);
+	}
+	for (size_t i = 0; i < sizeof attn_cases / sizeof attn_cases[0]; i++) {
+		const struct attn_case *c = &attn_cases[i];
+		if (only && strcmp(only, "attention")) continue;
+		double ns = 0;
+		TRY(measure_attention(g, c, &ns));
+		double pairs = attn_pairs(c), kv_bytes = (double)c->n_kv * ATT_KV_HEADS * ATT_DIM * 2 * 2;
+		double bytes = kv_bytes + 2.0 * 4 * c->n_q * ATT_HEADS * ATT_DIM;
+		char shape[48];
+		snprintf(shape, sizeof shape, "%s %ux%u", c->name, c->n_q, c->n_kv);
+		report_row(&r, "attention", "f16", shape, ns, bytes, pairs * ATT_HEADS * 2.0 * (2 * ATT_DIM), c->n_q > 1);
 	}
 	if (as_json) {
-		json_array_end(&j);
-		json_object_end(&j);
+		json_array_end(&r.j);
+		json_object_end(&r.j);
 		fputc('\n', out);
 	}
 	return VKLLM_OK;

@@ -1,5 +1,8 @@
 /* Build-time tool: embeds compiled SPIR-V into C.
  *   embed_spirv OUT.c OUT.h name=file.spv ...
+ * `name=` with no file is a variant this build could not compile (the coopmat ones without a
+ * glslang that knows GL_KHR_cooperative_matrix): it keeps its enum value with no words, and
+ * gpu_pipeline_get refuses it with VKLLM_E_UNSUPPORTED.
  * OUT.h declares `enum shader_id { SH_<NAME>, ..., SH_COUNT }` and the table; OUT.c holds each
  * module as a static uint32_t array. Runs on the build machine, so it may print and exit. */
 #include <ctype.h>
@@ -29,6 +32,10 @@ int main(int argc, char **argv)
 		if (!eq || eq - argv[i] >= (long)sizeof name) die("bad argument", argv[i]);
 		memcpy(name, argv[i], eq - argv[i]);
 		name[eq - argv[i]] = 0;
+		fprintf(h, "\tSH_");
+		for (const char *s = name; *s; s++) fputc(toupper((unsigned char)*s), h);
+		fprintf(h, ",\n");
+		if (!eq[1]) continue;
 		FILE *f = fopen(eq + 1, "rb");
 		if (!f) die("cannot read", eq + 1);
 		fseek(f, 0, SEEK_END);
@@ -43,9 +50,6 @@ int main(int argc, char **argv)
 		for (long k = 0; k < n / 4; k++) fprintf(c, "%s0x%08x,", k % 8 ? " " : "\n\t", words[k]);
 		fprintf(c, "\n};\n\n");
 		free(words);
-		fprintf(h, "\tSH_");
-		for (const char *s = name; *s; s++) fputc(toupper((unsigned char)*s), h);
-		fprintf(h, ",\n");
 	}
 	fprintf(h, "\tSH_COUNT\n};\n\n"
 	           "struct shader_spirv {\n\tconst char *name;\n\tconst uint32_t *words;\n\tsize_t n_words;\n};\n\n"
@@ -54,7 +58,10 @@ int main(int argc, char **argv)
 	for (int i = 3; i < argc; i++) {
 		const char *eq = strchr(argv[i], '=');
 		int len = (int)(eq - argv[i]);
-		fprintf(c, "\t{\"%.*s\", spv_%.*s, sizeof spv_%.*s / 4},\n", len, argv[i], len, argv[i], len, argv[i]);
+		if (!eq[1])
+			fprintf(c, "\t{\"%.*s\", NULL, 0},\n", len, argv[i]);
+		else
+			fprintf(c, "\t{\"%.*s\", spv_%.*s, sizeof spv_%.*s / 4},\n", len, argv[i], len, argv[i], len, argv[i]);
 	}
 	fprintf(c, "};\n");
 	if (fclose(c) || fclose(h)) die("cannot write", argv[1]);

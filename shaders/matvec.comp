@@ -29,6 +29,8 @@ layout(binding = 0) readonly buffer Weights { float W[]; };
 layout(binding = 0) readonly buffer Weights { uint16_t W[]; };
 #endif
 layout(binding = 1) readonly buffer In { float X[]; };
+// the same binding read 16 bytes at a time, when x_offset is a multiple of 4 values
+layout(binding = 1) readonly buffer In4 { vec4 X4[]; };
 layout(binding = 2) buffer Out { float Y[]; };
 
 layout(push_constant) uniform Params { matvec_params p; };
@@ -49,19 +51,39 @@ void main()
 	float acc[ROWS * N_COLS];
 	for (uint i = 0; i < ROWS * N_COLS; i++) acc[i] = 0.0;
 
-	for (uint u = tid; u < units; u += WORKGROUP_SIZE) {
-		[[dont_unroll]] for (uint r = 0; r < ROWS; r++) {
-			uint row = row0 + r;
-			if (row >= p.n_rows) break;
-			float v[32];
-			decode_unit(p.w_offset + row * p.row_bytes, u, v);
-			if (N_COLS == 1) {
-				// decode: everything unrolls and acc stays in registers
-				uint xb = p.x_offset + u * 32u;
-				float s = 0.0;
-				for (uint i = 0; i < 32u; i++) s += v[i] * X[xb + i];
-				acc[r] += s;
+	if (N_COLS == 1) {
+		// decode: the unit's 32 x values are loaded once (as vec4 when aligned) and serve all
+		// ROWS rows; loading them per row made the x reads, not the weights, the bottleneck on
+		// GPUs (32 scalar loads per lane, each touching a different cache line)
+		bool x_vec4 = (p.x_offset & 3u) == 0u;
+		for (uint u = tid; u < units; u += WORKGROUP_SIZE) {
+			float xv[32];
+			if (x_vec4) {
+				uint b4 = (p.x_offset >> 2) + u * 8u;
+				for (uint i = 0; i < 8u; i++) {
+					vec4 t = X4[b4 + i];
+					xv[4u * i] = t.x, xv[4u * i + 1u] = t.y, xv[4u * i + 2u] = t.z, xv[4u * i + 3u] = t.w;
+				}
 			} else {
+				for (uint i = 0; i < 32u; i++) xv[i] = X[p.x_offset + u * 32u + i];
+			}
+			[[dont_unroll]] for (uint r = 0; r < ROWS; r++) {
+				uint row = row0 + r;
+				if (row >= p.n_rows) break;
+				float v[32];
+				decode_unit(p.w_offset + row * p.row_bytes, u, v);
+				float s = 0.0;
+				for (uint i = 0; i < 32u; i++) s += v[i] * xv[i];
+				acc[r] += s;
+			}
+		}
+	} else {
+		for (uint u = tid; u < units; u += WORKGROUP_SIZE) {
+			[[dont_unroll]] for (uint r = 0; r < ROWS; r++) {
+				uint row = row0 + r;
+				if (row >= p.n_rows) break;
+				float v[32];
+				decode_unit(p.w_offset + row * p.row_bytes, u, v);
 				// a few tokens: not unrolled, or llvmpipe spends seconds compiling ROWS x N_COLS copies
 				[[dont_unroll]] for (uint c = 0; c < N_COLS; c++) {
 					uint xb = p.x_offset + c * p.x_stride + u * 32u;

@@ -44,3 +44,11 @@ foreach(t F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K MXFP4)
   string(TOLOWER ${t} lower)
   vkllm_shader(gemm_${lower} gemm.comp DEFINES WTYPE_${t})
 endforeach()
+
+# gemm_coopmat: the prefill matmul on matrix units (VK_KHR_cooperative_matrix), f16 operands and
+# f32 sums; F32 and BF16 weights stay on gemm.comp. COOPMAT: built only with a glslang that knows
+# the extension (shaders/CMakeLists.txt), otherwise left out.
+foreach(t F16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K MXFP4)
+  string(TOLOWER ${t} lower)
+  vkllm_shader(gemm_coopmat_${lower} gemm_coopmat.comp DEFINES WTYPE_${t} COOPMAT)
+endforeach()

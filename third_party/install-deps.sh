@@ -14,6 +14,7 @@ packages=(
   vulkan-validationlayers
   vulkan-tools
   clang
+  libpcre2-dev
 )
 wanted=("${packages[@]}")
 
@@ -23,8 +24,14 @@ for p in "${wanted[@]}"; do
     missing+=("$p")
   fi
 done
+# the cooperative-matrix shader compiler (Debian 13's glslang) when the system one is too old;
+# optional: without it those shader variants are left out and the plain GEMM serves every device
+coopmat_toolchain() {
+  bash "$(dirname "$0")/coopmat-toolchain.sh" || echo "install-deps: continuing without the coopmat shader compiler"
+}
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#wanted[@]} packages are installed"
+  coopmat_toolchain
   exit 0
 fi
 
@@ -44,3 +51,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+coopmat_toolchain

@@ -9,6 +9,7 @@
 int cmd_bench(int argc, char **argv)
 {
 	bool kernels = false, as_json = false;
+	const char *only = NULL;
 	struct gpu_options opt = {.device_index = -1};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -17,6 +18,11 @@ int cmd_bench(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--kernels")) {
 			kernels = true;
+		} else if (!strcmp(a, "--only")) {
+			if (i + 1 >= argc) return cli_bad_arg("bench", "missing value for", a);
+			only = argv[++i];
+			if (strcmp(only, "matvec") && strcmp(only, "gemm") && strcmp(only, "attention"))
+				return cli_bad_arg("bench", "--only takes matvec, gemm or attention, got", only);
 		} else if (!strcmp(a, "--json")) {
 			as_json = true;
 		} else if (!strcmp(a, "--device")) {
@@ -35,7 +41,7 @@ int cmd_bench(int argc, char **argv)
 	struct gpu g;
 	int st = gpu_create(&g, &opt);
 	if (st) return cli_error(st);
-	st = bench_kernels(&g, as_json, stdout);
+	st = bench_kernels(&g, as_json, only, stdout);
 	int st2 = gpu_destroy(&g);
 	if (!st) st = st2;
 	return st ? cli_error(st) : 0;

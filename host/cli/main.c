@@ -12,7 +12,7 @@ static const struct {
 	{"run", "[-m MODEL.gguf] [--device N]", "generate text (today: a device check; models arrive with the loader)"},
 	{"inspect", "-m MODEL.gguf [--json]", "check a model as loading does (no GPU) and print its architecture card"},
 	{"synth", "--arch A | --preset P -o OUT.gguf", "write a random-weight model of a real architecture and shape"},
-	{"bench", "--kernels [--json] [--device N]", "kernel speed against the device's measured copy and FMA peaks"},
+	{"bench", "--kernels [--only K] [--json]", "kernel speed against the device's measured copy and FMA peaks"},
 	{"devices", "[--json]", "list every Vulkan device with the profile vkllm tunes for"},
 	{"help", "[VERB]", "this text, or one verb's"},
 };
@@ -33,8 +33,11 @@ void cli_usage(FILE *f, const char *verb)
 				if (strcmp(verb, "bench") == 0)
 					fprintf(f, "options:\n  --kernels          each kernel on LLM-sized shapes, in GB/s and GFLOP/s and as a\n"
 					           "                     share of the copy bandwidth and FMA peak measured first\n"
+					           "  --only KERNEL      only matvec, gemm or attention (after the peaks)\n"
 					           "  --json             one JSON document instead of a table\n"
-					           "  --device N         use device N of `vkllm devices`\n");
+					           "  --device N         use device N of `vkllm devices`\n"
+					           "environment: VKLLM_MATVEC_TILE=wg,rows and VKLLM_GEMM_TILE=wg,bm,bn,tm,tn try other\n"
+					           "  tile shapes (shader authors; an inconsistent shape is ignored)\n");
 				if (strcmp(verb, "devices") == 0)
 					fprintf(f, "options:\n  --json             one JSON document instead of text\n");
 				return;

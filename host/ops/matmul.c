@@ -8,21 +8,35 @@
 
 static const struct {
 	uint32_t type;
-	enum shader_id matvec, gemm;
+	enum shader_id matvec, gemm, coopmat; /* coopmat SH_COUNT: none (F32, BF16 keep f32 precision) */
 } variants[] = {
-	{QT_F32, SH_MATVEC_F32, SH_GEMM_F32},       {QT_F16, SH_MATVEC_F16, SH_GEMM_F16},
-	{QT_BF16, SH_MATVEC_BF16, SH_GEMM_BF16},    {QT_Q4_0, SH_MATVEC_Q4_0, SH_GEMM_Q4_0},
-	{QT_Q4_1, SH_MATVEC_Q4_1, SH_GEMM_Q4_1},    {QT_Q5_0, SH_MATVEC_Q5_0, SH_GEMM_Q5_0},
-	{QT_Q5_1, SH_MATVEC_Q5_1, SH_GEMM_Q5_1},    {QT_Q8_0, SH_MATVEC_Q8_0, SH_GEMM_Q8_0},
-	{QT_Q2_K, SH_MATVEC_Q2_K, SH_GEMM_Q2_K},    {QT_Q3_K, SH_MATVEC_Q3_K, SH_GEMM_Q3_K},
-	{QT_Q4_K, SH_MATVEC_Q4_K, SH_GEMM_Q4_K},    {QT_Q5_K, SH_MATVEC_Q5_K, SH_GEMM_Q5_K},
-	{QT_Q6_K, SH_MATVEC_Q6_K, SH_GEMM_Q6_K},    {QT_MXFP4, SH_MATVEC_MXFP4, SH_GEMM_MXFP4},
+	{QT_F32, SH_MATVEC_F32, SH_GEMM_F32, SH_COUNT},
+	{QT_F16, SH_MATVEC_F16, SH_GEMM_F16, SH_GEMM_COOPMAT_F16},
+	{QT_BF16, SH_MATVEC_BF16, SH_GEMM_BF16, SH_COUNT},
+	{QT_Q4_0, SH_MATVEC_Q4_0, SH_GEMM_Q4_0, SH_GEMM_COOPMAT_Q4_0},
+	{QT_Q4_1, SH_MATVEC_Q4_1, SH_GEMM_Q4_1, SH_GEMM_COOPMAT_Q4_1},
+	{QT_Q5_0, SH_MATVEC_Q5_0, SH_GEMM_Q5_0, SH_GEMM_COOPMAT_Q5_0},
+	{QT_Q5_1, SH_MATVEC_Q5_1, SH_GEMM_Q5_1, SH_GEMM_COOPMAT_Q5_1},
+	{QT_Q8_0, SH_MATVEC_Q8_0, SH_GEMM_Q8_0, SH_GEMM_COOPMAT_Q8_0},
+	{QT_Q2_K, SH_MATVEC_Q2_K, SH_GEMM_Q2_K, SH_GEMM_COOPMAT_Q2_K},
+	{QT_Q3_K, SH_MATVEC_Q3_K, SH_GEMM_Q3_K, SH_GEMM_COOPMAT_Q3_K},
+	{QT_Q4_K, SH_MATVEC_Q4_K, SH_GEMM_Q4_K, SH_GEMM_COOPMAT_Q4_K},
+	{QT_Q5_K, SH_MATVEC_Q5_K, SH_GEMM_Q5_K, SH_GEMM_COOPMAT_Q5_K},
+	{QT_Q6_K, SH_MATVEC_Q6_K, SH_GEMM_Q6_K, SH_GEMM_COOPMAT_Q6_K},
+	{QT_MXFP4, SH_MATVEC_MXFP4, SH_GEMM_MXFP4, SH_GEMM_COOPMAT_MXFP4},
 };
 
 enum shader_id matmul_shader(uint32_t wtype, bool gemm)
 {
 	for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
 		if (variants[i].type == wtype) return gemm ? variants[i].gemm : variants[i].matvec;
+	return SH_COUNT;
+}
+
+enum shader_id matmul_coopmat_shader(uint32_t wtype)
+{
+	for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
+		if (variants[i].type == wtype) return variants[i].coopmat;
 	return SH_COUNT;
 }
 

@@ -1,9 +1,10 @@
 /* op_matvec: decode-time matrix-vector products (shaders/matvec.comp) for every weight type.
- * Tuning from the device profile: a workgroup of 4 subgroups (the reduction is then one subgroup
- * add and a 4-way sum in shared memory); one row per workgroup, so a 4096-row matrix spreads over
- * 4096 workgroups and every core of a GPU is busy. */
+ * Tuning from the device profile: on GPUs a workgroup of 4 subgroups (the reduction is then one
+ * subgroup add and a 4-way sum in shared memory) on 8 rows; on CPU devices one subgroup on 16. */
 #include "ops.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../shaders/abi.h"
@@ -31,13 +32,21 @@ int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_
 		return fail(VKLLM_E_ARG, "matvec %s: misaligned view offsets", qt->name);
 
 	uint32_t sg = g->profile.subgroup_size ? g->profile.subgroup_size : 32;
-	uint32_t wg = sg * 4;
+	uint32_t wg = sg * 4, rows = 8;
 	if (wg > g->profile.max_workgroup_invocations) wg = g->profile.max_workgroup_invocations;
-	/* A CPU device (lavapipe) runs a workgroup as SIMD lanes of one core, and each workgroup
+	/* GPUs: 4 subgroups, 8 rows per workgroup, each unit's x loaded once for all 8 rows. On an
+	 * H100 (q8_0 4096x4096) 1 row reached 12% of the copy bandwidth, 4 rows 33%, 8 rows 62%;
+	 * a variant staging the weights through shared memory for coalesced loads was slower (20%).
+	 * A CPU device (lavapipe) runs a workgroup as SIMD lanes of one core, and each workgroup
 	 * costs a coroutine switch at the barrier: one subgroup per workgroup and 16 rows each was
 	 * 3x faster than 4 subgroups and one row (bench --kernels, q8_0 4096x4096, bench/RESULTS.md). */
-	uint32_t rows = 1;
 	if (g->profile.type && strcmp(g->profile.type, "cpu") == 0) wg = sg, rows = 16;
+	/* VKLLM_MATVEC_TILE=wg,rows: for shader authors trying shapes with bench --kernels */
+	const char *env = getenv("VKLLM_MATVEC_TILE");
+	uint32_t ewg, erows;
+	if (env && sscanf(env, "%u,%u", &ewg, &erows) == 2 && ewg && ewg <= g->profile.max_workgroup_invocations &&
+	    ewg % sg == 0 && erows && erows <= 64)
+		wg = ewg, rows = erows;
 	uint32_t spec[] = {wg, rows, n_cols};
 	const struct gpu_pipeline *p;
 	TRY(gpu_pipeline_get(g, &p, sh, spec, 3));

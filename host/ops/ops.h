@@ -24,6 +24,8 @@ int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_
  * weight serves a tile of tokens (shaders/gemm.comp, docs/matmul.md). */
 int op_gemm(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
             uint32_t n_rows, uint32_t n_k, uint32_t n_cols, bool accumulate);
+/* Whether op_gemm runs this weight type on the device's matrix units (f16 operands, f32 sums). */
+bool op_gemm_uses_coopmat(const struct gpu *g, uint32_t wtype);
 
 /* The product the model records: op_matvec up to MATMUL_MATVEC_MAX_COLS columns, op_gemm above. */
 #define MATMUL_MATVEC_MAX_COLS 4

@@ -144,6 +144,7 @@ static int create_device(struct gpu *g)
 		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
 		.pNext = &f11,
 		.shaderFloat16 = p->fp16,
+		.vulkanMemoryModel = p->memory_model,
 		.shaderInt8 = p->int8,
 		.storageBuffer8BitAccess = p->storage8,
 	};

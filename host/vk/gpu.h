@@ -63,6 +63,7 @@ struct gpu_profile {
 	uint32_t min_storage_offset_alignment;
 
 	bool fp16;          /* shaderFloat16 arithmetic */
+	bool memory_model;  /* vulkanMemoryModel (SPIR-V's Vulkan memory model: the coopmat shaders) */
 	bool int8;          /* shaderInt8 arithmetic */
 	bool int16, int64;
 	bool storage16;     /* storageBuffer16BitAccess */

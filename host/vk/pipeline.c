@@ -71,6 +71,17 @@ static int create_pipeline(struct gpu *g, struct gpu_pipeline *p)
 		},
 		.layout = p->layout,
 	};
+	/* Where the subgroup size may vary (AMD wave32/64, Intel SIMD8-32), pin it to the profile's:
+	 * the tuning (workgroup = subgroups x size, the coopmat GEMM's 4 subgroups) assumes it. */
+	VkPipelineShaderStageRequiredSubgroupSizeCreateInfo req = {
+		.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO,
+		.requiredSubgroupSize = g->profile.subgroup_size,
+	};
+	if (g->profile.subgroup_size_control && g->profile.subgroup_min != g->profile.subgroup_max) {
+		ci.stage.pNext = &req;
+		if (g->profile.compute_full_subgroups && p->local_size % g->profile.subgroup_size == 0)
+			ci.stage.flags |= VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT;
+	}
 	VkResult r = g->vk.vkCreateComputePipelines(g->device, g->pipeline_cache, 1, &ci, NULL, &p->pipeline);
 	g->vk.vkDestroyShaderModule(g->device, module, NULL);
 	if (r != VK_SUCCESS) {
@@ -100,6 +111,9 @@ int gpu_pipeline_get(struct gpu *g, const struct gpu_pipeline **out, enum shader
 		}
 	}
 	if (g->lost) return fail(VKLLM_E_DEVICE_LOST, "device lost: cannot create pipeline %s", shader_table[shader].name);
+	if (shader_table[shader].n_words == 0)
+		return fail(VKLLM_E_UNSUPPORTED, "shader %s is not in this build (its compiler was missing: docs/matmul.md)",
+		            shader_table[shader].name);
 	if (g->n_pipelines == g->cap_pipelines) {
 		uint32_t cap = g->cap_pipelines ? 2 * g->cap_pipelines : 16;
 		struct gpu_pipeline **np = realloc(g->pipelines, cap * sizeof *np);

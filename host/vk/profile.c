@@ -203,6 +203,7 @@ void gpu_profile_fill(struct gpu_profile *p, VkPhysicalDevice phys)
 	p->max_buffer_size = has_m4 ? pm4.maxBufferSize : 0;
 
 	p->fp16 = f12.shaderFloat16;
+	p->memory_model = f12.vulkanMemoryModel;
 	p->int8 = f12.shaderInt8;
 	p->int16 = feat2.features.shaderInt16;
 	p->int64 = feat2.features.shaderInt64;

@@ -4,7 +4,9 @@
  * in both directions with accumulate (130 x 129); K at the smallest block multiple and K longer
  * than the tile walk. Every shape runs with the device profile's tile and again with the other
  * profile's (the GPU tile on lavapipe, the CPU tile on a GPU) through VKLLM_GEMM_TILE, so both
- * layouts are checked wherever the tests run. Tolerance: see matmul_case.h. */
+ * layouts are checked wherever the tests run. On a device with cooperative matrices the profile
+ * pass runs the coopmat GEMM (f16 operands, its own tolerance), and two more passes run it with
+ * a 128 x 64 tile and the plain GEMM with coopmat off. Tolerance: see matmul_case.h. */
 #include "kernels/matmul_case.h"
 
 int main(void)
@@ -24,21 +26,41 @@ int main(void)
 	bool cpu = g.profile.type && strcmp(g.profile.type, "cpu") == 0;
 	const char *tiles[] = {NULL, cpu ? "256,64,64,4,4" : "8,32,16,4,16", "64,32,32,2,8"};
 	uint64_t seed = 7;
+	bool coopmat = op_gemm_uses_coopmat(&g, QT_Q8_0);
+	printf("# coopmat GEMM: %s\n", coopmat ? "yes" : "no");
 	for (size_t ti = 0; ti < sizeof tiles / sizeof tiles[0]; ti++) {
 		if (tiles[ti]) setenv("VKLLM_GEMM_TILE", tiles[ti], 1);
+		/* the other plain tiles with coopmat off, so they are what runs */
+		if (tiles[ti] && coopmat) setenv("VKLLM_COOPMAT", "0", 1);
 		printf("# tile %s\n", tiles[ti] ? tiles[ti] : "(profile)");
 		for (size_t t = 0; t < sizeof matmul_types / sizeof matmul_types[0]; t++)
 			for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
 				/* the other tiles on a few types only: the tile logic does not depend on the type */
 				if (tiles[ti] && matmul_types[t] != QT_Q4_K && matmul_types[t] != QT_F32 && matmul_types[t] != QT_Q8_0)
 					continue;
+				matmul_tol_rel = op_gemm_uses_coopmat(&g, matmul_types[t]) ? 1.5e-3 : 1e-5;
 				matmul_case(&g, "gemm", op_gemm, matmul_types[t], shapes[s], &seed);
 			}
 	}
 	unsetenv("VKLLM_GEMM_TILE");
+	unsetenv("VKLLM_COOPMAT");
+	if (coopmat) {
+		/* a 128 x 64 coopmat tile (two accumulators per subgroup along rows) */
+		setenv("VKLLM_COOPMAT_TILE", "128,64", 1);
+		printf("# coopmat tile 128,64\n");
+		matmul_tol_rel = 1.5e-3;
+		for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+			matmul_case(&g, "gemm", op_gemm, QT_Q4_K, shapes[s], &seed);
+			matmul_case(&g, "gemm", op_gemm, QT_F16, shapes[s], &seed);
+		}
+		unsetenv("VKLLM_COOPMAT_TILE");
+	}
+	matmul_tol_rel = 1e-5;
 	/* op_matmul on both sides of its threshold */
-	for (uint32_t cols = MATMUL_MATVEC_MAX_COLS; cols <= MATMUL_MATVEC_MAX_COLS + 1; cols++)
+	for (uint32_t cols = MATMUL_MATVEC_MAX_COLS; cols <= MATMUL_MATVEC_MAX_COLS + 1; cols++) {
+		matmul_tol_rel = cols > MATMUL_MATVEC_MAX_COLS && op_gemm_uses_coopmat(&g, QT_Q6_K) ? 1.5e-3 : 1e-5;
 		matmul_case(&g, "matmul", op_matmul, QT_Q6_K, (struct matmul_shape){19, 1, cols, true}, &seed);
+	}
 
 	/* bad arguments are refused before anything is recorded */
 	struct gpu_buffer b;

@@ -4,6 +4,9 @@
  * unaligned offsets inside shared buffers. Tolerance: see matmul_case.h. */
 #include "kernels/matmul_case.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 int main(void)
 {
 	struct gpu g;
@@ -17,11 +20,22 @@ int main(void)
 		{37, 3, 1, false}, /* rows not a multiple of anything, K = 3 blocks */
 		{64, 9, 2, true},  /* two columns, accumulate */
 		{5, 17, 8, false}, /* the most columns, K longer than one pass of a workgroup */
+		{3, 140, 1, true}, /* K over 4096: several staging chunks of a 128-wide GPU workgroup */
 	};
 	uint64_t seed = 42;
-	for (size_t t = 0; t < sizeof matmul_types / sizeof matmul_types[0]; t++)
-		for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-			matmul_case(&g, "matvec", op_matvec, matmul_types[t], shapes[s], &seed);
+	/* both tunings on every device: the profile's, then the other profile's (the GPU shape on
+	 * lavapipe, the CPU shape on a GPU) */
+	bool cpu = g.profile.type && strcmp(g.profile.type, "cpu") == 0;
+	char other[32];
+	snprintf(other, sizeof other, "%u,%u", cpu ? 4 * g.profile.subgroup_size : g.profile.subgroup_size, cpu ? 8 : 16);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1) setenv("VKLLM_MATVEC_TILE", other, 1);
+		printf("# tile %s\n", pass == 0 ? "(profile)" : other);
+		for (size_t t = 0; t < sizeof matmul_types / sizeof matmul_types[0]; t++)
+			for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+				matmul_case(&g, "matvec", op_matvec, matmul_types[t], shapes[s], &seed);
+	}
+	unsetenv("VKLLM_MATVEC_TILE");
 
 	/* bad arguments are refused before anything is recorded */
 	struct gpu_buffer b;

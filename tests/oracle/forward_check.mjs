@@ -1,0 +1,236 @@
+// Oracle: the CPU reference forward pass (tests/ref/forward_ref*.c, run as ref_generate) against
+// llama.cpp (node-llama-cpp 3.22.1, CPU binaries, one thread, f32 KV cache, no flash attention) on
+// the same synthesized models and the same token ids, for every architecture. Two greedy prompts
+// (32 tokens each; the longer one runs past gemma3's window) and two perplexity sequences.
+//
+// The reference runs twice (forward_ref.h, enum ref_numerics):
+//   exact      the spec: the math in float64.
+//   llama-cpu  plus the roundings of llama.cpp's CPU backend: activations quantized to the weight
+//              type's vec_dot_type (Q8_0 blocks for Q8_0 weights) before each matmul, GELU from
+//              its f16 table.
+// Checks:
+//   f32   exact and llama-cpu: the 32 greedy tokens identical, perplexity within 1%.
+//   q8_0  llama-cpu: the 32 greedy tokens identical, perplexity within 1%: the weights are
+//         decoded exactly as llama.cpp decodes them.
+//         exact: perplexity within 3% only, greedy tokens not compared. llama.cpp's Q8_0
+//         activations carry about 0.4% noise into every matmul; in these random models (sharp
+//         attention, no training to make them smooth) that moves logits by up to 10% of their
+//         range (60% for qwen3moe, where it flips router choices), so greedy paths part within
+//         a few tokens (at the first token for one gemma3 prompt) while perplexity stays within 2%.
+// Also printed, not asserted: the largest logit difference over all positions relative to the
+// largest logit magnitude, per numerics.
+//
+// usage: node forward_check.mjs --vkllm BUILD/vkllm --ref BUILD/tests/ref_generate --dir WORKDIR
+//        [--arch A,B] [--type f32,q8_0]
+// exit 1 on any failure, with one line per failing check.
+import {execFileSync} from "node:child_process";
+import {fileURLToPath} from "node:url";
+import fs from "node:fs";
+import path from "node:path";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const {getLlama, LlamaLogLevel} = await import(path.join(here, "../deps/node_modules/node-llama-cpp/dist/index.js"));
+
+const ARCHS = ["llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3"];
+const N_GREEDY = 32;
+// Per weight type and numerics: how many greedy tokens must be identical (greedy: the reference
+// generating on its own; forced: the reference following llama.cpp's tokens, how many of its 32
+// choices agree), the perplexity tolerance, and for f32 the largest logit
+// difference relative to the largest logit (exact: up to 5e-3 from gemma3's f16 GELU table; the
+// others stay near 1e-5; llama-cpu: f32 rounding, and gemma3's table entries where an f16
+// rounding of x falls the other way, 7e-4)
+const CHECKS = {
+  f32: {"exact": {greedy: N_GREEDY, forced: N_GREEDY, ppl: 0.01, logits: 1e-2},
+        "llama-cpu": {greedy: N_GREEDY, forced: N_GREEDY, ppl: 0.01, logits: 2e-3}},
+  q8_0: {"exact": {greedy: 0, forced: 20, ppl: 0.03, logits: Infinity},
+         "llama-cpu": {greedy: 0, forced: 30, ppl: 0.01, logits: Infinity}},
+};
+
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : def;
+};
+const vkllm = opt("--vkllm"), ref = opt("--ref"), dir = opt("--dir");
+if (!vkllm || !ref || !dir) {
+  console.error("usage: node forward_check.mjs --vkllm VKLLM --ref REF_GENERATE --dir WORKDIR [--arch A,B] [--type T,U]");
+  process.exit(2);
+}
+const archs = opt("--arch", ARCHS.join(",")).split(",");
+const types = opt("--type", "f32,q8_0").split(",");
+// the tiny model of each arch (synth: every block of the arch; gemma3 6 layers with a window of
+// 8, smollm3 4 layers so one is NoPE), and Llama 3.2's shape made small, for its rope_freqs
+const MODELS = [];
+for (const arch of archs)
+  for (const type of types) MODELS.push({name: `${arch}-${type}`, arch, type, synth: ["--arch", arch]});
+if (archs.includes("llama"))
+  for (const type of types)
+    MODELS.push({name: `llama-3.2-small-${type}`, type,
+                 synth: ["--preset", "llama-3.2-1b", "--n-layer", "2", "--n-embd", "128", "--n-head", "4",
+                         "--n-head-kv", "2", "--head-dim", "32", "--n-ff", "256", "--n-vocab", "512"]});
+// OLMo 3's sliding window (olmo2 with attention.sliding_window: 3 local layers, then a global one)
+if (archs.includes("olmo2") && types.includes("f32"))
+  MODELS.push({name: "olmo3-window-f32", type: "f32", synth: ["--arch", "olmo2", "--n-layer", "4", "--swa", "4"]});
+// real layer shapes (Qwen3's 128-wide heads and Q wider than n_embd, Gemma 3's 256-wide heads
+// and 4:1 GQA), one layer and a small vocabulary so the reference stays quick; f32 only
+for (const [preset, arch] of [["qwen3-0.6b", "qwen3"], ["gemma3-1b", "gemma3"]])
+  if (archs.includes(arch) && types.includes("f32"))
+    MODELS.push({name: `${preset}-1layer-f32`, type: "f32",
+                 synth: ["--preset", preset, "--n-layer", "1", "--n-vocab", "1024"]});
+fs.mkdirSync(dir, {recursive: true});
+
+// Token ids from a fixed LCG: the same "texts" on every run, spread over the vocabulary.
+function ids(seed, n, nVocab) {
+  let s = BigInt(seed) * 6364136223846793005n + 1442695040888963407n;
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    s = (s * 6364136223846793005n + 1442695040888963407n) & 0xffffffffffffffffn;
+    out.push(Number((s >> 33n) % BigInt(nVocab)));
+  }
+  return out;
+}
+
+function refRun(model, prompt, extra) {
+  const out = execFileSync(ref, ["-m", model, "-p", prompt.join(","), ...extra],
+                           {encoding: "utf8", maxBuffer: 1 << 28});
+  return JSON.parse(out);
+}
+
+function logitsArray(map, nVocab) {
+  const a = new Float64Array(nVocab).fill(-Infinity);
+  for (const [t, l] of map) a[t] = l;
+  return a;
+}
+
+// the first of equal maxima, as llama.cpp's greedy sampler and ref_generate
+function argmax(a) {
+  let best = 0;
+  for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
+  return best;
+}
+
+function logProb(a, i) {
+  const mx = a[argmax(a)];
+  let sum = 0;
+  for (const x of a) sum += Math.exp(x - mx);
+  return a[i] - mx - Math.log(sum);
+}
+
+const llama = await getLlama({gpu: false, build: "never", skipDownload: true, progressLogs: false,
+                              logLevel: LlamaLogLevel.error, maxThreads: 1});
+
+async function withSequence(model, fn) {
+  const ctx = await model.createContext({contextSize: 256, threads: 1, flashAttention: false,
+                                         experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32"});
+  try {
+    return await fn(ctx.getSequence());
+  } finally {
+    await ctx.dispose();
+  }
+}
+
+// llama.cpp's greedy continuation: prefill the prompt in one batch, then one token at a time
+async function llamaGreedy(model, prompt, nVocab) {
+  return withSequence(model, async (seq) => {
+    const items = prompt.map((t, i) => (i === prompt.length - 1 ? [t, {generateNext: {logits: true}}] : t));
+    let res = await seq.controlledEvaluate(items);
+    let logits = logitsArray(res[prompt.length - 1].next.logits, nVocab);
+    const out = [];
+    for (let i = 0; i < N_GREEDY; i++) {
+      const t = argmax(logits);
+      out.push(t);
+      if (i + 1 === N_GREEDY) break;
+      res = await seq.controlledEvaluate([[t, {generateNext: {logits: true}}]]);
+      logits = logitsArray(res[0].next.logits, nVocab);
+    }
+    return out;
+  });
+}
+
+// every position's logits in one batch
+async function llamaLogits(model, tokens, nVocab) {
+  return withSequence(model, async (seq) => {
+    const res = await seq.controlledEvaluate(tokens.map((t) => [t, {generateNext: {logits: true}}]));
+    return res.map((r) => logitsArray(r.next.logits, nVocab));
+  });
+}
+
+function perplexity(rows, tokens) {
+  let nll = 0;
+  for (let i = 0; i + 1 < tokens.length; i++) nll -= logProb(rows[i], tokens[i + 1]);
+  return Math.exp(nll / (tokens.length - 1));
+}
+
+const failures = [];
+for (const {name, type, synth} of MODELS) {
+  {
+    const modelPath = path.join(dir, `fwd-${name}.gguf`);
+    execFileSync(vkllm, ["synth", ...synth, "--type", type, "--seed", "7", "-q", "-o", modelPath]);
+    const model = await llama.loadModel({modelPath: path.resolve(modelPath), gpuLayers: 0});
+    const nVocab = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
+    const report = {model: name};
+    try {
+      const greedy = [], seqs = [];
+      for (const [seed, len] of [[1, 5], [2, 17]]) {
+        const prompt = ids(seed, len, nVocab);
+        greedy.push({seed, prompt, want: await llamaGreedy(model, prompt, nVocab)});
+      }
+      for (const [seed, len] of [[3, 48], [4, 96]]) {
+        const tokens = ids(seed, len, nVocab);
+        const rows = await llamaLogits(model, tokens, nVocab);
+        seqs.push({seed, tokens, rows, want: perplexity(rows, tokens)});
+      }
+      for (const [numerics, need] of Object.entries(CHECKS[type] ?? CHECKS.q8_0)) {
+        const r = {greedy_same: [], forced_agree: [], ppl_rel: [], max_logit_diff: 0};
+        const what = `${name} (${numerics})`;
+        for (const g of greedy) {
+          const got = refRun(modelPath, g.prompt, ["-n", String(N_GREEDY), "--numerics", numerics]).tokens;
+          let same = 0;
+          while (same < N_GREEDY && got[same] === g.want[same]) same++;
+          r.greedy_same.push(same);
+          if (same < need.greedy)
+            failures.push(`${what} prompt ${g.seed}: greedy tokens differ at step ${same}: ` +
+                          `llama.cpp ${JSON.stringify(g.want)} reference ${JSON.stringify(got)}`);
+          const path = [...g.prompt, ...g.want.slice(0, N_GREEDY - 1)];
+          const rows = refRun(modelPath, path, ["--ppl", "--logits", "--numerics", numerics]).logits;
+          let agree = 0;
+          for (let i = 0; i < N_GREEDY; i++) agree += argmax(rows[g.prompt.length - 1 + i]) === g.want[i];
+          r.forced_agree.push(agree);
+          if (agree < need.forced)
+            failures.push(`${what} prompt ${g.seed}: following llama.cpp's tokens, only ${agree} of ${N_GREEDY} ` +
+                          `greedy choices agree (need ${need.forced})`);
+        }
+        for (const q of seqs) {
+          const out = refRun(modelPath, q.tokens, ["--ppl", "--logits", "--numerics", numerics]);
+          const rel = Math.abs(out.ppl / q.want - 1);
+          r.ppl_rel.push(+rel.toExponential(2));
+          for (let i = 0; i < q.tokens.length; i++) {
+            let spread = 0, diff = 0;
+            for (let j = 0; j < nVocab; j++) {
+              spread = Math.max(spread, Math.abs(q.rows[i][j]));
+              diff = Math.max(diff, Math.abs(q.rows[i][j] - out.logits[i][j]));
+            }
+            r.max_logit_diff = Math.max(r.max_logit_diff, diff / spread);
+          }
+          if (!(rel <= need.ppl))
+            failures.push(`${what} sequence ${q.seed}: perplexity ${out.ppl} vs llama.cpp ${q.want} (${rel} > ${need.ppl})`);
+        }
+        if (!(r.max_logit_diff <= need.logits))
+          failures.push(`${what}: logits differ by ${r.max_logit_diff} of their range (> ${need.logits})`);
+        r.max_logit_diff = +r.max_logit_diff.toExponential(2);
+        report[numerics] = r;
+      }
+      report.ppl_llama_cpp = seqs.map((q) => +q.want.toFixed(3));
+    } catch (e) {
+      failures.push(`${name}: ${String(e.message ?? e).split("\n")[0]}`);
+    }
+    console.log(JSON.stringify(report));
+    await model.dispose();
+    fs.rmSync(modelPath, {force: true});
+  }
+}
+try {
+  fs.rmdirSync(dir); // only when empty: a failed run leaves nothing behind either
+} catch {}
+for (const f of failures) console.error(f);
+process.exit(failures.length ? 1 : 0);

@@ -1,0 +1,273 @@
+/* The reference forward pass, top to bottom: weights looked up by their llama.cpp names, the
+ * embedding, each layer's two blocks (forward_ref_layer.c), the final norm and the LM head. */
+#include "forward_ref.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/status.h"
+#include "forward_ref_internal.h"
+#include "loader/quant.h"
+
+/* ---- weights ---- */
+
+static const struct gguf_tensor *find(const struct ref_forward *f, int il, const char *suffix)
+{
+	char name[GGUF_MAX_NAME];
+	if (il >= 0) snprintf(name, sizeof name, "blk.%d.%s", il, suffix);
+	else snprintf(name, sizeof name, "%s", suffix);
+	return gguf_tensor(&f->m->gguf, name);
+}
+
+static int matrix(struct ref_forward *f, struct ref_matrix *w, int il, const char *suffix)
+{
+	memset(w, 0, sizeof *w);
+	const struct gguf_tensor *t = find(f, il, suffix);
+	if (!t) return VKLLM_OK;
+	const struct quant_type *qt = quant_type_info(t->type);
+	if (!qt || !qt->can_dequantize)
+		return fail(VKLLM_E_UNSUPPORTED, "%s: the reference cannot decode type %s", t->name, gguf_type_name(t->type));
+	w->data = t->data;
+	w->type = t->type;
+	w->n_in = t->ne[0];
+	w->n_out = t->ne[1];
+	w->n_mat = t->ne[2];
+	w->row_bytes = quant_row_size(t->type, t->ne[0]);
+	return VKLLM_OK;
+}
+
+/* A 1-D tensor (norm, bias, rope_freqs) read once into doubles; *out stays NULL when absent. */
+static int vector(struct ref_forward *f, double **out, int il, const char *suffix)
+{
+	*out = NULL;
+	const struct gguf_tensor *t = find(f, il, suffix);
+	if (!t) return VKLLM_OK;
+	uint64_t n = t->ne[0];
+	float *tmp = malloc(n * sizeof *tmp);
+	double *v = malloc(n * sizeof *v);
+	int st = tmp && v ? quant_dequantize(t->type, t->data, tmp, n) : fail(VKLLM_E_NOMEM, "out of host memory");
+	for (uint64_t i = 0; !st && i < n; i++) v[i] = tmp[i];
+	free(tmp);
+	if (st) {
+		free(v);
+		return st;
+	}
+	*out = v;
+	return VKLLM_OK;
+}
+
+static int load_layer(struct ref_forward *f, uint32_t il)
+{
+	struct ref_layer *L = &f->layers[il];
+	int i = (int)il;
+	L->d = &f->m->layers[il];
+	TRY(vector(f, &L->attn_norm, i, "attn_norm.weight"));
+	TRY(vector(f, &L->ffn_norm, i, "ffn_norm.weight"));
+	TRY(vector(f, &L->post_attn_norm, i, "post_attention_norm.weight"));
+	TRY(vector(f, &L->post_ffw_norm, i, "post_ffw_norm.weight"));
+	TRY(vector(f, &L->q_norm, i, "attn_q_norm.weight"));
+	TRY(vector(f, &L->k_norm, i, "attn_k_norm.weight"));
+	TRY(matrix(f, &L->wq, i, "attn_q.weight"));
+	TRY(matrix(f, &L->wk, i, "attn_k.weight"));
+	TRY(matrix(f, &L->wv, i, "attn_v.weight"));
+	TRY(matrix(f, &L->wo, i, "attn_output.weight"));
+	TRY(vector(f, &L->bq, i, "attn_q.bias"));
+	TRY(vector(f, &L->bk, i, "attn_k.bias"));
+	TRY(vector(f, &L->bv, i, "attn_v.bias"));
+	TRY(vector(f, &L->bo, i, "attn_output.bias"));
+	TRY(matrix(f, &L->gate, i, "ffn_gate.weight"));
+	TRY(matrix(f, &L->up, i, "ffn_up.weight"));
+	TRY(matrix(f, &L->down, i, "ffn_down.weight"));
+	TRY(vector(f, &L->gate_b, i, "ffn_gate.bias"));
+	TRY(vector(f, &L->up_b, i, "ffn_up.bias"));
+	TRY(vector(f, &L->down_b, i, "ffn_down.bias"));
+	TRY(matrix(f, &L->router, i, "ffn_gate_inp.weight"));
+	TRY(matrix(f, &L->gate_exps, i, "ffn_gate_exps.weight"));
+	TRY(matrix(f, &L->up_exps, i, "ffn_up_exps.weight"));
+	TRY(matrix(f, &L->down_exps, i, "ffn_down_exps.weight"));
+	const struct hparams *hp = f->hp;
+	uint64_t nk = (uint64_t)L->d->n_head_kv * hp->head_dim_k, nv = (uint64_t)L->d->n_head_kv * hp->head_dim_v;
+	L->k_cache = calloc(f->n_ctx * nk, sizeof *L->k_cache);
+	L->v_cache = calloc(f->n_ctx * nv, sizeof *L->v_cache);
+	if (!L->k_cache || !L->v_cache) return fail(VKLLM_E_NOMEM, "out of host memory for the reference KV cache");
+	return VKLLM_OK;
+}
+
+/* llama_context's YaRN parameters: ext_factor 1 for YaRN scaling, else 0; attn_factor cancels
+ * the magnitude rope_yarn applies (get_mscale / (1 + 0.1 ln s), which is 1 for these archs), then
+ * the file's rope.scaling.attn_factor. */
+static void yarn_params(struct ref_forward *f)
+{
+	const struct hparams *hp = f->hp;
+	f->ext_factor = hp->rope_scaling == ROPE_SCALING_YARN ? 1.0 : 0.0;
+	double attn = 1.0;
+	if (f->ext_factor != 0) {
+		float factor = 1.0f / hp->rope_freq_scale;
+		float mscale = factor <= 1.0f ? 1.0f : 0.1f * logf(factor) + 1.0f;
+		attn = mscale * (1.0f / (1.0f + 0.1f * logf(factor)));
+	}
+	f->attn_factor = attn * hp->rope_attn_factor;
+}
+
+static int scratch(struct ref_forward *f)
+{
+	const struct hparams *hp = f->hp;
+	uint64_t wide = hp->n_embd, ff = hp->n_ff_exp, max_row = 0;
+	for (uint32_t il = 0; il < hp->n_layer; il++) {
+		const struct layer_desc *d = &f->m->layers[il];
+		uint64_t q = (uint64_t)d->n_head * (hp->head_dim_k > hp->head_dim_v ? hp->head_dim_k : hp->head_dim_v);
+		if (q > wide) wide = q;
+		if (d->n_ff > ff) ff = d->n_ff;
+	}
+	for (uint64_t i = 0; i < f->m->gguf.n_tensors; i++)
+		if (f->m->gguf.tensors[i].ne[0] > max_row) max_row = f->m->gguf.tensors[i].ne[0];
+	f->row = malloc(max_row * sizeof *f->row);
+	f->xtmp = malloc(max_row * sizeof *f->xtmp);
+	f->xq = malloc(max_row * sizeof *f->xq);
+	double **bufs[] = {&f->h, &f->q, &f->k, &f->v, &f->att, &f->proj, &f->ff_out};
+	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) *bufs[i] = calloc(wide, sizeof(double));
+	f->ff_gate = calloc(ff, sizeof(double));
+	f->ff_up = calloc(ff, sizeof(double));
+	f->scores = calloc(f->n_ctx, sizeof(double));
+	f->router = calloc(hp->n_expert ? hp->n_expert : 1, sizeof(double));
+	f->hidden = calloc((uint64_t)(hp->n_layer + 1) * hp->n_embd, sizeof(double));
+	bool ok = f->row && f->xtmp && f->xq && f->ff_gate && f->ff_up && f->scores && f->router && f->hidden;
+	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) ok = ok && *bufs[i];
+	return ok ? VKLLM_OK : fail(VKLLM_E_NOMEM, "out of host memory for the reference forward pass");
+}
+
+static int create(struct ref_forward *f)
+{
+	const struct hparams *hp = f->hp;
+	if (hp->n_expert > 1024 || hp->n_expert_used > 256)
+		return fail(VKLLM_E_UNSUPPORTED, "%s: %u experts, %u used: the reference takes at most 1024 and 256",
+		            f->m->gguf.path, hp->n_expert, hp->n_expert_used);
+	TRY(matrix(f, &f->tok_embd, -1, "token_embd.weight"));
+	TRY(matrix(f, &f->output, -1, "output.weight"));
+	if (!f->output.data) f->output = f->tok_embd; /* tied */
+	TRY(vector(f, &f->output_norm, -1, "output_norm.weight"));
+	TRY(vector(f, &f->rope_freqs, -1, "rope_freqs.weight"));
+	yarn_params(f);
+	f->layers = calloc(hp->n_layer, sizeof *f->layers);
+	if (!f->layers) return fail(VKLLM_E_NOMEM, "out of host memory");
+	for (uint32_t il = 0; il < hp->n_layer; il++) TRY(load_layer(f, il));
+	return scratch(f);
+}
+
+int ref_forward_create(struct ref_forward **out, const struct model_file *m, uint32_t n_ctx)
+{
+	*out = NULL;
+	if (n_ctx == 0) return fail(VKLLM_E_ARG, "reference forward pass: n_ctx must be at least 1");
+	struct ref_forward *f = calloc(1, sizeof *f);
+	if (!f) return fail(VKLLM_E_NOMEM, "out of host memory");
+	f->m = m;
+	f->hp = &m->hp;
+	f->n_ctx = n_ctx;
+	int st = create(f);
+	if (st) {
+		ref_forward_destroy(f);
+		return st;
+	}
+	*out = f;
+	return VKLLM_OK;
+}
+
+void ref_forward_destroy(struct ref_forward *f)
+{
+	if (!f) return;
+	for (uint32_t il = 0; f->layers && il < f->hp->n_layer; il++) {
+		struct ref_layer *L = &f->layers[il];
+		double *v[] = {L->attn_norm, L->ffn_norm, L->post_attn_norm, L->post_ffw_norm, L->q_norm, L->k_norm, L->bq,
+		               L->bk, L->bv, L->bo, L->gate_b, L->up_b, L->down_b, L->k_cache, L->v_cache};
+		for (size_t i = 0; i < sizeof v / sizeof *v; i++) free(v[i]);
+	}
+	double *v[] = {f->output_norm, f->rope_freqs, f->h, f->q, f->k, f->v, f->att, f->proj,
+	               f->ff_gate, f->ff_up, f->ff_out, f->scores, f->router, f->hidden};
+	for (size_t i = 0; i < sizeof v / sizeof *v; i++) free(v[i]);
+	free(f->layers);
+	free(f->row);
+	free(f->xtmp);
+	free(f->xq);
+	free(f);
+}
+
+void ref_forward_set_numerics(struct ref_forward *f, enum ref_numerics numerics) { f->numerics = numerics; }
+
+uint32_t ref_forward_n_vocab(const struct ref_forward *f) { return f->hp->n_vocab; }
+
+const double *ref_forward_hidden(const struct ref_forward *f, uint32_t il)
+{
+	return il <= f->hp->n_layer ? f->hidden + (uint64_t)il * f->hp->n_embd : NULL;
+}
+
+/* ---- the forward pass ---- */
+
+/* ggml_get_rows on token_embd, then Gemma's sqrt(n_embd) */
+static int embed(struct ref_forward *f, double *x, uint32_t token)
+{
+	const struct ref_matrix *w = &f->tok_embd;
+	TRY(quant_dequantize(w->type, w->data + (uint64_t)token * w->row_bytes, f->row, w->n_in));
+	double scale = f->hp->embed_scale > 0 ? f->hp->embed_scale : 1.0;
+	for (uint64_t i = 0; i < w->n_in; i++) x[i] = f->row[i] * scale;
+	return VKLLM_OK;
+}
+
+/* output_norm, the LM head, Gemma's optional final softcap */
+static int head(struct ref_forward *f, double *logits, const double *x)
+{
+	const struct hparams *hp = f->hp;
+	double *h = f->hidden + (uint64_t)hp->n_layer * hp->n_embd;
+	ref_rms_norm(h, x, f->output_norm, hp->n_embd, hp->norm_eps);
+	TRY(ref_matvec(f, logits, &f->output, 0, h));
+	double c = hp->final_softcap;
+	if (c > 0)
+		for (uint32_t i = 0; i < hp->n_vocab; i++) logits[i] = c * tanh(logits[i] / c);
+	return VKLLM_OK;
+}
+
+static int batch(struct ref_forward *f, double *x, const uint32_t *tokens, uint32_t n, uint32_t pos0, double *logits,
+                 bool all_logits)
+{
+	const struct hparams *hp = f->hp;
+	uint32_t E = hp->n_embd;
+	for (uint32_t t = 0; t < n; t++) TRY(embed(f, x + (uint64_t)t * E, tokens[t]));
+	/* layer by layer over the whole batch, as a GPU runs a prefill chunk: token t's attention
+	 * reads the keys tokens 0..t of this batch wrote into this layer's cache just before */
+	for (uint32_t il = 0; il < hp->n_layer; il++) {
+		for (uint32_t t = 0; t < n; t++) {
+			double *xt = x + (uint64_t)t * E;
+			TRY(ref_attention_block(f, il, xt, pos0 + t));
+			TRY(ref_ffn_block(f, il, xt));
+		}
+		memcpy(f->hidden + (uint64_t)il * E, x + (uint64_t)(n - 1) * E, E * sizeof *x);
+	}
+	if (!logits) return VKLLM_OK;
+	for (uint32_t t = all_logits ? 0 : n - 1; t < n; t++)
+		TRY(head(f, all_logits ? logits + (uint64_t)t * hp->n_vocab : logits, x + (uint64_t)t * E));
+	return VKLLM_OK;
+}
+
+int ref_forward_batch(struct ref_forward *f, const uint32_t *tokens, uint32_t n, uint32_t pos0, double *logits,
+                      bool all_logits)
+{
+	if (n == 0) return VKLLM_OK;
+	if (pos0 > f->n_ctx || n > f->n_ctx - pos0)
+		return fail(VKLLM_E_ARG, "reference forward pass: positions %u..%u are past the context of %u", pos0, pos0 + n - 1,
+		            f->n_ctx);
+	for (uint32_t t = 0; t < n; t++)
+		if (tokens[t] >= f->tok_embd.n_out)
+			return fail(VKLLM_E_ARG, "reference forward pass: token %u is outside the vocabulary of %llu", tokens[t],
+			            (unsigned long long)f->tok_embd.n_out);
+	double *x = malloc((uint64_t)n * f->hp->n_embd * sizeof *x);
+	if (!x) return fail(VKLLM_E_NOMEM, "out of host memory");
+	int st = batch(f, x, tokens, n, pos0, logits, all_logits);
+	free(x);
+	return st;
+}
+
+int ref_forward_token(struct ref_forward *f, uint32_t token, uint32_t pos, double *logits)
+{
+	return ref_forward_batch(f, &token, 1, pos, logits, false);
+}

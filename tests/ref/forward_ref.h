@@ -1,0 +1,49 @@
+/* The CPU reference forward pass: the executable spec of every dense architecture vkllm runs
+ * (llama, qwen2, qwen3, qwen3moe, smollm3, olmo2, gemma3). It computes, in float64, what
+ * llama.cpp's graph for the same GGUF computes (src/models/<arch>.cpp): it reads the layer
+ * recipe (host/model/arch*.c) and nothing else, so a recipe mistake shows up here and in the
+ * oracle test against llama.cpp (tests/oracle/forward_check.mjs). docs/reference_forward.md has
+ * the table of what each architecture does.
+ *
+ * Plain and slow on purpose: weights are dequantized a row at a time (loader/quant.c), every sum
+ * is a double, the KV cache is double. Small synthesized models run in milliseconds per token. */
+#ifndef VKLLM_FORWARD_REF_H
+#define VKLLM_FORWARD_REF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct model_file;
+struct ref_forward;
+
+/* How the numbers are rounded. REF_EXACT (the default) is the spec: the math in float64.
+ * REF_LLAMA_CPU adds the roundings of llama.cpp's CPU backend that move results beyond f32 noise
+ * (activations quantized to the weight's vec_dot_type before each matmul: Q8_0, Q8_1, Q8_K, bf16;
+ * GELU from its f16 table), so the oracle test can match llama.cpp token for token on quantized
+ * models and tell those roundings apart from a real bug (forward_ref_llama_cpu.c). */
+enum ref_numerics { REF_EXACT, REF_LLAMA_CPU };
+
+/* A forward-pass context over an open model with room for n_ctx positions (0..n_ctx-1). The
+ * model must stay open while the context lives. Fails with a message on a type loader/quant.c
+ * cannot decode, or out of memory. */
+int ref_forward_create(struct ref_forward **out, const struct model_file *m, uint32_t n_ctx);
+void ref_forward_destroy(struct ref_forward *f);
+void ref_forward_set_numerics(struct ref_forward *f, enum ref_numerics numerics);
+
+/* Runs tokens[0..n) at positions pos0..pos0+n-1, writing their keys and values into the cache.
+ * Positions below pos0 must have been run before (the cache holds them); running a position
+ * again overwrites it and forgets nothing else, so a caller rewinding must rerun every later
+ * position. logits: with all_logits, [n][n_vocab], one row per token; otherwise [n_vocab] for the
+ * last token only. NULL: no logits (only the cache is filled). */
+int ref_forward_batch(struct ref_forward *f, const uint32_t *tokens, uint32_t n, uint32_t pos0, double *logits,
+                      bool all_logits);
+/* One token: ref_forward_batch with n = 1. logits [n_vocab] or NULL. */
+int ref_forward_token(struct ref_forward *f, uint32_t token, uint32_t pos, double *logits);
+
+uint32_t ref_forward_n_vocab(const struct ref_forward *f);
+
+/* The hidden state after layer il of the last token of the last batch ([n_embd]), and the final
+ * normed state before the LM head (il = n_layer): for per-layer comparisons with the GPU. */
+const double *ref_forward_hidden(const struct ref_forward *f, uint32_t il);
+
+#endif

@@ -1,0 +1,70 @@
+/* Inside the reference forward pass: the weights of each layer as the recipe names them, the
+ * float64 KV cache, and the block functions (forward_ref_layer.c) that forward_ref.c strings
+ * together. Not for callers: they use forward_ref.h. */
+#ifndef VKLLM_FORWARD_REF_INTERNAL_H
+#define VKLLM_FORWARD_REF_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "forward_ref.h"
+#include "model/model.h"
+
+/* A weight matrix in its file type: n_mat stacked matrices (experts) of n_out rows of n_in. */
+struct ref_matrix {
+	const uint8_t *data; /* NULL: absent */
+	uint32_t type;
+	uint64_t n_in, n_out, n_mat;
+	uint64_t row_bytes;
+};
+
+/* One layer: matrices stay in the file, vectors (norms, biases) are read once into doubles.
+ * A NULL vector or a matrix with data NULL is a tensor the file does not have. */
+struct ref_layer {
+	const struct layer_desc *d;
+	double *attn_norm, *ffn_norm;               /* [n_embd] pre-norms (NORM_PRE, NORM_SANDWICH) */
+	double *post_attn_norm, *post_ffw_norm;     /* [n_embd] post-norms (NORM_POST, NORM_SANDWICH) */
+	double *q_norm, *k_norm;                    /* [head_dim] per head, or the whole width (QK_NORM_FULL) */
+	struct ref_matrix wq, wk, wv, wo;           /* {n_embd, n_head*D}, ..., {n_head*Dv, n_embd} */
+	double *bq, *bk, *bv, *bo;                  /* optional biases */
+	struct ref_matrix gate, up, down;           /* dense GLU */
+	double *gate_b, *up_b, *down_b;             /* optional (llama) */
+	struct ref_matrix router;                   /* MoE: {n_embd, n_expert} */
+	struct ref_matrix gate_exps, up_exps, down_exps; /* {n_embd, n_ff_exp, n_expert}, ... */
+	double *k_cache, *v_cache;                  /* [n_ctx][n_head_kv * head_dim_k|v] */
+};
+
+struct ref_forward {
+	const struct model_file *m;
+	const struct hparams *hp;
+	uint32_t n_ctx;
+	struct ref_matrix tok_embd, output;          /* output is token_embd when tied */
+	double *output_norm;                         /* [n_embd] */
+	double *rope_freqs;                          /* [n_rot/2] Llama 3.1 divisors, or NULL */
+	double ext_factor, attn_factor;              /* YaRN, as llama_context derives them */
+	struct ref_layer *layers;                    /* [n_layer] */
+	enum ref_numerics numerics;
+	float *row;                                  /* one dequantized weight row */
+	double *xq;                                  /* REF_LLAMA_CPU: a matmul's rounded input */
+	float *xtmp;
+	double *hidden;                              /* [n_layer + 1][n_embd], last token of the last batch */
+	/* one token's scratch, sized for the widest layer */
+	double *h, *q, *k, *v, *att, *proj, *ff_gate, *ff_up, *ff_out, *scores, *router;
+};
+
+/* y[r] = sum_i W[mat][r][i] x[i] over the rows of matrix `mat`, in double. */
+int ref_matvec(struct ref_forward *f, double *y, const struct ref_matrix *w, uint64_t mat, const double *x);
+/* y = x / sqrt(mean(x^2) + eps) * w (w NULL: no weight); y may be x. */
+void ref_rms_norm(double *y, const double *x, const double *w, uint32_t n, double eps);
+
+/* The two blocks of a layer, on one token's residual stream x [n_embd] at position pos; each
+ * adds its output to x. Attention first writes the token's key and value into the cache. */
+int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t pos);
+int ref_ffn_block(struct ref_forward *f, uint32_t il, double *x);
+
+/* REF_LLAMA_CPU (forward_ref_llama_cpu.c): y = x as llama.cpp's CPU backend feeds it to a dot
+ * product with weights of weight_type (tmp: n floats of scratch); GELU as its f16 table gives it. */
+void ref_llama_cpu_activations(double *y, float *tmp, const double *x, uint64_t n, uint32_t weight_type);
+double ref_llama_cpu_gelu(double x);
+
+#endif

@@ -1,0 +1,261 @@
+/* The blocks of a layer, written as the math, in float64: RMSNorm, linear layers, RoPE, causal
+ * GQA attention over the cache (sliding window where the recipe says), the GLU feed-forward and
+ * the MoE feed-forward. Each follows the llama.cpp function named beside it. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/status.h"
+#include "forward_ref_internal.h"
+#include "glu_ref.h"
+#include "loader/quant.h"
+
+/* ---- building blocks ---- */
+
+int ref_matvec(struct ref_forward *f, double *y, const struct ref_matrix *w, uint64_t mat, const double *x)
+{
+	const uint8_t *base = w->data + mat * w->n_out * w->row_bytes;
+	if (f->numerics == REF_LLAMA_CPU) {
+		ref_llama_cpu_activations(f->xq, f->xtmp, x, w->n_in, w->type);
+		x = f->xq;
+	}
+	for (uint64_t r = 0; r < w->n_out; r++) {
+		TRY(quant_dequantize(w->type, base + r * w->row_bytes, f->row, w->n_in));
+		double sum = 0;
+		for (uint64_t i = 0; i < w->n_in; i++) sum += (double)f->row[i] * x[i];
+		y[r] = sum;
+	}
+	return VKLLM_OK;
+}
+
+/* ggml_rms_norm, then build_norm's multiply by the weight */
+void ref_rms_norm(double *y, const double *x, const double *w, uint32_t n, double eps)
+{
+	double ss = 0;
+	for (uint32_t i = 0; i < n; i++) ss += x[i] * x[i];
+	double scale = 1.0 / sqrt(ss / n + eps);
+	for (uint32_t i = 0; i < n; i++) y[i] = x[i] * scale * (w ? w[i] : 1.0);
+}
+
+static void add_bias(double *y, const double *b, uint64_t n)
+{
+	if (b)
+		for (uint64_t i = 0; i < n; i++) y[i] += b[i];
+}
+
+/* ---- RoPE (ggml_rope_ext: ggml-cpu/ops.cpp rope_yarn and rotate_pairs) ---- */
+
+/* ggml_rope_yarn_corr_dims, in f32 as ggml computes it: floor and ceil make it a step function,
+ * so the reference takes ggml's exact f32 values (beta_fast 32 and beta_slow 1, llama.cpp's
+ * fixed defaults for every arch here) */
+static void yarn_corr_dims(float dims[2], uint32_t n_rot, uint32_t n_ctx_orig, float base)
+{
+	const float beta_fast = 32.0f, beta_slow = 1.0f;
+	float start = floorf((float)n_rot * logf((float)n_ctx_orig / (beta_fast * 2 * (float)M_PI)) / (2 * logf(base)));
+	float end = ceilf((float)n_rot * logf((float)n_ctx_orig / (beta_slow * 2 * (float)M_PI)) / (2 * logf(base)));
+	dims[0] = fmaxf(0, start);
+	dims[1] = fminf((float)n_rot - 1, end);
+}
+
+struct rope_params {
+	bool neox;                 /* pairs (i, i + n_rot/2); else (2i, 2i+1) */
+	uint32_t n_rot, n_ctx_orig;
+	double base, freq_scale, ext_factor, attn_factor;
+	const double *ff;          /* [n_rot/2] frequency divisors, or NULL */
+};
+
+/* Rotates the first n_rot dims of each of n_heads heads of x [n_heads][head_dim] by position pos. */
+static void rope(double *x, uint32_t n_heads, uint32_t head_dim, uint32_t pos, const struct rope_params *p)
+{
+	float corr[2] = {0, 0};
+	if (p->ext_factor != 0) yarn_corr_dims(corr, p->n_rot, p->n_ctx_orig, (float)p->base);
+	double mscale = p->attn_factor;
+	if (p->ext_factor != 0) mscale *= 1.0 + 0.1 * log(1.0 / p->freq_scale);
+	uint32_t half = p->n_rot / 2;
+	for (uint32_t i = 0; i < half; i++) {
+		/* theta_i = pos * base^(-2i/n_rot) / ff_i, interpolated (freq_scale) and, for YaRN,
+		 * ramped back to the extrapolated angle on the high-frequency pairs */
+		double theta_extrap = pos * pow(p->base, -2.0 * i / p->n_rot) / (p->ff ? p->ff[i] : 1.0);
+		double theta_interp = p->freq_scale * theta_extrap, theta = theta_interp;
+		if (p->ext_factor != 0) {
+			double ramp_y = (i - corr[0]) / fmax(0.001, corr[1] - corr[0]);
+			double ramp_mix = (1 - fmin(1, fmax(0, ramp_y))) * p->ext_factor;
+			theta = theta_interp * (1 - ramp_mix) + theta_extrap * ramp_mix;
+		}
+		double cs = cos(theta) * mscale, sn = sin(theta) * mscale;
+		uint32_t j0 = p->neox ? i : 2 * i, j1 = p->neox ? i + half : 2 * i + 1;
+		for (uint32_t h = 0; h < n_heads; h++) {
+			double *xh = x + (uint64_t)h * head_dim, x0 = xh[j0], x1 = xh[j1];
+			xh[j0] = x0 * cs - x1 * sn;
+			xh[j1] = x0 * sn + x1 * cs;
+		}
+	}
+}
+
+/* ---- attention (build_qkv, the arch's q/k norm and RoPE, build_attn_mha) ---- */
+
+/* llama_hparams::is_masked_swa, LLAMA_SWA_TYPE_STANDARD: the query sees itself and the
+ * n_swa - 1 keys before it */
+static bool visible(uint32_t pq, uint32_t pk, uint32_t n_swa)
+{
+	if (pk > pq) return false;
+	return n_swa == 0 || pq - pk < n_swa;
+}
+
+int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t pos)
+{
+	const struct hparams *hp = f->hp;
+	struct ref_layer *L = &f->layers[il];
+	const struct layer_desc *d = L->d;
+	uint32_t E = hp->n_embd, D = hp->head_dim_k, Dv = hp->head_dim_v, H = d->n_head, Hkv = d->n_head_kv;
+	uint32_t nq = H * D, nk = Hkv * D, nv = Hkv * Dv;
+	double eps = hp->norm_eps;
+
+	/* input norm: pre-norm archs; OLMo 2 feeds the residual stream in as it is */
+	double *h = f->h;
+	if (L->attn_norm) ref_rms_norm(h, x, L->attn_norm, E, eps);
+	else memcpy(h, x, E * sizeof *h);
+
+	double *q = f->q, *k = f->k, *v = f->v;
+	TRY(ref_matvec(f, q, &L->wq, 0, h));
+	TRY(ref_matvec(f, k, &L->wk, 0, h));
+	TRY(ref_matvec(f, v, &L->wv, 0, h));
+	add_bias(q, L->bq, nq);
+	add_bias(k, L->bk, nk);
+	add_bias(v, L->bv, nv);
+
+	/* QK-norm: OLMo 2 over the whole projection, Qwen 3 and Gemma 3 per head; before RoPE */
+	if (d->qk_norm == QK_NORM_FULL) {
+		ref_rms_norm(q, q, L->q_norm, nq, eps);
+		ref_rms_norm(k, k, L->k_norm, nk, eps);
+	} else if (d->qk_norm == QK_NORM_HEAD) {
+		for (uint32_t hh = 0; hh < H; hh++) ref_rms_norm(q + hh * D, q + hh * D, L->q_norm, D, eps);
+		for (uint32_t hh = 0; hh < Hkv; hh++) ref_rms_norm(k + hh * D, k + hh * D, L->k_norm, D, eps);
+	}
+
+	if (d->rope) {
+		/* OLMo 3's sliding layers run plain RoPE: no YaRN, magnitude 1, and the global base:
+		 * llama.cpp's olmo2.cpp passes the context's freq_base there, so a file's
+		 * rope.freq_base_swa (which arch_olmo2.c puts in the layer recipe) is read but unused */
+		bool plain = d->swa && !strcmp(hp->arch, "olmo2");
+		struct rope_params rp = {
+			.neox = f->m->arch->rope == ROPE_NEOX, .n_rot = hp->n_rot, .n_ctx_orig = hp->n_ctx_orig_yarn,
+			.base = plain ? hp->rope_base : d->rope_base, .freq_scale = d->rope_freq_scale,
+			.ext_factor = plain ? 0.0 : f->ext_factor, .attn_factor = plain ? 1.0 : f->attn_factor, .ff = f->rope_freqs,
+		};
+		rope(q, H, D, pos, &rp);
+		rope(k, Hkv, D, pos, &rp);
+	}
+
+	memcpy(L->k_cache + (uint64_t)pos * nk, k, nk * sizeof *k);
+	memcpy(L->v_cache + (uint64_t)pos * nv, v, nv * sizeof *v);
+
+	/* softmax(scale * q.k) v over the visible keys, head h reading kv head h / (H / Hkv).
+	 * Gemma 3 scales q by f_attention_scale and passes kq_scale 1: the same product. */
+	double scale = hp->attn_scale > 0 ? hp->attn_scale : 1.0 / sqrt((double)D);
+	uint32_t n_swa = d->swa ? hp->n_swa : 0;
+	for (uint32_t hh = 0; hh < H; hh++) {
+		const double *qh = q + hh * D;
+		uint32_t hk = hh / (H / Hkv);
+		double mx = -INFINITY;
+		for (uint32_t pk = 0; pk <= pos; pk++) {
+			if (!visible(pos, pk, n_swa)) continue;
+			const double *kr = L->k_cache + (uint64_t)pk * nk + hk * D;
+			double dot = 0;
+			for (uint32_t i = 0; i < D; i++) dot += qh[i] * kr[i];
+			f->scores[pk] = scale * dot;
+			if (f->scores[pk] > mx) mx = f->scores[pk];
+		}
+		double den = 0;
+		double *o = f->att + hh * Dv;
+		memset(o, 0, Dv * sizeof *o);
+		for (uint32_t pk = 0; pk <= pos; pk++) {
+			if (!visible(pos, pk, n_swa)) continue;
+			double p = exp(f->scores[pk] - mx);
+			den += p;
+			const double *vr = L->v_cache + (uint64_t)pk * nv + hk * Dv;
+			for (uint32_t i = 0; i < Dv; i++) o[i] += p * vr[i];
+		}
+		for (uint32_t i = 0; i < Dv; i++) o[i] /= den;
+	}
+
+	double *out = f->proj;
+	TRY(ref_matvec(f, out, &L->wo, 0, f->att));
+	add_bias(out, L->bo, E);
+	/* post-norm (OLMo 2) and sandwich (Gemma 3): the block's output is normed before the add */
+	if (L->post_attn_norm) ref_rms_norm(out, out, L->post_attn_norm, E, eps);
+	for (uint32_t i = 0; i < E; i++) x[i] += out[i];
+	return VKLLM_OK;
+}
+
+/* ---- feed-forward (build_ffn with LLM_FFN_PAR, build_moe_ffn) ---- */
+
+/* out = W_down (act(W_gate h + b) * (W_up h + b)) + b, for matrix `mat` of the stacks */
+static int glu(struct ref_forward *f, double *out, const struct ref_matrix *gate, const struct ref_matrix *up,
+               const struct ref_matrix *down, const double *gate_b, const double *up_b, const double *down_b,
+               uint64_t mat, enum glu_act act, const double *h)
+{
+	uint64_t F = gate->n_out;
+	TRY(ref_matvec(f, f->ff_gate, gate, mat, h));
+	TRY(ref_matvec(f, f->ff_up, up, mat, h));
+	add_bias(f->ff_gate, gate_b, F);
+	add_bias(f->ff_up, up_b, F);
+	for (uint64_t i = 0; i < F; i++) {
+		double g = f->ff_gate[i];
+		double a = act == ACT_SILU ? silu_ref(g) : f->numerics == REF_LLAMA_CPU ? ref_llama_cpu_gelu(g) : gelu_tanh_ref(g);
+		f->ff_gate[i] = a * f->ff_up[i];
+	}
+	TRY(ref_matvec(f, out, down, mat, f->ff_gate));
+	add_bias(out, down_b, down->n_out);
+	return VKLLM_OK;
+}
+
+/* Qwen3-MoE and Mixtral routing: softmax over all experts, the top k (the larger probability
+ * first, the lower index on a tie), their probabilities renormalized to sum 1 (the sum clamped
+ * at f16's smallest normal, as llama.cpp), no scale; out = sum_e w_e FFN_e(h). */
+static int moe(struct ref_forward *f, struct ref_layer *L, double *out, const double *h)
+{
+	const struct hparams *hp = f->hp;
+	uint32_t X = hp->n_expert, K = hp->n_expert_used, E = hp->n_embd;
+	double *p = f->router;
+	TRY(ref_matvec(f, p, &L->router, 0, h));
+	double mx = -INFINITY, sum = 0;
+	for (uint32_t e = 0; e < X; e++) mx = fmax(mx, p[e]);
+	for (uint32_t e = 0; e < X; e++) sum += (p[e] = exp(p[e] - mx));
+	for (uint32_t e = 0; e < X; e++) p[e] /= sum;
+
+	uint32_t sel[256];
+	double w[256], wsum = 0;
+	bool taken[1024] = {false};
+	for (uint32_t k = 0; k < K; k++) {
+		uint32_t best = X;
+		for (uint32_t e = 0; e < X; e++)
+			if (!taken[e] && (best == X || p[e] > p[best])) best = e;
+		taken[best] = true;
+		sel[k] = best;
+		w[k] = p[best];
+		wsum += w[k];
+	}
+	wsum = fmax(wsum, 6.103515625e-5);
+	memset(out, 0, E * sizeof *out);
+	for (uint32_t k = 0; k < K; k++) {
+		TRY(glu(f, f->ff_out, &L->gate_exps, &L->up_exps, &L->down_exps, NULL, NULL, NULL, sel[k], L->d->act, h));
+		for (uint32_t i = 0; i < E; i++) out[i] += w[k] / wsum * f->ff_out[i];
+	}
+	return VKLLM_OK;
+}
+
+int ref_ffn_block(struct ref_forward *f, uint32_t il, double *x)
+{
+	const struct hparams *hp = f->hp;
+	struct ref_layer *L = &f->layers[il];
+	uint32_t E = hp->n_embd;
+	double eps = hp->norm_eps, *h = f->h, *out = f->proj;
+	if (L->ffn_norm) ref_rms_norm(h, x, L->ffn_norm, E, eps);
+	else memcpy(h, x, E * sizeof *h);
+	if (L->d->ffn == FFN_MOE) TRY(moe(f, L, out, h));
+	else TRY(glu(f, out, &L->gate, &L->up, &L->down, L->gate_b, L->up_b, L->down_b, 0, L->d->act, h));
+	if (L->post_ffw_norm) ref_rms_norm(out, out, L->post_ffw_norm, E, eps);
+	for (uint32_t i = 0; i < E; i++) x[i] += out[i];
+	return VKLLM_OK;
+}
