@@ -14,8 +14,10 @@ foreach(t F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K MXFP4)
   vkllm_shader(matvec_${lower} matvec.comp DEFINES WTYPE_${t})
 endforeach()
 
-# peak_fma: the device's FMA peak for `vkllm bench --kernels` (the copy peak uses copy_f32)
+# peak_fma, peak_copy: the device's FMA and copy peaks for `vkllm bench --kernels` (the copy peak
+# is the faster of peak_copy's vec4 and copy_f32's scalar copy)
 vkllm_shader(peak_fma peak_fma.comp)
+vkllm_shader(peak_copy peak_copy.comp)
 
 # attention: causal flash attention / split-K decode (docs/attention.md); f16 or f32 KV cache
 vkllm_shader(attention_f16 attention.comp DEFINES KV_F16)

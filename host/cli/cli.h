@@ -15,6 +15,8 @@ int cmd_inspect(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 void cmd_synth_help(FILE *f);
+int cmd_tokenize(int argc, char **argv);
+void cmd_tokenize_help(FILE *f);
 
 /* Prints "vkllm: error: <last message>" and returns the exit code for status st. */
 int cli_error(int st);

@@ -13,6 +13,7 @@ static const struct {
 	{"inspect", "-m MODEL.gguf [--json]", "check a model as loading does (no GPU) and print its architecture card"},
 	{"synth", "--arch A | --preset P -o OUT.gguf", "write a random-weight model of a real architecture and shape"},
 	{"bench", "--kernels [--only K] [--json]", "kernel speed against the device's measured copy and FMA peaks"},
+	{"tokenize", "-m MODEL.gguf -p TEXT | -f FILE", "the token ids of a text, as llama.cpp makes them (JSON)"},
 	{"devices", "[--json]", "list every Vulkan device with the profile vkllm tunes for"},
 	{"help", "[VERB]", "this text, or one verb's"},
 };
@@ -28,6 +29,7 @@ void cli_usage(FILE *f, const char *verb)
 					           "  -m, --model FILE   GGUF model to run\n"
 					           "  --device N         use device N of `vkllm devices` (also VKLLM_DEVICE=N)\n");
 				if (strcmp(verb, "synth") == 0) cmd_synth_help(f);
+				if (strcmp(verb, "tokenize") == 0) cmd_tokenize_help(f);
 				if (strcmp(verb, "inspect") == 0)
 					fprintf(f, "options:\n  -m, --model FILE   the GGUF file\n  --json             one JSON document instead of text\n");
 				if (strcmp(verb, "bench") == 0)
@@ -97,5 +99,6 @@ int main(int argc, char **argv)
 	if (strcmp(verb, "inspect") == 0) return cmd_inspect(argc - 1, argv + 1);
 	if (strcmp(verb, "synth") == 0) return cmd_synth(argc - 1, argv + 1);
 	if (strcmp(verb, "bench") == 0) return cmd_bench(argc - 1, argv + 1);
+	if (strcmp(verb, "tokenize") == 0) return cmd_tokenize(argc - 1, argv + 1);
 	return cli_bad_arg("", verb[0] == '-' ? "unknown option" : "unknown verb", verb);
 }
