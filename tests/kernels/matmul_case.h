@@ -28,6 +28,7 @@ static double matmul_tol_rel = 1e-5;
 struct matmul_shape {
 	uint32_t rows, k_blocks, cols; /* K in blocks of the type (32 values, 256 for K-quants) */
 	bool accumulate;
+	bool aligned_w; /* weights at offset 0 of their buffer, else at a 2-byte offset */
 };
 
 static int matmul_case(struct gpu *g, const char *op_name, matmul_op op, uint32_t type, struct matmul_shape s, uint64_t *seed)
@@ -50,7 +51,7 @@ static int matmul_case(struct gpu *g, const char *op_name, matmul_op op, uint32_
 
 	/* odd placements: weights 2 bytes into their buffer (a valid placement for every 2-byte
 	 * aligned type; f32 gets 4), x and y after a few floats */
-	uint32_t w_pad = type == QT_F32 ? 4 : (type == QT_MXFP4 ? 0 : 2), x_pad = 12, y_pad = 20;
+	uint32_t w_pad = s.aligned_w ? 0 : type == QT_F32 ? 4 : (type == QT_MXFP4 ? 0 : 2), x_pad = 12, y_pad = 20;
 	struct gpu_buffer wb, xb, yb;
 	REQUIRE_OK(gpu_buffer_create(g, &wb, w_bytes + w_pad + 64, GPU_MEM_DEVICE, "w"));
 	REQUIRE_OK(gpu_buffer_create(g, &xb, nx * 4 + x_pad, GPU_MEM_DEVICE, "x"));

@@ -18,10 +18,10 @@ int main(void)
 		return 1;
 	}
 	const struct matmul_shape shapes[] = {
-		{1, 1, 9, false},     /* one row, the smallest K, just past matvec's columns */
-		{37, 3, 70, false},   /* rows and tokens not multiples of any tile */
-		{130, 2, 129, true},  /* more than one tile each way, accumulate */
-		{16, 11, 33, false},  /* long K */
+		{1, 1, 9, false, true},      /* one row, the smallest K, just past matvec's columns */
+		{37, 3, 70, false, false},   /* rows and tokens not multiples of any tile */
+		{130, 2, 129, true, false},  /* more than one tile each way, accumulate */
+		{16, 11, 33, false, false},  /* long K */
 	};
 	bool cpu = g.profile.type && strcmp(g.profile.type, "cpu") == 0;
 	const char *tiles[] = {NULL, cpu ? "256,64,64,4,4" : "8,32,16,4,16", "64,32,32,2,8"};
@@ -59,7 +59,7 @@ int main(void)
 	/* op_matmul on both sides of its threshold */
 	for (uint32_t cols = MATMUL_MATVEC_MAX_COLS; cols <= MATMUL_MATVEC_MAX_COLS + 1; cols++) {
 		matmul_tol_rel = cols > MATMUL_MATVEC_MAX_COLS && op_gemm_uses_coopmat(&g, QT_Q6_K) ? 1.5e-3 : 1e-5;
-		matmul_case(&g, "matmul", op_matmul, QT_Q6_K, (struct matmul_shape){19, 1, cols, true}, &seed);
+		matmul_case(&g, "matmul", op_matmul, QT_Q6_K, (struct matmul_shape){19, 1, cols, true, true}, &seed);
 	}
 
 	/* bad arguments are refused before anything is recorded */

@@ -16,11 +16,13 @@ int main(void)
 		return 1;
 	}
 	const struct matmul_shape shapes[] = {
-		{1, 1, 1, false},  /* one row, the smallest K */
-		{37, 3, 1, false}, /* rows not a multiple of anything, K = 3 blocks */
-		{64, 9, 2, true},  /* two columns, accumulate */
-		{5, 17, 8, false}, /* the most columns, K longer than one pass of a workgroup */
-		{3, 140, 1, true}, /* K over 4096: several staging chunks of a 128-wide GPU workgroup */
+		{1, 1, 1, false, false},  /* one row, the smallest K */
+		{37, 3, 1, false, false}, /* rows not a multiple of anything, K = 3 blocks */
+		{64, 9, 2, true, false},  /* two columns, accumulate */
+		{5, 17, 8, false, false}, /* the most columns, K longer than one pass of a workgroup */
+		{3, 140, 1, true, false}, /* K over 4096 */
+		{9, 3, 1, false, true},  /* weights at offset 0 of their buffer */
+		{33, 17, 3, true, true}, /* the same, several columns and workgroups */
 	};
 	uint64_t seed = 42;
 	/* both tunings on every device: the profile's, then the other profile's (the GPU shape on

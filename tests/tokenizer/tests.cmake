@@ -25,3 +25,12 @@ if(EXISTS ${CMAKE_SOURCE_DIR}/tests/deps/node_modules/node-llama-cpp/package.jso
                    -P ${CMAKE_CURRENT_SOURCE_DIR}/tokenizer/tokenizer_oracle.cmake)
   set_tests_properties(tokenizer_oracle PROPERTIES LABELS oracle TIMEOUT 1200)
 endif()
+
+# Unit: tiny vocabularies built in the test, every id worked out by hand.
+vkllm_test(test_tokenizer tokenizer/test_tokenizer.c unit)
+
+# The command: output format, flags, errors.
+add_test(NAME tokenizer_cli
+         COMMAND ${CMAKE_COMMAND} -DVKLLM=$<TARGET_FILE:vkllm> -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}
+                 -P ${CMAKE_CURRENT_SOURCE_DIR}/tokenizer/cli_tokenize.cmake)
+set_tests_properties(tokenizer_cli PROPERTIES LABELS cli TIMEOUT 300)

