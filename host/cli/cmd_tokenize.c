@@ -16,7 +16,7 @@ void cmd_tokenize_help(FILE *f)
 	fprintf(f, "options:\n"
 	           "  -m, --model FILE   the GGUF file (only its tokenizer is read)\n"
 	           "  -p, --prompt TEXT  the text to tokenize\n"
-	           "  -f, --file FILE    tokenize the bytes of FILE instead\n"
+	           "  -f, --file FILE    tokenize the bytes of FILE instead (- for standard input)\n"
 	           "  --no-special       control tokens written in the text stay text, and no BOS/EOS is added\n"
 	           "  --no-bos           do not add the BOS/EOS the model asks for\n"
 	           "  --round-trip       also decode the ids and fail when that does not give the text back\n"
@@ -25,14 +25,15 @@ void cmd_tokenize_help(FILE *f)
 
 static int read_file(const char *path, struct tok_text *out)
 {
-	FILE *f = fopen(path, "rb");
+	bool std_in = !strcmp(path, "-");
+	FILE *f = std_in ? stdin : fopen(path, "rb");
 	if (!f) return fail(VKLLM_E_IO, "%s: cannot open the text file", path);
 	char buf[1 << 16];
 	size_t n;
 	int st = VKLLM_OK;
 	while (!st && (n = fread(buf, 1, sizeof buf, f)) > 0) st = tok_text_append(out, buf, n);
 	if (!st && ferror(f)) st = fail(VKLLM_E_IO, "%s: read error", path);
-	fclose(f);
+	if (!std_in) fclose(f);
 	return st;
 }
 

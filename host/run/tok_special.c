@@ -17,13 +17,9 @@
 
 #define NO_EDGE UINT64_MAX
 
-static const struct tokenizer *sort_ctx; /* qsort has no context argument in C11 */
-
-static int by_length_then_id(const void *a, const void *b)
+static int cmp_u64(const void *a, const void *b)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	uint32_t lx = sort_ctx->strs.len[x], ly = sort_ctx->strs.len[y];
-	if (lx != ly) return lx > ly ? -1 : 1;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
 }
 
@@ -57,16 +53,22 @@ int special_build(struct tokenizer *t)
 	s->rank_of = malloc((size_t)t->n_tokens * sizeof *s->rank_of);
 	s->order = malloc((size_t)t->n_tokens * sizeof *s->order);
 	if (!s->rank_of || !s->order) return fail(VKLLM_E_NOMEM, "tokenizer: out of host memory");
+	uint64_t *keys = malloc(((size_t)t->n_tokens + 1) * sizeof *keys);
+	if (!keys) return fail(VKLLM_E_NOMEM, "tokenizer: out of host memory");
 	for (uint32_t id = 0; id < t->n_tokens; id++) {
 		s->rank_of[id] = UINT32_MAX;
 		if (t->attr[id] & (TOK_ATTR_CONTROL | TOK_ATTR_USER_DEFINED | TOK_ATTR_UNKNOWN)) {
-			s->order[s->n++] = id;
+			/* longest first, then by id: (inverted length, id) sorts in that order */
+			keys[s->n++] = (uint64_t)(UINT32_MAX - t->strs.len[id]) << 32 | id;
 			bytes += t->strs.len[id];
 		}
 	}
-	sort_ctx = t;
-	qsort(s->order, s->n, sizeof *s->order, by_length_then_id);
-	for (uint32_t k = 0; k < s->n; k++) s->rank_of[s->order[k]] = k;
+	qsort(keys, s->n, sizeof *keys, cmp_u64);
+	for (uint32_t k = 0; k < s->n; k++) {
+		s->order[k] = (uint32_t)keys[k];
+		s->rank_of[s->order[k]] = k;
+	}
+	free(keys);
 	uint32_t cap = 16;
 	while (cap < bytes * 2 + 16) cap <<= 1;
 	s->edge_mask = cap - 1;

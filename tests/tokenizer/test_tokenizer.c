@@ -9,6 +9,7 @@
 #include "loader/gguf.h"
 #include "loader/gguf_write.h"
 #include "loader/vocab.h"
+#include "run/tok_internal.h"
 #include "run/tokenizer.h"
 #include "test.h"
 
@@ -309,6 +310,45 @@ static void test_stream(void)
 	tokenizer_free(tok);
 }
 
+/* ---- pre-tokenizers: the pieces each regex set cuts (worked out from the ECMAScript semantics) ---- */
+
+static void expect_pieces(const char *pre, const char *text, const char *const *want)
+{
+	const struct pretok_info *info = pretok_find(pre);
+	EXPECT(info != NULL, "pre-tokenizer %s", pre);
+	if (!info) return;
+	struct tok_pretok p;
+	const struct tok_span *got;
+	size_t n = 0, k = 0;
+	EXPECT(pretok_init(&p, info) == VKLLM_OK && pretok_split(&p, text, strlen(text), &got, &n) == VKLLM_OK, "%s: %s", pre,
+	       vkllm_error());
+	bool same = true;
+	for (; want[k]; k++) same = same && k < n && got[k].len == strlen(want[k]) && !memcmp(text + got[k].off, want[k], got[k].len);
+	EXPECT(same && n == k, "%s on \"%s\": %zu pieces, wanted %zu", pre, text, n, k);
+	if (!same || n != k)
+		for (size_t i = 0; i < n; i++) fprintf(stderr, "  piece [%.*s]\n", (int)got[i].len, text + got[i].off);
+	pretok_free(&p);
+}
+
+static void test_pretok(void)
+{
+	const char *qwen2[] = {"Hello", " ", " world", "\n\n", " ", " x", " ", "2", "0", "2", "4", " it", "'s", NULL};
+	expect_pieces("qwen2", "Hello  world\n\n  x 2024 it's", qwen2);
+	const char *llama3[] = {"Hello", " ", " world", "\n\n", " ", " x", " ", "202", "4", " it", "'s", NULL};
+	expect_pieces("llama-bpe", "Hello  world\n\n  x 2024 it's", llama3);
+	const char *gpt4o[] = {"Hello", "World", " ABCdef", " I'M", NULL};
+	expect_pieces("gpt-4o", "HelloWorld ABCdef I'M", gpt4o);
+	const char *deepseek3[] = {"日本語", "abc", "123", " x", NULL};
+	expect_pieces("deepseek-v3", "日本語abc123 x", deepseek3);
+	const char *dflt[] = {"hello", ",", " world", "!!", NULL};
+	expect_pieces("default", "hello, world!!", dflt);
+	const char *smollm[] = {"abc", "1", "2", "3", " x", NULL};
+	expect_pieces("smollm", "abc123 x", smollm);
+	const char *gpt2[] = {"abc", "123", " x", "\t", " y", NULL}; /* olmo: GPT-2's regex */
+	expect_pieces("olmo", "abc123 x\t y", gpt2);
+	EXPECT(pretok_find("no-such") == NULL, "unknown pre-tokenizer");
+}
+
 /* ---- vocabularies llama.cpp refuses ---- */
 
 static int load_raw(struct gguf_writer *w, struct tokenizer **tok)
@@ -386,6 +426,7 @@ static void test_errors(void)
 
 int main(void)
 {
+	test_pretok();
 	test_bpe();
 	test_llama_bpe();
 	test_spm();
