@@ -117,55 +117,19 @@ struct bpe_pair {
 	uint32_t lsid, rsid, result;
 };
 
-static bool pair_before(const struct bpe_pair *a, const struct bpe_pair *b)
+static bool pair_before(const void *va, const void *vb)
 {
+	const struct bpe_pair *a = va, *b = vb;
 	return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
 }
+_Static_assert(sizeof(struct bpe_pair) <= TOK_HEAP_MAX_ITEM, "a merge queue item");
 
-struct bpe_heap {
-	struct bpe_pair *v;
-	size_t n, cap;
-};
-
-static int heap_push(struct bpe_heap *h, struct bpe_pair p)
-{
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 256;
-		struct bpe_pair *v = realloc(h->v, cap * sizeof *v);
-		if (!v) return fail(VKLLM_E_NOMEM, "tokenizer: out of host memory");
-		h->v = v, h->cap = cap;
-	}
-	size_t i = h->n++;
-	while (i > 0 && pair_before(&p, &h->v[(i - 1) / 2])) {
-		h->v[i] = h->v[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	h->v[i] = p;
-	return VKLLM_OK;
-}
-
-static struct bpe_pair heap_pop(struct bpe_heap *h)
-{
-	struct bpe_pair top = h->v[0], last = h->v[--h->n];
-	size_t i = 0;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= h->n) break;
-		if (c + 1 < h->n && pair_before(&h->v[c + 1], &h->v[c])) c++;
-		if (!pair_before(&h->v[c], &last)) break;
-		h->v[i] = h->v[c];
-		i = c;
-	}
-	if (h->n) h->v[i] = last;
-	return top;
-}
-
-static int try_pair(const struct tokenizer *t, const struct bpe_sym *syms, int32_t l, int32_t r, struct bpe_heap *h)
+static int try_pair(const struct tokenizer *t, const struct bpe_sym *syms, int32_t l, int32_t r, struct tok_heap *h)
 {
 	if (l < 0 || r < 0 || syms[l].sid < 0 || syms[r].sid < 0) return VKLLM_OK;
 	struct bpe_pair p = {.left = l, .right = r, .lsid = (uint32_t)syms[l].sid, .rsid = (uint32_t)syms[r].sid};
 	if (!merges_find(&t->merges, p.lsid, p.rsid, &p.rank, &p.result)) return VKLLM_OK;
-	return heap_push(h, p);
+	return tok_heap_push(h, &p);
 }
 
 /* A final symbol that is not a token: llama.cpp looks up each byte of its byte-level text as a
@@ -191,7 +155,7 @@ static int merge_word(struct tokenizer *t, const char *w, size_t n, struct tok_i
 		t->bpe_syms = s, t->cap_syms = n * 2;
 	}
 	struct bpe_sym *syms = t->bpe_syms;
-	struct bpe_heap h = {t->bpe_heap, 0, t->cap_heap};
+	struct tok_heap h = {t->bpe_heap, 0, t->cap_heap, sizeof(struct bpe_pair), pair_before};
 	/* every character of the byte-level spelling is one byte of the word */
 	for (size_t i = 0; i < n; i++)
 		syms[i] = (struct bpe_sym){(int32_t)i - 1, i + 1 < n ? (int32_t)i + 1 : -1, (uint32_t)i, 1,
@@ -199,7 +163,8 @@ static int merge_word(struct tokenizer *t, const char *w, size_t n, struct tok_i
 	int st = VKLLM_OK;
 	for (size_t i = 1; i < n && !st; i++) st = try_pair(t, syms, (int32_t)i - 1, (int32_t)i, &h);
 	while (h.n && !st) {
-		struct bpe_pair p = heap_pop(&h);
+		struct bpe_pair p;
+		tok_heap_pop(&h, &p);
 		struct bpe_sym *l = &syms[p.left], *r = &syms[p.right];
 		if (!l->len || !r->len || l->next != p.right || l->sid != p.lsid || r->sid != p.rsid) continue; /* stale */
 		l->len += r->len;

@@ -22,6 +22,18 @@ enum tok_attr {
 	TOK_ATTR_RSTRIP = 1 << 8,
 };
 
+/* ---- the merge queue (tok_heap.c): a binary heap of items of `size` bytes (at most
+ * TOK_HEAP_MAX_ITEM) under the order `before`; cap counts items ---- */
+#define TOK_HEAP_MAX_ITEM 32
+struct tok_heap {
+	unsigned char *v;
+	size_t n, cap, size;
+	bool (*before)(const void *a, const void *b);
+};
+int tok_heap_push(struct tok_heap *h, const void *item);
+/* Removes the first item into out; h->n must be > 0. */
+void tok_heap_pop(struct tok_heap *h, void *out);
+
 /* ---- strings: every token text, then texts that only merges name; one hash index ---- */
 struct tok_strtab {
 	char *arena;       /* all texts, back to back */

@@ -29,58 +29,23 @@ struct spm_pair {
 	uint32_t size;
 };
 
-static bool pair_before(const struct spm_pair *a, const struct spm_pair *b)
+static bool pair_before(const void *va, const void *vb)
 {
+	const struct spm_pair *a = va, *b = vb;
 	return a->score > b->score || (a->score == b->score && a->left < b->left);
 }
-
-struct spm_heap {
-	struct spm_pair *v;
-	size_t n, cap;
-};
-
-static int heap_push(struct spm_heap *h, struct spm_pair p)
-{
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 256;
-		struct spm_pair *v = realloc(h->v, cap * sizeof *v);
-		if (!v) return fail(VKLLM_E_NOMEM, "tokenizer: out of host memory");
-		h->v = v, h->cap = cap;
-	}
-	size_t i = h->n++;
-	while (i > 0 && pair_before(&p, &h->v[(i - 1) / 2])) {
-		h->v[i] = h->v[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	h->v[i] = p;
-	return VKLLM_OK;
-}
-
-static struct spm_pair heap_pop(struct spm_heap *h)
-{
-	struct spm_pair top = h->v[0], last = h->v[--h->n];
-	size_t i = 0;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= h->n) break;
-		if (c + 1 < h->n && pair_before(&h->v[c + 1], &h->v[c])) c++;
-		if (!pair_before(&h->v[c], &last)) break;
-		h->v[i] = h->v[c];
-		i = c;
-	}
-	if (h->n) h->v[i] = last;
-	return top;
-}
+_Static_assert(sizeof(struct spm_pair) <= TOK_HEAP_MAX_ITEM, "a merge queue item");
 
 /* Adjacent symbols are contiguous in the text, so their union is one substring. */
 static int try_pair(const struct tokenizer *t, const char *text, const struct spm_sym *syms, int32_t l, int32_t r,
-                    struct spm_heap *h)
+                    struct tok_heap *h)
 {
 	if (l < 0 || r < 0) return VKLLM_OK;
 	uint32_t size = syms[l].len + syms[r].len;
 	int64_t id = strtab_find(&t->strs, text + syms[l].start, size);
 	if (id < 0 || id >= t->n_tokens) return VKLLM_OK;
-	return heap_push(h, (struct spm_pair){t->scores[id], l, r, size});
+	struct spm_pair p = {t->scores[id], l, r, size};
+	return tok_heap_push(h, &p);
 }
 
 static int emit_bytes(const struct tokenizer *t, const char *s, uint32_t n, struct tok_ids *out)
@@ -213,11 +178,12 @@ static int spm_run(struct tokenizer *t, const char *text, size_t n, struct tok_i
 		syms[count] = (struct spm_sym){count - 1, off + len < n ? count + 1 : -1, (uint32_t)off, (uint32_t)len};
 		off += len;
 	}
-	struct spm_heap h = {t->spm_heap, 0, t->cap_spm_heap};
+	struct tok_heap h = {t->spm_heap, 0, t->cap_spm_heap, sizeof(struct spm_pair), pair_before};
 	int st = VKLLM_OK;
 	for (int32_t i = 1; i < count && !st; i++) st = try_pair(t, text, syms, i - 1, i, &h);
 	while (h.n && !st) {
-		struct spm_pair p = heap_pop(&h);
+		struct spm_pair p;
+		tok_heap_pop(&h, &p);
 		struct spm_sym *l = &syms[p.left], *r = &syms[p.right];
 		if (!l->len || !r->len || l->len + r->len != p.size) continue; /* a side changed since */
 		l->len += r->len;
