@@ -89,18 +89,8 @@ int op_gemm(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t 
 	struct gpu *g = rec->g;
 	enum shader_id sh = matmul_shader(wtype, true);
 	const struct quant_type *qt = quant_type_info(wtype);
-	if (sh == SH_COUNT || !qt) return fail(VKLLM_E_UNSUPPORTED, "gemm: weight type %s has no kernel", qt ? qt->name : "?");
-	if (n_rows == 0 || n_cols == 0 || n_k == 0 || n_k % 32 || n_k % qt->block_size)
-		return fail(VKLLM_E_ARG, "gemm %s: %u rows x %u, %u columns: K must be a positive multiple of 32 and of the block size %u",
-		            qt->name, n_rows, n_k, n_cols, qt->block_size);
-	uint64_t row_bytes = quant_row_size(wtype, n_k);
-	if ((uint64_t)n_rows * row_bytes > ops_view_bytes(w) || (uint64_t)n_cols * n_k * 4 > ops_view_bytes(x) ||
-	    (uint64_t)n_cols * n_rows * 4 > ops_view_bytes(y))
-		return fail(VKLLM_E_ARG, "gemm %s: %u x %u weights, %u columns do not fit their views (%llu, %llu, %llu bytes)",
-		            qt->name, n_rows, n_k, n_cols, (unsigned long long)ops_view_bytes(w), (unsigned long long)ops_view_bytes(x),
-		            (unsigned long long)ops_view_bytes(y));
-	if (x.offset % 4 || y.offset % 4 || w.offset % (wtype == QT_F32 ? 4 : 2))
-		return fail(VKLLM_E_ARG, "gemm %s: misaligned view offsets", qt->name);
+	uint64_t row_bytes;
+	TRY(matmul_check("gemm", wtype, y, w, x, n_rows, n_k, n_cols, UINT32_MAX, &row_bytes));
 
 	struct gemm_tile t = gemm_tile_for(g);
 	struct coopmat_tile ct;

@@ -4,7 +4,10 @@
  * where each decoded weight is reused across a tile of tokens. */
 #include "matmul_util.h"
 
+#include <stdio.h>
+
 #include "loader/quant.h"
+#include "view_util.h"
 
 static const struct {
 	uint32_t type;
@@ -38,6 +41,26 @@ enum shader_id matmul_coopmat_shader(uint32_t wtype)
 	for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
 		if (variants[i].type == wtype) return variants[i].coopmat;
 	return SH_COUNT;
+}
+
+int matmul_check(const char *op, uint32_t wtype, struct gpu_view y, struct gpu_view w, struct gpu_view x,
+                 uint32_t n_rows, uint32_t n_k, uint32_t n_cols, uint32_t max_cols, uint64_t *row_bytes)
+{
+	const struct quant_type *qt = quant_type_info(wtype);
+	if (matmul_shader(wtype, false) == SH_COUNT || !qt)
+		return fail(VKLLM_E_UNSUPPORTED, "%s: weight type %s has no kernel", op, qt ? qt->name : "?");
+	if (n_rows == 0 || n_cols == 0 || n_cols > max_cols || n_k == 0 || n_k % 32 || n_k % qt->block_size)
+		return fail(VKLLM_E_ARG, "%s %s: %u rows x %u, %u columns: K must be a positive multiple of 32 and of the block size %u, "
+		            "columns 1 to %u", op, qt->name, n_rows, n_k, n_cols, qt->block_size, max_cols);
+	*row_bytes = quant_row_size(wtype, n_k);
+	if ((uint64_t)n_rows * *row_bytes > ops_view_bytes(w) || (uint64_t)n_cols * n_k * 4 > ops_view_bytes(x) ||
+	    (uint64_t)n_cols * n_rows * 4 > ops_view_bytes(y))
+		return fail(VKLLM_E_ARG, "%s %s: %u x %u weights, %u columns do not fit their views (%llu, %llu, %llu bytes)", op,
+		            qt->name, n_rows, n_k, n_cols, (unsigned long long)ops_view_bytes(w), (unsigned long long)ops_view_bytes(x),
+		            (unsigned long long)ops_view_bytes(y));
+	if (x.offset % 4 || y.offset % 4 || w.offset % (wtype == QT_F32 ? 4 : 2))
+		return fail(VKLLM_E_ARG, "%s %s: misaligned view offsets", op, qt->name);
+	return VKLLM_OK;
 }
 
 int op_matmul(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,

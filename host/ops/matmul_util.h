@@ -11,4 +11,10 @@ enum shader_id matmul_shader(uint32_t wtype, bool gemm);
  * f32 operands. The variant may be empty in a build without the coopmat compiler. */
 enum shader_id matmul_coopmat_shader(uint32_t wtype);
 
+/* The argument checks op_matvec and op_gemm share: a type with kernels, 1..max_cols columns,
+ * K a positive multiple of 32 and of the block size, views large enough and aligned. Sets
+ * *row_bytes. op names the caller in the one-line error. */
+int matmul_check(const char *op, uint32_t wtype, struct gpu_view y, struct gpu_view w, struct gpu_view x,
+                 uint32_t n_rows, uint32_t n_k, uint32_t n_cols, uint32_t max_cols, uint64_t *row_bytes);
+
 #endif
