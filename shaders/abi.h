@@ -163,13 +163,29 @@ struct glu_params {
 	ABI_U32 out_stride;
 };
 
-/* eltwise.comp: OUT[i] = A[i] + B[i] (ADD) or A[i] * scale (SCALE), i < n */
+/* eltwise.comp: OUT[i] = A[i] + B[i % b_period] (ADD), A[i] * scale (SCALE) or
+ * scale * tanh(A[i] / scale) (SOFTCAP), i < n */
 struct eltwise_params {
 	ABI_U32 n;
 	ABI_U32 a_offset;
 	ABI_U32 b_offset;
 	ABI_U32 out_offset;
 	ABI_F32 scale;
+	ABI_U32 b_period;   /* ADD: n for a plain add, a row length for a broadcast bias */
+};
+
+/* kv_store.comp: CACHE[(p0 + t) * cache_stride + i] = convert(IN[t * in_stride + i]) for t < n_tokens,
+ * i < width, with p0 = STEP[step_offset + 1] read on the device (the attention step convention);
+ * rows at n_ctx or beyond are not written. */
+struct kv_store_params {
+	ABI_U32 n_tokens;
+	ABI_U32 width;
+	ABI_U32 in_offset;
+	ABI_U32 in_stride;
+	ABI_U32 cache_offset;
+	ABI_U32 cache_stride;
+	ABI_U32 n_ctx;
+	ABI_U32 step_offset;
 };
 
 /* argmax.comp / topk.comp: per row r < n_rows of n values (rows in_stride apart), pass 1 reduces

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // eltwise: element-wise f32 arithmetic, one invocation per element.
-//   ADD:   OUT[i] = A[i] + B[i]       (the residual add)
-//   SCALE: OUT[i] = A[i] * scale      (Gemma's embedding scale, logit scales)
+//   ADD:     OUT[i] = A[i] + B[i % b_period]  (the residual add; b_period < n: a bias on every row)
+//   SCALE:   OUT[i] = A[i] * scale            (Gemma's embedding scale, logit scales)
+//   SOFTCAP: OUT[i] = scale * tanh(A[i] / scale) (Gemma's final logit soft-capping)
 // In place (OUT the same memory as A or B) is allowed: each element is read and written by one
-// invocation. Variants: add_f32 (-D ADD), scale_f32 (-D SCALE).
+// invocation. Variants: add_f32 (-D ADD), scale_f32 (-D SCALE), softcap_f32 (-D SOFTCAP).
 #version 450
 #extension GL_GOOGLE_include_directive : require
 
@@ -25,7 +26,10 @@ void main()
 	uint i = flat_index();
 	if (i >= p.n) return;
 #ifdef ADD
-	OUT[p.out_offset + i] = A[p.a_offset + i] + B[p.b_offset + i];
+	OUT[p.out_offset + i] = A[p.a_offset + i] + B[p.b_offset + i % p.b_period];
+#elif defined(SOFTCAP)
+	// tanh of |x| >= 10 is 1 in f32; the clamp keeps drivers' exp-based tanh away from inf/inf
+	OUT[p.out_offset + i] = p.scale * tanh(clamp(A[p.a_offset + i] / p.scale, -10.0, 10.0));
 #else
 	OUT[p.out_offset + i] = A[p.a_offset + i] * p.scale;
 #endif

@@ -112,8 +112,21 @@ int op_glu_fused(struct gpu_rec *rec, struct gpu_view out, struct gpu_view gate_
 
 /* out[i] = a[i] + b[i], i < n (f32) */
 int op_add(struct gpu_rec *rec, struct gpu_view out, struct gpu_view a, struct gpu_view b, uint32_t n);
+/* out[r][i] = in[r][i] + bias[i], r < n_rows, i < n (f32): Qwen2's QKV biases */
+int op_add_bias(struct gpu_rec *rec, struct gpu_view out, struct gpu_view in, struct gpu_view bias, uint32_t n,
+                uint32_t n_rows);
 /* out[i] = in[i] * scale, i < n (f32) */
 int op_scale(struct gpu_rec *rec, struct gpu_view out, struct gpu_view in, uint32_t n, float scale);
+/* out[i] = cap * tanh(in[i] / cap), i < n (f32, cap > 0): Gemma's final logit soft-capping */
+int op_softcap(struct gpu_rec *rec, struct gpu_view out, struct gpu_view in, uint32_t n, float cap);
+
+/* The KV-cache store (shaders/kv_store.comp): cache row p0 + t = in row t, converted to the
+ * cache type, for t < n_tokens, each row `width` elements; p0 = step[step_index + 1] is read on
+ * the device (the attention step convention), so one recording serves every position. Rows
+ * in_stride / cache_stride elements apart (0: width); rows at n_ctx or beyond are not written. */
+int op_kv_store(struct gpu_rec *rec, struct gpu_view cache, enum attn_kv_type type, struct gpu_view in,
+                struct gpu_view step, uint32_t n_tokens, uint32_t width, uint32_t in_stride, uint32_t cache_stride,
+                uint32_t n_ctx, uint32_t step_index);
 
 /* Selection over n_rows rows of n f32 values (logits [n_rows][n]): the larger value first, ties
  * to the lower index (llama.cpp's greedy sampler), NaN counts as -inf. Both need a scratch view
