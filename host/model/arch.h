@@ -28,6 +28,7 @@ struct layer_desc {
 	enum glu_act act;
 	bool rope;              /* false: a NoPE layer */
 	bool swa;               /* sliding window of hp->n_swa */
+	bool rope_plain;        /* RoPE without YaRN and with magnitude 1 (OLMo 3's sliding layers) */
 	float rope_base, rope_freq_scale;
 	uint32_t n_head, n_head_kv, n_ff;
 };

@@ -13,8 +13,8 @@ static int olmo2_finish(struct hparams *hp, const struct gguf_file *f)
 {
 	TRY(arch_check_q_width(hp, f));
 	if (!hp->n_swa) return VKLLM_OK;
-	/* OLMo 3: every 4th layer global; sliding layers use their own base (default the global
-	 * one) and no RoPE scaling */
+	/* OLMo 3: every 4th layer global; sliding layers have no RoPE scaling. rope.freq_base_swa is
+	 * read (the card shows it) but llama.cpp's graph does not use it (olmo2_layer) */
 	TRY(hparams_load_swa_pattern(hp, f, 4));
 	hp->rope_base_swa = hp->rope_base;
 	if (f) TRY(gguf_get_f32(f, "olmo2.rope.freq_base_swa", true, &hp->rope_base_swa));
@@ -28,8 +28,10 @@ static void olmo2_layer(const struct hparams *hp, uint32_t il, struct layer_desc
 	d->norm = NORM_POST;
 	d->qk_norm = QK_NORM_FULL;
 	if (hp->n_swa && hp->is_swa[il]) {
+		/* llama.cpp's olmo2 graph rotates sliding layers with the context's global base, not
+		 * rope.freq_base_swa (read, unused), with no scaling, no YaRN ramp and magnitude 1 */
 		d->swa = true;
-		d->rope_base = hp->rope_base_swa;
+		d->rope_plain = true;
 		d->rope_freq_scale = hp->rope_freq_scale_swa;
 	}
 }

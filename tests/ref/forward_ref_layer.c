@@ -134,13 +134,11 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 	}
 
 	if (d->rope) {
-		/* OLMo 3's sliding layers run plain RoPE: no YaRN, magnitude 1, and the global base:
-		 * llama.cpp's olmo2.cpp passes the context's freq_base there, so a file's
-		 * rope.freq_base_swa (which arch_olmo2.c puts in the layer recipe) is read but unused */
-		bool plain = d->swa && !strcmp(hp->arch, "olmo2");
+		/* a plain layer (OLMo 3's sliding ones) has no YaRN ramp and magnitude 1 */
+		bool plain = d->rope_plain;
 		struct rope_params rp = {
 			.neox = f->m->arch->rope == ROPE_NEOX, .n_rot = hp->n_rot, .n_ctx_orig = hp->n_ctx_orig_yarn,
-			.base = plain ? hp->rope_base : d->rope_base, .freq_scale = d->rope_freq_scale,
+			.base = d->rope_base, .freq_scale = d->rope_freq_scale,
 			.ext_factor = plain ? 0.0 : f->ext_factor, .attn_factor = plain ? 1.0 : f->attn_factor, .ff = f->rope_freqs,
 		};
 		rope(q, H, D, pos, &rp);
