@@ -21,7 +21,7 @@ const char *vkllm_status_name(int st)
 {
 	static const char *names[] = {
 		"OK", "E_ARG", "E_IO", "E_FORMAT", "E_UNSUPPORTED", "E_NOMEM", "E_NO_LOADER",
-		"E_NO_DEVICE", "E_DEVICE_NOMEM", "E_DEVICE_LOST", "E_TIMEOUT", "E_VULKAN", "E_VALIDATION",
+		"E_NO_DEVICE", "E_DEVICE_NOMEM", "E_DEVICE_LOST", "E_TIMEOUT", "E_VULKAN", "E_VALIDATION", "E_CONTEXT_FULL",
 	};
 	if (st < 0 || st >= (int)(sizeof names / sizeof names[0])) return "E_UNKNOWN";
 	return names[st];

@@ -21,6 +21,7 @@ enum vkllm_status {
 	VKLLM_E_TIMEOUT,      /* GPU work did not finish in time */
 	VKLLM_E_VULKAN,       /* any other VkResult */
 	VKLLM_E_VALIDATION,   /* the validation layer reported a message (tests fail on it) */
+	VKLLM_E_CONTEXT_FULL, /* the tokens do not fit in what is left of the context (-c) */
 };
 
 /* Formats the message into a thread-local buffer and returns st, so callers write

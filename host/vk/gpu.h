@@ -283,6 +283,9 @@ void gpu_barrier(struct gpu_rec *rec);
 int gpu_rec_end(struct gpu_rec *rec);
 /* Submits the recording and waits for it (bounded by g->timeout_ns). */
 int gpu_rec_submit_wait(struct gpu_rec *rec);
+/* Submits several recordings as one batch, in order, and waits for all of them (the fence of the
+ * first is used). Each recording begins with a barrier, so each sees the one before it. */
+int gpu_recs_submit_wait(struct gpu_rec *const *recs, uint32_t n);
 void gpu_rec_destroy(struct gpu_rec *rec);
 
 /* Splits n workgroups over x and y so that neither exceeds maxComputeWorkGroupCount; shaders

@@ -204,27 +204,49 @@ int gpu_rec_end(struct gpu_rec *rec)
 	return VKLLM_OK;
 }
 
-int gpu_rec_submit_wait(struct gpu_rec *rec)
+int gpu_recs_submit_wait(struct gpu_rec *const *recs, uint32_t n)
 {
-	struct gpu *g = rec->g;
-	CHECK(!rec->recording);
-	if (g->lost) return fail(VKLLM_E_DEVICE_LOST, "device lost: cannot submit");
+	if (n == 0) return VKLLM_OK;
+	struct gpu *g = recs[0]->g;
+	VkCommandBuffer stack[64], *cmds = n <= 64 ? stack : malloc(n * sizeof *cmds);
+	if (!cmds) return fail(VKLLM_E_NOMEM, "out of host memory");
+	uint32_t dispatches = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		CHECK(!recs[i]->recording && recs[i]->g == g);
+		cmds[i] = recs[i]->cmd;
+		dispatches += recs[i]->n_dispatches;
+	}
+	int st = VKLLM_OK;
+	if (g->lost) st = fail(VKLLM_E_DEVICE_LOST, "device lost: cannot submit");
+	VkFence fence = recs[0]->fence;
 	VkSubmitInfo si = {
 		.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-		.commandBufferCount = 1,
-		.pCommandBuffers = &rec->cmd,
+		.commandBufferCount = n,
+		.pCommandBuffers = cmds,
 	};
-	GPU_TRY(g, g->vk.vkQueueSubmit(g->queue, 1, &si, rec->fence));
-	VkResult r = g->vk.vkWaitForFences(g->device, 1, &rec->fence, VK_TRUE, g->timeout_ns);
+	VkResult r = VK_SUCCESS;
+	if (st == VKLLM_OK) {
+		r = g->vk.vkQueueSubmit(g->queue, 1, &si, fence);
+		if (r != VK_SUCCESS) st = gpu_fail(g, r, "vkQueueSubmit", __FILE__, __LINE__);
+	}
+	if (cmds != stack) free(cmds);
+	if (st) return st;
+	r = g->vk.vkWaitForFences(g->device, 1, &fence, VK_TRUE, g->timeout_ns);
 	if (r == VK_TIMEOUT) {
 		/* The GPU is still busy with our buffers: nothing may be freed or reused safely. */
 		g->lost = true;
 		return fail(VKLLM_E_TIMEOUT, "GPU work did not finish within %llu s (%u dispatches); the device is unusable",
-		            (unsigned long long)(g->timeout_ns / 1000000000ull), rec->n_dispatches);
+		            (unsigned long long)(g->timeout_ns / 1000000000ull), dispatches);
 	}
 	if (r != VK_SUCCESS) return gpu_fail(g, r, "vkWaitForFences", __FILE__, __LINE__);
-	GPU_TRY(g, g->vk.vkResetFences(g->device, 1, &rec->fence));
+	GPU_TRY(g, g->vk.vkResetFences(g->device, 1, &fence));
 	return VKLLM_OK;
+}
+
+int gpu_rec_submit_wait(struct gpu_rec *rec)
+{
+	struct gpu_rec *one[] = {rec};
+	return gpu_recs_submit_wait(one, 1);
 }
 
 void gpu_rec_destroy(struct gpu_rec *rec)

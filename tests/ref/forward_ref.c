@@ -195,6 +195,8 @@ void ref_forward_destroy(struct ref_forward *f)
 
 void ref_forward_set_numerics(struct ref_forward *f, enum ref_numerics numerics) { f->numerics = numerics; }
 
+void ref_forward_set_kv_f16(struct ref_forward *f, bool on) { f->kv_f16 = on; }
+
 uint32_t ref_forward_n_vocab(const struct ref_forward *f) { return f->hp->n_vocab; }
 
 const double *ref_forward_hidden(const struct ref_forward *f, uint32_t il)

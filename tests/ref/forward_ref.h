@@ -29,6 +29,9 @@ enum ref_numerics { REF_EXACT, REF_LLAMA_CPU };
 int ref_forward_create(struct ref_forward **out, const struct model_file *m, uint32_t n_ctx);
 void ref_forward_destroy(struct ref_forward *f);
 void ref_forward_set_numerics(struct ref_forward *f, enum ref_numerics numerics);
+/* Round every key and value to f16 as it enters the cache (round to nearest even), as an f16 KV
+ * cache does in vkllm and llama.cpp; the rest stays float64. Off by default. */
+void ref_forward_set_kv_f16(struct ref_forward *f, bool on);
 
 /* Runs tokens[0..n) at positions pos0..pos0+n-1, writing their keys and values into the cache.
  * Positions below pos0 must have been run before (the cache holds them); running a position

@@ -44,6 +44,7 @@ struct ref_forward {
 	double ext_factor, attn_factor;              /* YaRN, as llama_context derives them */
 	struct ref_layer *layers;                    /* [n_layer] */
 	enum ref_numerics numerics;
+	bool kv_f16;                                 /* keys and values rounded to f16 in the cache */
 	float *row;                                  /* one dequantized weight row */
 	double *xq;                                  /* REF_LLAMA_CPU: a matmul's rounded input */
 	float *xtmp;

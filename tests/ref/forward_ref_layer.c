@@ -8,6 +8,7 @@
 #include "base/status.h"
 #include "forward_ref_internal.h"
 #include "glu_ref.h"
+#include "loader/half.h"
 #include "loader/quant.h"
 
 /* ---- building blocks ---- */
@@ -145,8 +146,14 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 		rope(k, Hkv, D, pos, &rp);
 	}
 
-	memcpy(L->k_cache + (uint64_t)pos * nk, k, nk * sizeof *k);
-	memcpy(L->v_cache + (uint64_t)pos * nv, v, nv * sizeof *v);
+	double *kc = L->k_cache + (uint64_t)pos * nk, *vc = L->v_cache + (uint64_t)pos * nv;
+	memcpy(kc, k, nk * sizeof *k);
+	memcpy(vc, v, nv * sizeof *v);
+	if (f->kv_f16) {
+		/* an f16 cache: the f32 value the GPU has, rounded once more to f16 */
+		for (uint32_t i = 0; i < nk; i++) kc[i] = half_to_f32(f32_to_half((float)kc[i]));
+		for (uint32_t i = 0; i < nv; i++) vc[i] = half_to_f32(f32_to_half((float)vc[i]));
+	}
 
 	/* softmax(scale * q.k) v over the visible keys, head h reading kv head h / (H / Hkv).
 	 * Gemma 3 scales q by f_attention_scale and passes kq_scale 1: the same product. */

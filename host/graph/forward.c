@@ -1,0 +1,304 @@
+/* Recording the forward pass: the embedding, each layer's attention and feed-forward blocks as
+ * the recipe describes them, and the head. Read it beside tests/ref/forward_ref_layer.c: the
+ * blocks come in the same order and each names the reference function it matches. */
+#include "graph/forward.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/status.h"
+#include "loader/quant.h"
+
+/* ---- views ---- */
+
+/* rows [row0, row0 + n) of an f32 activation buffer with `width` floats per row */
+static struct gpu_view rows(const struct gpu_buffer *b, uint64_t row0, uint64_t n, uint64_t width)
+{
+	struct gpu_view v = {b, row0 * width * 4, n * width * 4};
+	return v;
+}
+
+static struct gpu_view whole(const struct weight *w) { return gpu_whole(&w->buf); }
+static const struct gpu_view no_view = {0};
+
+static struct gpu_view step_words(const struct fwd_state *s)
+{
+	struct gpu_view v = {&s->step, 0, 8};
+	return v;
+}
+
+static struct gpu_view step_pos(const struct fwd_state *s, uint32_t n)
+{
+	struct gpu_view v = {&s->step, STEP_POS_BYTES, (VkDeviceSize)n * 4};
+	return v;
+}
+
+static struct gpu_view step_ids(const struct fwd_state *s, uint32_t n)
+{
+	struct gpu_view v = {&s->step, fwd_step_ids_bytes(s), (VkDeviceSize)n * 4};
+	return v;
+}
+
+uint32_t fwd_step_ids_bytes(const struct fwd_state *s) { return STEP_POS_BYTES + ((s->n_batch * 4 + 255) & ~255u); }
+
+/* ---- sizes ---- */
+
+void fwd_widths(const struct model_file *m, struct fwd_widths *wd)
+{
+	const struct hparams *hp = &m->hp;
+	memset(wd, 0, sizeof *wd);
+	wd->embd = hp->n_embd;
+	for (uint32_t il = 0; il < hp->n_layer; il++) {
+		const struct layer_desc *d = &m->layers[il];
+		uint32_t q = d->n_head * hp->head_dim_k, k = d->n_head_kv * hp->head_dim_k, v = d->n_head_kv * hp->head_dim_v;
+		uint32_t att = d->n_head * hp->head_dim_v;
+		if (q > wd->q) wd->q = q;
+		if (k > wd->k) wd->k = k;
+		if (v > wd->v) wd->v = v;
+		if (att > wd->att) wd->att = att;
+		if (d->n_ff > wd->ff) wd->ff = d->n_ff;
+	}
+}
+
+static void attn_desc(const struct fwd_state *s, uint32_t il, uint32_t n, struct attn_desc *a)
+{
+	const struct hparams *hp = &s->m->hp;
+	const struct layer_desc *d = &s->m->layers[il];
+	memset(a, 0, sizeof *a);
+	a->n_q = n;
+	a->n_head = d->n_head;
+	a->n_head_kv = d->n_head_kv;
+	a->head_dim_k = hp->head_dim_k;
+	a->head_dim_v = hp->head_dim_v;
+	a->n_ctx = s->n_ctx;
+	a->kv_type = s->kv_type;
+	/* Gemma 3 scales q by f_attention_scale and then uses a kq scale of 1: the same product */
+	a->scale = hp->attn_scale > 0 ? hp->attn_scale : 1.0f / sqrtf((float)hp->head_dim_k);
+	a->n_swa = d->swa ? hp->n_swa : 0;
+	a->step_index = 0;
+}
+
+uint64_t fwd_attn_scratch_bytes(const struct fwd_state *s, uint32_t n_tokens)
+{
+	uint64_t most = 0;
+	for (uint32_t il = 0; il < s->m->hp.n_layer; il++) {
+		struct attn_desc a;
+		attn_desc(s, il, n_tokens, &a);
+		uint64_t b = op_attention_scratch_bytes(s->g, &a);
+		if (b > most) most = b;
+	}
+	return most;
+}
+
+uint64_t fwd_cand_scratch_bytes(const struct fwd_state *s)
+{
+	return op_topk_scratch_bytes(s->g, s->m->hp.n_vocab, 1, s->n_cand);
+}
+
+/* llama_context: ext_factor 1 for YaRN scaling, else 0; attn_factor cancels the magnitude
+ * rope_yarn applies (get_mscale / (1 + 0.1 ln s), 1 for these archs), times the file's factor */
+void fwd_rope_yarn(const struct hparams *hp, float *ext_factor, float *attn_factor)
+{
+	*ext_factor = hp->rope_scaling == ROPE_SCALING_YARN ? 1.0f : 0.0f;
+	float attn = 1.0f;
+	if (*ext_factor != 0) {
+		float factor = 1.0f / hp->rope_freq_scale;
+		float mscale = factor <= 1.0f ? 1.0f : 0.1f * logf(factor) + 1.0f;
+		attn = mscale * (1.0f / (1.0f + 0.1f * logf(factor)));
+	}
+	*attn_factor = attn * hp->rope_attn_factor;
+}
+
+/* ---- blocks ---- */
+
+/* y (+)= W x for n tokens; a weight's rows are its outputs */
+static int linear(struct gpu_rec *rec, struct gpu_view y, const struct weight *w, struct gpu_view x, uint32_t n,
+                  bool accumulate)
+{
+	return op_matmul(rec, y, whole(w), w->type, x, (uint32_t)w->n_out, (uint32_t)w->n_in, n, accumulate);
+}
+
+static int bias(struct gpu_rec *rec, struct gpu_view y, const struct weight *b, uint32_t width, uint32_t n)
+{
+	return b->present ? op_add_bias(rec, y, y, whole(b), width, n) : VKLLM_OK;
+}
+
+/* ggml_get_rows on token_embd, times Gemma's sqrt(n_embd), in row ranges that fit one binding */
+static int record_embed(struct fwd_state *s, struct gpu_rec *rec, uint32_t n)
+{
+	const struct weight *t = &s->w->tok_embd;
+	const struct hparams *hp = &s->m->hp;
+	float scale = hp->embed_scale > 0 ? hp->embed_scale : 1.0f;
+	uint64_t range = s->g->profile.max_storage_buffer_range - 256;
+	uint32_t part = (uint32_t)(range / t->row_bytes < t->n_out ? range / t->row_bytes : t->n_out);
+	if (part == 0) return fail(VKLLM_E_UNSUPPORTED, "token_embd: one row is larger than the device's buffer range");
+	for (uint32_t r0 = 0; r0 < t->n_out; r0 += part) {
+		uint32_t nr = (uint32_t)(t->n_out - r0 < part ? t->n_out - r0 : part);
+		struct gpu_view table = {&t->buf, (VkDeviceSize)r0 * t->row_bytes, (VkDeviceSize)nr * t->row_bytes};
+		TRY(op_embed(rec, rows(&s->x, 0, n, hp->n_embd), table, t->type, step_ids(s, n), n, hp->n_embd, r0, nr, scale));
+	}
+	return VKLLM_OK;
+}
+
+/* build_norm at a block's input: pre-norm archs norm into h; OLMo 2 feeds x in as it is */
+static int block_input(struct fwd_state *s, struct gpu_rec *rec, const struct weight *norm, uint32_t n,
+                       struct gpu_view *in)
+{
+	uint32_t E = s->m->hp.n_embd;
+	*in = rows(&s->x, 0, n, E);
+	if (!norm->present) return VKLLM_OK;
+	struct gpu_view h = rows(&s->h, 0, n, E);
+	TRY(op_rms_norm(rec, h, *in, whole(norm), E, n, 0, s->m->hp.norm_eps));
+	*in = h;
+	return VKLLM_OK;
+}
+
+/* The block's output into the residual stream: x += post_norm(W out + b). Without a post-norm
+ * or bias the product accumulates straight into x (the add fused into the matmul). */
+static int block_output(struct fwd_state *s, struct gpu_rec *rec, const struct weight *w, const struct weight *b,
+                        const struct weight *post_norm, struct gpu_view in, uint32_t n)
+{
+	uint32_t E = s->m->hp.n_embd;
+	struct gpu_view x = rows(&s->x, 0, n, E);
+	if (!b->present && !post_norm->present) return linear(rec, x, w, in, n, true);
+	struct gpu_view out = rows(&s->proj, 0, n, E);
+	TRY(linear(rec, out, w, in, n, false));
+	TRY(bias(rec, out, b, E, n));
+	if (post_norm->present) TRY(op_rms_norm(rec, out, out, whole(post_norm), E, n, 0, s->m->hp.norm_eps));
+	return op_add(rec, x, x, out, n * E);
+}
+
+/* ref_attention_block: projections, biases, QK-norm, RoPE, the cache store, attention, output */
+static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint32_t n)
+{
+	const struct hparams *hp = &s->m->hp;
+	const struct layer_desc *d = &s->m->layers[il];
+	const struct layer_weights *L = &s->w->layers[il];
+	uint32_t D = hp->head_dim_k, Dv = hp->head_dim_v, H = d->n_head, Hkv = d->n_head_kv;
+	uint32_t nq = H * D, nk = Hkv * D, nv = Hkv * Dv;
+	float eps = hp->norm_eps;
+	struct gpu_view in, q = rows(&s->q, 0, n, nq), k = rows(&s->k, 0, n, nk), v = rows(&s->v, 0, n, nv);
+	TRY(block_input(s, rec, &L->attn_norm, n, &in));
+	TRY(linear(rec, q, &L->wq, in, n, false));
+	TRY(linear(rec, k, &L->wk, in, n, false));
+	TRY(linear(rec, v, &L->wv, in, n, false));
+	TRY(bias(rec, q, &L->bq, nq, n));
+	TRY(bias(rec, k, &L->bk, nk, n));
+	TRY(bias(rec, v, &L->bv, nv, n));
+
+	/* QK-norm before RoPE: OLMo 2 over the whole projection, Qwen 3 and Gemma 3 per head */
+	if (d->qk_norm == QK_NORM_FULL) {
+		TRY(op_rms_norm(rec, q, q, whole(&L->q_norm), nq, n, 0, eps));
+		TRY(op_rms_norm(rec, k, k, whole(&L->k_norm), nk, n, 0, eps));
+	} else if (d->qk_norm == QK_NORM_HEAD) {
+		TRY(op_rms_norm(rec, q, q, whole(&L->q_norm), D, n * H, 0, eps));
+		TRY(op_rms_norm(rec, k, k, whole(&L->k_norm), D, n * Hkv, 0, eps));
+	}
+
+	if (d->rope) {
+		struct rope_config rc = {
+			.neox = s->m->arch->rope == ROPE_NEOX, .n_rot = hp->n_rot, .freq_base = d->rope_base,
+			.freq_scale = d->rope_freq_scale, .ext_factor = d->rope_plain ? 0.0f : s->ext_factor,
+			.attn_factor = d->rope_plain ? 1.0f : s->attn_factor, .beta_fast = 32.0f, .beta_slow = 1.0f,
+			.n_ctx_orig = hp->n_ctx_orig_yarn,
+		};
+		struct gpu_view ff = s->w->rope_freqs.present ? whole(&s->w->rope_freqs) : no_view;
+		TRY(op_rope(rec, q, q, step_pos(s, n), ff, n, H, D, 0, 0, &rc));
+		TRY(op_rope(rec, k, k, step_pos(s, n), ff, n, Hkv, D, 0, 0, &rc));
+	}
+
+	TRY(op_kv_store(rec, gpu_whole(&s->k_cache[il]), s->kv_type, k, step_words(s), n, nk, 0, 0, s->n_ctx, 0));
+	TRY(op_kv_store(rec, gpu_whole(&s->v_cache[il]), s->kv_type, v, step_words(s), n, nv, 0, 0, s->n_ctx, 0));
+
+	struct attn_desc a;
+	attn_desc(s, il, n, &a);
+	struct gpu_view att = rows(&s->att, 0, n, H * Dv);
+	struct gpu_view scratch = s->attn_scratch.buffer ? gpu_whole(&s->attn_scratch) : no_view;
+	TRY(op_attention(rec, att, scratch, q, gpu_whole(&s->k_cache[il]), gpu_whole(&s->v_cache[il]), no_view,
+	                 step_words(s), &a));
+	return block_output(s, rec, &L->wo, &L->bo, &L->post_attn_norm, att, n);
+}
+
+/* ref_ffn_block with the dense GLU: W_down (act(W_gate h + b) * (W_up h + b)) + b */
+static int record_ffn(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint32_t n)
+{
+	const struct layer_desc *d = &s->m->layers[il];
+	const struct layer_weights *L = &s->w->layers[il];
+	uint32_t F = d->n_ff;
+	struct gpu_view in, gate = rows(&s->ff_gate, 0, n, F), up = rows(&s->ff_up, 0, n, F);
+	TRY(block_input(s, rec, &L->ffn_norm, n, &in));
+	TRY(linear(rec, gate, &L->gate, in, n, false));
+	TRY(linear(rec, up, &L->up, in, n, false));
+	TRY(bias(rec, gate, &L->gate_b, F, n));
+	TRY(bias(rec, up, &L->up_b, F, n));
+	TRY(op_glu(rec, gate, gate, up, F, n, d->act == ACT_SILU ? GLU_SWIGLU : GLU_GEGLU));
+	return block_output(s, rec, &L->down, &L->down_b, &L->post_ffw_norm, gate, n);
+}
+
+/* output_norm, the LM head (in token groups whose logits fit one binding), the optional final
+ * soft-cap, and the top-k candidates of the last token */
+static int record_head(struct fwd_state *s, struct gpu_rec *rec, uint32_t n, bool all)
+{
+	const struct hparams *hp = &s->m->hp;
+	uint32_t E = hp->n_embd, V = hp->n_vocab, first = all ? 0 : n - 1, m = all ? n : 1;
+	struct gpu_view h = rows(&s->h, 0, m, E);
+	TRY(op_rms_norm(rec, h, rows(&s->x, first, m, E), whole(&s->w->output_norm), E, m, 0, hp->norm_eps));
+	uint64_t range = s->g->profile.max_storage_buffer_range - 256;
+	uint32_t group = (uint32_t)(range / ((uint64_t)V * 4) < m ? range / ((uint64_t)V * 4) : m);
+	if (group == 0) return fail(VKLLM_E_UNSUPPORTED, "a row of %u logits is larger than the device's buffer range", V);
+	for (uint32_t t0 = 0; t0 < m; t0 += group) {
+		uint32_t g = m - t0 < group ? m - t0 : group;
+		struct gpu_view lg = rows(&s->logits, t0, g, V);
+		TRY(linear(rec, lg, s->w->lm_head, rows(&s->h, t0, g, E), g, false));
+		if (hp->final_softcap > 0) TRY(op_softcap(rec, lg, lg, g * V, hp->final_softcap));
+	}
+	struct gpu_view scratch = s->cand_scratch.buffer ? gpu_whole(&s->cand_scratch) : no_view;
+	return op_topk(rec, gpu_whole(&s->cand_idx), gpu_whole(&s->cand_val), scratch, rows(&s->logits, m - 1, 1, V), V, 1,
+	               s->n_cand);
+}
+
+/* ---- graphs ---- */
+
+int fwd_graph_record(struct fwd_state *s, struct fwd_graph *gr, uint32_t n, bool all)
+{
+	memset(gr, 0, sizeof *gr);
+	if (n == 0 || n > s->n_batch || (all && n > s->n_logits))
+		return fail(VKLLM_E_ARG, "graph: a chunk of %u tokens (batch %u, logits rows %u, all %d)", n, s->n_batch,
+		            s->n_logits, all);
+	uint32_t L = s->m->hp.n_layer;
+	gr->recs = calloc(L + 2, sizeof *gr->recs);
+	gr->order = calloc(L + 2, sizeof *gr->order);
+	if (!gr->recs || !gr->order) {
+		fwd_graph_destroy(gr);
+		return fail(VKLLM_E_NOMEM, "out of host memory");
+	}
+	for (uint32_t i = 0; i < L + 2; i++) gr->order[i] = &gr->recs[i];
+	gr->n_tokens = n;
+	gr->all_logits = all;
+	int st = VKLLM_OK;
+	for (uint32_t i = 0; st == VKLLM_OK && i < L + 2; i++) {
+		struct gpu_rec *rec = &gr->recs[i];
+		st = gpu_rec_begin(s->g, rec);
+		if (st) break;
+		gr->n_recs = i + 1;
+		if (i == 0) st = record_embed(s, rec, n);
+		else if (i <= L) {
+			st = record_attention(s, rec, i - 1, n);
+			if (st == VKLLM_OK) st = record_ffn(s, rec, i - 1, n);
+		} else st = record_head(s, rec, n, all);
+		if (st == VKLLM_OK) st = gpu_rec_end(rec);
+	}
+	if (st) fwd_graph_destroy(gr);
+	return st;
+}
+
+int fwd_graph_run(struct fwd_graph *gr) { return gpu_recs_submit_wait(gr->order, gr->n_recs); }
+
+void fwd_graph_destroy(struct fwd_graph *gr)
+{
+	for (uint32_t i = 0; gr->recs && i < gr->n_recs; i++) gpu_rec_destroy(&gr->recs[i]);
+	free(gr->recs);
+	free(gr->order);
+	memset(gr, 0, sizeof *gr);
+}

@@ -1,0 +1,68 @@
+/* The forward pass as recorded command buffers (DESIGN.md, host/graph/): the layer recipe of
+ * host/model/ turned into dispatches of host/ops/, recorded once per chunk size and replayed for
+ * every chunk of that size. A graph is n_layer + 2 command buffers (the embedding, one per layer,
+ * the head), submitted together; what changes from one submit to the next (positions, token ids,
+ * the KV length) lives in the step buffer, which the host writes before each submit.
+ *
+ * The GPU side of tests/ref/forward_ref*.c: the same blocks in the same order, in f32 with an f16
+ * or f32 KV cache. docs/graph.md explains the choices. */
+#ifndef VKLLM_FORWARD_H
+#define VKLLM_FORWARD_H
+
+#include "graph/weights.h"
+#include "ops/ops.h"
+
+/* The step buffer (host-visible, written before each submit), in uint32 words:
+ * [0] n_kv = p0 + n_tokens, [1] p0 (op_attention and op_kv_store read them there);
+ * at STEP_POS_BYTES the positions p0..p0+n-1 (int32, op_rope), at fwd_step_ids_bytes() the ids. */
+#define STEP_POS_BYTES 256u
+
+/* The device buffers one inference context owns; every graph of the context binds the same ones,
+ * sized for the largest chunk (n_batch tokens). */
+struct fwd_state {
+	struct gpu *g;
+	const struct model_file *m;
+	const struct model_weights *w;
+	uint32_t n_ctx;                 /* KV positions */
+	uint32_t n_batch;               /* the largest chunk a graph runs */
+	uint32_t n_logits;              /* rows the logits buffer holds: 1, or n_batch for all-token logits */
+	uint32_t n_cand;                /* top-k candidates of the last token, 1..TOPK_MAX_K */
+	enum attn_kv_type kv_type;
+	float ext_factor, attn_factor;  /* YaRN, as llama_context derives them (fwd_rope_yarn) */
+	struct gpu_buffer *k_cache, *v_cache; /* [n_layer]: [n_ctx][n_head_kv][head_dim] */
+	struct gpu_buffer step;         /* GPU_MEM_UPLOAD */
+	struct gpu_buffer x, h, q, k, v, att, proj, ff_gate, ff_up; /* activations, [n_batch][width] f32 */
+	struct gpu_buffer attn_scratch; /* split-K partials (may be empty) */
+	struct gpu_buffer logits;       /* [n_logits][n_vocab] f32 */
+	struct gpu_buffer cand_idx, cand_val; /* GPU_MEM_READBACK: [n_cand] uint32, [n_cand] f32 */
+	struct gpu_buffer cand_scratch;
+};
+
+struct fwd_graph {
+	uint32_t n_tokens;
+	bool all_logits;                /* logits of every token, else of the last one only */
+	struct gpu_rec *recs;           /* [n_recs]: embed, layers, head */
+	struct gpu_rec **order;         /* pointers to recs, for the submit */
+	uint32_t n_recs;
+};
+
+/* The largest activation widths of a model (n_embd, Q, K, V, FFN), for sizing fwd_state. */
+struct fwd_widths {
+	uint32_t embd, q, k, v, att, ff;
+};
+void fwd_widths(const struct model_file *m, struct fwd_widths *wd);
+/* Bytes of attention scratch a chunk of n tokens needs at the widest layer. */
+uint64_t fwd_attn_scratch_bytes(const struct fwd_state *s, uint32_t n_tokens);
+/* Bytes of top-k scratch for the candidates. */
+uint64_t fwd_cand_scratch_bytes(const struct fwd_state *s);
+uint32_t fwd_step_ids_bytes(const struct fwd_state *s);
+/* llama_context's YaRN ext_factor and attn_factor for the model's RoPE scaling. */
+void fwd_rope_yarn(const struct hparams *hp, float *ext_factor, float *attn_factor);
+
+/* Records a graph for chunks of n_tokens (1..n_batch). all_logits needs n_logits >= n_tokens. */
+int fwd_graph_record(struct fwd_state *s, struct fwd_graph *gr, uint32_t n_tokens, bool all_logits);
+/* Submits every command buffer of the graph at once and waits. The step buffer must hold the chunk. */
+int fwd_graph_run(struct fwd_graph *gr);
+void fwd_graph_destroy(struct fwd_graph *gr);
+
+#endif

@@ -1,0 +1,169 @@
+/* Uploading a model's tensors: looked up by their llama.cpp names, one device buffer each. */
+#include "graph/weights.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/status.h"
+#include "loader/quant.h"
+
+/* the types the matmul and embedding kernels decode (shaders/variants.cmake) */
+static bool kernel_type(uint32_t t)
+{
+	switch (t) {
+	case QT_F32: case QT_F16: case QT_BF16: case QT_Q4_0: case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: case QT_Q8_0:
+	case QT_Q2_K: case QT_Q3_K: case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: case QT_MXFP4:
+		return true;
+	default:
+		return false;
+	}
+}
+
+struct upload {
+	struct gpu *g;
+	const struct model_file *m;
+	struct model_weights *w;
+	weights_progress_fn progress;
+	void *user;
+	uint64_t done, total;
+};
+
+static const struct gguf_tensor *lookup(const struct model_file *m, int il, const char *suffix)
+{
+	char name[GGUF_MAX_NAME];
+	if (il >= 0) snprintf(name, sizeof name, "blk.%d.%s", il, suffix);
+	else snprintf(name, sizeof name, "%s", suffix);
+	return gguf_tensor(&m->gguf, name);
+}
+
+static int put(struct upload *u, struct weight *w, const struct gguf_tensor *t, const void *data, uint64_t bytes)
+{
+	/* 4 bytes of padding: shaders read weights in 32-bit words (ops_weight_view) */
+	TRY(gpu_buffer_create(u->g, &w->buf, (bytes + 7) & ~(uint64_t)3, GPU_MEM_DEVICE, t->name));
+	w->present = true;
+	TRY(gpu_upload(u->g, &w->buf, 0, data, bytes));
+	u->w->bytes += w->buf.size;
+	u->done += t->size;
+	if (u->progress) u->progress(u->user, u->done, u->total);
+	return VKLLM_OK;
+}
+
+/* A matrix (or the embedding table) in its file type. */
+static int matrix(struct upload *u, struct weight *w, int il, const char *suffix)
+{
+	memset(w, 0, sizeof *w);
+	const struct gguf_tensor *t = lookup(u->m, il, suffix);
+	if (!t) return VKLLM_OK;
+	if (!kernel_type(t->type))
+		return fail(VKLLM_E_UNSUPPORTED, "%s: tensor %s is %s, a type vkllm has no GPU kernel for (it runs f32, f16, bf16, "
+		            "q4_0, q4_1, q5_0, q5_1, q8_0, q2_K..q6_K and mxfp4)", u->m->gguf.path, t->name, gguf_type_name(t->type));
+	w->type = t->type;
+	w->n_in = t->ne[0];
+	w->n_out = t->ne[1];
+	w->row_bytes = quant_row_size(t->type, t->ne[0]);
+	return put(u, w, t, t->data, t->size);
+}
+
+/* A norm, bias or frequency-factor vector, converted to f32. */
+static int vector(struct upload *u, struct weight *w, int il, const char *suffix)
+{
+	memset(w, 0, sizeof *w);
+	const struct gguf_tensor *t = lookup(u->m, il, suffix);
+	if (!t) return VKLLM_OK;
+	const struct quant_type *qt = quant_type_info(t->type);
+	if (!qt || !qt->can_dequantize)
+		return fail(VKLLM_E_UNSUPPORTED, "%s: vector %s is %s, which vkllm cannot read", u->m->gguf.path, t->name,
+		            gguf_type_name(t->type));
+	uint64_t n = t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+	float *f = malloc(n * sizeof *f);
+	if (!f) return fail(VKLLM_E_NOMEM, "out of host memory converting %s", t->name);
+	int st = quant_dequantize(t->type, t->data, f, n);
+	w->type = QT_F32;
+	w->n_in = n;
+	w->n_out = 1;
+	w->row_bytes = n * 4;
+	if (st == VKLLM_OK) st = put(u, w, t, f, n * 4);
+	free(f);
+	return st;
+}
+
+static int layer(struct upload *u, uint32_t il, struct layer_weights *L)
+{
+	int i = (int)il;
+	TRY(vector(u, &L->attn_norm, i, "attn_norm.weight"));
+	TRY(vector(u, &L->ffn_norm, i, "ffn_norm.weight"));
+	TRY(vector(u, &L->post_attn_norm, i, "post_attention_norm.weight"));
+	TRY(vector(u, &L->post_ffw_norm, i, "post_ffw_norm.weight"));
+	TRY(vector(u, &L->q_norm, i, "attn_q_norm.weight"));
+	TRY(vector(u, &L->k_norm, i, "attn_k_norm.weight"));
+	TRY(matrix(u, &L->wq, i, "attn_q.weight"));
+	TRY(matrix(u, &L->wk, i, "attn_k.weight"));
+	TRY(matrix(u, &L->wv, i, "attn_v.weight"));
+	TRY(matrix(u, &L->wo, i, "attn_output.weight"));
+	TRY(vector(u, &L->bq, i, "attn_q.bias"));
+	TRY(vector(u, &L->bk, i, "attn_k.bias"));
+	TRY(vector(u, &L->bv, i, "attn_v.bias"));
+	TRY(vector(u, &L->bo, i, "attn_output.bias"));
+	TRY(matrix(u, &L->gate, i, "ffn_gate.weight"));
+	TRY(matrix(u, &L->up, i, "ffn_up.weight"));
+	TRY(matrix(u, &L->down, i, "ffn_down.weight"));
+	TRY(vector(u, &L->gate_b, i, "ffn_gate.bias"));
+	TRY(vector(u, &L->up_b, i, "ffn_up.bias"));
+	TRY(vector(u, &L->down_b, i, "ffn_down.bias"));
+	return VKLLM_OK;
+}
+
+static int upload_all(struct upload *u)
+{
+	const struct model_file *m = u->m;
+	struct model_weights *w = u->w;
+	for (uint32_t il = 0; il < m->hp.n_layer; il++)
+		if (m->layers[il].ffn == FFN_MOE)
+			return fail(VKLLM_E_UNSUPPORTED, "%s: layer %u is a mixture of experts, which vkllm does not run on the GPU yet",
+			            m->gguf.path, il);
+	for (uint64_t i = 0; i < m->gguf.n_tensors; i++) u->total += m->gguf.tensors[i].size;
+	TRY(matrix(u, &w->tok_embd, -1, "token_embd.weight"));
+	TRY(matrix(u, &w->output, -1, "output.weight"));
+	TRY(vector(u, &w->output_norm, -1, "output_norm.weight"));
+	TRY(vector(u, &w->rope_freqs, -1, "rope_freqs.weight"));
+	w->lm_head = w->output.present ? &w->output : &w->tok_embd;
+	w->layers = calloc(m->hp.n_layer, sizeof *w->layers);
+	if (!w->layers) return fail(VKLLM_E_NOMEM, "out of host memory");
+	w->n_layer = m->hp.n_layer;
+	for (uint32_t il = 0; il < m->hp.n_layer; il++) TRY(layer(u, il, &w->layers[il]));
+	return VKLLM_OK;
+}
+
+int model_weights_upload(struct gpu *g, const struct model_file *m, struct model_weights *w,
+                         weights_progress_fn progress, void *user)
+{
+	memset(w, 0, sizeof *w);
+	struct upload u = {.g = g, .m = m, .w = w, .progress = progress, .user = user};
+	int st = upload_all(&u);
+	if (st) model_weights_free(g, w);
+	return st;
+}
+
+static void free_weight(struct gpu *g, struct weight *w)
+{
+	if (w->present) gpu_buffer_destroy(g, &w->buf);
+	memset(w, 0, sizeof *w);
+}
+
+void model_weights_free(struct gpu *g, struct model_weights *w)
+{
+	for (uint32_t il = 0; w->layers && il < w->n_layer; il++) {
+		struct layer_weights *L = &w->layers[il];
+		struct weight *all[] = {&L->attn_norm, &L->ffn_norm, &L->post_attn_norm, &L->post_ffw_norm, &L->q_norm,
+		                        &L->k_norm, &L->wq, &L->wk, &L->wv, &L->wo, &L->bq, &L->bk, &L->bv, &L->bo,
+		                        &L->gate, &L->up, &L->down, &L->gate_b, &L->up_b, &L->down_b};
+		for (size_t i = 0; i < sizeof all / sizeof *all; i++) free_weight(g, all[i]);
+	}
+	free(w->layers);
+	free_weight(g, &w->tok_embd);
+	free_weight(g, &w->output);
+	free_weight(g, &w->output_norm);
+	free_weight(g, &w->rope_freqs);
+	memset(w, 0, sizeof *w);
+}

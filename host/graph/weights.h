@@ -1,0 +1,44 @@
+/* A model's weights on the device: every tensor the layer recipe names, uploaded once into its
+ * own device-local buffer. Matrices stay in their file format (the kernels decode blocks in
+ * registers); vectors (norms, biases, RoPE frequency factors) become f32 on the way, whatever
+ * type the file stores them in, because the small kernels read f32. */
+#ifndef VKLLM_WEIGHTS_H
+#define VKLLM_WEIGHTS_H
+
+#include "model/model.h"
+#include "vk/gpu.h"
+
+/* One tensor on the device. present is false for an optional tensor the file does not have. */
+struct weight {
+	bool present;
+	uint32_t type;          /* ggml type; QT_F32 for every vector */
+	uint64_t n_in, n_out;   /* ne[0] (row length) and ne[1] (rows); a vector has n_out 1 */
+	uint64_t row_bytes;
+	struct gpu_buffer buf;  /* padded to 4 bytes past the data */
+};
+
+struct layer_weights {
+	struct weight attn_norm, ffn_norm, post_attn_norm, post_ffw_norm;
+	struct weight q_norm, k_norm;
+	struct weight wq, wk, wv, wo, bq, bk, bv, bo;
+	struct weight gate, up, down, gate_b, up_b, down_b;
+};
+
+struct model_weights {
+	struct weight tok_embd, output, output_norm, rope_freqs;
+	const struct weight *lm_head;   /* output, or tok_embd when the output is tied */
+	struct layer_weights *layers;   /* [n_layer] */
+	uint32_t n_layer;
+	uint64_t bytes;                 /* device bytes of all weights */
+};
+
+/* Called after each tensor with the bytes uploaded so far out of the total (a progress bar). */
+typedef void (*weights_progress_fn)(void *user, uint64_t done, uint64_t total);
+
+/* Uploads every tensor of m. Fails with a message naming the tensor for a type vkllm has no
+ * kernel for, or when device memory runs out; nothing stays allocated on failure. */
+int model_weights_upload(struct gpu *g, const struct model_file *m, struct model_weights *w,
+                         weights_progress_fn progress, void *user);
+void model_weights_free(struct gpu *g, struct model_weights *w);
+
+#endif

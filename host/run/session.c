@@ -1,0 +1,195 @@
+/* The inference context: buffers, the step buffer protocol, chunking and graph reuse. */
+#include "run/session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/status.h"
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int buffer(struct session *s, struct gpu_buffer *b, uint64_t bytes, enum gpu_mem kind, const char *name)
+{
+	TRY(gpu_buffer_create(s->g, b, bytes ? bytes : 4, kind, name));
+	s->scratch_bytes += b->size;
+	return VKLLM_OK;
+}
+
+static int create(struct session *s)
+{
+	struct fwd_state *fs = &s->fs;
+	const struct hparams *hp = &s->m->hp;
+	uint32_t L = hp->n_layer, B = fs->n_batch;
+	struct fwd_widths wd;
+	fwd_widths(s->m, &wd);
+
+	/* the KV cache: per layer [n_ctx][n_head_kv][head_dim], f16 or f32 */
+	fs->k_cache = calloc(L, sizeof *fs->k_cache);
+	fs->v_cache = calloc(L, sizeof *fs->v_cache);
+	if (!fs->k_cache || !fs->v_cache) return fail(VKLLM_E_NOMEM, "out of host memory");
+	uint32_t elem = fs->kv_type == ATTN_KV_F16 ? 2 : 4;
+	for (uint32_t il = 0; il < L; il++) {
+		const struct layer_desc *d = &s->m->layers[il];
+		uint64_t kb = (uint64_t)fs->n_ctx * d->n_head_kv * hp->head_dim_k * elem;
+		uint64_t vb = (uint64_t)fs->n_ctx * d->n_head_kv * hp->head_dim_v * elem;
+		if (kb > s->g->profile.max_storage_buffer_range || vb > s->g->profile.max_storage_buffer_range)
+			return fail(VKLLM_E_UNSUPPORTED,
+			            "a KV cache of %u positions needs %llu MiB per layer, more than one binding of device %s allows "
+			            "(%llu MiB); use a smaller -c", fs->n_ctx, (unsigned long long)(kb >> 20), s->g->profile.name,
+			            (unsigned long long)(s->g->profile.max_storage_buffer_range >> 20));
+		TRY(gpu_buffer_create(s->g, &fs->k_cache[il], kb, GPU_MEM_DEVICE, "k_cache"));
+		TRY(gpu_buffer_create(s->g, &fs->v_cache[il], vb, GPU_MEM_DEVICE, "v_cache"));
+		s->kv_bytes += fs->k_cache[il].size + fs->v_cache[il].size;
+	}
+
+	TRY(buffer(s, &fs->step, fwd_step_ids_bytes(fs) + (uint64_t)B * 4, GPU_MEM_UPLOAD, "step"));
+	TRY(buffer(s, &fs->x, (uint64_t)B * wd.embd * 4, GPU_MEM_DEVICE, "x"));
+	TRY(buffer(s, &fs->h, (uint64_t)B * wd.embd * 4, GPU_MEM_DEVICE, "h"));
+	TRY(buffer(s, &fs->proj, (uint64_t)B * wd.embd * 4, GPU_MEM_DEVICE, "proj"));
+	TRY(buffer(s, &fs->q, (uint64_t)B * wd.q * 4, GPU_MEM_DEVICE, "q"));
+	TRY(buffer(s, &fs->k, (uint64_t)B * wd.k * 4, GPU_MEM_DEVICE, "k"));
+	TRY(buffer(s, &fs->v, (uint64_t)B * wd.v * 4, GPU_MEM_DEVICE, "v"));
+	TRY(buffer(s, &fs->att, (uint64_t)B * wd.att * 4, GPU_MEM_DEVICE, "att"));
+	TRY(buffer(s, &fs->ff_gate, (uint64_t)B * wd.ff * 4, GPU_MEM_DEVICE, "ff_gate"));
+	TRY(buffer(s, &fs->ff_up, (uint64_t)B * wd.ff * 4, GPU_MEM_DEVICE, "ff_up"));
+	TRY(buffer(s, &fs->logits, (uint64_t)fs->n_logits * hp->n_vocab * 4, GPU_MEM_DEVICE, "logits"));
+	TRY(buffer(s, &fs->cand_idx, (uint64_t)fs->n_cand * 4, GPU_MEM_READBACK, "candidates"));
+	TRY(buffer(s, &fs->cand_val, (uint64_t)fs->n_cand * 4, GPU_MEM_READBACK, "candidate logits"));
+	uint64_t cs = fwd_cand_scratch_bytes(fs);
+	if (cs) TRY(buffer(s, &fs->cand_scratch, cs, GPU_MEM_DEVICE, "top-k scratch"));
+
+	/* chunk sizes: 1, 2, 4, ... below n_batch, and n_batch */
+	for (uint32_t n = 1; n < B && s->n_sizes < SESSION_MAX_SIZES - 1; n *= 2) s->sizes[s->n_sizes++] = n;
+	s->sizes[s->n_sizes++] = B;
+	uint64_t as = 0;
+	for (uint32_t i = 0; i < s->n_sizes; i++) {
+		uint64_t b = fwd_attn_scratch_bytes(fs, s->sizes[i]);
+		if (b > as) as = b;
+	}
+	if (as) TRY(buffer(s, &fs->attn_scratch, as, GPU_MEM_DEVICE, "attention scratch"));
+	if (!fs->step.mapped || !fs->cand_idx.mapped || !fs->cand_val.mapped)
+		return fail(VKLLM_E_UNSUPPORTED, "device %s gave no host-visible memory for the step buffer", s->g->profile.name);
+	return VKLLM_OK;
+}
+
+int session_create(struct session *s, struct gpu *g, const struct model_file *m, const struct model_weights *w,
+                   const struct session_options *o)
+{
+	memset(s, 0, sizeof *s);
+	s->g = g;
+	s->m = m;
+	struct fwd_state *fs = &s->fs;
+	fs->g = g;
+	fs->m = m;
+	fs->w = w;
+	fs->n_ctx = o->n_ctx ? o->n_ctx : (m->hp.n_ctx_train && m->hp.n_ctx_train < 4096 ? m->hp.n_ctx_train : 4096);
+	fs->n_batch = o->n_batch ? o->n_batch : 512;
+	if (fs->n_batch > fs->n_ctx) fs->n_batch = fs->n_ctx;
+	fs->n_logits = o->all_logits ? fs->n_batch : 1;
+	fs->n_cand = o->n_cand ? o->n_cand : TOPK_MAX_K;
+	if (fs->n_cand > TOPK_MAX_K) fs->n_cand = TOPK_MAX_K;
+	if (fs->n_cand > m->hp.n_vocab) fs->n_cand = m->hp.n_vocab;
+	fs->kv_type = o->kv_type;
+	fwd_rope_yarn(&m->hp, &fs->ext_factor, &fs->attn_factor);
+	int st = create(s);
+	if (st) session_destroy(s);
+	return st;
+}
+
+void session_destroy(struct session *s)
+{
+	if (!s->g) return;
+	for (uint32_t i = 0; i < SESSION_MAX_SIZES; i++) {
+		fwd_graph_destroy(&s->last[i]);
+		fwd_graph_destroy(&s->all[i]);
+	}
+	struct fwd_state *fs = &s->fs;
+	for (uint32_t il = 0; il < s->m->hp.n_layer; il++) {
+		if (fs->k_cache && fs->k_cache[il].buffer) gpu_buffer_destroy(s->g, &fs->k_cache[il]);
+		if (fs->v_cache && fs->v_cache[il].buffer) gpu_buffer_destroy(s->g, &fs->v_cache[il]);
+	}
+	free(fs->k_cache);
+	free(fs->v_cache);
+	struct gpu_buffer *bufs[] = {&fs->step, &fs->x, &fs->h, &fs->proj, &fs->q, &fs->k, &fs->v, &fs->att,
+	                             &fs->ff_gate, &fs->ff_up, &fs->logits, &fs->cand_idx, &fs->cand_val,
+	                             &fs->cand_scratch, &fs->attn_scratch};
+	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+		if (bufs[i]->buffer) gpu_buffer_destroy(s->g, bufs[i]);
+	memset(s, 0, sizeof *s);
+}
+
+/* the graph for a chunk of sizes[i] tokens, recorded on first use */
+static int graph(struct session *s, uint32_t i, bool all, struct fwd_graph **out)
+{
+	struct fwd_graph *gr = all ? &s->all[i] : &s->last[i];
+	if (!gr->recs) {
+		double t0 = now_seconds();
+		TRY(fwd_graph_record(&s->fs, gr, s->sizes[i], all));
+		s->record_seconds += now_seconds() - t0;
+		s->n_graphs++;
+	}
+	*out = gr;
+	return VKLLM_OK;
+}
+
+/* the host's half of the step protocol: what the next submit's shaders read */
+static void write_step(struct session *s, const uint32_t *tokens, uint32_t n, uint32_t p0)
+{
+	uint8_t *base = s->fs.step.mapped;
+	uint32_t words[2] = {p0 + n, p0};
+	memcpy(base, words, sizeof words);
+	int32_t *pos = (int32_t *)(base + STEP_POS_BYTES);
+	for (uint32_t t = 0; t < n; t++) pos[t] = (int32_t)(p0 + t);
+	memcpy(base + fwd_step_ids_bytes(&s->fs), tokens, (size_t)n * 4);
+}
+
+int session_eval(struct session *s, const uint32_t *tokens, uint32_t n, bool all, float *logits)
+{
+	const struct hparams *hp = &s->m->hp;
+	if (n == 0) return fail(VKLLM_E_ARG, "session: no tokens to run");
+	if (all && s->fs.n_logits < s->fs.n_batch)
+		return fail(VKLLM_E_ARG, "session: every token's logits were asked for, but the session keeps only the last");
+	if (n > s->fs.n_ctx - s->n_past)
+		return fail(VKLLM_E_CONTEXT_FULL, "the context is full: %u tokens do not fit after %u of %u positions (raise -c)",
+		            n, s->n_past, s->fs.n_ctx);
+	for (uint32_t t = 0; t < n; t++)
+		if (tokens[t] >= hp->n_vocab)
+			return fail(VKLLM_E_ARG, "token id %u is outside the vocabulary of %u", tokens[t], hp->n_vocab);
+	uint32_t done = 0;
+	while (done < n) {
+		uint32_t i = s->n_sizes - 1;
+		while (s->sizes[i] > n - done) i--;
+		uint32_t c = s->sizes[i];
+		struct fwd_graph *gr;
+		TRY(graph(s, i, all, &gr));
+		write_step(s, tokens + done, c, s->n_past);
+		TRY(fwd_graph_run(gr));
+		s->n_past += c;
+		if (all && logits)
+			TRY(gpu_download(s->g, logits + (uint64_t)done * hp->n_vocab, &s->fs.logits, 0, (uint64_t)c * hp->n_vocab * 4));
+		done += c;
+	}
+	if (!all && logits) {
+		/* a last-token graph writes logits row 0; an all-token graph row c-1 of its chunk */
+		TRY(gpu_download(s->g, logits, &s->fs.logits, 0, (uint64_t)hp->n_vocab * 4));
+	}
+	return VKLLM_OK;
+}
+
+void session_candidates(const struct session *s, const uint32_t **ids, const float **logits)
+{
+	*ids = s->fs.cand_idx.mapped;
+	*logits = s->fs.cand_val.mapped;
+}
+
+void session_rewind(struct session *s, uint32_t n_past)
+{
+	if (n_past < s->n_past) s->n_past = n_past;
+}
