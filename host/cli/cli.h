@@ -11,6 +11,9 @@
 
 int cmd_devices(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+void cmd_run_help(FILE *f);
+int cmd_perplexity(int argc, char **argv);
+void cmd_perplexity_help(FILE *f);
 int cmd_inspect(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

@@ -8,6 +8,7 @@
 
 #include "base/status.h"
 #include "cli.h"
+#include "engine.h"
 #include "loader/gguf.h"
 #include "run/tokenizer.h"
 
@@ -21,20 +22,6 @@ void cmd_tokenize_help(FILE *f)
 	           "  --no-bos           do not add the BOS/EOS the model asks for\n"
 	           "  --round-trip       also decode the ids and fail when that does not give the text back\n"
 	           "output: one JSON array of token ids, e.g. [9707,1879]\n");
-}
-
-static int read_file(const char *path, struct tok_text *out)
-{
-	bool std_in = !strcmp(path, "-");
-	FILE *f = std_in ? stdin : fopen(path, "rb");
-	if (!f) return fail(VKLLM_E_IO, "%s: cannot open the text file", path);
-	char buf[1 << 16];
-	size_t n;
-	int st = VKLLM_OK;
-	while (!st && (n = fread(buf, 1, sizeof buf, f)) > 0) st = tok_text_append(out, buf, n);
-	if (!st && ferror(f)) st = fail(VKLLM_E_IO, "%s: read error", path);
-	if (!std_in) fclose(f);
-	return st;
 }
 
 static int round_trip(const struct tokenizer *tok, const struct tok_ids *ids, const char *text, size_t len)
@@ -90,7 +77,7 @@ int cmd_tokenize(int argc, char **argv)
 	if (st) return cli_error(st);
 	st = tokenizer_load(&tok, &g);
 	gguf_close(&g);
-	if (!st && file) st = read_file(file, &text);
+	if (!st && file) st = cli_read_file(file, &text);
 	if (!st && prompt) st = tok_text_append(&text, prompt, strlen(prompt));
 	if (!st) st = tokenizer_encode(tok, text.p ? text.p : "", text.n, add_special, parse_special, &ids);
 	if (!st && check) st = round_trip(tok, &ids, text.p ? text.p : "", text.n);

@@ -9,7 +9,8 @@
 static const struct {
 	const char *verb, *args, *what;
 } verbs[] = {
-	{"run", "[-m MODEL.gguf] [--device N]", "generate text (today: a device check; models arrive with the loader)"},
+	{"run", "[-m MODEL.gguf] [-p TEXT | -f FILE] [-n N]", "generate text from a model (none given: a random-weight demo)"},
+	{"perplexity", "-m MODEL.gguf -f FILE [-c CTX]", "score a text: the model's perplexity on it"},
 	{"inspect", "-m MODEL.gguf [--json]", "check a model as loading does (no GPU) and print its architecture card"},
 	{"synth", "--arch A | --preset P -o OUT.gguf", "write a random-weight model of a real architecture and shape"},
 	{"bench", "--kernels [--only K] [--json]", "kernel speed against the device's measured copy and FMA peaks"},
@@ -24,10 +25,8 @@ void cli_usage(FILE *f, const char *verb)
 		for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
 			if (strcmp(verbs[i].verb, verb) == 0) {
 				fprintf(f, "usage: vkllm %s %s\n  %s\n", verbs[i].verb, verbs[i].args, verbs[i].what);
-				if (strcmp(verb, "run") == 0)
-					fprintf(f, "options:\n"
-					           "  -m, --model FILE   GGUF model to run\n"
-					           "  --device N         use device N of `vkllm devices` (also VKLLM_DEVICE=N)\n");
+				if (strcmp(verb, "run") == 0) cmd_run_help(f);
+				if (strcmp(verb, "perplexity") == 0) cmd_perplexity_help(f);
 				if (strcmp(verb, "synth") == 0) cmd_synth_help(f);
 				if (strcmp(verb, "tokenize") == 0) cmd_tokenize_help(f);
 				if (strcmp(verb, "inspect") == 0)
@@ -47,7 +46,7 @@ void cli_usage(FILE *f, const char *verb)
 	}
 	fprintf(f, "vkllm %s: LLM inference on any Vulkan GPU\n\nusage: vkllm <verb> [options]\n\n", VKLLM_VERSION);
 	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-		fprintf(f, "  %-8s %-34s %s\n", verbs[i].verb, verbs[i].args, verbs[i].what);
+		fprintf(f, "  %-10s %-42s %s\n", verbs[i].verb, verbs[i].args, verbs[i].what);
 	fprintf(f, "\nenvironment: VKLLM_DEVICE=N (device choice), VKLLM_VALIDATION=1 (Vulkan validation layer)\n");
 }
 
@@ -95,6 +94,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(verb, "run") == 0) return cmd_run(argc - 1, argv + 1);
+	if (strcmp(verb, "perplexity") == 0) return cmd_perplexity(argc - 1, argv + 1);
 	if (strcmp(verb, "devices") == 0) return cmd_devices(argc - 1, argv + 1);
 	if (strcmp(verb, "inspect") == 0) return cmd_inspect(argc - 1, argv + 1);
 	if (strcmp(verb, "synth") == 0) return cmd_synth(argc - 1, argv + 1);

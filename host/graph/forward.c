@@ -279,8 +279,11 @@ int fwd_graph_record(struct fwd_state *s, struct fwd_graph *gr, uint32_t n, bool
 	int st = VKLLM_OK;
 	for (uint32_t i = 0; st == VKLLM_OK && i < L + 2; i++) {
 		struct gpu_rec *rec = &gr->recs[i];
-		st = gpu_rec_begin(s->g, rec);
-		if (st) break;
+		st = s->profile ? gpu_rec_begin_profiled(s->g, rec, FWD_MAX_DISPATCHES_PER_REC) : gpu_rec_begin(s->g, rec);
+		if (st) {
+			gr->n_recs = i + 1;
+			break;
+		}
 		gr->n_recs = i + 1;
 		if (i == 0) st = record_embed(s, rec, n);
 		else if (i <= L) {

@@ -16,6 +16,7 @@
  * [0] n_kv = p0 + n_tokens, [1] p0 (op_attention and op_kv_store read them there);
  * at STEP_POS_BYTES the positions p0..p0+n-1 (int32, op_rope), at fwd_step_ids_bytes() the ids. */
 #define STEP_POS_BYTES 256u
+#define FWD_MAX_DISPATCHES_PER_REC 256 /* profiling capacity per command buffer */
 
 /* The device buffers one inference context owns; every graph of the context binds the same ones,
  * sized for the largest chunk (n_batch tokens). */
@@ -29,6 +30,7 @@ struct fwd_state {
 	uint32_t n_cand;                /* top-k candidates of the last token, 1..TOPK_MAX_K */
 	enum attn_kv_type kv_type;
 	float ext_factor, attn_factor;  /* YaRN, as llama_context derives them (fwd_rope_yarn) */
+	bool profile;                   /* record with a timestamp after every dispatch */
 	struct gpu_buffer *k_cache, *v_cache; /* [n_layer]: [n_ctx][n_head_kv][head_dim] */
 	struct gpu_buffer step;         /* GPU_MEM_UPLOAD */
 	struct gpu_buffer x, h, q, k, v, att, proj, ff_gate, ff_up; /* activations, [n_batch][width] f32 */

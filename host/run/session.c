@@ -97,6 +97,7 @@ int session_create(struct session *s, struct gpu *g, const struct model_file *m,
 	if (fs->n_cand > TOPK_MAX_K) fs->n_cand = TOPK_MAX_K;
 	if (fs->n_cand > m->hp.n_vocab) fs->n_cand = m->hp.n_vocab;
 	fs->kv_type = o->kv_type;
+	fs->profile = o->profile;
 	fwd_rope_yarn(&m->hp, &fs->ext_factor, &fs->attn_factor);
 	int st = create(s);
 	if (st) session_destroy(s);
@@ -139,6 +140,57 @@ static int graph(struct session *s, uint32_t i, bool all, struct fwd_graph **out
 	return VKLLM_OK;
 }
 
+static int profile_add(struct session *s, struct fwd_graph *gr)
+{
+	double ns[FWD_MAX_DISPATCHES_PER_REC];
+	const char *names[FWD_MAX_DISPATCHES_PER_REC];
+	s->prof_tokens[gr->n_tokens > 1] += gr->n_tokens;
+	for (uint32_t r = 0; r < gr->n_recs; r++) {
+		uint32_t n, part = r == 0 ? 0 : r + 1 < gr->n_recs ? 1 : 2;
+		TRY(gpu_rec_profile(&gr->recs[r], ns, names, &n));
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t e = 0;
+			while (e < s->n_prof && (s->prof[e].part != part || strcmp(s->prof[e].kernel, names[i]))) e++;
+			if (e == s->n_prof) {
+				if (e == SESSION_PROFILE_MAX) continue;
+				s->prof[s->n_prof++] = (struct session_profile_entry){names[i], part, 0, 0};
+			}
+			s->prof[e].ns += ns[i];
+			s->prof[e].count++;
+			s->prof_ns += ns[i];
+		}
+	}
+	return VKLLM_OK;
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const struct session_profile_entry *x = a, *y = b;
+	return x->ns < y->ns ? 1 : x->ns > y->ns ? -1 : 0;
+}
+
+void session_profile_print(const struct session *s, FILE *f)
+{
+	static const char *parts[] = {"embedding", "layers", "head"};
+	struct session_profile_entry e[SESSION_PROFILE_MAX];
+	memcpy(e, s->prof, s->n_prof * sizeof *e);
+	qsort(e, s->n_prof, sizeof *e, by_time);
+	fprintf(f, "GPU time by kernel (%llu tokens in chunks of 1, %llu in larger chunks; %.1f ms in all):\n",
+	        (unsigned long long)s->prof_tokens[0], (unsigned long long)s->prof_tokens[1], s->prof_ns / 1e6);
+	fprintf(f, "  %-24s %-10s %10s %7s %9s %10s\n", "kernel", "part", "ms", "share", "calls", "us/call");
+	for (uint32_t i = 0; i < s->n_prof; i++)
+		fprintf(f, "  %-24s %-10s %10.2f %6.1f%% %9llu %10.1f\n", e[i].kernel, parts[e[i].part], e[i].ns / 1e6,
+		        s->prof_ns > 0 ? 100.0 * e[i].ns / s->prof_ns : 0.0, (unsigned long long)e[i].count,
+		        e[i].count ? e[i].ns / 1e3 / e[i].count : 0.0);
+}
+
+void session_profile_reset(struct session *s)
+{
+	s->n_prof = 0;
+	s->prof_ns = 0;
+	s->prof_tokens[0] = s->prof_tokens[1] = 0;
+}
+
 /* the host's half of the step protocol: what the next submit's shaders read */
 static void write_step(struct session *s, const uint32_t *tokens, uint32_t n, uint32_t p0)
 {
@@ -171,6 +223,7 @@ int session_eval(struct session *s, const uint32_t *tokens, uint32_t n, bool all
 		TRY(graph(s, i, all, &gr));
 		write_step(s, tokens + done, c, s->n_past);
 		TRY(fwd_graph_run(gr));
+		if (s->fs.profile) TRY(profile_add(s, gr));
 		s->n_past += c;
 		if (all && logits)
 			TRY(gpu_download(s->g, logits + (uint64_t)done * hp->n_vocab, &s->fs.logits, 0, (uint64_t)c * hp->n_vocab * 4));

@@ -9,6 +9,8 @@
 #ifndef VKLLM_SESSION_H
 #define VKLLM_SESSION_H
 
+#include <stdio.h>
+
 #include "graph/forward.h"
 
 #define SESSION_MAX_SIZES 24
@@ -19,6 +21,16 @@ struct session_options {
 	enum attn_kv_type kv_type;
 	bool all_logits;         /* keep every token's logits (perplexity, tests); costs n_batch rows */
 	uint32_t n_cand;         /* top-k candidates of the last token, 1..64; 0: 64 */
+	bool profile;            /* GPU timestamps around every dispatch, summed by session_profile_print */
+};
+
+/* GPU time summed per kernel and per part of the model (embedding, layers, head). */
+#define SESSION_PROFILE_MAX 64
+struct session_profile_entry {
+	const char *kernel;
+	uint32_t part;            /* 0 embedding, 1 layers, 2 head */
+	double ns;
+	uint64_t count;
 };
 
 struct session {
@@ -32,6 +44,10 @@ struct session {
 	uint64_t kv_bytes, scratch_bytes;
 	double record_seconds;    /* time spent recording graphs (they are recorded once) */
 	uint32_t n_graphs;        /* graphs recorded so far */
+	struct session_profile_entry prof[SESSION_PROFILE_MAX];
+	uint32_t n_prof;
+	double prof_ns;           /* all profiled GPU time */
+	uint64_t prof_tokens[2];  /* tokens run in chunks of 1 (decode) and of more */
 };
 
 /* w must stay uploaded while the session lives. */
@@ -47,6 +63,10 @@ void session_destroy(struct session *s);
 int session_eval(struct session *s, const uint32_t *tokens, uint32_t n, bool all_logits, float *logits);
 /* The last token's candidates, best first (ties to the lower id): n_cand ids and logits. */
 void session_candidates(const struct session *s, const uint32_t **ids, const float **logits);
+/* With profile on: a table of GPU time per kernel and part, sorted by time, to f. */
+void session_profile_print(const struct session *s, FILE *f);
+void session_profile_reset(struct session *s);
+
 /* Forgets positions from n_past on (they are overwritten by the next eval). */
 void session_rewind(struct session *s, uint32_t n_past);
 

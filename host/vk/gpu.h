@@ -270,6 +270,10 @@ struct gpu_rec {
 	uint32_t n_reads, n_writes, cap_reads, cap_writes;
 	uint32_t n_dispatches, n_barriers;
 	bool recording;
+	/* profiling (gpu_rec_begin_profiled): a timestamp after every dispatch, and its shader's name */
+	struct gpu_timer prof;
+	const char **prof_names;
+	uint32_t n_prof;
 };
 
 int gpu_rec_begin(struct gpu *g, struct gpu_rec *rec);
@@ -278,6 +282,13 @@ int gpu_rec_begin(struct gpu *g, struct gpu_rec *rec);
 int gpu_dispatch(struct gpu_rec *rec, const struct gpu_pipeline *p, const struct gpu_view *views,
                  uint32_t n_views, const void *push, uint32_t push_size, uint32_t gx, uint32_t gy,
                  uint32_t gz);
+/* The same, with a timestamp after each of the first max_dispatches dispatches, for
+ * gpu_rec_profile (vkllm run --profile). Timestamps cost little but serialize nothing: where
+ * dispatches overlap, time is attributed to the one that finishes. */
+int gpu_rec_begin_profiled(struct gpu *g, struct gpu_rec *rec, uint32_t max_dispatches);
+/* After a submit of a profiled recording: ns[i] is dispatch i's time (from the previous stamp)
+ * and names[i] its shader; *n the count. Arrays of max_dispatches entries. */
+int gpu_rec_profile(struct gpu_rec *rec, double *ns, const char **names, uint32_t *n);
 /* A full compute->compute memory barrier; gpu_dispatch calls it when needed, callers may too. */
 void gpu_barrier(struct gpu_rec *rec);
 int gpu_rec_end(struct gpu_rec *rec);

@@ -177,6 +177,10 @@ int gpu_dispatch(struct gpu_rec *rec, const struct gpu_pipeline *p, const struct
 	if (push_size) g->vk.vkCmdPushConstants(rec->cmd, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push);
 	g->vk.vkCmdDispatch(rec->cmd, gx, gy, gz);
 	rec->n_dispatches++;
+	if (rec->prof.pool && rec->n_prof + 1 < rec->prof.capacity) {
+		rec->prof_names[rec->n_prof++] = p->name;
+		g->vk.vkCmdWriteTimestamp(rec->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, rec->prof.pool, rec->n_prof);
+	}
 
 	for (uint32_t b = 0; b < n_views; b++) {
 		if (p->refl.writable_mask & (1u << b))
@@ -249,10 +253,35 @@ int gpu_rec_submit_wait(struct gpu_rec *rec)
 	return gpu_recs_submit_wait(one, 1);
 }
 
+int gpu_rec_begin_profiled(struct gpu *g, struct gpu_rec *rec, uint32_t max_dispatches)
+{
+	TRY(gpu_rec_begin(g, rec));
+	rec->prof_names = calloc(max_dispatches + 1, sizeof *rec->prof_names);
+	if (!rec->prof_names) return fail(VKLLM_E_NOMEM, "out of host memory");
+	TRY(gpu_timer_create(g, &rec->prof, max_dispatches + 1));
+	gpu_timer_reset(rec, &rec->prof);
+	g->vk.vkCmdWriteTimestamp(rec->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, rec->prof.pool, 0);
+	return VKLLM_OK;
+}
+
+int gpu_rec_profile(struct gpu_rec *rec, double *ns, const char **names, uint32_t *n)
+{
+	*n = 0;
+	if (!rec->prof.pool) return VKLLM_OK;
+	for (uint32_t i = 0; i < rec->n_prof; i++) {
+		TRY(gpu_timer_elapsed_ns(rec->g, &rec->prof, i, i + 1, &ns[i]));
+		names[i] = rec->prof_names[i];
+	}
+	*n = rec->n_prof;
+	return VKLLM_OK;
+}
+
 void gpu_rec_destroy(struct gpu_rec *rec)
 {
 	struct gpu *g = rec->g;
 	if (!g) return;
+	gpu_timer_destroy(g, &rec->prof);
+	free(rec->prof_names);
 	if (g->device) {
 		for (uint32_t i = 0; i < rec->n_pools; i++) g->vk.vkDestroyDescriptorPool(g->device, rec->pools[i], NULL);
 		if (rec->fence) g->vk.vkDestroyFence(g->device, rec->fence, NULL);
