@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/json.h"
@@ -200,8 +201,18 @@ static int default_model(char *path, size_t n, bool quiet)
 
 struct timings {
 	double prompt_s, gen_s, first_token_s;
+	double gen_host_cpu_s;   /* this thread's CPU time while generating: the host's own work */
 	uint32_t n_prompt, n_gen;
 };
+
+/* CPU time of the calling thread. The device's work runs elsewhere (on a GPU, or on lavapipe's
+ * own worker threads), and waiting on a fence sleeps, so this is the host's share of a token. */
+static double thread_cpu_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 static void print_timings(const struct engine *e, const struct timings *t, const char *stop)
 {
@@ -212,6 +223,9 @@ static void print_timings(const struct engine *e, const struct timings *t, const
 	        t->gen_s > 0 ? t->n_gen / t->gen_s : 0.0);
 	fprintf(stderr, "  first token after %.3f s; load %.2f s; %u graphs recorded in %.3f s\n", t->first_token_s,
 	        e->load_seconds, e->s.n_graphs, e->s.record_seconds);
+	if (t->n_gen)
+		fprintf(stderr, "  host CPU per generated token %.3f ms (%.2f%% of its wall time)\n", 1e3 * t->gen_host_cpu_s / t->n_gen,
+		        t->gen_s > 0 ? 100.0 * t->gen_host_cpu_s / t->gen_s : 0.0);
 	fprintf(stderr, "  device %s; weights %.1f MiB, KV cache %.1f MiB, scratch %.1f MiB\n", e->g.profile.name,
 	        e->w.bytes / 1048576.0, e->s.kv_bytes / 1048576.0, e->s.scratch_bytes / 1048576.0);
 }
@@ -239,6 +253,7 @@ static void print_json(const struct tok_ids *prompt, const struct tok_ids *gen, 
 	json_key(&j, "prompt_s"), json_double(&j, t->prompt_s);
 	json_key(&j, "gen_s"), json_double(&j, t->gen_s);
 	json_key(&j, "first_token_s"), json_double(&j, t->first_token_s);
+	json_key(&j, "host_cpu_per_token_s"), json_double(&j, t->n_gen ? t->gen_host_cpu_s / t->n_gen : 0.0);
 	json_object_end(&j);
 	json_object_end(&j);
 	fputc('\n', stdout);
@@ -269,7 +284,7 @@ static int generate(struct engine *e, struct run_args *r, const struct tok_ids *
 	double t0 = cli_now();
 	int st = session_eval(s, (const uint32_t *)prompt->ids, (uint32_t)prompt->n, false, NULL);
 	t->prompt_s = cli_now() - t0;
-	double tg = cli_now();
+	double tg = cli_now(), cpu0 = thread_cpu_seconds();
 	*stop = "stopped after -n tokens";
 	while (!st && gen->n < (size_t)r->n_predict) {
 		const uint32_t *ids;
@@ -297,6 +312,7 @@ static int generate(struct engine *e, struct run_args *r, const struct tok_ids *
 		st = session_eval(s, (const uint32_t *)&next, 1, false, NULL);
 	}
 	t->gen_s = cli_now() - tg;
+	t->gen_host_cpu_s = thread_cpu_seconds() - cpu0;
 	t->n_gen = (uint32_t)gen->n;
 	if (!st) {
 		size_t before = text->n;
@@ -320,6 +336,10 @@ int cmd_run(int argc, char **argv)
 		r.synthesized = true;
 	}
 	r.eo.quiet = r.json;
+	/* candidates the GPU hands over: the best one when greedy, else what top-k keeps (at most 64);
+	 * a repetition penalty reorders them, so it gets all 64 */
+	bool penalty = r.sp.repeat_penalty != 1.0f;
+	r.eo.session.n_cand = r.sp.temp <= 0 && !penalty ? 1 : r.sp.top_k > 0 && r.sp.top_k < 64 && !penalty ? (uint32_t)r.sp.top_k : 64;
 
 	struct tok_text prompt_text = {0}, text = {0};
 	struct tok_ids prompt = {0}, gen = {0};

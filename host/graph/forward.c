@@ -93,6 +93,7 @@ uint64_t fwd_attn_scratch_bytes(const struct fwd_state *s, uint32_t n_tokens)
 
 uint64_t fwd_cand_scratch_bytes(const struct fwd_state *s)
 {
+	if (s->n_cand == 1) return op_argmax_scratch_bytes(s->g, s->m->hp.n_vocab, 1);
 	return op_topk_scratch_bytes(s->g, s->m->hp.n_vocab, 1, s->n_cand);
 }
 
@@ -254,6 +255,9 @@ static int record_head(struct fwd_state *s, struct gpu_rec *rec, uint32_t n, boo
 		if (hp->final_softcap > 0) TRY(op_softcap(rec, lg, lg, g * V, hp->final_softcap));
 	}
 	struct gpu_view scratch = s->cand_scratch.buffer ? gpu_whole(&s->cand_scratch) : no_view;
+	/* one candidate (greedy): the argmax, a plain reduction, costs far less than the top-k sort */
+	if (s->n_cand == 1)
+		return op_argmax(rec, gpu_whole(&s->cand_idx), gpu_whole(&s->cand_val), scratch, rows(&s->logits, m - 1, 1, V), V, 1);
 	return op_topk(rec, gpu_whole(&s->cand_idx), gpu_whole(&s->cand_val), scratch, rows(&s->logits, m - 1, 1, V), V, 1,
 	               s->n_cand);
 }
