@@ -29,13 +29,14 @@
 
 #define DEFAULT_PROMPT "Once upon a time"
 #define DEFAULT_N_PREDICT 128
+#define DEMO_N_PREDICT 32 /* the random-weight demo: enough to show the speed */
 
 struct run_args {
 	struct engine_options eo;
 	const char *prompt, *file;
 	long n_predict;
 	struct sampler_params sp;
-	bool json, synthesized;
+	bool json, synthesized, n_given;
 };
 
 void cmd_run_help(FILE *f)
@@ -45,7 +46,7 @@ void cmd_run_help(FILE *f)
 	           "                       weights is synthesized once (into ~/.cache/vkllm) to show the engine\n"
 	           "  -p, --prompt TEXT    the prompt (default \"" DEFAULT_PROMPT "\")\n"
 	           "  -f, --file FILE      read the prompt from FILE (- for standard input)\n"
-	           "  -n, --n-predict N    tokens to generate (default %d)\n"
+	           "  -n, --n-predict N    tokens to generate (default %d; the random-weight demo %d)\n"
 	           "  -c, --ctx-size N     context length in tokens (default: the model's, at most 4096)\n"
 	           "  -b, --batch-size N   prompt tokens per chunk (default 512)\n"
 	           "  --cache-type T       KV cache f16 (default) or f32\n"
@@ -60,7 +61,7 @@ void cmd_run_help(FILE *f)
 	           "                       {\"prompt_tokens\":[...],\"tokens\":[...],\"text\":\"...\",\"timings\":{...}}\n"
 	           "  --profile            GPU time per kernel and per part of the model, after the run\n"
 	           "  --device N           use device N of `vkllm devices` (also VKLLM_DEVICE=N)\n",
-	        DEFAULT_N_PREDICT);
+	        DEFAULT_N_PREDICT, DEMO_N_PREDICT);
 }
 
 static bool parse_float(const char *s, float lo, float hi, float *out)
@@ -102,6 +103,7 @@ static int parse(int argc, char **argv, struct run_args *r)
 			NEED_VALUE();
 			if (!cli_parse_int(v, 1 << 30, &n)) return cli_bad_arg("run", "-n needs a token count, got", v);
 			r->n_predict = n;
+			r->n_given = true;
 		} else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) {
 			NEED_VALUE();
 			if (!cli_parse_int(v, 1 << 24, &n) || n < 1) return cli_bad_arg("run", "-c needs a positive token count, got", v);
@@ -334,6 +336,7 @@ int cmd_run(int argc, char **argv)
 		if (st) return cli_error(st);
 		r.eo.model = synth_path;
 		r.synthesized = true;
+		if (!r.n_given) r.n_predict = DEMO_N_PREDICT;
 	}
 	r.eo.quiet = r.json;
 	/* candidates the GPU hands over: the best one when greedy, else what top-k keeps (at most 64);
