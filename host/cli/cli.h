@@ -17,6 +17,7 @@ void cmd_perplexity_help(FILE *f);
 int cmd_inspect(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_bench_model(int argc, char **argv);
 void cmd_synth_help(FILE *f);
 int cmd_tokenize(int argc, char **argv);
 void cmd_tokenize_help(FILE *f);

@@ -1,5 +1,6 @@
 /* `vkllm bench --kernels [--json] [--device N]`: kernel microbenchmarks against the device's
- * measured peaks (bench/kernels.c). Whole-model benchmarks (-m) arrive with text generation. */
+ * measured peaks (bench/kernels.c); `vkllm bench -m MODEL ...`: whole-model speed
+ * (cmd_bench_model.c). */
 #include <string.h>
 
 #include "base/status.h"
@@ -8,6 +9,8 @@
 
 int cmd_bench(int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) return cmd_bench_model(argc, argv);
 	bool kernels = false, as_json = false;
 	const char *only = NULL;
 	struct gpu_options opt = {.device_index = -1};
@@ -30,14 +33,11 @@ int cmd_bench(int argc, char **argv)
 			if (i + 1 >= argc) return cli_bad_arg("bench", "missing value for", a);
 			if (!cli_parse_int(argv[++i], 1 << 16, &v)) return cli_bad_arg("bench", "--device needs an index, got", argv[i]);
 			opt.device_index = (int)v;
-		} else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
-			return cli_error(fail(VKLLM_E_UNSUPPORTED, "bench -m: whole-model benchmarks need text generation, which this "
-			                                           "build does not have yet; `vkllm bench --kernels` works"));
 		} else {
 			return cli_bad_arg("bench", a[0] == '-' ? "unknown option" : "unexpected argument", a);
 		}
 	}
-	if (!kernels) return cli_bad_arg("bench", "say what to measure:", "--kernels");
+	if (!kernels) return cli_bad_arg("bench", "say what to measure: --kernels, or -m MODEL; got", argc > 1 ? argv[1] : "nothing");
 	struct gpu g;
 	int st = gpu_create(&g, &opt);
 	if (st) return cli_error(st);

@@ -13,7 +13,7 @@ static const struct {
 	{"perplexity", "-m MODEL.gguf -f FILE [-c CTX]", "score a text: the model's perplexity on it"},
 	{"inspect", "-m MODEL.gguf [--json]", "check a model as loading does (no GPU) and print its architecture card"},
 	{"synth", "--arch A | --preset P -o OUT.gguf", "write a random-weight model of a real architecture and shape"},
-	{"bench", "--kernels [--only K] [--json]", "kernel speed against the device's measured copy and FMA peaks"},
+	{"bench", "--kernels [--only K] | -m MODEL [-p P] [-n N]", "kernel speed against the device's peaks, or a model's pp/tg speed"},
 	{"tokenize", "-m MODEL.gguf -p TEXT | -f FILE", "the token ids of a text, as llama.cpp makes them (JSON)"},
 	{"devices", "[--json]", "list every Vulkan device with the profile vkllm tunes for"},
 	{"help", "[VERB]", "this text, or one verb's"},
@@ -32,7 +32,14 @@ void cli_usage(FILE *f, const char *verb)
 				if (strcmp(verb, "inspect") == 0)
 					fprintf(f, "options:\n  -m, --model FILE   the GGUF file\n  --json             one JSON document instead of text\n");
 				if (strcmp(verb, "bench") == 0)
-					fprintf(f, "options:\n  --kernels          each kernel on LLM-sized shapes, in GB/s and GFLOP/s and as a\n"
+					fprintf(f, "options (a model, as llama-bench):\n"
+					           "  -m, --model FILE   prefill and decode speed of the model\n"
+					           "  -p N               prompt tokens of the prefill test (default 512; 0 skips it)\n"
+					           "  -n N               tokens of the decode test (default 128; 0 skips it)\n"
+					           "  -r N               repetitions after a warm-up (default 5): mean and deviation\n"
+					           "  -b N               prefill chunk (default min(p, 512)); --cache-type f16|f32\n"
+					           "  --json             {\"model\":..,\"device\":..,\"pp_tps\":..,\"pp_sd\":..,\"tg_tps\":..,\"tg_sd\":..}\n"
+					           "options (kernels):\n  --kernels          each kernel on LLM-sized shapes, in GB/s and GFLOP/s and as a\n"
 					           "                     share of the copy bandwidth and FMA peak measured first\n"
 					           "  --only KERNEL      only matvec, gemm or attention (after the peaks)\n"
 					           "  --json             one JSON document instead of a table\n"
