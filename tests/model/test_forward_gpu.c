@@ -40,6 +40,8 @@ struct model_case {
 	const char *name, *arch;
 	int type;
 	uint32_t n_embd, n_head, head_dim, n_ff, n_layer, n_swa; /* 0: the tiny preset's */
+	const char *preset;       /* a real shape instead of the tiny one (then arch is NULL) */
+	uint32_t n_head_kv, n_vocab;
 };
 
 static double row_error(const float *got, const double *ref, uint32_t n)
@@ -62,9 +64,10 @@ static int run_case(struct gpu *g, const struct model_case *c, enum attn_kv_type
 {
 	char path[256];
 	snprintf(path, sizeof path, "%s/%s.gguf", dir, c->name);
-	struct synth_options so = {.arch = c->arch, .type = c->type, .seed = 11, .out = path, .n_embd = c->n_embd,
-	                           .n_head = c->n_head, .head_dim = c->head_dim, .n_ff = c->n_ff, .n_layer = c->n_layer,
-	                           .n_swa = c->n_swa, .tied = -1, .quiet = true};
+	struct synth_options so = {.arch = c->arch, .preset = c->preset, .type = c->type, .seed = 11, .out = path,
+	                           .n_embd = c->n_embd, .n_head = c->n_head, .n_head_kv = c->n_head_kv,
+	                           .head_dim = c->head_dim, .n_ff = c->n_ff, .n_layer = c->n_layer, .n_swa = c->n_swa,
+	                           .n_vocab = c->n_vocab, .tied = -1, .quiet = true};
 	struct synth_result sr;
 	REQUIRE_OK(synth_model(&so, &sr));
 	struct model_file m;
@@ -147,9 +150,22 @@ int main(int argc, char **argv)
 			run_case(&g, &c, ATTN_KV_F16, mm ? 5e-3 : 3e-3);
 			if (types[t].type == QT_F32) run_case(&g, &c, ATTN_KV_F32, mm ? 5e-3 : 5e-5);
 		}
-	/* OLMo 3's sliding layers: 3 local (window 4) then a global one */
-	struct model_case olmo3 = {"olmo3-window-f32", "olmo2", QT_F32, 0, 0, 0, 0, 4, 4};
-	if (!only || strstr(olmo3.name, only)) run_case(&g, &olmo3, ATTN_KV_F32, op_gemm_uses_coopmat(&g, QT_F32) ? 5e-3 : 5e-5);
+	/* OLMo 3's sliding layers: 3 local (window 4) then a global one; Llama 3.2's rope_freqs made
+	 * small; one real-shaped layer of Qwen3-0.6B (128-wide heads, Q wider than n_embd) and of
+	 * Gemma-3-1B (256-wide heads, one KV head) with a small vocabulary */
+	const struct model_case extra[] = {
+		{.name = "olmo3-window-f32", .arch = "olmo2", .type = QT_F32, .n_layer = 4, .n_swa = 4},
+		{.name = "llama-3.2-small-f32", .preset = "llama-3.2-1b", .type = QT_F32, .n_embd = 128, .n_head = 4,
+		 .n_head_kv = 2, .head_dim = 32, .n_ff = 256, .n_layer = 2, .n_vocab = 512},
+		{.name = "qwen3-0.6b-1layer-q8_0", .preset = "qwen3-0.6b", .type = QT_Q8_0, .n_layer = 1, .n_vocab = 1024},
+		{.name = "gemma3-1b-1layer-f16", .preset = "gemma3-1b", .type = QT_F16, .n_layer = 1, .n_vocab = 1024},
+	};
+	for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) {
+		if (only && !strstr(extra[i].name, only)) continue;
+		bool mm = op_gemm_uses_coopmat(&g, (uint32_t)extra[i].type);
+		run_case(&g, &extra[i], ATTN_KV_F32, mm ? 5e-3 : 5e-5);
+		run_case(&g, &extra[i], ATTN_KV_F16, mm ? 5e-3 : 3e-3);
+	}
 	test_gpu_close(&g);
 	rmdir(dir);
 	return test_finish();
