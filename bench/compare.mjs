@@ -7,7 +7,8 @@
 // own Vulkan backend on the same device (GGML_VK_VISIBLE_DEVICES=0), through bench/llama_speed.mjs.
 // The three run one after the other per repetition round, so a noisy machine hurts all of them
 // alike. Writes a markdown table of tokens/s and ratios (vkllm over llama.cpp) with device, driver,
-// commit and date to --out (default bench/compare-latest.md) and to stdout.
+// commit and date to --out (default bench/compare-latest.md) and to stdout, and the ratios as an
+// SVG bar chart beside it (the same name, .svg).
 // Models are written by `vkllm synth` into bench/models/ (kept between runs; not in git):
 // NAME:TYPE[:LAYERS], NAME a synth preset, LAYERS a reduced layer count (said in the table).
 //
@@ -90,5 +91,41 @@ for (const r of rows)
   md += `| ${r.model} | ${r.type} | ${f(r.vk_pp)} | ${f(r.cpu_pp)} | ${ratio(r.vk_pp, r.cpu_pp)} | ${f(r.vk_tg)} | ${f(r.cpu_tg)} | ` +
         `${ratio(r.vk_tg, r.cpu_tg)} |` +
         (withVulkan ? ` ${f(r.vul_pp)} | ${ratio(r.vk_pp, r.vul_pp)} | ${f(r.vul_tg)} | ${ratio(r.vk_tg, r.vul_tg)} |` : "") + "\n";
+// the ratios as a chart beside the table: one bar per model and test, on a log scale (ratios
+// span 0.001x to 10x), with the 1x line where vkllm equals the peer
+function chart(rows) {
+  const bars = [];
+  for (const r of rows) {
+    bars.push({label: `${r.model} ${r.type} pp vs CPU`, v: r.vk_pp / r.cpu_pp});
+    bars.push({label: `${r.model} ${r.type} tg vs CPU`, v: r.vk_tg / r.cpu_tg});
+    if (withVulkan) {
+      bars.push({label: `${r.model} ${r.type} pp vs Vulkan`, v: r.vk_pp / r.vul_pp});
+      bars.push({label: `${r.model} ${r.type} tg vs Vulkan`, v: r.vk_tg / r.vul_tg});
+    }
+  }
+  const W = 760, left = 260, right = 20, top = 40, bh = 22, H = top + bars.length * bh + 40;
+  const lo = -3, hi = 1; // 0.001x .. 10x
+  const x = (v) => left + ((Math.log10(Math.min(Math.max(v, 10 ** lo), 10 ** hi)) - lo) / (hi - lo)) * (W - left - right);
+  const esc = (t) => t.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">\n` +
+            `<rect width="${W}" height="${H}" fill="white"/>\n` +
+            `<text x="${left}" y="20" font-size="14">vkllm / llama.cpp tokens per second (log scale; right of 1x: vkllm faster)</text>\n`;
+  for (let e = lo; e <= hi; e++) {
+    const gx = x(10 ** e);
+    svg += `<line x1="${gx}" y1="${top - 6}" x2="${gx}" y2="${H - 30}" stroke="${e === 0 ? "#000" : "#ccc"}"/>` +
+           `<text x="${gx}" y="${H - 14}" text-anchor="middle">${10 ** e}x</text>\n`;
+  }
+  bars.forEach((b, i) => {
+    const y = top + i * bh, v = Number.isFinite(b.v) ? b.v : 0;
+    svg += `<text x="${left - 8}" y="${y + 15}" text-anchor="end">${esc(b.label)}</text>` +
+           `<rect x="${x(10 ** lo)}" y="${y + 4}" width="${Math.max(1, x(v) - x(10 ** lo))}" height="${bh - 8}" ` +
+           `fill="${v >= 1 ? "#2a7" : "#c55"}"/>` +
+           `<text x="${x(v) + 4}" y="${y + 15}">${v ? v.toFixed(3) + "x" : "–"}</text>\n`;
+  });
+  return svg + "</svg>\n";
+}
+const svgPath = out.replace(/\.md$/, "") + ".svg";
+fs.writeFileSync(svgPath, chart(rows));
+md += `\n![ratios](${path.basename(svgPath)})\n`;
 fs.writeFileSync(out, md);
 process.stdout.write(md);
