@@ -64,16 +64,6 @@ void cmd_run_help(FILE *f)
 	        DEFAULT_N_PREDICT, DEMO_N_PREDICT);
 }
 
-static bool parse_float(const char *s, float lo, float hi, float *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= lo && v <= hi)) return false;
-	*out = (float)v;
-	return true;
-}
-
 static int parse(int argc, char **argv, struct run_args *r)
 {
 	memset(r, 0, sizeof *r);
@@ -84,6 +74,12 @@ static int parse(int argc, char **argv, struct run_args *r)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		long n;
+		int shared = cli_parse_shared_flag("run", a, v, &r->eo, &r->sp);
+		if (shared == 1) {
+			i++;
+			continue;
+		}
+		if (shared) return shared;
 #define NEED_VALUE() \
 	if (!v) return cli_bad_arg("run", "missing value for", a); \
 	i++
@@ -104,55 +100,10 @@ static int parse(int argc, char **argv, struct run_args *r)
 			if (!cli_parse_int(v, 1 << 30, &n)) return cli_bad_arg("run", "-n needs a token count, got", v);
 			r->n_predict = n;
 			r->n_given = true;
-		} else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) {
-			NEED_VALUE();
-			if (!cli_parse_int(v, 1 << 24, &n) || n < 1) return cli_bad_arg("run", "-c needs a positive token count, got", v);
-			r->eo.session.n_ctx = (uint32_t)n;
-		} else if (!strcmp(a, "-b") || !strcmp(a, "--batch-size")) {
-			NEED_VALUE();
-			if (!cli_parse_int(v, 1 << 16, &n) || n < 1) return cli_bad_arg("run", "-b needs a positive token count, got", v);
-			r->eo.session.n_batch = (uint32_t)n;
-		} else if (!strcmp(a, "--cache-type") || !strcmp(a, "-ctk")) {
-			NEED_VALUE();
-			if (!cli_parse_cache_type(v, &r->eo.session.kv_type)) return cli_bad_arg("run", "--cache-type is f16 or f32, got", v);
-		} else if (!strcmp(a, "--temp")) {
-			NEED_VALUE();
-			if (!parse_float(v, 0, 1e6f, &r->sp.temp)) return cli_bad_arg("run", "--temp needs a number >= 0, got", v);
-		} else if (!strcmp(a, "--top-k")) {
-			NEED_VALUE();
-			if (!cli_parse_int(v, 1 << 30, &n)) return cli_bad_arg("run", "--top-k needs a count, got", v);
-			r->sp.top_k = (int32_t)n;
-		} else if (!strcmp(a, "--top-p")) {
-			NEED_VALUE();
-			if (!parse_float(v, 0, 1, &r->sp.top_p)) return cli_bad_arg("run", "--top-p needs a number in [0, 1], got", v);
-		} else if (!strcmp(a, "--min-p")) {
-			NEED_VALUE();
-			if (!parse_float(v, 0, 1, &r->sp.min_p)) return cli_bad_arg("run", "--min-p needs a number in [0, 1], got", v);
-		} else if (!strcmp(a, "--repeat-penalty")) {
-			NEED_VALUE();
-			if (!parse_float(v, 0.01f, 100, &r->sp.repeat_penalty))
-				return cli_bad_arg("run", "--repeat-penalty needs a positive number, got", v);
-		} else if (!strcmp(a, "--repeat-last-n")) {
-			NEED_VALUE();
-			if (!strcmp(v, "-1")) r->sp.repeat_last_n = -1;
-			else if (cli_parse_int(v, 1 << 20, &n)) r->sp.repeat_last_n = (int32_t)n;
-			else return cli_bad_arg("run", "--repeat-last-n needs a count or -1, got", v);
-		} else if (!strcmp(a, "-s") || !strcmp(a, "--seed")) {
-			NEED_VALUE();
-			unsigned long long s;
-			char *end;
-			errno = 0;
-			s = strtoull(v, &end, 10);
-			if (errno || end == v || *end) return cli_bad_arg("run", "--seed needs a number, got", v);
-			r->sp.seed = s;
 		} else if (!strcmp(a, "--json")) {
 			r->json = true;
 		} else if (!strcmp(a, "--profile")) {
 			r->eo.session.profile = true;
-		} else if (!strcmp(a, "--device")) {
-			NEED_VALUE();
-			if (!cli_parse_int(v, 1 << 16, &n)) return cli_bad_arg("run", "--device needs an index, got", v);
-			r->eo.device_index = (int)n;
 		} else {
 			return cli_bad_arg("run", a[0] == '-' ? "unknown option" : "unexpected argument", a);
 		}
@@ -273,8 +224,8 @@ static int ids_push(struct tok_ids *v, int32_t id)
 	return VKLLM_OK;
 }
 
-static int generate(struct engine *e, struct run_args *r, const struct tok_ids *prompt, struct tok_ids *gen,
-                    struct tok_text *text, struct timings *t, const char **stop)
+static int generate(struct engine *e, struct run_args *r, const struct tok_text *prompt_text, const struct tok_ids *prompt,
+                    struct tok_ids *gen, struct tok_text *text, struct timings *t, const char **stop)
 {
 	struct session *s = &e->s;
 	struct sampler smp;
@@ -283,9 +234,17 @@ static int generate(struct engine *e, struct run_args *r, const struct tok_ids *
 	struct detok_stream ds;
 	detok_stream_init(&ds, e->tok, false);
 	t->n_prompt = (uint32_t)prompt->n;
+	/* on a terminal, say what the wait is for (a first run also compiles the device's shaders) */
+	bool status = !r->json && isatty(2);
+	if (status) fprintf(stderr, "\033[2m[reading the prompt: %zu tokens]\033[0m", prompt->n);
 	double t0 = cli_now();
 	int st = session_eval(s, (const uint32_t *)prompt->ids, (uint32_t)prompt->n, false, NULL);
 	t->prompt_s = cli_now() - t0;
+	if (status) fprintf(stderr, "\r\033[K");
+	if (!r->json) {
+		fwrite(prompt_text->p, 1, prompt_text->n, stdout);
+		fflush(stdout);
+	}
 	double tg = cli_now(), cpu0 = thread_cpu_seconds();
 	*stop = "stopped after -n tokens";
 	while (!st && gen->n < (size_t)r->n_predict) {
@@ -339,10 +298,7 @@ int cmd_run(int argc, char **argv)
 		if (!r.n_given) r.n_predict = DEMO_N_PREDICT;
 	}
 	r.eo.quiet = r.json;
-	/* candidates the GPU hands over: the best one when greedy, else what top-k keeps (at most 64);
-	 * a repetition penalty reorders them, so it gets all 64 */
-	bool penalty = r.sp.repeat_penalty != 1.0f;
-	r.eo.session.n_cand = r.sp.temp <= 0 && !penalty ? 1 : r.sp.top_k > 0 && r.sp.top_k < 64 && !penalty ? (uint32_t)r.sp.top_k : 64;
+	r.eo.session.n_cand = cli_n_candidates(&r.sp);
 
 	struct tok_text prompt_text = {0}, text = {0};
 	struct tok_ids prompt = {0}, gen = {0};
@@ -368,11 +324,7 @@ int cmd_run(int argc, char **argv)
 		          prompt.n, e.s.fs.n_ctx);
 	struct timings t = {0};
 	const char *stop = "";
-	if (!st && !r.json) {
-		fwrite(prompt_text.p, 1, prompt_text.n, stdout);
-		fflush(stdout);
-	}
-	if (!st) st = generate(&e, &r, &prompt, &gen, &text, &t, &stop);
+	if (!st) st = generate(&e, &r, &prompt_text, &prompt, &gen, &text, &t, &stop);
 	if (!st) {
 		if (r.json) print_json(&prompt, &gen, &text, &t, stop);
 		else print_timings(&e, &t, stop);
