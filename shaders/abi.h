@@ -219,4 +219,51 @@ struct gemm_params {
 	ABI_U32 accumulate;
 };
 
+/* ---- mixture of experts (host/ops/moe.c, docs/moe.md) ---- */
+
+/* moe_route.comp: per token t < n_tok, from its n_exp router logits: gating (spec constant),
+ * selection scores (+ bias), group limiting, the top k experts, their weights. */
+struct moe_route_params {
+	ABI_U32 n_tok;
+	ABI_U32 n_exp;
+	ABI_U32 k;
+	ABI_U32 logits_offset;
+	ABI_U32 logits_stride;
+	ABI_U32 bias_offset;
+	ABI_U32 has_bias;
+	ABI_U32 ids_offset;     /* out [n_tok][k] uint */
+	ABI_U32 w_offset;       /* out [n_tok][k] float */
+	ABI_U32 n_group;        /* 1: no group limit */
+	ABI_U32 n_group_used;
+	ABI_U32 norm;           /* weights divided by their sum (clamped at 2^-14) */
+	ABI_F32 scale;          /* then multiplied by scale */
+};
+
+/* moe_index.comp: the n_tok * k (token, slot) assignments sorted by expert, stably:
+ * COUNTS[e], OFFSETS[e] (OFFSETS[n_exp] = n_tok * k), PERM[pos] = t * k + slot, INV[t * k + slot] = pos. */
+struct moe_index_params {
+	ABI_U32 n_assign;       /* n_tok * k */
+	ABI_U32 n_exp;
+	ABI_U32 ids_offset;
+	ABI_U32 counts_offset;
+	ABI_U32 offsets_offset;
+	ABI_U32 perm_offset;
+	ABI_U32 inv_offset;
+};
+
+/* moe_gather_rows.comp: XP[pos][i] = X[PERM[pos] / k][i], pos < n_assign, i < n (rows x_stride apart)
+ * moe_scatter.comp:     OUT[t][i] (+)= sum_slot W[t][slot] * Y[INV[t * k + slot]][i] */
+struct moe_rows_params {
+	ABI_U32 n_assign;       /* n_tok * k */
+	ABI_U32 k;
+	ABI_U32 n;              /* row length */
+	ABI_U32 x_offset;       /* gather: X; scatter: Y */
+	ABI_U32 x_stride;
+	ABI_U32 index_offset;   /* gather: PERM; scatter: INV */
+	ABI_U32 w_offset;       /* scatter: the routing weights */
+	ABI_U32 out_offset;
+	ABI_U32 out_stride;
+	ABI_U32 accumulate;     /* scatter: add to OUT */
+};
+
 #endif

@@ -57,3 +57,10 @@ foreach(t F16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K MXFP4)
   string(TOLOWER ${t} lower)
   vkllm_shader(gemm_coopmat_${lower} gemm_coopmat.comp DEFINES WTYPE_${t} COOPMAT)
 endforeach()
+
+# mixture of experts (host/ops/moe.c): router (gating by spec constant), the expert-order index,
+# row gather into expert order and the weighted scatter back
+vkllm_shader(moe_route moe_route.comp)
+vkllm_shader(moe_index moe_index.comp)
+vkllm_shader(moe_gather_rows moe_rows.comp)
+vkllm_shader(moe_scatter moe_rows.comp DEFINES SCATTER)

@@ -141,4 +141,34 @@ uint64_t op_topk_scratch_bytes(const struct gpu *g, uint32_t n, uint32_t n_rows,
 int op_topk(struct gpu_rec *rec, struct gpu_view out_idx, struct gpu_view out_val, struct gpu_view scratch,
             struct gpu_view logits, uint32_t n, uint32_t n_rows, uint32_t k);
 
+/* ---- mixture of experts (host/ops/moe.c, docs/moe.md) ---- */
+
+enum moe_gating {
+	MOE_GATING_SOFTMAX,        /* Qwen3-MoE, Mixtral, Kimi K2's softmax models */
+	MOE_GATING_SIGMOID,        /* DeepSeek V3, Kimi K2, GLM-4.5 */
+	MOE_GATING_SOFTMAX_WEIGHT, /* gpt-oss: select by logit, softmax over the chosen */
+};
+struct moe_route_desc {
+	uint32_t n_tok, n_exp, k;   /* experts 1..1024, k 1..32 */
+	uint32_t logits_stride;     /* between tokens' logits; 0: n_exp */
+	enum moe_gating gating;
+	uint32_t n_group, n_group_used; /* group-limited selection (DeepSeek V3); n_group 0 or 1: off */
+	bool norm;                  /* weights divided by their sum (clamped at 2^-14, as llama.cpp) */
+	float scale;                /* then multiplied by it (1 for most) */
+};
+/* The router: ids [n_tok][k] uint32 (best first, ties to the lower expert) and weights [n_tok][k]
+ * f32 from logits [n_tok][n_exp] f32; bias [n_exp] f32 (optional) shifts selection only. */
+int op_moe_route(struct gpu_rec *rec, struct gpu_view ids, struct gpu_view weights, struct gpu_view logits,
+                 struct gpu_view bias, const struct moe_route_desc *d);
+/* Sorts the n_assign = n_tok * k assignments in ids by expert, stably: counts [n_exp],
+ * offsets [n_exp + 1], perm [n_assign] (position -> t * k + slot), inv [n_assign] (the reverse). */
+int op_moe_index(struct gpu_rec *rec, struct gpu_view counts, struct gpu_view offsets, struct gpu_view perm,
+                 struct gpu_view inv, struct gpu_view ids, uint32_t n_assign, uint32_t n_exp);
+/* out [n_tok * k][n]: row pos is x's row perm[pos] / k (token rows into expert order) */
+int op_moe_gather_rows(struct gpu_rec *rec, struct gpu_view out, struct gpu_view x, struct gpu_view perm, uint32_t n_tok,
+                       uint32_t k, uint32_t n);
+/* out [n_tok][n] (+)= sum over slots of weights[t][slot] * y[inv[t * k + slot]] (back to token order) */
+int op_moe_scatter(struct gpu_rec *rec, struct gpu_view out, struct gpu_view y, struct gpu_view inv,
+                   struct gpu_view weights, uint32_t n_tok, uint32_t k, uint32_t n, bool accumulate);
+
 #endif

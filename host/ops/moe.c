@@ -1,0 +1,115 @@
+/* The mixture-of-experts ops (docs/moe.md): op_moe_route (shaders/moe_route.comp), op_moe_index
+ * (moe_index.comp), op_moe_gather_rows and op_moe_scatter (moe_rows.comp). Routing never leaves
+ * the device: the expert matmuls read the ids and the index these write. */
+#include <math.h>
+
+#include "ops.h"
+#include "view_util.h"
+
+#include "../../shaders/abi.h"
+
+#define MOE_MAX_EXPERTS 1024
+#define MOE_MAX_K 32
+#define MOE_MAX_GROUPS 64
+
+int op_moe_route(struct gpu_rec *rec, struct gpu_view ids, struct gpu_view weights, struct gpu_view logits,
+                 struct gpu_view bias, const struct moe_route_desc *d)
+{
+	struct gpu *g = rec->g;
+	const char *op = "moe_route";
+	if (d->n_tok == 0 || d->n_exp == 0 || d->n_exp > MOE_MAX_EXPERTS || d->k == 0 || d->k > MOE_MAX_K || d->k > d->n_exp)
+		return fail(VKLLM_E_ARG, "%s: %u tokens, %u experts, top %u: experts must be 1..%u and k 1..min(%u, experts)", op,
+		            d->n_tok, d->n_exp, d->k, MOE_MAX_EXPERTS, MOE_MAX_K);
+	if (d->n_group > 1 && (d->n_group > MOE_MAX_GROUPS || d->n_exp % d->n_group || d->n_group_used == 0 ||
+	                       d->n_group_used > d->n_group || (uint64_t)d->n_group_used * (d->n_exp / d->n_group) < d->k))
+		return fail(VKLLM_E_ARG, "%s: %u groups (%u used) of %u experts cannot give %u experts (at most %u groups, dividing "
+		            "the experts)", op, d->n_group, d->n_group_used, d->n_exp, d->k, MOE_MAX_GROUPS);
+	if (d->gating > MOE_GATING_SOFTMAX_WEIGHT) return fail(VKLLM_E_ARG, "%s: unknown gating %d", op, (int)d->gating);
+	if (!isfinite(d->scale)) return fail(VKLLM_E_ARG, "%s: scale %g is not finite", op, (double)d->scale);
+	uint32_t stride = d->logits_stride ? d->logits_stride : d->n_exp;
+	TRY(ops_check_view(op, "logits", logits, 4, ((uint64_t)(d->n_tok - 1) * stride + d->n_exp) * 4));
+	if (bias.buf) TRY(ops_check_view(op, "bias", bias, 4, (uint64_t)d->n_exp * 4));
+	TRY(ops_check_view(op, "ids", ids, 4, (uint64_t)d->n_tok * d->k * 4));
+	TRY(ops_check_view(op, "weights", weights, 4, (uint64_t)d->n_tok * d->k * 4));
+	uint32_t spec[] = {64, (uint32_t)d->gating};
+	const struct gpu_pipeline *p;
+	TRY(gpu_pipeline_get(g, &p, SH_MOE_ROUTE, spec, 2));
+	struct moe_route_params pc = {
+		.n_tok = d->n_tok, .n_exp = d->n_exp, .k = d->k, .logits_stride = stride, .has_bias = bias.buf != NULL,
+		.n_group = d->n_group ? d->n_group : 1, .n_group_used = d->n_group_used, .norm = d->norm, .scale = d->scale,
+	};
+	struct gpu_view views[] = {ops_aligned(g, logits, 4, &pc.logits_offset),
+	                           ops_aligned(g, bias.buf ? bias : logits, 4, &pc.bias_offset),
+	                           ops_aligned(g, ids, 4, &pc.ids_offset), ops_aligned(g, weights, 4, &pc.w_offset)};
+	uint32_t gx, gy;
+	gpu_groups_1d(g, d->n_tok, &gx, &gy);
+	return gpu_dispatch(rec, p, views, 4, &pc, sizeof pc, gx, gy, 1);
+}
+
+int op_moe_index(struct gpu_rec *rec, struct gpu_view counts, struct gpu_view offsets, struct gpu_view perm,
+                 struct gpu_view inv, struct gpu_view ids, uint32_t n_assign, uint32_t n_exp)
+{
+	struct gpu *g = rec->g;
+	const char *op = "moe_index";
+	if (n_assign == 0 || n_exp == 0 || n_exp > MOE_MAX_EXPERTS)
+		return fail(VKLLM_E_ARG, "%s: %u assignments to %u experts (at most %u)", op, n_assign, n_exp, MOE_MAX_EXPERTS);
+	TRY(ops_check_view(op, "ids", ids, 4, (uint64_t)n_assign * 4));
+	TRY(ops_check_view(op, "counts", counts, 4, (uint64_t)n_exp * 4));
+	TRY(ops_check_view(op, "offsets", offsets, 4, ((uint64_t)n_exp + 1) * 4));
+	TRY(ops_check_view(op, "perm", perm, 4, (uint64_t)n_assign * 4));
+	TRY(ops_check_view(op, "inv", inv, 4, (uint64_t)n_assign * 4));
+	uint32_t spec[] = {ops_workgroup(g, 8)};
+	const struct gpu_pipeline *p;
+	TRY(gpu_pipeline_get(g, &p, SH_MOE_INDEX, spec, 1));
+	struct moe_index_params pc = {.n_assign = n_assign, .n_exp = n_exp};
+	struct gpu_view views[] = {ops_aligned(g, ids, 4, &pc.ids_offset), ops_aligned(g, counts, 4, &pc.counts_offset),
+	                           ops_aligned(g, offsets, 4, &pc.offsets_offset), ops_aligned(g, perm, 4, &pc.perm_offset),
+	                           ops_aligned(g, inv, 4, &pc.inv_offset)};
+	return gpu_dispatch(rec, p, views, 5, &pc, sizeof pc, 1, 1, 1);
+}
+
+int op_moe_gather_rows(struct gpu_rec *rec, struct gpu_view out, struct gpu_view x, struct gpu_view perm, uint32_t n_tok,
+                       uint32_t k, uint32_t n)
+{
+	struct gpu *g = rec->g;
+	const char *op = "moe_gather_rows";
+	uint64_t n_assign = (uint64_t)n_tok * k;
+	if (n_tok == 0 || k == 0 || n == 0 || n_assign * n > UINT32_MAX)
+		return fail(VKLLM_E_ARG, "%s: %u tokens x %u slots of %u values", op, n_tok, k, n);
+	TRY(ops_check_view(op, "x", x, 4, (uint64_t)n_tok * n * 4));
+	TRY(ops_check_view(op, "perm", perm, 4, n_assign * 4));
+	TRY(ops_check_view(op, "out", out, 4, n_assign * n * 4));
+	uint32_t spec[] = {ops_elementwise_wg(g)};
+	const struct gpu_pipeline *p;
+	TRY(gpu_pipeline_get(g, &p, SH_MOE_GATHER_ROWS, spec, 1));
+	struct moe_rows_params pc = {.n_assign = (uint32_t)n_assign, .k = k, .n = n, .x_stride = n, .out_stride = n};
+	struct gpu_view views[] = {ops_aligned(g, x, 4, &pc.x_offset), ops_aligned(g, perm, 4, &pc.index_offset),
+	                           ops_aligned(g, out, 4, &pc.out_offset)};
+	uint32_t gx, gy;
+	gpu_groups_1d(g, (n_assign * n + spec[0] - 1) / spec[0], &gx, &gy);
+	return gpu_dispatch(rec, p, views, 3, &pc, sizeof pc, gx, gy, 1);
+}
+
+int op_moe_scatter(struct gpu_rec *rec, struct gpu_view out, struct gpu_view y, struct gpu_view inv,
+                   struct gpu_view weights, uint32_t n_tok, uint32_t k, uint32_t n, bool accumulate)
+{
+	struct gpu *g = rec->g;
+	const char *op = "moe_scatter";
+	uint64_t n_assign = (uint64_t)n_tok * k;
+	if (n_tok == 0 || k == 0 || n == 0 || n_assign * n > UINT32_MAX)
+		return fail(VKLLM_E_ARG, "%s: %u tokens x %u slots of %u values", op, n_tok, k, n);
+	TRY(ops_check_view(op, "y", y, 4, n_assign * n * 4));
+	TRY(ops_check_view(op, "inv", inv, 4, n_assign * 4));
+	TRY(ops_check_view(op, "weights", weights, 4, n_assign * 4));
+	TRY(ops_check_view(op, "out", out, 4, (uint64_t)n_tok * n * 4));
+	uint32_t spec[] = {ops_elementwise_wg(g)};
+	const struct gpu_pipeline *p;
+	TRY(gpu_pipeline_get(g, &p, SH_MOE_SCATTER, spec, 1));
+	struct moe_rows_params pc = {.n_assign = (uint32_t)n_assign, .k = k, .n = n, .x_stride = n, .out_stride = n,
+	                             .accumulate = accumulate};
+	struct gpu_view views[] = {ops_aligned(g, y, 4, &pc.x_offset), ops_aligned(g, inv, 4, &pc.index_offset),
+	                           ops_aligned(g, weights, 4, &pc.w_offset), ops_aligned(g, out, 4, &pc.out_offset)};
+	uint32_t gx, gy;
+	gpu_groups_1d(g, ((uint64_t)n_tok * n + spec[0] - 1) / spec[0], &gx, &gy);
+	return gpu_dispatch(rec, p, views, 4, &pc, sizeof pc, gx, gy, 1);
+}

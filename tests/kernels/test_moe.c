@@ -1,0 +1,184 @@
+/* The mixture-of-experts ops against tests/ref/moe_ref.c, on the routers of 2025's MoE models
+ * and the edge cases issue 8 names: every token to one expert, experts with no token, top-k equal
+ * to the expert count, a single token, group-limited selection with a bias (DeepSeek V3).
+ *
+ * Tolerances. Expert ids: identical, except where two experts' selection scores are within 1e-6
+ * of each other (f32 rounding of a softmax or sigmoid can order such a pair either way); such a
+ * swap is counted and printed, and every case is built so it stays rare. Weights: 1e-5 relative
+ * (f32 exp and division against double). The index (counts, offsets, perm, inv) and the gather
+ * are exact; the scatter sums k products in f32: 1e-6 relative to the sum of magnitudes. */
+#include "ref/moe_ref.h"
+#include "small_ops_util.h"
+
+struct route_case {
+	const char *name;
+	uint32_t n_tok, n_exp, k;
+	enum moe_gating gating;
+	bool bias, norm;
+	uint32_t n_group, n_group_used;
+	float scale;
+	int one_expert; /* >= 0: every token's logits favour this expert by far */
+};
+
+/* selection score of expert e for token t, in double, as the reference computes it */
+static double sel_score(const float *l, const float *bias, uint32_t n_exp, uint32_t e, int gating)
+{
+	double mx = -INFINITY, sum = 0, p;
+	for (uint32_t i = 0; i < n_exp; i++) mx = fmax(mx, l[i]);
+	for (uint32_t i = 0; gating == 0 && i < n_exp; i++) sum += exp(l[i] - mx);
+	p = gating == 0 ? exp(l[e] - mx) / sum : gating == 1 ? 1.0 / (1.0 + exp(-(double)l[e])) : l[e];
+	return p + (bias ? bias[e] : 0.0);
+}
+
+static int run_case(struct gpu *g, const struct route_case *c, uint64_t *seed)
+{
+	uint32_t T = c->n_tok, E = c->n_exp, K = c->k, A = T * K, D = 40; /* D: row length for gather/scatter */
+	float *logits = malloc((size_t)T * E * 4), *bias = malloc(E * 4ull);
+	uint32_t *ref_ids = malloc(A * 4ull), *ids = malloc(A * 4ull);
+	double *ref_w = malloc(A * 8ull);
+	float *w = malloc(A * 4ull);
+	/* logits on a grid of 1/16 with random order: no two equal within a token */
+	for (uint32_t t = 0; t < T; t++) {
+		for (uint32_t e = 0; e < E; e++) logits[(size_t)t * E + e] = ((float)e - E / 2.0f) / 16.0f;
+		for (uint32_t e = E - 1; e > 0; e--) {
+			uint32_t j = (uint32_t)(test_rand(seed) % (e + 1));
+			float tmp = logits[(size_t)t * E + e];
+			logits[(size_t)t * E + e] = logits[(size_t)t * E + j], logits[(size_t)t * E + j] = tmp;
+		}
+		if (c->one_expert >= 0) logits[(size_t)t * E + c->one_expert] = 40.0f;
+	}
+	for (uint32_t e = 0; e < E; e++) bias[e] = (float)(test_rand(seed) % 64) / 1024.0f;
+	const float *bias_or_null = c->bias ? bias : NULL;
+	moe_route_ref(ref_ids, ref_w, logits, bias_or_null, T, E, K, (int)c->gating, c->n_group, c->n_group_used, c->norm,
+	              c->scale);
+
+	struct gpu_buffer lb, bb, ib, wb, cb, ob, pb, vb, xb, xpb, yb, outb;
+	REQUIRE_OK(buf_make(g, &lb, "logits", logits, (size_t)T * E * 4, 4));
+	REQUIRE_OK(buf_make(g, &bb, "bias", bias, E * 4ull, 0));
+	REQUIRE_OK(buf_make(g, &ib, "ids", NULL, A * 4ull, 8));
+	REQUIRE_OK(buf_make(g, &wb, "weights", NULL, A * 4ull, 0));
+	struct moe_route_desc d = {.n_tok = T, .n_exp = E, .k = K, .gating = c->gating, .n_group = c->n_group,
+	                           .n_group_used = c->n_group_used, .norm = c->norm, .scale = c->scale};
+	struct gpu_view idv = view_at(&ib, 8, A * 4ull), wv = view_at(&wb, 0, A * 4ull);
+
+	/* the index, gather and scatter run on the GPU's ids */
+	REQUIRE_OK(buf_make(g, &cb, "counts", NULL, E * 4ull, 0));
+	REQUIRE_OK(buf_make(g, &ob, "offsets", NULL, (E + 1) * 4ull, 0));
+	REQUIRE_OK(buf_make(g, &pb, "perm", NULL, A * 4ull, 0));
+	REQUIRE_OK(buf_make(g, &vb, "inv", NULL, A * 4ull, 0));
+	float *x = malloc((size_t)T * D * 4), *y = malloc((size_t)A * D * 4);
+	for (size_t i = 0; i < (size_t)T * D; i++) x[i] = test_randf(seed);
+	for (size_t i = 0; i < (size_t)A * D; i++) y[i] = test_randf(seed);
+	REQUIRE_OK(buf_make(g, &xb, "x", x, (size_t)T * D * 4, 0));
+	REQUIRE_OK(buf_make(g, &xpb, "x by expert", NULL, (size_t)A * D * 4, 0));
+	REQUIRE_OK(buf_make(g, &yb, "expert outputs", y, (size_t)A * D * 4, 0));
+	REQUIRE_OK(buf_make(g, &outb, "out", NULL, (size_t)T * D * 4, 0));
+
+	struct gpu_rec rec;
+	REQUIRE_OK(gpu_rec_begin(g, &rec));
+	REQUIRE_OK(op_moe_route(&rec, idv, wv, view_at(&lb, 4, (size_t)T * E * 4), c->bias ? gpu_whole(&bb) : NO_VIEW, &d));
+	REQUIRE_OK(op_moe_index(&rec, gpu_whole(&cb), gpu_whole(&ob), gpu_whole(&pb), gpu_whole(&vb), idv, A, E));
+	REQUIRE_OK(op_moe_gather_rows(&rec, gpu_whole(&xpb), gpu_whole(&xb), gpu_whole(&pb), T, K, D));
+	REQUIRE_OK(op_moe_scatter(&rec, gpu_whole(&outb), gpu_whole(&yb), gpu_whole(&vb), wv, T, K, D, false));
+	REQUIRE_OK(gpu_rec_end(&rec));
+	REQUIRE_OK(gpu_rec_submit_wait(&rec));
+	REQUIRE_OK(gpu_download(g, ids, &ib, 8, A * 4ull));
+	REQUIRE_OK(gpu_download(g, w, &wb, 0, A * 4ull));
+
+	int bad_ids = 0, ties = 0, bad_w = 0;
+	for (uint32_t a = 0; a < A; a++) {
+		uint32_t t = a / K;
+		if (ids[a] != ref_ids[a]) {
+			double s1 = ids[a] < E ? sel_score(logits + (size_t)t * E, bias_or_null, E, ids[a], (int)c->gating) : INFINITY;
+			double s2 = sel_score(logits + (size_t)t * E, bias_or_null, E, ref_ids[a], (int)c->gating);
+			if (fabs(s1 - s2) < 1e-6) ties++;
+			else if (bad_ids++ < 4)
+				fprintf(stderr, "  token %u slot %u: expert %u, reference %u\n", t, a % K, ids[a], ref_ids[a]);
+		}
+		if (!(fabs(w[a] - ref_w[a]) <= 1e-5 * fabs(ref_w[a]) + 1e-12) && bad_w++ < 4)
+			fprintf(stderr, "  token %u slot %u: weight %.9g, reference %.9g\n", t, a % K, w[a], ref_w[a]);
+	}
+	EXPECT(bad_ids == 0 && bad_w == 0, "%s: %d expert ids and %d weights differ from the reference", c->name, bad_ids, bad_w);
+	if (ties) printf("# %s: %d near-tie swaps (selection scores within 1e-6)\n", c->name, ties);
+
+	/* index, gather and scatter from the GPU's own ids: exact, exact, 1e-6 */
+	uint32_t *counts = malloc(E * 4ull), *offsets = malloc((E + 1) * 4ull), *perm = malloc(A * 4ull), *inv = malloc(A * 4ull);
+	uint32_t *gc = malloc(E * 4ull), *go = malloc((E + 1) * 4ull), *gp = malloc(A * 4ull), *gi = malloc(A * 4ull);
+	moe_index_ref(counts, offsets, perm, inv, ids, A, E);
+	REQUIRE_OK(gpu_download(g, gc, &cb, 0, E * 4ull));
+	REQUIRE_OK(gpu_download(g, go, &ob, 0, (E + 1) * 4ull));
+	REQUIRE_OK(gpu_download(g, gp, &pb, 0, A * 4ull));
+	REQUIRE_OK(gpu_download(g, gi, &vb, 0, A * 4ull));
+	EXPECT(!memcmp(gc, counts, E * 4ull) && !memcmp(go, offsets, (E + 1) * 4ull) && !memcmp(gp, perm, A * 4ull) &&
+	       !memcmp(gi, inv, A * 4ull), "%s: the expert index differs from the reference", c->name);
+	float *xp = malloc((size_t)A * D * 4), *out = malloc((size_t)T * D * 4);
+	double *ref_out = malloc((size_t)T * D * 8);
+	REQUIRE_OK(gpu_download(g, xp, &xpb, 0, (size_t)A * D * 4));
+	int bad_rows = 0;
+	for (uint32_t pos = 0; pos < A; pos++) bad_rows += memcmp(xp + (size_t)pos * D, x + (size_t)(perm[pos] / K) * D, D * 4) != 0;
+	EXPECT(bad_rows == 0, "%s: %d gathered rows are not their token's", c->name, bad_rows);
+	moe_scatter_ref(ref_out, y, inv, w, T, K, D);
+	REQUIRE_OK(gpu_download(g, out, &outb, 0, (size_t)T * D * 4));
+	int bad_out = 0;
+	for (uint32_t t = 0; t < T; t++)
+		for (uint32_t i = 0; i < D; i++) {
+			double mag = 0;
+			for (uint32_t j = 0; j < K; j++) mag += fabs(w[t * K + j] * y[(size_t)inv[t * K + j] * D + i]);
+			bad_out += !(fabs(out[(size_t)t * D + i] - ref_out[(size_t)t * D + i]) <= 1e-6 * mag + 1e-30);
+		}
+	EXPECT(bad_out == 0, "%s: %d scattered values differ", c->name, bad_out);
+	if (c->one_expert >= 0 && K == 1)
+		EXPECT(gc[c->one_expert] == T && go[E] == T, "%s: every token went to expert %d (%u of %u)", c->name, c->one_expert,
+		       gc[c->one_expert], T);
+
+	gpu_rec_destroy(&rec);
+	struct gpu_buffer *bufs[] = {&lb, &bb, &ib, &wb, &cb, &ob, &pb, &vb, &xb, &xpb, &yb, &outb};
+	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) gpu_buffer_destroy(g, bufs[i]);
+	free(logits), free(bias), free(ref_ids), free(ids), free(ref_w), free(w), free(x), free(y);
+	free(counts), free(offsets), free(perm), free(inv), free(gc), free(go), free(gp), free(gi);
+	free(xp), free(out), free(ref_out);
+	return 0;
+}
+
+int main(void)
+{
+	struct gpu g;
+	if (test_gpu_open(&g)) {
+		fprintf(stderr, "no device: %s\n", vkllm_error());
+		return 1;
+	}
+	uint64_t seed = 17;
+	const struct route_case cases[] = {
+		{"qwen3-30b-a3b router", 37, 128, 8, MOE_GATING_SOFTMAX, false, true, 0, 0, 1.0f, -1},
+		{"deepseek-v3 router (sigmoid, bias, 8 groups keep 4)", 5, 256, 8, MOE_GATING_SIGMOID, true, true, 8, 4, 2.5f, -1},
+		{"kimi-k2 router (384 experts)", 3, 384, 8, MOE_GATING_SIGMOID, true, true, 1, 1, 2.827f, -1},
+		{"gpt-oss router (softmax over the chosen)", 9, 32, 4, MOE_GATING_SOFTMAX_WEIGHT, false, false, 0, 0, 1.0f, -1},
+		{"single token, top-k = all experts", 1, 8, 8, MOE_GATING_SOFTMAX, false, true, 0, 0, 1.0f, -1},
+		{"every token to expert 5, others empty", 64, 16, 1, MOE_GATING_SOFTMAX, false, false, 0, 0, 1.0f, 5},
+		{"a prefill chunk of 512 tokens, 128 experts", 512, 128, 8, MOE_GATING_SOFTMAX, false, true, 0, 0, 1.0f, -1},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_case(&g, &cases[i], &seed);
+
+	/* refusals */
+	struct gpu_buffer b;
+	REQUIRE_OK(gpu_buffer_create(&g, &b, 4096, GPU_MEM_DEVICE, "b"));
+	struct gpu_rec rec;
+	REQUIRE_OK(gpu_rec_begin(&g, &rec));
+	struct gpu_view v = gpu_whole(&b);
+	struct moe_route_desc d = {.n_tok = 1, .n_exp = 8, .k = 9, .scale = 1};
+	EXPECT(op_moe_route(&rec, v, v, v, NO_VIEW, &d) == VKLLM_E_ARG, "k above the expert count refused");
+	d.k = 2, d.n_group = 3, d.n_group_used = 1;
+	EXPECT(op_moe_route(&rec, v, v, v, NO_VIEW, &d) == VKLLM_E_ARG, "groups that do not divide the experts refused");
+	d.n_group = 4, d.n_group_used = 1, d.k = 3;
+	EXPECT(op_moe_route(&rec, v, v, v, NO_VIEW, &d) == VKLLM_E_ARG, "groups too few for k refused");
+	d = (struct moe_route_desc){.n_tok = 2000, .n_exp = 8, .k = 2, .scale = 1};
+	EXPECT(op_moe_route(&rec, v, v, v, NO_VIEW, &d) == VKLLM_E_ARG, "logits past the view refused");
+	EXPECT(op_moe_index(&rec, v, v, v, v, v, 16, 2000) == VKLLM_E_ARG, "more than 1024 experts refused");
+	EXPECT(op_moe_scatter(&rec, v, v, v, v, 100, 8, 64, false) == VKLLM_E_ARG, "scatter past the views refused");
+	EXPECT(rec.n_dispatches == 0, "nothing recorded by refused calls");
+	gpu_rec_end(&rec);
+	gpu_rec_destroy(&rec);
+	gpu_buffer_destroy(&g, &b);
+	test_gpu_close(&g);
+	return test_finish();
+}
