@@ -251,6 +251,26 @@ struct moe_index_params {
 	ABI_U32 inv_offset;
 };
 
+/* moe_matvec.comp: for each assignment a < n_assign (gl_WorkGroupID.z), with e = IDS[a] in this
+ * dispatch's part [first_expert, first_expert + n_part):
+ *   Y[y_offset + a * n_rows + r] (+)= sum_k W_e[r][k] * X[x_offset + (a / x_div) * n_k + k]
+ * W_e at byte w_offset + (e - first_expert) * expert_bytes. x_div = k for the gate and up
+ * projections (every slot reads its token's input), 1 for down (each slot its own). */
+struct moe_matvec_params {
+	ABI_U32 n_rows;
+	ABI_U32 n_k;
+	ABI_U32 row_bytes;
+	ABI_U32 w_offset;
+	ABI_U32 expert_bytes;
+	ABI_U32 first_expert;
+	ABI_U32 n_part;
+	ABI_U32 x_offset;
+	ABI_U32 x_div;
+	ABI_U32 y_offset;
+	ABI_U32 ids_offset;
+	ABI_U32 accumulate;
+};
+
 /* moe_gather_rows.comp: XP[pos][i] = X[PERM[pos] / k][i], pos < n_assign, i < n (rows x_stride apart)
  * moe_scatter.comp:     OUT[t][i] (+)= sum_slot W[t][slot] * Y[INV[t * k + slot]][i] */
 struct moe_rows_params {

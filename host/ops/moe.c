@@ -1,10 +1,13 @@
 /* The mixture-of-experts ops (docs/moe.md): op_moe_route (shaders/moe_route.comp), op_moe_index
- * (moe_index.comp), op_moe_gather_rows and op_moe_scatter (moe_rows.comp). Routing never leaves
+ * (moe_index.comp), op_moe_gather_rows and op_moe_scatter (moe_rows.comp), op_moe_matvec
+ * (moe_matvec.comp). Routing never leaves
  * the device: the expert matmuls read the ids and the index these write. */
 #include <math.h>
+#include <string.h>
 
 #include "ops.h"
 #include "view_util.h"
+#include "loader/quant.h"
 
 #include "../../shaders/abi.h"
 
@@ -112,4 +115,66 @@ int op_moe_scatter(struct gpu_rec *rec, struct gpu_view out, struct gpu_view y, 
 	uint32_t gx, gy;
 	gpu_groups_1d(g, ((uint64_t)n_tok * n + spec[0] - 1) / spec[0], &gx, &gy);
 	return gpu_dispatch(rec, p, views, 4, &pc, sizeof pc, gx, gy, 1);
+}
+
+static const struct {
+	uint32_t type;
+	enum shader_id sh;
+} moe_matvec_variants[] = {
+	{QT_F32, SH_MOE_MATVEC_F32},   {QT_F16, SH_MOE_MATVEC_F16},   {QT_BF16, SH_MOE_MATVEC_BF16},
+	{QT_Q4_0, SH_MOE_MATVEC_Q4_0}, {QT_Q4_1, SH_MOE_MATVEC_Q4_1}, {QT_Q5_0, SH_MOE_MATVEC_Q5_0},
+	{QT_Q5_1, SH_MOE_MATVEC_Q5_1}, {QT_Q8_0, SH_MOE_MATVEC_Q8_0}, {QT_Q2_K, SH_MOE_MATVEC_Q2_K},
+	{QT_Q3_K, SH_MOE_MATVEC_Q3_K}, {QT_Q4_K, SH_MOE_MATVEC_Q4_K}, {QT_Q5_K, SH_MOE_MATVEC_Q5_K},
+	{QT_Q6_K, SH_MOE_MATVEC_Q6_K}, {QT_MXFP4, SH_MOE_MATVEC_MXFP4},
+};
+
+int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
+                  struct gpu_view ids, const struct moe_matvec_desc *d)
+{
+	struct gpu *g = rec->g;
+	const char *op = "moe_matvec";
+	enum shader_id sh = SH_COUNT;
+	for (size_t i = 0; i < sizeof moe_matvec_variants / sizeof *moe_matvec_variants; i++)
+		if (moe_matvec_variants[i].type == wtype) sh = moe_matvec_variants[i].sh;
+	const struct quant_type *qt = quant_type_info(wtype);
+	if (sh == SH_COUNT || !qt) return fail(VKLLM_E_UNSUPPORTED, "%s: weight type %s has no kernel", op, qt ? qt->name : "?");
+	if (wtype != QT_F32 && !g->profile.storage16)
+		return fail(VKLLM_E_UNSUPPORTED, "%s: device %s lacks storageBuffer16BitAccess", op, g->profile.name);
+	if (d->n_assign == 0 || d->n_rows == 0 || d->n_exp == 0 || d->n_k == 0 || d->n_k % 32 || d->n_k % qt->block_size ||
+	    (d->x_div != 1 && d->x_div == 0) || d->n_assign % d->x_div || d->n_assign > g->profile.max_workgroup_count[2])
+		return fail(VKLLM_E_ARG, "%s: %u assignments (input divisor %u) of %u x %u experts (%u): K must be a multiple of 32 "
+		            "and of the block size %u, assignments at most %u", op, d->n_assign, d->x_div, d->n_rows, d->n_k,
+		            d->n_exp, qt->block_size, g->profile.max_workgroup_count[2]);
+	uint64_t row_bytes = quant_row_size(wtype, d->n_k), expert_bytes = row_bytes * d->n_rows;
+	if (expert_bytes > UINT32_MAX) return fail(VKLLM_E_UNSUPPORTED, "%s: one expert is more than 4 GiB", op);
+	TRY(ops_check_view(op, "weights", w, wtype == QT_F32 ? 4 : wtype == QT_MXFP4 ? 1 : 2, expert_bytes * d->n_exp));
+	TRY(ops_check_view(op, "x", x, 4, (uint64_t)(d->n_assign / d->x_div) * d->n_k * 4));
+	TRY(ops_check_view(op, "y", y, 4, (uint64_t)d->n_assign * d->n_rows * 4));
+	TRY(ops_check_view(op, "ids", ids, 4, (uint64_t)d->n_assign * 4));
+	bool cpu = !strcmp(g->profile.type, "cpu");
+	uint32_t spec[] = {ops_workgroup(g, cpu ? 1 : 4), cpu ? 16 : 8};
+	const struct gpu_pipeline *p;
+	TRY(gpu_pipeline_get(g, &p, sh, spec, 2));
+	/* whole experts per binding: a stack larger than maxStorageBufferRange is several dispatches */
+	uint64_t range = g->profile.max_storage_buffer_range - 256;
+	uint32_t per_part = (uint32_t)(range / expert_bytes < d->n_exp ? range / expert_bytes : d->n_exp);
+	if (per_part == 0) return fail(VKLLM_E_UNSUPPORTED, "%s: one expert (%llu bytes) is larger than a binding of device %s",
+	                               op, (unsigned long long)expert_bytes, g->profile.name);
+	uint32_t gx, gy;
+	gpu_groups_1d(g, (d->n_rows + spec[1] - 1) / spec[1], &gx, &gy);
+	for (uint32_t e0 = 0; e0 < d->n_exp; e0 += per_part) {
+		uint32_t np = d->n_exp - e0 < per_part ? d->n_exp - e0 : per_part;
+		struct gpu_view part;
+		uint32_t w_off;
+		TRY(ops_weight_view(g, op, w, expert_bytes, e0, np, &part, &w_off));
+		struct moe_matvec_params pc = {
+			.n_rows = d->n_rows, .n_k = d->n_k, .row_bytes = (uint32_t)row_bytes, .w_offset = w_off,
+			.expert_bytes = (uint32_t)expert_bytes, .first_expert = e0, .n_part = np, .x_div = d->x_div,
+			.accumulate = d->accumulate,
+		};
+		struct gpu_view views[] = {part, ops_aligned(g, x, 4, &pc.x_offset), ops_aligned(g, y, 4, &pc.y_offset),
+		                           ops_aligned(g, ids, 4, &pc.ids_offset)};
+		TRY(gpu_dispatch(rec, p, views, 4, &pc, sizeof pc, gx, gy, d->n_assign));
+	}
+	return VKLLM_OK;
 }

@@ -170,5 +170,16 @@ int op_moe_gather_rows(struct gpu_rec *rec, struct gpu_view out, struct gpu_view
 /* out [n_tok][n] (+)= sum over slots of weights[t][slot] * y[inv[t * k + slot]] (back to token order) */
 int op_moe_scatter(struct gpu_rec *rec, struct gpu_view out, struct gpu_view y, struct gpu_view inv,
                    struct gpu_view weights, uint32_t n_tok, uint32_t k, uint32_t n, bool accumulate);
+/* The expert matmuls for a few tokens: for each assignment a < n_assign (a = t * k + slot),
+ * y[a] (+)= W_{ids[a]} x[a / x_div], W the stacked expert tensor [n_exp][n_rows][n_k] in ggml type
+ * wtype, x rows of n_k f32, y [n_assign][n_rows] f32. x_div = k when every slot reads its token's
+ * input (gate, up), 1 when each slot has its own (down). Reads only the chosen experts. */
+struct moe_matvec_desc {
+	uint32_t n_assign, x_div;
+	uint32_t n_rows, n_k, n_exp;
+	bool accumulate;
+};
+int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
+                  struct gpu_view ids, const struct moe_matvec_desc *d);
 
 #endif

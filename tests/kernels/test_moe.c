@@ -6,7 +6,10 @@
  * of each other (f32 rounding of a softmax or sigmoid can order such a pair either way); such a
  * swap is counted and printed, and every case is built so it stays rare. Weights: 1e-5 relative
  * (f32 exp and division against double). The index (counts, offsets, perm, inv) and the gather
- * are exact; the scatter sums k products in f32: 1e-6 relative to the sum of magnitudes. */
+ * are exact; the scatter sums k products in f32: 1e-6 relative to the sum of magnitudes. The
+ * expert matvec: 1e-5 of sum_k |w x| plus 1e-6, as test_matvec (f32 sums in any order). */
+#include "loader/quant.h"
+#include "ref/matmul_ref.h"
 #include "ref/moe_ref.h"
 #include "small_ops_util.h"
 
@@ -140,6 +143,73 @@ static int run_case(struct gpu *g, const struct route_case *c, uint64_t *seed)
 	return 0;
 }
 
+/* op_moe_matvec: n_tok tokens, k slots each, over n_exp stacked experts of type wtype. down: each
+ * assignment has its own input (x_div 1), else the token's (x_div k). */
+static int run_matvec(struct gpu *g, uint32_t wtype, uint32_t n_exp, uint32_t n_rows, uint32_t n_k, uint32_t n_tok,
+                      uint32_t k, bool down, uint64_t *seed)
+{
+	uint32_t A = n_tok * k, x_div = down ? 1 : k, n_x = A / x_div;
+	uint64_t row_bytes = quant_row_size(wtype, n_k), expert_bytes = row_bytes * n_rows;
+	uint8_t *w = malloc(expert_bytes * n_exp + 4);
+	float *row = malloc(n_k * 4ull), *x = malloc((size_t)n_x * n_k * 4), *y = malloc((size_t)A * n_rows * 4);
+	uint32_t *ids = malloc(A * 4ull);
+	double *ref = malloc((size_t)n_rows * 8), *mag = malloc((size_t)n_rows * 8);
+	int qst = VKLLM_OK;
+	for (uint64_t r = 0; !qst && r < (uint64_t)n_exp * n_rows; r++) {
+		for (uint32_t i = 0; i < n_k; i++) row[i] = test_randf(seed);
+		qst = quant_quantize(wtype, row, w + r * row_bytes, n_k);
+	}
+	REQUIRE_OK(qst);
+	for (size_t i = 0; i < (size_t)n_x * n_k; i++) x[i] = test_randf(seed);
+	for (uint32_t t = 0; t < n_tok; t++)
+		for (uint32_t j = 0; j < k; j++) {
+			uint32_t e;
+			bool again;
+			do { /* distinct experts within a token, as the router gives */
+				e = (uint32_t)(test_rand(seed) % n_exp);
+				again = false;
+				for (uint32_t i = 0; i < j; i++) again |= ids[t * k + i] == e;
+			} while (again);
+			ids[t * k + j] = e;
+		}
+	struct gpu_buffer wb, xb, yb, ib;
+	REQUIRE_OK(buf_make(g, &wb, "experts", w, expert_bytes * n_exp, 0));
+	REQUIRE_OK(buf_make(g, &xb, "x", x, (size_t)n_x * n_k * 4, 0));
+	REQUIRE_OK(buf_make(g, &yb, "y", NULL, (size_t)A * n_rows * 4, 0));
+	REQUIRE_OK(buf_make(g, &ib, "ids", ids, A * 4ull, 0));
+	struct moe_matvec_desc d = {.n_assign = A, .x_div = x_div, .n_rows = n_rows, .n_k = n_k, .n_exp = n_exp};
+	struct gpu_rec rec;
+	REQUIRE_OK(gpu_rec_begin(g, &rec));
+	REQUIRE_OK(op_moe_matvec(&rec, view_at(&yb, 0, (size_t)A * n_rows * 4), view_at(&wb, 0, expert_bytes * n_exp), wtype,
+	                         view_at(&xb, 0, (size_t)n_x * n_k * 4), view_at(&ib, 0, A * 4ull), &d));
+	uint32_t dispatches = rec.n_dispatches;
+	REQUIRE_OK(gpu_rec_end(&rec));
+	REQUIRE_OK(gpu_rec_submit_wait(&rec));
+	REQUIRE_OK(gpu_download(g, y, &yb, 0, (size_t)A * n_rows * 4));
+	int bad = 0;
+	for (uint32_t a = 0; a < A; a++) {
+		if (matmul_ref(ref, mag, wtype, w + ids[a] * expert_bytes, x + (size_t)(a / x_div) * n_k, NULL, n_rows, n_k, 1)) {
+			bad++;
+			continue;
+		}
+		for (uint32_t r = 0; r < n_rows; r++) {
+			double err = fabs(y[(size_t)a * n_rows + r] - ref[r]);
+			if (!(err <= 1e-5 * mag[r] + 1e-6) && bad++ < 4)
+				fprintf(stderr, "  assignment %u (expert %u) row %u: %.9g, reference %.9g\n", a, ids[a], r,
+				        y[(size_t)a * n_rows + r], ref[r]);
+		}
+	}
+	EXPECT(bad == 0, "moe_matvec %s %u experts of %ux%u, %u tokens x %u (%s): %d values differ (%u dispatches)",
+	       quant_type_info(wtype)->name, n_exp, n_rows, n_k, n_tok, k, down ? "down" : "gate/up", bad, dispatches);
+	uint64_t per_part = (g->profile.max_storage_buffer_range - 256) / expert_bytes;
+	uint32_t parts = (uint32_t)((n_exp + per_part - 1) / per_part);
+	EXPECT(dispatches == parts, "moe_matvec: %u dispatches for a stack that needs %u binding(s)", dispatches, parts);
+	gpu_rec_destroy(&rec);
+	gpu_buffer_destroy(g, &wb), gpu_buffer_destroy(g, &xb), gpu_buffer_destroy(g, &yb), gpu_buffer_destroy(g, &ib);
+	free(w), free(row), free(x), free(y), free(ids), free(ref), free(mag);
+	return 0;
+}
+
 int main(void)
 {
 	struct gpu g;
@@ -158,6 +228,16 @@ int main(void)
 		{"a prefill chunk of 512 tokens, 128 experts", 512, 128, 8, MOE_GATING_SOFTMAX, false, true, 0, 0, 1.0f, -1},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_case(&g, &cases[i], &seed);
+
+	/* expert matvecs: Qwen3-30B-A3B's decode shapes made small (768-wide experts, 8 of 128), every
+	 * type family, rows not a multiple of the workgroup's, and a stack larger than one binding */
+	run_matvec(&g, QT_Q8_0, 128, 96, 256, 1, 8, false, &seed);
+	run_matvec(&g, QT_Q8_0, 128, 256, 96, 1, 8, true, &seed);
+	run_matvec(&g, QT_Q4_K, 16, 37, 512, 2, 4, false, &seed);
+	run_matvec(&g, QT_Q6_K, 16, 64, 256, 3, 2, true, &seed);
+	run_matvec(&g, QT_F16, 8, 33, 64, 1, 8, false, &seed);
+	run_matvec(&g, QT_MXFP4, 32, 40, 64, 1, 4, false, &seed);
+	run_matvec(&g, QT_F32, 48, 1024, 1024, 1, 8, false, &seed); /* 201 MB: parts on devices with 128 MiB bindings */
 
 	/* refusals */
 	struct gpu_buffer b;
