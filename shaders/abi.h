@@ -271,6 +271,26 @@ struct moe_matvec_params {
 	ABI_U32 accumulate;
 };
 
+/* gemm.comp -D MOE: the grouped expert GEMM over segments in expert order:
+ *   Y[pos][r] (+)= sum_k W_e[r][k] * X[pos][k] for the positions pos of expert e's segment */
+struct moe_gemm_params {
+	ABI_U32 n_rows;
+	ABI_U32 n_k;
+	ABI_U32 row_bytes;
+	ABI_U32 w_offset;
+	ABI_U32 x_offset;
+	ABI_U32 x_stride;
+	ABI_U32 y_offset;
+	ABI_U32 y_stride;
+	ABI_U32 accumulate;
+	ABI_U32 expert_bytes;
+	ABI_U32 first_expert;
+	ABI_U32 n_part;
+	ABI_U32 n_exp;
+	ABI_U32 counts_offset;
+	ABI_U32 offsets_offset;
+};
+
 /* moe_gather_rows.comp: XP[pos][i] = X[PERM[pos] / k][i], pos < n_assign, i < n (rows x_stride apart)
  * moe_scatter.comp:     OUT[t][i] (+)= sum_slot W[t][slot] * Y[INV[t * k + slot]][i] */
 struct moe_rows_params {

@@ -17,8 +17,12 @@
 // CPU device (lavapipe) then loads it once as a scalar and broadcasts it, and only the weights
 // are per-lane. That case is the CPU profile's; GPUs use a square grid.
 //
-// Variants: one per weight type (-D WTYPE_*). Tuning (spec constants, from the device profile):
-// 0 workgroup size (= THREADS_R * THREADS_C), 1 BM, 2 BN, 3 TM, 4 TN.
+// Variants: one per weight type (-D WTYPE_*); with -D MOE (moe_gemm_*) the grouped expert GEMM of
+// a MoE layer's prefill: X and Y are in expert order (op_moe_gather_rows), each workgroup column
+// tile covers BN rows of one expert's segment (COUNTS, OFFSETS from op_moe_index) and reads that
+// expert's matrix from the stacked tensor; tiles past the last segment return at once.
+// Tuning (spec constants, from the device profile): 0 workgroup size (= THREADS_R * THREADS_C),
+// 1 BM, 2 BN, 3 TM, 4 TN.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_16bit_storage : require
@@ -43,7 +47,13 @@ layout(binding = 0) readonly buffer Weights { uint16_t W[]; };
 layout(binding = 1) readonly buffer In { float X[]; };
 layout(binding = 2) buffer Out { float Y[]; };
 
+#ifdef MOE
+layout(binding = 3) readonly buffer Counts { uint COUNTS[]; };
+layout(binding = 4) readonly buffer Offsets { uint OFFSETS[]; };
+layout(push_constant) uniform Params { moe_gemm_params p; };
+#else
 layout(push_constant) uniform Params { gemm_params p; };
+#endif
 
 #include "common/blocks.glsl"
 
@@ -59,7 +69,21 @@ void main()
 {
 	uint tid = gl_LocalInvocationID.x;
 	uint row0 = gl_WorkGroupID.x * BM;
-	uint col0 = gl_WorkGroupID.y * BN;
+#ifdef MOE
+	// column tile ty is tile (ty - seen) of expert e's segment: walk the experts' tile counts
+	uint ty = gl_WorkGroupID.y, e = 0, seen = 0;
+	for (; e < p.n_exp; e++) {
+		uint tiles = (COUNTS[p.counts_offset + e] + BN - 1u) / BN;
+		if (ty < seen + tiles) break;
+		seen += tiles;
+	}
+	if (e == p.n_exp || e < p.first_expert || e - p.first_expert >= p.n_part) return; // uniform
+	uint col0 = OFFSETS[p.offsets_offset + e] + (ty - seen) * BN;
+	uint col_end = OFFSETS[p.offsets_offset + e] + COUNTS[p.counts_offset + e];
+	uint w_base = p.w_offset + (e - p.first_expert) * p.expert_bytes;
+#else
+	uint col0 = gl_WorkGroupID.y * BN, col_end = p.n_cols, w_base = p.w_offset;
+#endif
 	// with THREADS_C == 1 both are compile-time zero, which is what lets a CPU compiler see
 	// that every lane reads the same X value
 	uint tr = THREADS_C == 1 ? tid : tid % THREADS_R;
@@ -75,13 +99,13 @@ void main()
 		for (uint r = tid; r < BM; r += WORKGROUP_SIZE) {
 			uint row = min(row0 + r, p.n_rows - 1u);
 			float v[32];
-			decode_unit(p.w_offset + row * p.row_bytes, u, v);
+			decode_unit(w_base + row * p.row_bytes, u, v);
 			for (uint i = 0; i < 32u; i++) Ws[i * WS_STRIDE + r] = v[i];
 		}
 		// activations: BN x 32 floats, consecutive invocations on consecutive k (coalesced)
 		for (uint e = tid; e < BN * 32u; e += WORKGROUP_SIZE) {
 			uint c = e / 32u, k = e % 32u;
-			uint col = min(col0 + c, p.n_cols - 1u);
+			uint col = min(col0 + c, col_end - 1u);
 			Xs[k * XS_STRIDE + c] = X[p.x_offset + col * p.x_stride + u * 32u + k];
 		}
 		barrier();
@@ -98,7 +122,7 @@ void main()
 
 	for (uint j = 0; j < TN; j++) {
 		uint col = col0 + tc + j * THREADS_C;
-		if (col >= p.n_cols) break;
+		if (col >= col_end) break;
 		for (uint i = 0; i < TM; i++) {
 			uint row = row0 + tr + i * THREADS_R;
 			if (row >= p.n_rows) break;

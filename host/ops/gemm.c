@@ -77,6 +77,12 @@ static bool coopmat_tile_for(const struct gpu *g, uint32_t wtype, struct coopmat
 	return false;
 }
 
+void gemm_plain_spec(const struct gpu *g, uint32_t spec[5])
+{
+	struct gemm_tile t = gemm_tile_for(g);
+	spec[0] = t.wg, spec[1] = t.bm, spec[2] = t.bn, spec[3] = t.tm, spec[4] = t.tn;
+}
+
 bool op_gemm_uses_coopmat(const struct gpu *g, uint32_t wtype)
 {
 	struct coopmat_tile t;

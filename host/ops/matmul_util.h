@@ -11,6 +11,10 @@ enum shader_id matmul_shader(uint32_t wtype, bool gemm);
  * f32 operands. The variant may be empty in a build without the coopmat compiler. */
 enum shader_id matmul_coopmat_shader(uint32_t wtype);
 
+/* gemm.comp's plain tile for this device as its spec constants {wg, BM, BN, TM, TN} (the MoE
+ * grouped GEMM uses the same tile). */
+void gemm_plain_spec(const struct gpu *g, uint32_t spec[5]);
+
 /* The argument checks op_matvec and op_gemm share: a type with kernels, 1..max_cols columns,
  * K a positive multiple of 32 and of the block size, views large enough and aligned. Sets
  * *row_bytes. op names the caller in the one-line error. */

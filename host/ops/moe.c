@@ -1,11 +1,12 @@
 /* The mixture-of-experts ops (docs/moe.md): op_moe_route (shaders/moe_route.comp), op_moe_index
  * (moe_index.comp), op_moe_gather_rows and op_moe_scatter (moe_rows.comp), op_moe_matvec
- * (moe_matvec.comp). Routing never leaves
+ * (moe_matvec.comp) and op_moe_gemm (gemm.comp -D MOE). Routing never leaves
  * the device: the expert matmuls read the ids and the index these write. */
 #include <math.h>
 #include <string.h>
 
 #include "ops.h"
+#include "matmul_util.h"
 #include "view_util.h"
 #include "loader/quant.h"
 
@@ -175,6 +176,74 @@ int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uin
 		struct gpu_view views[] = {part, ops_aligned(g, x, 4, &pc.x_offset), ops_aligned(g, y, 4, &pc.y_offset),
 		                           ops_aligned(g, ids, 4, &pc.ids_offset)};
 		TRY(gpu_dispatch(rec, p, views, 4, &pc, sizeof pc, gx, gy, d->n_assign));
+	}
+	return VKLLM_OK;
+}
+
+static const struct {
+	uint32_t type;
+	enum shader_id sh;
+} moe_gemm_variants[] = {
+	{QT_F32, SH_MOE_GEMM_F32},   {QT_F16, SH_MOE_GEMM_F16},   {QT_BF16, SH_MOE_GEMM_BF16},
+	{QT_Q4_0, SH_MOE_GEMM_Q4_0}, {QT_Q4_1, SH_MOE_GEMM_Q4_1}, {QT_Q5_0, SH_MOE_GEMM_Q5_0},
+	{QT_Q5_1, SH_MOE_GEMM_Q5_1}, {QT_Q8_0, SH_MOE_GEMM_Q8_0}, {QT_Q2_K, SH_MOE_GEMM_Q2_K},
+	{QT_Q3_K, SH_MOE_GEMM_Q3_K}, {QT_Q4_K, SH_MOE_GEMM_Q4_K}, {QT_Q5_K, SH_MOE_GEMM_Q5_K},
+	{QT_Q6_K, SH_MOE_GEMM_Q6_K}, {QT_MXFP4, SH_MOE_GEMM_MXFP4},
+};
+
+int op_moe_gemm(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
+                struct gpu_view counts, struct gpu_view offsets, const struct moe_gemm_desc *d)
+{
+	struct gpu *g = rec->g;
+	const char *op = "moe_gemm";
+	enum shader_id sh = SH_COUNT;
+	for (size_t i = 0; i < sizeof moe_gemm_variants / sizeof *moe_gemm_variants; i++)
+		if (moe_gemm_variants[i].type == wtype) sh = moe_gemm_variants[i].sh;
+	const struct quant_type *qt = quant_type_info(wtype);
+	if (sh == SH_COUNT || !qt) return fail(VKLLM_E_UNSUPPORTED, "%s: weight type %s has no kernel", op, qt ? qt->name : "?");
+	if (wtype != QT_F32 && !g->profile.storage16)
+		return fail(VKLLM_E_UNSUPPORTED, "%s: device %s lacks storageBuffer16BitAccess", op, g->profile.name);
+	if (d->n_assign == 0 || d->n_rows == 0 || d->n_exp == 0 || d->n_exp > MOE_MAX_EXPERTS || d->n_k == 0 || d->n_k % 32 ||
+	    d->n_k % qt->block_size)
+		return fail(VKLLM_E_ARG, "%s: %u rows in expert order, %u x %u experts (%u): K must be a multiple of 32 and of the "
+		            "block size %u, experts 1..%u", op, d->n_assign, d->n_rows, d->n_k, d->n_exp, qt->block_size,
+		            MOE_MAX_EXPERTS);
+	uint64_t row_bytes = quant_row_size(wtype, d->n_k), expert_bytes = row_bytes * d->n_rows;
+	if (expert_bytes > UINT32_MAX) return fail(VKLLM_E_UNSUPPORTED, "%s: one expert is more than 4 GiB", op);
+	TRY(ops_check_view(op, "weights", w, wtype == QT_F32 ? 4 : wtype == QT_MXFP4 ? 1 : 2, expert_bytes * d->n_exp));
+	TRY(ops_check_view(op, "x", x, 4, (uint64_t)d->n_assign * d->n_k * 4));
+	TRY(ops_check_view(op, "y", y, 4, (uint64_t)d->n_assign * d->n_rows * 4));
+	TRY(ops_check_view(op, "counts", counts, 4, (uint64_t)d->n_exp * 4));
+	TRY(ops_check_view(op, "offsets", offsets, 4, ((uint64_t)d->n_exp + 1) * 4));
+	uint32_t spec[5];
+	gemm_plain_spec(g, spec);
+	const struct gpu_pipeline *p;
+	TRY(gpu_pipeline_get(g, &p, sh, spec, 5));
+	uint32_t bm = spec[1], bn = spec[2];
+	/* column tiles: at most one partial tile per expert that has rows, beyond the full ones */
+	uint64_t tiles = (d->n_assign + bn - 1) / bn + (d->n_exp < d->n_assign ? d->n_exp : d->n_assign);
+	uint32_t row_groups = (d->n_rows + bm - 1) / bm;
+	if (tiles > g->profile.max_workgroup_count[1] || row_groups > g->profile.max_workgroup_count[0])
+		return fail(VKLLM_E_UNSUPPORTED, "%s: %llu x %u workgroups exceed device %s's limits", op, (unsigned long long)tiles,
+		            row_groups, g->profile.name);
+	uint64_t range = g->profile.max_storage_buffer_range - 256;
+	uint32_t per_part = (uint32_t)(range / expert_bytes < d->n_exp ? range / expert_bytes : d->n_exp);
+	if (per_part == 0) return fail(VKLLM_E_UNSUPPORTED, "%s: one expert (%llu bytes) is larger than a binding of device %s",
+	                               op, (unsigned long long)expert_bytes, g->profile.name);
+	for (uint32_t e0 = 0; e0 < d->n_exp; e0 += per_part) {
+		uint32_t np = d->n_exp - e0 < per_part ? d->n_exp - e0 : per_part;
+		struct gpu_view part;
+		uint32_t w_off;
+		TRY(ops_weight_view(g, op, w, expert_bytes, e0, np, &part, &w_off));
+		struct moe_gemm_params pc = {
+			.n_rows = d->n_rows, .n_k = d->n_k, .row_bytes = (uint32_t)row_bytes, .w_offset = w_off, .x_stride = d->n_k,
+			.y_stride = d->n_rows, .accumulate = d->accumulate, .expert_bytes = (uint32_t)expert_bytes,
+			.first_expert = e0, .n_part = np, .n_exp = d->n_exp,
+		};
+		struct gpu_view views[] = {part, ops_aligned(g, x, 4, &pc.x_offset), ops_aligned(g, y, 4, &pc.y_offset),
+		                           ops_aligned(g, counts, 4, &pc.counts_offset),
+		                           ops_aligned(g, offsets, 4, &pc.offsets_offset)};
+		TRY(gpu_dispatch(rec, p, views, 5, &pc, sizeof pc, row_groups, (uint32_t)tiles, 1));
 	}
 	return VKLLM_OK;
 }

@@ -181,5 +181,16 @@ struct moe_matvec_desc {
 };
 int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
                   struct gpu_view ids, const struct moe_matvec_desc *d);
+/* The expert matmuls for a prefill chunk: rows in expert order (op_moe_gather_rows, op_moe_index's
+ * counts and offsets): y[pos] (+)= W_e x[pos] for every position pos of expert e's segment; x
+ * [n_assign][n_k], y [n_assign][n_rows]. Tiled as op_gemm, so each decoded weight serves up to a
+ * tile of the expert's tokens. */
+struct moe_gemm_desc {
+	uint32_t n_assign;
+	uint32_t n_rows, n_k, n_exp;
+	bool accumulate;
+};
+int op_moe_gemm(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
+                struct gpu_view counts, struct gpu_view offsets, const struct moe_gemm_desc *d);
 
 #endif

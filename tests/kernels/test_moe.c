@@ -210,6 +210,82 @@ static int run_matvec(struct gpu *g, uint32_t wtype, uint32_t n_exp, uint32_t n_
 	return 0;
 }
 
+/* op_moe_index, op_moe_gather_rows and op_moe_gemm together, as a prefill records them: y[pos] must
+ * be expert ids[perm[pos]]'s matrix times token perm[pos] / k's input. skew: every token's first
+ * slot goes to expert 0 (a segment longer than a tile) and the top experts get none. */
+static int run_gemm(struct gpu *g, uint32_t wtype, uint32_t n_exp, uint32_t n_rows, uint32_t n_k, uint32_t n_tok,
+                    uint32_t k, bool skew, uint64_t *seed)
+{
+	uint32_t A = n_tok * k;
+	uint64_t row_bytes = quant_row_size(wtype, n_k), expert_bytes = row_bytes * n_rows;
+	uint8_t *w = malloc(expert_bytes * n_exp + 4);
+	float *row = malloc(n_k * 4ull), *x = malloc((size_t)n_tok * n_k * 4), *y = malloc((size_t)A * n_rows * 4);
+	uint32_t *ids = malloc(A * 4ull), *counts = malloc(n_exp * 4ull), *offsets = malloc((n_exp + 1) * 4ull);
+	uint32_t *perm = malloc(A * 4ull), *inv = malloc(A * 4ull);
+	double *ref = malloc((size_t)n_rows * 8), *mag = malloc((size_t)n_rows * 8);
+	int qst = VKLLM_OK;
+	for (uint64_t r = 0; !qst && r < (uint64_t)n_exp * n_rows; r++) {
+		for (uint32_t i = 0; i < n_k; i++) row[i] = test_randf(seed);
+		qst = quant_quantize(wtype, row, w + r * row_bytes, n_k);
+	}
+	REQUIRE_OK(qst);
+	for (size_t i = 0; i < (size_t)n_tok * n_k; i++) x[i] = test_randf(seed);
+	uint32_t span = skew ? n_exp / 2 : n_exp; /* skew: experts from n_exp / 2 up get no token */
+	for (uint32_t t = 0; t < n_tok; t++)
+		for (uint32_t j = 0; j < k; j++) {
+			uint32_t e;
+			bool again;
+			do {
+				e = skew && j == 0 ? 0 : (uint32_t)(test_rand(seed) % span);
+				again = false;
+				for (uint32_t i = 0; i < j; i++) again |= ids[t * k + i] == e;
+			} while (again);
+			ids[t * k + j] = e;
+		}
+	moe_index_ref(counts, offsets, perm, inv, ids, A, n_exp);
+	struct gpu_buffer wb, xb, xpb, yb, ib, cb, ob, pb, vb;
+	REQUIRE_OK(buf_make(g, &wb, "experts", w, expert_bytes * n_exp, 0));
+	REQUIRE_OK(buf_make(g, &xb, "x", x, (size_t)n_tok * n_k * 4, 0));
+	REQUIRE_OK(buf_make(g, &xpb, "x by expert", NULL, (size_t)A * n_k * 4, 0));
+	REQUIRE_OK(buf_make(g, &yb, "y by expert", NULL, (size_t)A * n_rows * 4, 0));
+	REQUIRE_OK(buf_make(g, &ib, "ids", ids, A * 4ull, 0));
+	REQUIRE_OK(buf_make(g, &cb, "counts", NULL, n_exp * 4ull, 0));
+	REQUIRE_OK(buf_make(g, &ob, "offsets", NULL, (n_exp + 1) * 4ull, 0));
+	REQUIRE_OK(buf_make(g, &pb, "perm", NULL, A * 4ull, 0));
+	REQUIRE_OK(buf_make(g, &vb, "inv", NULL, A * 4ull, 0));
+	struct moe_gemm_desc d = {.n_assign = A, .n_rows = n_rows, .n_k = n_k, .n_exp = n_exp};
+	struct gpu_rec rec;
+	REQUIRE_OK(gpu_rec_begin(g, &rec));
+	REQUIRE_OK(op_moe_index(&rec, gpu_whole(&cb), gpu_whole(&ob), gpu_whole(&pb), gpu_whole(&vb), gpu_whole(&ib), A, n_exp));
+	REQUIRE_OK(op_moe_gather_rows(&rec, gpu_whole(&xpb), gpu_whole(&xb), gpu_whole(&pb), n_tok, k, n_k));
+	REQUIRE_OK(op_moe_gemm(&rec, gpu_whole(&yb), view_at(&wb, 0, expert_bytes * n_exp), wtype, gpu_whole(&xpb),
+	                       gpu_whole(&cb), gpu_whole(&ob), &d));
+	REQUIRE_OK(gpu_rec_end(&rec));
+	REQUIRE_OK(gpu_rec_submit_wait(&rec));
+	REQUIRE_OK(gpu_download(g, y, &yb, 0, (size_t)A * n_rows * 4));
+	int bad = 0;
+	for (uint32_t pos = 0; pos < A; pos++) {
+		uint32_t a = perm[pos];
+		if (matmul_ref(ref, mag, wtype, w + ids[a] * expert_bytes, x + (size_t)(a / k) * n_k, NULL, n_rows, n_k, 1)) {
+			bad++;
+			continue;
+		}
+		for (uint32_t r = 0; r < n_rows; r++) {
+			double err = fabs(y[(size_t)pos * n_rows + r] - ref[r]);
+			if (!(err <= 1e-5 * mag[r] + 1e-6) && bad++ < 4)
+				fprintf(stderr, "  position %u (expert %u, token %u) row %u: %.9g, reference %.9g\n", pos, ids[a], a / k, r,
+				        y[(size_t)pos * n_rows + r], ref[r]);
+		}
+	}
+	EXPECT(bad == 0, "moe_gemm %s %u experts of %ux%u, %u tokens x %u%s: %d values differ", quant_type_info(wtype)->name,
+	       n_exp, n_rows, n_k, n_tok, k, skew ? " (skewed)" : "", bad);
+	gpu_rec_destroy(&rec);
+	struct gpu_buffer *bufs[] = {&wb, &xb, &xpb, &yb, &ib, &cb, &ob, &pb, &vb};
+	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) gpu_buffer_destroy(g, bufs[i]);
+	free(w), free(row), free(x), free(y), free(ids), free(counts), free(offsets), free(perm), free(inv), free(ref), free(mag);
+	return 0;
+}
+
 int main(void)
 {
 	struct gpu g;
@@ -238,6 +314,14 @@ int main(void)
 	run_matvec(&g, QT_F16, 8, 33, 64, 1, 8, false, &seed);
 	run_matvec(&g, QT_MXFP4, 32, 40, 64, 1, 4, false, &seed);
 	run_matvec(&g, QT_F32, 48, 1024, 1024, 1, 8, false, &seed); /* 201 MB: parts on devices with 128 MiB bindings */
+
+	/* grouped expert GEMMs: a prefill chunk of a small Qwen3-MoE, a skewed one (one long segment,
+	 * empty experts), a single token, rows and tokens not multiples of the tile, K-quants */
+	run_gemm(&g, QT_Q8_0, 16, 96, 128, 40, 4, false, &seed);
+	run_gemm(&g, QT_Q8_0, 16, 70, 64, 100, 2, true, &seed);
+	run_gemm(&g, QT_Q4_K, 8, 33, 256, 1, 8, false, &seed);
+	run_gemm(&g, QT_F16, 32, 64, 96, 37, 8, false, &seed);
+	run_gemm(&g, QT_Q6_K, 8, 48, 256, 19, 3, true, &seed);
 
 	/* refusals */
 	struct gpu_buffer b;
