@@ -12,6 +12,8 @@
 int cmd_devices(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 void cmd_run_help(FILE *f);
+int cmd_chat(int argc, char **argv);
+void cmd_chat_help(FILE *f);
 int cmd_perplexity(int argc, char **argv);
 void cmd_perplexity_help(FILE *f);
 int cmd_inspect(int argc, char **argv);

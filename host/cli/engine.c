@@ -1,12 +1,15 @@
 /* Opening a model for inference, for every verb that runs one. */
 #include "engine.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/status.h"
+#include "cli.h"
 
 double cli_now(void)
 {
@@ -21,6 +24,76 @@ bool cli_parse_cache_type(const char *s, enum attn_kv_type *out)
 	else if (!strcmp(s, "f32")) *out = ATTN_KV_F32;
 	else return false;
 	return true;
+}
+
+static bool parse_float(const char *s, float lo, float hi, float *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= lo && v <= hi)) return false;
+	*out = (float)v;
+	return true;
+}
+
+static bool is_one_of(const char *a, const char *x, const char *y)
+{
+	return !strcmp(a, x) || (y && !strcmp(a, y));
+}
+
+int cli_parse_shared_flag(const char *verb, const char *a, const char *v, struct engine_options *eo,
+                          struct sampler_params *sp)
+{
+	static const char *const flags[] = {"-c", "--ctx-size", "-b", "--batch-size", "--cache-type", "-ctk", "--device",
+	                                    "--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty",
+	                                    "--repeat-last-n", "-s", "--seed"};
+	bool known = false;
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) known = known || !strcmp(a, flags[i]);
+	if (!known) return 0;
+	if (!v) return cli_bad_arg(verb, "missing value for", a);
+	long n;
+	if (is_one_of(a, "-c", "--ctx-size")) {
+		if (!cli_parse_int(v, 1 << 24, &n) || n < 1) return cli_bad_arg(verb, "-c needs a positive token count, got", v);
+		eo->session.n_ctx = (uint32_t)n;
+	} else if (is_one_of(a, "-b", "--batch-size")) {
+		if (!cli_parse_int(v, 1 << 16, &n) || n < 1) return cli_bad_arg(verb, "-b needs a positive token count, got", v);
+		eo->session.n_batch = (uint32_t)n;
+	} else if (is_one_of(a, "--cache-type", "-ctk")) {
+		if (!cli_parse_cache_type(v, &eo->session.kv_type)) return cli_bad_arg(verb, "--cache-type is f16 or f32, got", v);
+	} else if (is_one_of(a, "--device", NULL)) {
+		if (!cli_parse_int(v, 1 << 16, &n)) return cli_bad_arg(verb, "--device needs an index, got", v);
+		eo->device_index = (int)n;
+	} else if (is_one_of(a, "--temp", NULL)) {
+		if (!parse_float(v, 0, 1e6f, &sp->temp)) return cli_bad_arg(verb, "--temp needs a number >= 0, got", v);
+	} else if (is_one_of(a, "--top-k", NULL)) {
+		if (!cli_parse_int(v, 1 << 30, &n)) return cli_bad_arg(verb, "--top-k needs a count, got", v);
+		sp->top_k = (int32_t)n;
+	} else if (is_one_of(a, "--top-p", NULL)) {
+		if (!parse_float(v, 0, 1, &sp->top_p)) return cli_bad_arg(verb, "--top-p needs a number in [0, 1], got", v);
+	} else if (is_one_of(a, "--min-p", NULL)) {
+		if (!parse_float(v, 0, 1, &sp->min_p)) return cli_bad_arg(verb, "--min-p needs a number in [0, 1], got", v);
+	} else if (is_one_of(a, "--repeat-penalty", NULL)) {
+		if (!parse_float(v, 0.01f, 100, &sp->repeat_penalty))
+			return cli_bad_arg(verb, "--repeat-penalty needs a positive number, got", v);
+	} else if (is_one_of(a, "--repeat-last-n", NULL)) {
+		if (!strcmp(v, "-1")) sp->repeat_last_n = -1;
+		else if (cli_parse_int(v, 1 << 20, &n)) sp->repeat_last_n = (int32_t)n;
+		else return cli_bad_arg(verb, "--repeat-last-n needs a count or -1, got", v);
+	} else { /* -s, --seed */
+		char *end;
+		errno = 0;
+		unsigned long long s = strtoull(v, &end, 10);
+		if (errno || end == v || *end ) return cli_bad_arg(verb, "--seed needs a number, got", v);
+		sp->seed = s;
+	}
+	return 1;
+}
+
+uint32_t cli_n_candidates(const struct sampler_params *sp)
+{
+	bool penalty = sp->repeat_penalty != 1.0f;
+	if (sp->temp <= 0 && !penalty) return 1;
+	return sp->top_k > 0 && sp->top_k < 64 && !penalty ? (uint32_t)sp->top_k : 64;
 }
 
 int cli_read_file(const char *path, struct tok_text *out)

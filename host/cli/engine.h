@@ -5,6 +5,7 @@
 
 #include "graph/weights.h"
 #include "model/model.h"
+#include "run/sampler.h"
 #include "run/session.h"
 #include "run/tokenizer.h"
 
@@ -35,5 +36,15 @@ int cli_read_file(const char *path, struct tok_text *out);
 double cli_now(void);
 /* Parses --cache-type f16|f32. */
 bool cli_parse_cache_type(const char *s, enum attn_kv_type *out);
+
+/* The flags every generating verb shares (run, chat): -c -b --cache-type --device and the sampling
+ * chain (--temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n -s). a is the flag, v the
+ * next argument or NULL. Returns 1 when a was one of them and took v, 0 when it is none of them,
+ * or 2 (the usage exit code, after a one-line message) for a bad or missing value. */
+int cli_parse_shared_flag(const char *verb, const char *a, const char *v, struct engine_options *eo,
+                          struct sampler_params *sp);
+/* The candidates the GPU hands the sampler: the best one when greedy, else what top-k keeps (at
+ * most 64); a repetition penalty reorders them, so it gets all 64. */
+uint32_t cli_n_candidates(const struct sampler_params *sp);
 
 #endif

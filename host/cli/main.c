@@ -10,6 +10,7 @@ static const struct {
 	const char *verb, *args, *what;
 } verbs[] = {
 	{"run", "[-m MODEL.gguf] [-p TEXT | -f FILE] [-n N]", "generate text from a model (none given: a random-weight demo)"},
+	{"chat", "-m MODEL.gguf [--system TEXT]", "talk with a model, one line per message (/clear, /exit)"},
 	{"perplexity", "-m MODEL.gguf -f FILE [-c CTX]", "score a text: the model's perplexity on it"},
 	{"inspect", "-m MODEL.gguf [--json]", "check a model as loading does (no GPU) and print its architecture card"},
 	{"synth", "--arch A | --preset P -o OUT.gguf", "write a random-weight model of a real architecture and shape"},
@@ -26,6 +27,7 @@ void cli_usage(FILE *f, const char *verb)
 			if (strcmp(verbs[i].verb, verb) == 0) {
 				fprintf(f, "usage: vkllm %s %s\n  %s\n", verbs[i].verb, verbs[i].args, verbs[i].what);
 				if (strcmp(verb, "run") == 0) cmd_run_help(f);
+				if (strcmp(verb, "chat") == 0) cmd_chat_help(f);
 				if (strcmp(verb, "perplexity") == 0) cmd_perplexity_help(f);
 				if (strcmp(verb, "synth") == 0) cmd_synth_help(f);
 				if (strcmp(verb, "tokenize") == 0) cmd_tokenize_help(f);
@@ -101,6 +103,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(verb, "run") == 0) return cmd_run(argc - 1, argv + 1);
+	if (strcmp(verb, "chat") == 0) return cmd_chat(argc - 1, argv + 1);
 	if (strcmp(verb, "perplexity") == 0) return cmd_perplexity(argc - 1, argv + 1);
 	if (strcmp(verb, "devices") == 0) return cmd_devices(argc - 1, argv + 1);
 	if (strcmp(verb, "inspect") == 0) return cmd_inspect(argc - 1, argv + 1);
