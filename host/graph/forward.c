@@ -221,6 +221,53 @@ static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t i
 	return block_output(s, rec, &L->wo, &L->bo, &L->post_attn_norm, att, n);
 }
 
+/* ref_ffn_block's moe(): the router, then the k chosen experts' GLUs, weighted back into x
+ * (docs/moe.md). A few tokens run each assignment's matvec on its expert; a chunk sorts the
+ * assignments by expert and runs one grouped GEMM per projection. */
+static int record_moe(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint32_t n, struct gpu_view in)
+{
+	const struct hparams *hp = &s->m->hp;
+	const struct layer_desc *d = &s->m->layers[il];
+	const struct layer_weights *L = &s->w->layers[il];
+	uint32_t E = hp->n_embd, X = hp->n_expert, K = hp->n_expert_used, F = hp->n_ff_exp, A = n * K;
+	struct gpu_view logits = rows(&s->router_logits, 0, n, X), ids = rows(&s->moe_ids, 0, A, 1);
+	struct gpu_view w = rows(&s->moe_w, 0, A, 1);
+	struct gpu_view gate = rows(&s->moe_gate, 0, A, F), up = rows(&s->moe_up, 0, A, F), down = rows(&s->moe_down, 0, A, E);
+	TRY(linear(rec, logits, &L->router, in, n, false));
+	/* Qwen3-MoE: softmax, the top k, renormalized, no scale (llama.cpp's qwen3moe graph) */
+	struct moe_route_desc rd = {.n_tok = n, .n_exp = X, .k = K, .gating = MOE_GATING_SOFTMAX, .norm = true, .scale = 1.0f};
+	TRY(op_moe_route(rec, ids, w, logits, no_view, &rd));
+	enum glu_kind act = d->act == ACT_SILU ? GLU_SWIGLU : GLU_GEGLU;
+	struct gpu_view order;
+	if (n <= MATMUL_MATVEC_MAX_COLS) {
+		struct moe_matvec_desc up_d = {.n_assign = A, .x_div = K, .n_rows = F, .n_k = E, .n_exp = X};
+		struct moe_matvec_desc down_d = {.n_assign = A, .x_div = 1, .n_rows = E, .n_k = F, .n_exp = X};
+		TRY(op_moe_matvec(rec, gate, whole(&L->gate_exps), L->gate_exps.type, in, ids, &up_d));
+		TRY(op_moe_matvec(rec, up, whole(&L->up_exps), L->up_exps.type, in, ids, &up_d));
+		TRY(op_glu(rec, gate, gate, up, F, A, act));
+		TRY(op_moe_matvec(rec, down, whole(&L->down_exps), L->down_exps.type, gate, ids, &down_d));
+		order = rows(&s->moe_identity, 0, A, 1);
+	} else {
+		struct gpu_view counts = rows(&s->moe_counts, 0, X, 1), offsets = rows(&s->moe_offsets, 0, X + 1, 1);
+		struct gpu_view perm = rows(&s->moe_perm, 0, A, 1), xp = rows(&s->moe_x, 0, A, E);
+		TRY(op_moe_index(rec, counts, offsets, perm, rows(&s->moe_inv, 0, A, 1), ids, A, X));
+		TRY(op_moe_gather_rows(rec, xp, in, perm, n, K, E));
+		struct moe_gemm_desc up_d = {.n_assign = A, .n_rows = F, .n_k = E, .n_exp = X};
+		struct moe_gemm_desc down_d = {.n_assign = A, .n_rows = E, .n_k = F, .n_exp = X};
+		TRY(op_moe_gemm(rec, gate, whole(&L->gate_exps), L->gate_exps.type, xp, counts, offsets, &up_d));
+		TRY(op_moe_gemm(rec, up, whole(&L->up_exps), L->up_exps.type, xp, counts, offsets, &up_d));
+		TRY(op_glu(rec, gate, gate, up, F, A, act));
+		TRY(op_moe_gemm(rec, down, whole(&L->down_exps), L->down_exps.type, gate, counts, offsets, &down_d));
+		order = rows(&s->moe_inv, 0, A, 1);
+	}
+	struct gpu_view x = rows(&s->x, 0, n, E);
+	if (!L->post_ffw_norm.present) return op_moe_scatter(rec, x, down, order, w, n, K, E, true);
+	struct gpu_view out = rows(&s->proj, 0, n, E);
+	TRY(op_moe_scatter(rec, out, down, order, w, n, K, E, false));
+	TRY(op_rms_norm(rec, out, out, whole(&L->post_ffw_norm), E, n, 0, hp->norm_eps));
+	return op_add(rec, x, x, out, n * E);
+}
+
 /* ref_ffn_block with the dense GLU: W_down (act(W_gate h + b) * (W_up h + b)) + b */
 static int record_ffn(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint32_t n)
 {
@@ -229,6 +276,7 @@ static int record_ffn(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 	uint32_t F = d->n_ff;
 	struct gpu_view in, gate = rows(&s->ff_gate, 0, n, F), up = rows(&s->ff_up, 0, n, F);
 	TRY(block_input(s, rec, &L->ffn_norm, n, &in));
+	if (d->ffn == FFN_MOE) return record_moe(s, rec, il, n, in);
 	TRY(linear(rec, gate, &L->gate, in, n, false));
 	TRY(linear(rec, up, &L->up, in, n, false));
 	TRY(bias(rec, gate, &L->gate_b, F, n));

@@ -35,6 +35,14 @@ struct fwd_state {
 	struct gpu_buffer step;         /* GPU_MEM_UPLOAD */
 	struct gpu_buffer x, h, q, k, v, att, proj, ff_gate, ff_up; /* activations, [n_batch][width] f32 */
 	struct gpu_buffer attn_scratch; /* split-K partials (may be empty) */
+	/* mixture of experts (models with FFN_MOE layers; docs/moe.md), [n_batch * k] assignments */
+	struct gpu_buffer router_logits;          /* [n_batch][n_expert] */
+	struct gpu_buffer moe_ids, moe_w;         /* the router's choice and weights */
+	struct gpu_buffer moe_counts, moe_offsets, moe_perm, moe_inv; /* the expert-order index */
+	struct gpu_buffer moe_identity;           /* inv for the decode path: assignment a at row a */
+	struct gpu_buffer moe_x;                  /* [n_batch * k][n_embd]: inputs in expert order */
+	struct gpu_buffer moe_gate, moe_up;       /* [n_batch * k][n_ff_exp] */
+	struct gpu_buffer moe_down;               /* [n_batch * k][n_embd] */
 	struct gpu_buffer logits;       /* [n_logits][n_vocab] f32 */
 	struct gpu_buffer cand_idx, cand_val; /* GPU_MEM_READBACK: [n_cand] uint32, [n_cand] f32 */
 	struct gpu_buffer cand_scratch;

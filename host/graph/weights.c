@@ -61,6 +61,7 @@ static int matrix(struct upload *u, struct weight *w, int il, const char *suffix
 	w->type = t->type;
 	w->n_in = t->ne[0];
 	w->n_out = t->ne[1];
+	w->n_mat = t->ne[2];
 	w->row_bytes = quant_row_size(t->type, t->ne[0]);
 	return put(u, w, t, t->data, t->size);
 }
@@ -82,6 +83,7 @@ static int vector(struct upload *u, struct weight *w, int il, const char *suffix
 	w->type = QT_F32;
 	w->n_in = n;
 	w->n_out = 1;
+	w->n_mat = 1;
 	w->row_bytes = n * 4;
 	if (st == VKLLM_OK) st = put(u, w, t, f, n * 4);
 	free(f);
@@ -111,6 +113,10 @@ static int layer(struct upload *u, uint32_t il, struct layer_weights *L)
 	TRY(vector(u, &L->gate_b, i, "ffn_gate.bias"));
 	TRY(vector(u, &L->up_b, i, "ffn_up.bias"));
 	TRY(vector(u, &L->down_b, i, "ffn_down.bias"));
+	TRY(matrix(u, &L->router, i, "ffn_gate_inp.weight"));
+	TRY(matrix(u, &L->gate_exps, i, "ffn_gate_exps.weight"));
+	TRY(matrix(u, &L->up_exps, i, "ffn_up_exps.weight"));
+	TRY(matrix(u, &L->down_exps, i, "ffn_down_exps.weight"));
 	return VKLLM_OK;
 }
 
@@ -118,10 +124,6 @@ static int upload_all(struct upload *u)
 {
 	const struct model_file *m = u->m;
 	struct model_weights *w = u->w;
-	for (uint32_t il = 0; il < m->hp.n_layer; il++)
-		if (m->layers[il].ffn == FFN_MOE)
-			return fail(VKLLM_E_UNSUPPORTED, "%s: layer %u is a mixture of experts, which vkllm does not run on the GPU yet",
-			            m->gguf.path, il);
 	for (uint64_t i = 0; i < m->gguf.n_tensors; i++) u->total += m->gguf.tensors[i].size;
 	TRY(matrix(u, &w->tok_embd, -1, "token_embd.weight"));
 	TRY(matrix(u, &w->output, -1, "output.weight"));
@@ -157,7 +159,8 @@ void model_weights_free(struct gpu *g, struct model_weights *w)
 		struct layer_weights *L = &w->layers[il];
 		struct weight *all[] = {&L->attn_norm, &L->ffn_norm, &L->post_attn_norm, &L->post_ffw_norm, &L->q_norm,
 		                        &L->k_norm, &L->wq, &L->wk, &L->wv, &L->wo, &L->bq, &L->bk, &L->bv, &L->bo,
-		                        &L->gate, &L->up, &L->down, &L->gate_b, &L->up_b, &L->down_b};
+		                        &L->gate, &L->up, &L->down, &L->gate_b, &L->up_b, &L->down_b, &L->router,
+		                        &L->gate_exps, &L->up_exps, &L->down_exps};
 		for (size_t i = 0; i < sizeof all / sizeof *all; i++) free_weight(g, all[i]);
 	}
 	free(w->layers);

@@ -13,6 +13,7 @@ struct weight {
 	bool present;
 	uint32_t type;          /* ggml type; QT_F32 for every vector */
 	uint64_t n_in, n_out;   /* ne[0] (row length) and ne[1] (rows); a vector has n_out 1 */
+	uint64_t n_mat;         /* ne[2]: stacked matrices (experts); 1 otherwise */
 	uint64_t row_bytes;
 	struct gpu_buffer buf;  /* padded to 4 bytes past the data */
 };
@@ -22,6 +23,7 @@ struct layer_weights {
 	struct weight q_norm, k_norm;
 	struct weight wq, wk, wv, wo, bq, bk, bv, bo;
 	struct weight gate, up, down, gate_b, up_b, down_b;
+	struct weight router, gate_exps, up_exps, down_exps; /* mixture of experts */
 };
 
 struct model_weights {

@@ -62,6 +62,28 @@ static int create(struct session *s)
 	TRY(buffer(s, &fs->logits, (uint64_t)fs->n_logits * hp->n_vocab * 4, GPU_MEM_DEVICE, "logits"));
 	TRY(buffer(s, &fs->cand_idx, (uint64_t)fs->n_cand * 4, GPU_MEM_READBACK, "candidates"));
 	TRY(buffer(s, &fs->cand_val, (uint64_t)fs->n_cand * 4, GPU_MEM_READBACK, "candidate logits"));
+	if (hp->n_expert) {
+		/* mixture of experts: the router's output, the expert-order index, the experts' in and outs */
+		uint64_t A = (uint64_t)B * hp->n_expert_used, X = hp->n_expert;
+		TRY(buffer(s, &fs->router_logits, (uint64_t)B * X * 4, GPU_MEM_DEVICE, "router logits"));
+		TRY(buffer(s, &fs->moe_ids, A * 4, GPU_MEM_DEVICE, "expert ids"));
+		TRY(buffer(s, &fs->moe_w, A * 4, GPU_MEM_DEVICE, "expert weights"));
+		TRY(buffer(s, &fs->moe_counts, X * 4, GPU_MEM_DEVICE, "expert counts"));
+		TRY(buffer(s, &fs->moe_offsets, (X + 1) * 4, GPU_MEM_DEVICE, "expert offsets"));
+		TRY(buffer(s, &fs->moe_perm, A * 4, GPU_MEM_DEVICE, "expert order"));
+		TRY(buffer(s, &fs->moe_inv, A * 4, GPU_MEM_DEVICE, "token order"));
+		TRY(buffer(s, &fs->moe_identity, A * 4, GPU_MEM_DEVICE, "identity order"));
+		TRY(buffer(s, &fs->moe_x, A * hp->n_embd * 4, GPU_MEM_DEVICE, "expert inputs"));
+		TRY(buffer(s, &fs->moe_gate, A * hp->n_ff_exp * 4, GPU_MEM_DEVICE, "expert gate"));
+		TRY(buffer(s, &fs->moe_up, A * hp->n_ff_exp * 4, GPU_MEM_DEVICE, "expert up"));
+		TRY(buffer(s, &fs->moe_down, A * hp->n_embd * 4, GPU_MEM_DEVICE, "expert outputs"));
+		uint32_t *identity = malloc(A * 4);
+		if (!identity) return fail(VKLLM_E_NOMEM, "out of host memory");
+		for (uint32_t a = 0; a < A; a++) identity[a] = a;
+		int st = gpu_upload(s->g, &fs->moe_identity, 0, identity, A * 4);
+		free(identity);
+		TRY(st);
+	}
 	uint64_t cs = fwd_cand_scratch_bytes(fs);
 	if (cs) TRY(buffer(s, &fs->cand_scratch, cs, GPU_MEM_DEVICE, "top-k scratch"));
 
@@ -120,7 +142,9 @@ void session_destroy(struct session *s)
 	free(fs->v_cache);
 	struct gpu_buffer *bufs[] = {&fs->step, &fs->x, &fs->h, &fs->proj, &fs->q, &fs->k, &fs->v, &fs->att,
 	                             &fs->ff_gate, &fs->ff_up, &fs->logits, &fs->cand_idx, &fs->cand_val,
-	                             &fs->cand_scratch, &fs->attn_scratch};
+	                             &fs->cand_scratch, &fs->attn_scratch, &fs->router_logits, &fs->moe_ids, &fs->moe_w,
+	                             &fs->moe_counts, &fs->moe_offsets, &fs->moe_perm, &fs->moe_inv, &fs->moe_identity,
+	                             &fs->moe_x, &fs->moe_gate, &fs->moe_up, &fs->moe_down};
 	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
 		if (bufs[i]->buffer) gpu_buffer_destroy(s->g, bufs[i]);
 	memset(s, 0, sizeof *s);
