@@ -66,6 +66,11 @@ int matmul_check(const char *op, uint32_t wtype, struct gpu_view y, struct gpu_v
 int op_matmul(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
               uint32_t n_rows, uint32_t n_k, uint32_t n_cols, bool accumulate)
 {
+	/* what the product must move at least: the weights once, x, and y (twice when accumulating) */
+	const struct quant_type *qt = quant_type_info(wtype);
+	if (qt)
+		gpu_rec_hint_bytes(rec, quant_row_size(wtype, n_k) * n_rows + (uint64_t)n_cols * n_k * 4 +
+		                            (uint64_t)n_cols * n_rows * 4 * (accumulate ? 2 : 1));
 	if (n_cols <= MATMUL_MATVEC_MAX_COLS) return op_matvec(rec, y, w, wtype, x, n_rows, n_k, n_cols, accumulate);
 	return op_gemm(rec, y, w, wtype, x, n_rows, n_k, n_cols, accumulate);
 }

@@ -175,6 +175,10 @@ int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uin
 		};
 		struct gpu_view views[] = {part, ops_aligned(g, x, 4, &pc.x_offset), ops_aligned(g, y, 4, &pc.y_offset),
 		                           ops_aligned(g, ids, 4, &pc.ids_offset)};
+		/* the chosen experts' weights (each assignment's; a repeated expert counts twice), x and y */
+		if (e0 == 0)
+			gpu_rec_hint_bytes(rec, expert_bytes * d->n_assign + (uint64_t)(d->n_assign / d->x_div) * d->n_k * 4 +
+			                            (uint64_t)d->n_assign * d->n_rows * 4);
 		TRY(gpu_dispatch(rec, p, views, 4, &pc, sizeof pc, gx, gy, d->n_assign));
 	}
 	return VKLLM_OK;

@@ -168,18 +168,20 @@ static int profile_add(struct session *s, struct fwd_graph *gr)
 {
 	double ns[FWD_MAX_DISPATCHES_PER_REC];
 	const char *names[FWD_MAX_DISPATCHES_PER_REC];
+	uint64_t bytes[FWD_MAX_DISPATCHES_PER_REC];
 	s->prof_tokens[gr->n_tokens > 1] += gr->n_tokens;
 	for (uint32_t r = 0; r < gr->n_recs; r++) {
 		uint32_t n, part = r == 0 ? 0 : r + 1 < gr->n_recs ? 1 : 2;
-		TRY(gpu_rec_profile(&gr->recs[r], ns, names, &n));
+		TRY(gpu_rec_profile(&gr->recs[r], ns, names, bytes, &n));
 		for (uint32_t i = 0; i < n; i++) {
 			uint32_t e = 0;
 			while (e < s->n_prof && (s->prof[e].part != part || strcmp(s->prof[e].kernel, names[i]))) e++;
 			if (e == s->n_prof) {
 				if (e == SESSION_PROFILE_MAX) continue;
-				s->prof[s->n_prof++] = (struct session_profile_entry){names[i], part, 0, 0};
+				s->prof[s->n_prof++] = (struct session_profile_entry){names[i], part, 0, 0, 0};
 			}
 			s->prof[e].ns += ns[i];
+			s->prof[e].bytes += bytes[i];
 			s->prof[e].count++;
 			s->prof_ns += ns[i];
 		}
@@ -201,11 +203,15 @@ void session_profile_print(const struct session *s, FILE *f)
 	qsort(e, s->n_prof, sizeof *e, by_time);
 	fprintf(f, "GPU time by kernel (%llu tokens in chunks of 1, %llu in larger chunks; %.1f ms in all):\n",
 	        (unsigned long long)s->prof_tokens[0], (unsigned long long)s->prof_tokens[1], s->prof_ns / 1e6);
-	fprintf(f, "  %-24s %-10s %10s %7s %9s %10s\n", "kernel", "part", "ms", "share", "calls", "us/call");
-	for (uint32_t i = 0; i < s->n_prof; i++)
-		fprintf(f, "  %-24s %-10s %10.2f %6.1f%% %9llu %10.1f\n", e[i].kernel, parts[e[i].part], e[i].ns / 1e6,
+	fprintf(f, "  %-24s %-10s %10s %7s %9s %10s %8s\n", "kernel", "part", "ms", "share", "calls", "us/call", "GB/s");
+	for (uint32_t i = 0; i < s->n_prof; i++) {
+		char gbs[16] = "";
+		if (e[i].bytes && e[i].ns > 0) snprintf(gbs, sizeof gbs, "%8.2f", e[i].bytes / e[i].ns);
+		fprintf(f, "  %-24s %-10s %10.2f %6.1f%% %9llu %10.1f %8s\n", e[i].kernel, parts[e[i].part], e[i].ns / 1e6,
 		        s->prof_ns > 0 ? 100.0 * e[i].ns / s->prof_ns : 0.0, (unsigned long long)e[i].count,
-		        e[i].count ? e[i].ns / 1e3 / e[i].count : 0.0);
+		        e[i].count ? e[i].ns / 1e3 / e[i].count : 0.0, gbs);
+	}
+	fprintf(f, "  GB/s: bytes the kernel must move (weights, inputs, outputs) over its time, where its op says\n");
 }
 
 void session_profile_reset(struct session *s)

@@ -31,6 +31,7 @@ struct session_profile_entry {
 	uint32_t part;            /* 0 embedding, 1 layers, 2 head */
 	double ns;
 	uint64_t count;
+	uint64_t bytes;           /* bytes moved, summed over the calls whose op said (0: none did) */
 };
 
 struct session {

@@ -273,6 +273,8 @@ struct gpu_rec {
 	/* profiling (gpu_rec_begin_profiled): a timestamp after every dispatch, and its shader's name */
 	struct gpu_timer prof;
 	const char **prof_names;
+	uint64_t *prof_bytes;     /* bytes each dispatch moves, where its op said (gpu_rec_hint_bytes) */
+	uint64_t next_bytes;
 	uint32_t n_prof;
 };
 
@@ -286,9 +288,12 @@ int gpu_dispatch(struct gpu_rec *rec, const struct gpu_pipeline *p, const struct
  * gpu_rec_profile (vkllm run --profile). Timestamps cost little but serialize nothing: where
  * dispatches overlap, time is attributed to the one that finishes. */
 int gpu_rec_begin_profiled(struct gpu *g, struct gpu_rec *rec, uint32_t max_dispatches);
-/* After a submit of a profiled recording: ns[i] is dispatch i's time (from the previous stamp)
- * and names[i] its shader; *n the count. Arrays of max_dispatches entries. */
-int gpu_rec_profile(struct gpu_rec *rec, double *ns, const char **names, uint32_t *n);
+/* After a submit of a profiled recording: ns[i] is dispatch i's time (from the previous stamp),
+ * names[i] its shader and bytes[i] the bytes it moves (0: not said); *n the count. Arrays of
+ * max_dispatches entries. */
+int gpu_rec_profile(struct gpu_rec *rec, double *ns, const char **names, uint64_t *bytes, uint32_t *n);
+/* An op says how many bytes its next dispatch reads and writes, for the profile's GB/s. */
+static inline void gpu_rec_hint_bytes(struct gpu_rec *rec, uint64_t bytes) { rec->next_bytes = bytes; }
 /* A full compute->compute memory barrier; gpu_dispatch calls it when needed, callers may too. */
 void gpu_barrier(struct gpu_rec *rec);
 int gpu_rec_end(struct gpu_rec *rec);

@@ -177,7 +177,10 @@ int gpu_dispatch(struct gpu_rec *rec, const struct gpu_pipeline *p, const struct
 	if (push_size) g->vk.vkCmdPushConstants(rec->cmd, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push);
 	g->vk.vkCmdDispatch(rec->cmd, gx, gy, gz);
 	rec->n_dispatches++;
+	uint64_t hinted = rec->next_bytes; /* the hint covers this dispatch only */
+	rec->next_bytes = 0;
 	if (rec->prof.pool && rec->n_prof + 1 < rec->prof.capacity) {
+		rec->prof_bytes[rec->n_prof] = hinted;
 		rec->prof_names[rec->n_prof++] = p->name;
 		g->vk.vkCmdWriteTimestamp(rec->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, rec->prof.pool, rec->n_prof);
 	}
@@ -257,20 +260,22 @@ int gpu_rec_begin_profiled(struct gpu *g, struct gpu_rec *rec, uint32_t max_disp
 {
 	TRY(gpu_rec_begin(g, rec));
 	rec->prof_names = calloc(max_dispatches + 1, sizeof *rec->prof_names);
-	if (!rec->prof_names) return fail(VKLLM_E_NOMEM, "out of host memory");
+	rec->prof_bytes = calloc(max_dispatches + 1, sizeof *rec->prof_bytes);
+	if (!rec->prof_names || !rec->prof_bytes) return fail(VKLLM_E_NOMEM, "out of host memory");
 	TRY(gpu_timer_create(g, &rec->prof, max_dispatches + 1));
 	gpu_timer_reset(rec, &rec->prof);
 	g->vk.vkCmdWriteTimestamp(rec->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, rec->prof.pool, 0);
 	return VKLLM_OK;
 }
 
-int gpu_rec_profile(struct gpu_rec *rec, double *ns, const char **names, uint32_t *n)
+int gpu_rec_profile(struct gpu_rec *rec, double *ns, const char **names, uint64_t *bytes, uint32_t *n)
 {
 	*n = 0;
 	if (!rec->prof.pool) return VKLLM_OK;
 	for (uint32_t i = 0; i < rec->n_prof; i++) {
 		TRY(gpu_timer_elapsed_ns(rec->g, &rec->prof, i, i + 1, &ns[i]));
 		names[i] = rec->prof_names[i];
+		bytes[i] = rec->prof_bytes[i];
 	}
 	*n = rec->n_prof;
 	return VKLLM_OK;
@@ -282,6 +287,7 @@ void gpu_rec_destroy(struct gpu_rec *rec)
 	if (!g) return;
 	gpu_timer_destroy(g, &rec->prof);
 	free(rec->prof_names);
+	free(rec->prof_bytes);
 	if (g->device) {
 		for (uint32_t i = 0; i < rec->n_pools; i++) g->vk.vkDestroyDescriptorPool(g->device, rec->pools[i], NULL);
 		if (rec->fence) g->vk.vkDestroyFence(g->device, rec->fence, NULL);
