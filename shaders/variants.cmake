@@ -23,6 +23,9 @@ vkllm_shader(peak_copy peak_copy.comp)
 vkllm_shader(attention_f16 attention.comp DEFINES KV_F16)
 vkllm_shader(attention_f32 attention.comp)
 vkllm_shader(attention_combine attention_combine.comp)
+# attention_cpu: decode on CPU devices (lavapipe), 64-bit K/V loads, one subgroup per workgroup
+vkllm_shader(attention_cpu_f16 attention_cpu.comp DEFINES KV_F16)
+vkllm_shader(attention_cpu_f32 attention_cpu.comp)
 
 # small ops for dense models: norms, RoPE, embedding lookup, GLU, element-wise, argmax / top-k
 vkllm_shader(rms_norm_f32 rms_norm.comp)

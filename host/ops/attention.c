@@ -9,9 +9,17 @@
  *   min(maxComputeSharedMemorySize, 32 KiB) (32 KiB leaves room for two workgroups per core);
  * - TP invocations per score when R*BC is below the workgroup size (decode), so that no
  *   invocation idles while the scores are computed.
- * The split count is chosen from the cache capacity (record time), never from n_kv (run time). */
+ * The split count is chosen from the cache capacity (record time), never from n_kv (run time).
+ *
+ * CPU devices (lavapipe) run decode-shaped chunks on attention_cpu.comp instead: one subgroup of 8
+ * per workgroup, 64-bit K/V loads, no shared memory (docs/attention.md, "Decode on CPU devices").
+ * It takes the same split count and partials layout, so the scratch size does not depend on which
+ * kernel a call ends up with. */
 #include "ops.h"
 #include "view_util.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #include "../../shaders/abi.h"
 
@@ -19,6 +27,17 @@
 #define ATTN_MAX_R 16
 #define ATTN_MAX_SPLIT 64
 #define ATTN_SHARED_BUDGET 32768u
+/* attention_cpu.comp: at most this many rows (token, query head) per workgroup, and chunks of at
+ * most this many tokens: the decode shapes it is tested for (measured once on lavapipe, it beat
+ * attention.comp on prefill chunks too: 13 s against 66 s at 512 x 4096; see docs/attention.md) */
+#define ATTN_CPU_MAX_R 8
+#define ATTN_CPU_MAX_NQ 4
+/* and head dims up to this (tested; the per-lane query and accumulator slices grow with them) */
+#define ATTN_CPU_MAX_DIM 256
+/* CPU devices: split the KV range only while there are fewer workgroups than this (a few per
+ * lavapipe thread); every split costs the combine pass, which on lavapipe (0.45 ms at 16 heads x 8
+ * splits) costs more than the attention of a short cache */
+#define ATTN_CPU_GROUPS 8
 
 
 struct attn_tuning {
@@ -61,12 +80,14 @@ static int attn_tune(const struct gpu *g, const struct attn_desc *a, struct attn
 
 	uint32_t n_split = a->n_split;
 	if (n_split == 0) {
-		/* enough workgroups to fill a large GPU (~256), each split still covering at least 512
-		 * positions of a full cache: splitting a short cache costs more in the combine than it gains */
-		uint32_t groups = (rows + r - 1) / r * a->n_head_kv;
+		/* enough workgroups to fill a large GPU (~256) or a CPU's threads (ATTN_CPU_GROUPS), each
+		 * split still covering at least 512 positions of a full cache: splitting a short cache
+		 * costs more in the combine than it gains */
+		bool cpu = g->profile.type && strcmp(g->profile.type, "cpu") == 0;
+		uint32_t groups = (rows + r - 1) / r * a->n_head_kv, target = cpu ? ATTN_CPU_GROUPS : 256;
 		n_split = 1;
-		if (groups < 256) {
-			n_split = (256 + groups - 1) / groups;
+		if (groups < target) {
+			n_split = (target + groups - 1) / groups;
 			if (n_split > a->n_ctx / 512) n_split = a->n_ctx / 512;
 			if (n_split > ATTN_MAX_SPLIT) n_split = ATTN_MAX_SPLIT;
 			if (n_split < 1) n_split = 1;
@@ -87,6 +108,26 @@ static int attn_check_desc(const struct attn_desc *a)
 		            a->n_q, a->n_head, a->n_head_kv, a->n_ctx, a->head_dim_k, a->head_dim_v, a->n_split,
 		            ATTN_MAX_SPLIT, a->softcap);
 	return VKLLM_OK;
+}
+
+/* attention_cpu.comp serves the call: a CPU device with 8-lane subgroups, 64-bit integers and the
+ * subgroup operations it uses, a decode-shaped chunk, head dims up to 256 that 8 lanes split into
+ * whole 64-bit words, and every K/V row starting on an 8-byte boundary (offsets, strides and the
+ * aligned view's base). VKLLM_ATTN_CPU=0 turns it off (to compare). */
+static bool cpu_kernel(const struct gpu *g, const struct attn_desc *a, uint64_t k_off, uint64_t v_off, uint32_t k_pos,
+                       uint32_t k_head, uint32_t v_pos, uint32_t v_head)
+{
+	const uint32_t ops = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+	const char *env = getenv("VKLLM_ATTN_CPU");
+	if (!g->profile.type || strcmp(g->profile.type, "cpu") != 0 || (env && strcmp(env, "0") == 0) ||
+	    g->profile.subgroup_size != 8 || !g->profile.int64 || (g->profile.subgroup_ops & ops) != ops ||
+	    a->n_q > ATTN_CPU_MAX_NQ || g->profile.min_storage_offset_alignment % 8)
+		return false;
+	uint32_t es = a->kv_type == ATTN_KV_F16 ? 2 : 4, vpw = 8 / es;
+	return a->head_dim_k % (8 * vpw) == 0 && a->head_dim_v % (8 * vpw) == 0 && a->head_dim_k <= ATTN_CPU_MAX_DIM &&
+	       a->head_dim_v <= ATTN_CPU_MAX_DIM && k_off % 8 == 0 && v_off % 8 == 0 &&
+	       (uint64_t)k_pos * es % 8 == 0 && (uint64_t)k_head * es % 8 == 0 && (uint64_t)v_pos * es % 8 == 0 &&
+	       (uint64_t)v_head * es % 8 == 0;
 }
 
 uint64_t op_attention_scratch_bytes(const struct gpu *g, const struct attn_desc *a)
@@ -148,15 +189,21 @@ int op_attention(struct gpu_rec *rec, struct gpu_view out, struct gpu_view scrat
 	    v.offset % kv_size || (part_need && scratch.offset % 4))
 		return fail(VKLLM_E_ARG, "%s: a view's byte offset is not a multiple of its element size", name);
 
-	uint32_t rows = a->n_q * (a->n_head / a->n_head_kv), gx = (rows + t.r - 1) / t.r;
+	uint32_t rows = a->n_q * (a->n_head / a->n_head_kv);
+	uint32_t spec[] = {t.wg, d, dv, t.r, t.bc, t.tp}, n_spec = 6;
+	if (cpu_kernel(g, a, k.offset, v.offset, k_pos, k_head, v_pos, v_head)) {
+		sh = f16 ? SH_ATTENTION_CPU_F16 : SH_ATTENTION_CPU_F32;
+		t.r = rows < ATTN_CPU_MAX_R ? rows : ATTN_CPU_MAX_R;
+		spec[0] = g->profile.subgroup_size, spec[3] = t.r, n_spec = 4;
+	}
+	uint32_t gx = (rows + t.r - 1) / t.r;
 	if (gx > g->profile.max_workgroup_count[0] || a->n_head_kv > g->profile.max_workgroup_count[1] ||
 	    t.n_split > g->profile.max_workgroup_count[2])
 		return fail(VKLLM_E_UNSUPPORTED, "%s: grid %u x %u x %u exceeds the device's workgroup counts", name, gx,
 		            a->n_head_kv, t.n_split);
 
-	uint32_t spec[] = {t.wg, d, dv, t.r, t.bc, t.tp};
 	const struct gpu_pipeline *p;
-	TRY(gpu_pipeline_get(g, &p, sh, spec, 6));
+	TRY(gpu_pipeline_get(g, &p, sh, spec, n_spec));
 	struct attn_params pc = {
 		.n_q = a->n_q, .n_head = a->n_head, .n_head_kv = a->n_head_kv, .n_ctx = a->n_ctx,
 		.q_stride = q_stride, .k_pos_stride = k_pos, .k_head_stride = k_head,

@@ -41,6 +41,7 @@ struct acase {
 	float softcap;
 	uint32_t n_swa;
 	uint32_t n_split;
+	bool aligned; /* K/V views at an 8-byte offset: the CPU decode kernel's condition (KV_PAD is not) */
 };
 
 /* Host copies of one case's inputs, and the device buffers holding them. */
@@ -48,11 +49,13 @@ struct inputs {
 	float *q, *k, *v, *sinks; /* k, v as the cache holds them (f16-rounded) */
 	struct gpu_buffer qb, kb, vb, sb, stepb, ob, pb;
 	uint32_t k_pos, k_head, v_pos, v_head;
+	uint32_t kv_pad;
 };
 
 /* byte pads: not multiples of minStorageBufferOffsetAlignment (16 on lavapipe, up to 256 elsewhere) */
 #define Q_PAD 12
 #define KV_PAD 4
+#define KV_PAD_ALIGNED 8
 #define O_PAD 20
 #define S_PAD 8
 #define STEP_INDEX 3 /* step[3] = n_kv, step[4] = p0; the rest is junk */
@@ -60,6 +63,7 @@ struct inputs {
 static int make_inputs(struct gpu *g, const struct acase *c, struct inputs *in, uint64_t *seed)
 {
 	uint32_t es = c->kv == ATTN_KV_F16 ? 2 : 4;
+	in->kv_pad = c->aligned ? KV_PAD_ALIGNED : KV_PAD;
 	size_t nq = (size_t)c->n_q * c->n_head * c->d, nk = (size_t)c->n_ctx * c->n_head_kv * c->d,
 	       nv = (size_t)c->n_ctx * c->n_head_kv * c->dv;
 	in->q = malloc(nq * 4), in->k = malloc(nk * 4), in->v = malloc(nv * 4), in->sinks = malloc(c->n_head * 4);
@@ -89,14 +93,14 @@ static int make_inputs(struct gpu *g, const struct acase *c, struct inputs *in, 
 	}
 	uint32_t step[8] = {7, 7, 7, c->n_kv, c->p0, 7, 7, 7};
 	TRY(gpu_buffer_create(g, &in->qb, nq * 4 + Q_PAD, GPU_MEM_DEVICE, "q"));
-	TRY(gpu_buffer_create(g, &in->kb, nk * es + KV_PAD, GPU_MEM_DEVICE, "k cache"));
-	TRY(gpu_buffer_create(g, &in->vb, nv * es + KV_PAD, GPU_MEM_DEVICE, "v cache"));
+	TRY(gpu_buffer_create(g, &in->kb, nk * es + in->kv_pad, GPU_MEM_DEVICE, "k cache"));
+	TRY(gpu_buffer_create(g, &in->vb, nv * es + in->kv_pad, GPU_MEM_DEVICE, "v cache"));
 	TRY(gpu_buffer_create(g, &in->sb, c->n_head * 4 + S_PAD, GPU_MEM_DEVICE, "sinks"));
 	TRY(gpu_buffer_create(g, &in->stepb, sizeof step, GPU_MEM_DEVICE, "step"));
 	TRY(gpu_buffer_create(g, &in->ob, (size_t)c->n_q * c->n_head * c->dv * 4 + O_PAD, GPU_MEM_DEVICE, "out"));
 	TRY(gpu_upload(g, &in->qb, Q_PAD, in->q, nq * 4));
-	TRY(gpu_upload(g, &in->kb, KV_PAD, kc, nk * es));
-	TRY(gpu_upload(g, &in->vb, KV_PAD, vc, nv * es));
+	TRY(gpu_upload(g, &in->kb, in->kv_pad, kc, nk * es));
+	TRY(gpu_upload(g, &in->vb, in->kv_pad, vc, nv * es));
 	TRY(gpu_upload(g, &in->sb, S_PAD, in->sinks, c->n_head * 4));
 	TRY(gpu_upload(g, &in->stepb, 0, step, sizeof step));
 	in->pb.buffer = VK_NULL_HANDLE;
@@ -131,7 +135,7 @@ static int record(struct gpu *g, const struct acase *c, struct inputs *in, const
 	struct gpu_view none = {0};
 	struct gpu_view out = {&in->ob, O_PAD, (size_t)c->n_q * c->n_head * c->dv * 4};
 	struct gpu_view scratch = part ? (struct gpu_view){&in->pb, 4, part} : none;
-	struct gpu_view q = {&in->qb, Q_PAD, 0}, k = {&in->kb, KV_PAD, 0}, v = {&in->vb, KV_PAD, 0};
+	struct gpu_view q = {&in->qb, Q_PAD, 0}, k = {&in->kb, in->kv_pad, 0}, v = {&in->vb, in->kv_pad, 0};
 	struct gpu_view sinks = c->sinks ? (struct gpu_view){&in->sb, S_PAD, c->n_head * 4} : none;
 	TRY(gpu_rec_begin(g, rec));
 	TRY(op_attention(rec, out, scratch, q, k, v, sinks, gpu_whole(&in->stepb), a));
@@ -242,6 +246,19 @@ static void run_replay(struct gpu *g, struct acase c, uint32_t decode_split, uin
 	free_inputs(g, &in);
 }
 
+/* On a CPU device with 8-lane subgroups the aligned decode cases must have run attention_cpu.comp
+ * (host/ops/attention.c falls back silently, so a wrong condition would go unnoticed). */
+static void expect_cpu_kernel(struct gpu *g)
+{
+	const char *env = getenv("VKLLM_ATTN_CPU");
+	if (strcmp(g->profile.type, "cpu") != 0 || g->profile.subgroup_size != 8 || !g->profile.int64 || (env && !strcmp(env, "0")))
+		return;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < g->n_pipelines; i++)
+		n += g->pipelines[i]->shader == SH_ATTENTION_CPU_F16 || g->pipelines[i]->shader == SH_ATTENTION_CPU_F32;
+	EXPECT(n >= 6, "CPU device: the aligned decode cases made %u attention_cpu pipelines, expected 6 or more", n);
+}
+
 static void bad_arguments(struct gpu *g)
 {
 	struct gpu_buffer b;
@@ -277,28 +294,41 @@ int main(void)
 	}
 	const enum attn_kv_type F16 = ATTN_KV_F16, F32 = ATTN_KV_F32;
 	const struct acase cases[] = {
-		/* what                                  n_q head kv  d    dv   p0   n_kv ctx  kv   hm  sinks cap  swa split */
-		{"prefill G=4 d128 f16",                 37,  8,  2, 128, 128,   0,  37,  40, F16, 0, 0, 0,    0,  1},
-		{"chunk at p0=50, G=1 d64 f32 head-major", 19, 4, 4,  64,  64,  50,  69,  72, F32, 1, 0, 0,    0,  1},
-		{"MQA 16 heads, sinks, d128 f16",         5, 16,  1, 128, 128, 100, 105, 105, F16, 0, 1, 0,    0,  3},
-		{"G=8 d256 softcap f32",                  3, 16,  2, 256, 256,  70,  73,  80, F32, 0, 0, 1.5f, 0,  2},
-		{"one query, n_kv=1, G=4",                1,  8,  2, 128, 128,   0,   1,   1, F16, 0, 0, 0,    0,  1},
-		{"decode n_kv=300 sinks softcap f16",     1,  8,  2, 128, 128, 299, 300, 320, F16, 0, 1, 1.5f, 0,  5},
-		{"prefill swa=17 G=2 d64",               40,  4,  2,  64,  64,  60, 100, 100, F16, 0, 0, 0,   17,  1},
-		{"decode swa=33 n_kv=200 f32 head-major", 1,  4,  2,  64,  64, 199, 200, 256, F32, 1, 1, 0,   33,  4},
-		{"d192/dv128 (K and V dims differ)",      7,  4,  1, 192, 128,  20,  27,  30, F16, 0, 0, 0,    0,  2},
-		{"d64/dv256 MQA",                         2,  4,  1,  64, 256,  66,  68,  68, F32, 1, 1, 0,    0,  1},
+		/* what                                  n_q head kv  d    dv   p0   n_kv ctx  kv   hm  sinks cap  swa split aligned */
+		{"prefill G=4 d128 f16",                 37,  8,  2, 128, 128,   0,  37,  40, F16, 0, 0, 0,    0,  1, 0},
+		{"chunk at p0=50, G=1 d64 f32 head-major", 19, 4, 4,  64,  64,  50,  69,  72, F32, 1, 0, 0,    0,  1, 0},
+		{"MQA 16 heads, sinks, d128 f16",         5, 16,  1, 128, 128, 100, 105, 105, F16, 0, 1, 0,    0,  3, 0},
+		{"G=8 d256 softcap f32",                  3, 16,  2, 256, 256,  70,  73,  80, F32, 0, 0, 1.5f, 0,  2, 0},
+		{"one query, n_kv=1, G=4",                1,  8,  2, 128, 128,   0,   1,   1, F16, 0, 0, 0,    0,  1, 0},
+		{"decode n_kv=300 sinks softcap f16",     1,  8,  2, 128, 128, 299, 300, 320, F16, 0, 1, 1.5f, 0,  5, 0},
+		{"prefill swa=17 G=2 d64",               40,  4,  2,  64,  64,  60, 100, 100, F16, 0, 0, 0,   17,  1, 0},
+		{"decode swa=33 n_kv=200 f32 head-major", 1,  4,  2,  64,  64, 199, 200, 256, F32, 1, 1, 0,   33,  4, 0},
+		{"d192/dv128 (K and V dims differ)",      7,  4,  1, 192, 128,  20,  27,  30, F16, 0, 0, 0,    0,  2, 0},
+		{"d64/dv256 MQA",                         2,  4,  1,  64, 256,  66,  68,  68, F32, 1, 1, 0,    0,  1, 0},
 		/* decode with G = 1: R*BC is below the workgroup, so TP invocations share each score */
-		{"decode MHA G=1 d256 softcap",           1,  4,  4, 256, 256, 150, 151, 160, F16, 1, 0, 1.5f, 0,  3},
-		{"decode MHA G=1 d64 n_kv=1 sinks",       1,  2,  2,  64,  64,   0,   1,   1, F32, 0, 1, 0,    0,  1},
+		{"decode MHA G=1 d256 softcap",           1,  4,  4, 256, 256, 150, 151, 160, F16, 1, 0, 1.5f, 0,  3, 0},
+		{"decode MHA G=1 d64 n_kv=1 sinks",       1,  2,  2,  64,  64,   0,   1,   1, F32, 0, 1, 0,    0,  1, 0},
+		/* decode-shaped chunks with 8-byte aligned K/V: attention_cpu.comp on CPU devices (the
+		 * kernels above elsewhere), at long context, over every option and shape it takes */
+		{"long decode G=4 d128 f16",              1, 32,  8, 128, 128, 2999, 3000, 4096, F16, 0, 0, 0,  0,  8, 1},
+		{"long decode G=2 d256 softcap swa f16",  1,  4,  2, 256, 256, 2499, 2500, 2560, F16, 0, 0, 1.5f, 1024, 3, 1},
+		{"long decode G=8 d64 sinks swa f32",     1, 16,  2,  64,  64, 1499, 1500, 2048, F32, 0, 1, 0,  128,  4, 1},
+		{"decode chunk of 3 G=2 sinks head-major", 3, 8,  4, 128, 128, 1000, 1003, 1024, F16, 1, 1, 0,    0,  2, 1},
+		{"decode MQA 16 heads (two row blocks)",  1, 16,  1, 128, 128,  700,  701,  768, F16, 0, 0, 0,    0,  1, 1},
+		{"decode d192/dv128 f32",                 1,  4,  2, 192, 128,  500,  501,  512, F32, 0, 0, 0,    0,  2, 1},
+		{"decode n_kv=1 G=4 f16",                 1,  8,  2, 128, 128,    0,    1,   64, F16, 0, 1, 0,    0,  1, 1},
 	};
 	uint64_t seed = 7;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&g, &cases[i], &seed);
 
 	/* every option at once, so the replay exercises the whole mask and the sink */
-	struct acase r = {"replay", 12, 8, 2, 64, 64, 30, 42, 48, F16, 0, 1, 1.5f, 9, 1};
+	struct acase r = {"replay", 12, 8, 2, 64, 64, 30, 42, 48, F16, 0, 1, 1.5f, 9, 1, 0};
 	run_replay(&g, r, 1, &seed);
 	run_replay(&g, r, 3, &seed);
+	r.aligned = true; /* decode on attention_cpu.comp (CPU devices) against the prefill on attention.comp */
+	run_replay(&g, r, 1, &seed);
+	run_replay(&g, r, 3, &seed);
+	expect_cpu_kernel(&g);
 
 	printf("# largest error %.3g (tolerance %g + %g |ref|)\n", max_error, ATOL, RTOL);
 	bad_arguments(&g);
