@@ -28,10 +28,11 @@
 #define ATTN_MAX_SPLIT 64
 #define ATTN_SHARED_BUDGET 32768u
 /* attention_cpu.comp: at most this many rows (token, query head) per workgroup, and chunks of at
- * most this many tokens: the decode shapes it is tested for (measured once on lavapipe, it beat
- * attention.comp on prefill chunks too: 13 s against 66 s at 512 x 4096; see docs/attention.md) */
+ * most this many tokens: prefill chunks too, since on lavapipe it beat attention.comp there as
+ * well (13 s against 66 s at 512 x 4096, 0.23 s against 2.8 s at 64 x 1024; docs/attention.md);
+ * test_attention's prefill cases and test_forward_gpu's chunks run through it on lavapipe */
 #define ATTN_CPU_MAX_R 8
-#define ATTN_CPU_MAX_NQ 4
+#define ATTN_CPU_MAX_NQ 4096
 /* and head dims up to this (tested; the per-lane query and accumulator slices grow with them) */
 #define ATTN_CPU_MAX_DIM 256
 /* CPU devices: split the KV range only while there are fewer workgroups than this (a few per
