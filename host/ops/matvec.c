@@ -1,6 +1,8 @@
-/* op_matvec: decode-time matrix-vector products (shaders/matvec.comp) for every weight type.
- * Tuning from the device profile: on GPUs a workgroup of 4 subgroups (the reduction is then one
- * subgroup add and a 4-way sum in shared memory) on 8 rows; on CPU devices one subgroup on 16. */
+/* op_matvec: decode-time matrix-vector products for every weight type. CPU devices (lavapipe)
+ * take shaders/matvec_cpu.comp where the type and shape allow (docs/matmul.md, "lavapipe"),
+ * everything else shaders/matvec.comp, tuned from the device profile: on GPUs a workgroup of 4
+ * subgroups (the reduction is then one subgroup add and a 4-way sum in shared memory) on 8 rows;
+ * on CPU devices one subgroup on 16. */
 #include "ops.h"
 
 #include <stdio.h>
@@ -12,6 +14,89 @@
 #include "view_util.h"
 #include "loader/quant.h"
 
+/* at most this many columns per matvec_cpu dispatch: llvmpipe's compile time grows faster than
+ * the work saved (q8_0: 1.2 s for one column, 2.9 s for two, 7 s for four) */
+#define CPU_COLS 2
+
+/* matvec_cpu.comp for a weight type: its variant, the values of one chunk (the row slice a lane
+ * decodes per step) and the width of its weight loads, which every row start must be a multiple
+ * of. Types not listed take matvec.comp. */
+struct cpu_variant {
+	uint32_t type, chunk, load_bytes;
+	enum shader_id sh;
+};
+static const struct cpu_variant cpu_variants[] = {
+	{QT_Q8_0, 512, 32, SH_MATVEC_CPU_Q8_0}, {QT_Q4_0, 512, 32, SH_MATVEC_CPU_Q4_0},
+	{QT_Q4_K, 512, 32, SH_MATVEC_CPU_Q4_K}, {QT_Q6_K, 1024, 8, SH_MATVEC_CPU_Q6_K},
+	{QT_F16, 128, 32, SH_MATVEC_CPU_F16},
+};
+
+/* Lanes of matvec_cpu.comp that share a row, each on its own chunks of K: the most, up to the
+ * workgroup, that share the chunks evenly (the shader computes the same). Neighbouring lanes
+ * then read neighbouring bytes, long runs of memory rather than 8 rows at once (q4_K 4096x4096:
+ * 5.0-5.4 ms against 6.9-8.7 with one lane per row; q8_0 the same or slightly faster). */
+static uint32_t matvec_cpu_split(uint32_t chunks, uint32_t wg)
+{
+	uint32_t split = 1;
+	while (split * 2 <= wg && chunks % (split * 2) == 0) split *= 2;
+	return split;
+}
+
+/* Records the product with matvec_cpu.comp and sets *done, or leaves it to the general kernel
+ * (*done false, nothing recorded) when the type has no chunk layout, K is not a whole number of
+ * chunks, or the rows or x do not start on whole load words. */
+static int matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
+                      uint32_t n_rows, uint32_t n_k, uint32_t n_cols, bool accumulate, uint64_t row_bytes, bool *done)
+{
+	struct gpu *g = rec->g;
+	const struct cpu_variant *v = NULL;
+	for (size_t i = 0; i < sizeof cpu_variants / sizeof cpu_variants[0]; i++)
+		if (cpu_variants[i].type == wtype) v = &cpu_variants[i];
+	const char *env = getenv("VKLLM_MATVEC_CPU");
+	*done = false;
+	if (!v || !g->profile.int64 || n_k % v->chunk || row_bytes % v->load_bytes || (env && strcmp(env, "0") == 0))
+		return VKLLM_OK;
+	/* 16 rows per row group: each chunk of x a lane loads serves 16 rows; 8 was slower (x
+	 * loads), 32 no faster, and more leaves small matrices few workgroups */
+	const uint32_t rows = 16;
+	/* one subgroup per workgroup: llvmpipe runs it as one SIMD register width of lanes */
+	uint32_t wg = g->profile.subgroup_size ? g->profile.subgroup_size : 8;
+	uint32_t split = matvec_cpu_split(n_k / v->chunk, wg);
+	/* the checks that may still hand the product to the general kernel, before anything is
+	 * recorded: the weight offset in the view is the same for every row range below (row_bytes
+	 * is a multiple of 8, views start on 16 bytes), and x must start on a 32-byte word of its
+	 * view (the model's activations do; odd placements take matvec.comp rather than a shifted
+	 * variant that would double llvmpipe's compiles) */
+	uint32_t rows_per_dispatch, wr, xr, yr;
+	TRY(ops_weight_rows_per_dispatch(g, "matvec", row_bytes, n_rows, &rows_per_dispatch));
+	struct gpu_view views[3];
+	TRY(ops_weight_view(g, "matvec", w, row_bytes, 0, 1, &views[0], &wr));
+	views[1] = ops_aligned(g, x, 4, &xr);
+	views[2] = ops_aligned(g, y, 4, &yr);
+	if (wr % v->load_bytes || xr % 8) return VKLLM_OK;
+
+	for (uint32_t r0 = 0; r0 < n_rows; r0 += rows_per_dispatch) {
+		uint32_t nr = n_rows - r0 < rows_per_dispatch ? n_rows - r0 : rows_per_dispatch;
+		TRY(ops_weight_view(g, "matvec", w, row_bytes, r0, nr, &views[0], &wr));
+		for (uint32_t c0 = 0; c0 < n_cols; c0 += CPU_COLS) {
+			uint32_t nc = n_cols - c0 < CPU_COLS ? n_cols - c0 : CPU_COLS;
+			struct matvec_params pc = {
+				.n_rows = nr, .n_k = n_k, .row_bytes = (uint32_t)row_bytes, .w_offset = wr,
+				.x_offset = xr + c0 * n_k, .x_stride = n_k, .y_offset = yr + c0 * n_rows + r0, .y_stride = n_rows,
+				.accumulate = accumulate,
+			};
+			uint32_t spec[] = {wg, rows, nc};
+			const struct gpu_pipeline *p;
+			TRY(gpu_pipeline_get(g, &p, v->sh, spec, 3));
+			uint32_t gx, gy, wg_rows = wg / split * rows;
+			gpu_groups_1d(g, (nr + wg_rows - 1) / wg_rows, &gx, &gy);
+			TRY(gpu_dispatch(rec, p, views, 3, &pc, sizeof pc, gx, gy, 1));
+		}
+	}
+	*done = true;
+	return VKLLM_OK;
+}
+
 int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
               uint32_t n_rows, uint32_t n_k, uint32_t n_cols, bool accumulate)
 {
@@ -19,6 +104,10 @@ int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_
 	enum shader_id sh = matmul_shader(wtype, false);
 	uint64_t row_bytes;
 	TRY(matmul_check("matvec", wtype, y, w, x, n_rows, n_k, n_cols, MATVEC_MAX_COLS, &row_bytes));
+
+	bool cpu = g->profile.type && strcmp(g->profile.type, "cpu") == 0, done = false;
+	if (cpu) TRY(matvec_cpu(rec, y, w, wtype, x, n_rows, n_k, n_cols, accumulate, row_bytes, &done));
+	if (done) return VKLLM_OK;
 
 	uint32_t sg = g->profile.subgroup_size ? g->profile.subgroup_size : 32;
 	uint32_t wg = sg * 4, rows = 8;
@@ -29,7 +118,7 @@ int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_
 	 * A CPU device (lavapipe) runs a workgroup as SIMD lanes of one core, and each workgroup
 	 * costs a coroutine switch at the barrier: one subgroup per workgroup and 16 rows each was
 	 * 3x faster than 4 subgroups and one row (bench --kernels, q8_0 4096x4096, bench/RESULTS.md). */
-	if (g->profile.type && strcmp(g->profile.type, "cpu") == 0) wg = sg, rows = 16;
+	if (cpu) wg = sg, rows = 16;
 	/* VKLLM_MATVEC_TILE=wg,rows: for shader authors trying shapes with bench --kernels */
 	const char *env = getenv("VKLLM_MATVEC_TILE");
 	uint32_t ewg, erows;

@@ -1,11 +1,60 @@
 /* matvec against the CPU reference (tests/ref/matmul_ref.c) for every weight type, on odd
  * shapes: one row; row counts that are not multiples of anything; K at the smallest block
  * multiple (32, or 256 for K-quants) and larger; 1 to 8 columns; accumulate on and off; views at
- * unaligned offsets inside shared buffers. Tolerance: see matmul_case.h. */
+ * unaligned offsets inside shared buffers; and aligned views with K a multiple of 512, the
+ * products lavapipe's own kernel (matvec_cpu.comp) takes. Tolerance: see matmul_case.h. */
 #include "kernels/matmul_case.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* matmul_case places x 12 bytes into its buffer; the CPU-device kernel (matvec_cpu.comp) takes
+ * only x on whole 32-byte words, as the model's activations are. The same check (tolerance of
+ * matmul_case.h) with weights, x and y at offset 0 and the last x value ending its buffer. */
+static int aligned_case(struct gpu *g, uint32_t type, struct matmul_shape s, uint64_t *seed)
+{
+	const struct quant_type *qt = quant_type_info(type);
+	uint32_t bs = qt->block_size < 32 ? 32 : qt->block_size;
+	uint32_t rows = s.rows, k = s.k_blocks * bs, cols = s.cols;
+	uint64_t row_bytes = quant_row_size(type, k), w_bytes = row_bytes * rows;
+	size_t nx = (size_t)cols * k, ny = (size_t)cols * rows;
+	float *wf = malloc(k * sizeof *wf), *x = malloc(nx * 4), *y0 = malloc(ny * 4), *y = malloc(ny * 4);
+	double *ref = malloc(ny * sizeof *ref), *mag = malloc(ny * sizeof *mag);
+	uint8_t *wq = malloc(w_bytes);
+	for (uint32_t r = 0; r < rows; r++) {
+		for (uint32_t i = 0; i < k; i++) wf[i] = test_randf(seed);
+		REQUIRE_OK(quant_quantize(type, wf, wq + r * row_bytes, k));
+	}
+	for (size_t i = 0; i < nx; i++) x[i] = test_randf(seed);
+	for (size_t i = 0; i < ny; i++) y0[i] = s.accumulate ? test_randf(seed) : 0.0f;
+	REQUIRE(matmul_ref(ref, mag, type, wq, x, y0, rows, k, cols) == 0, "reference for %s", qt->name);
+	struct gpu_buffer wb, xb, yb;
+	REQUIRE_OK(gpu_buffer_create(g, &wb, w_bytes + 64, GPU_MEM_DEVICE, "w"));
+	REQUIRE_OK(gpu_buffer_create(g, &xb, nx * 4, GPU_MEM_DEVICE, "x"));
+	REQUIRE_OK(gpu_buffer_create(g, &yb, ny * 4, GPU_MEM_DEVICE, "y"));
+	REQUIRE_OK(gpu_upload(g, &wb, 0, wq, w_bytes));
+	REQUIRE_OK(gpu_upload(g, &xb, 0, x, nx * 4));
+	REQUIRE_OK(gpu_upload(g, &yb, 0, y0, ny * 4));
+	struct gpu_rec rec;
+	REQUIRE_OK(gpu_rec_begin(g, &rec));
+	struct gpu_view wv = {&wb, 0, w_bytes};
+	REQUIRE_OK(op_matvec(&rec, gpu_whole(&yb), wv, type, gpu_whole(&xb), rows, k, cols, s.accumulate));
+	REQUIRE_OK(gpu_rec_end(&rec));
+	REQUIRE_OK(gpu_rec_submit_wait(&rec));
+	REQUIRE_OK(gpu_download(g, y, &yb, 0, ny * 4));
+	int bad = 0;
+	for (size_t i = 0; i < ny; i++)
+		if (!(fabs(y[i] - ref[i]) <= matmul_tol_rel * mag[i] + 1e-6)) bad++;
+	EXPECT(bad == 0, "matvec %s rows %u k %u cols %u acc %d, aligned x: %d values off", qt->name, rows, k, cols,
+	       s.accumulate, bad);
+	gpu_rec_destroy(&rec);
+	gpu_buffer_destroy(g, &wb);
+	gpu_buffer_destroy(g, &xb);
+	gpu_buffer_destroy(g, &yb);
+	free(wf), free(x), free(y0), free(y), free(ref), free(mag), free(wq);
+	return 0;
+}
 
 int main(void)
 {
@@ -38,6 +87,16 @@ int main(void)
 				matmul_case(&g, "matvec", op_matvec, matmul_types[t], shapes[s], &seed);
 	}
 	unsetenv("VKLLM_MATVEC_TILE");
+	/* K a multiple of 512 values (16 blocks; 16 super-blocks for K-quants): the CPU kernel's
+	 * chunks, one to eight of them, so one to eight lanes share a row */
+	const struct matmul_shape aligned[] = {
+		{133, 16, 1, false, true}, /* rows not a multiple of what a workgroup owns */
+		{70, 32, 3, true, true},   /* three columns (two dispatches), accumulate */
+		{300, 128, 1, true, true}, /* K = 4096 (32768 for K-quants): 8 lanes per row */
+		{9, 16, 8, false, true},   /* the most columns, fewer rows than lanes */
+	};
+	for (size_t t = 0; t < sizeof matmul_types / sizeof matmul_types[0]; t++)
+		for (size_t s = 0; s < sizeof aligned / sizeof aligned[0]; s++) aligned_case(&g, matmul_types[t], aligned[s], &seed);
 
 	/* bad arguments are refused before anything is recorded */
 	struct gpu_buffer b;

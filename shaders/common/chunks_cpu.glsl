@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+// Weight chunks for matvec_cpu.comp. Per type: CHUNK values of one row, held as CHUNK_WORDS
+// little-endian 32-bit words in wq; W_LOAD_BYTES, the width of the loads that fill it (32:
+// u64vec4; 8: uint64_t, where the type's blocks never line up with 32 bytes); and chunk_dot(s),
+// which adds the chunk's products with x into s[c]. A chunk is the fewest whole blocks that fill
+// whole loads (host/ops/matvec.c lists the same sizes).
+// The includer provides x_at(c, k), x value k of the chunk in column c, and xsum16(c, g), the sum
+// of the chunk's x values 16g .. 16g + 15: offsets and mins are applied once per group,
+//   sum (d q - m) x = d sum q x - m sum x,
+// instead of once per value. Every index into wq is a constant once the loops are unrolled, so
+// the words stay in registers. Layouts as in blocks.glsl (ggml's).
+
+#ifndef VKLLM_CHUNKS_CPU_GLSL
+#define VKLLM_CHUNKS_CPU_GLSL
+
+#if defined(WTYPE_Q8_0)
+const uint CHUNK = 512, CHUNK_WORDS = 136, W_LOAD_BYTES = 32; // 16 blocks of 34 bytes
+#elif defined(WTYPE_Q4_0)
+const uint CHUNK = 512, CHUNK_WORDS = 72, W_LOAD_BYTES = 32; // 16 blocks of 18 bytes
+#elif defined(WTYPE_Q4_K)
+const uint CHUNK = 512, CHUNK_WORDS = 72, W_LOAD_BYTES = 32; // 2 super-blocks of 144 bytes
+#elif defined(WTYPE_Q6_K)
+const uint CHUNK = 1024, CHUNK_WORDS = 210, W_LOAD_BYTES = 8; // 4 super-blocks of 210 bytes
+#elif defined(WTYPE_F16)
+const uint CHUNK = 128, CHUNK_WORDS = 64, W_LOAD_BYTES = 32;
+#else
+#error "chunks_cpu.glsl: no chunk layout for this WTYPE"
+#endif
+
+uint wq[CHUNK_WORDS];
+float x_at(uint c, uint k);
+float xsum16(uint c, uint g);
+
+// byte b of the chunk, unsigned and signed; the f16 at even byte b
+uint cb_u8(uint b) { return (wq[b >> 2] >> ((b & 3u) * 8u)) & 0xFFu; }
+int cb_i8(uint b) { return int(wq[b >> 2] << (24u - (b & 3u) * 8u)) >> 24; }
+float cb_half(uint b) { return unpackHalf2x16(wq[b >> 2] >> ((b & 2u) * 8u)).x; }
+
+// Sums run as ILP independent chains: LLVM keeps float additions in source order, and one chain
+// of dependent adds (4 cycles each) held the decode back. (fma() does not help: llvmpipe 22.3
+// emits it as a multiply and an add.) ILP_SUM is a macro because passing a spec-constant-sized
+// array to a function by value gave SPIR-V that spirv-val rejects (OpCopyLogical).
+const uint ILP = 4;
+#define ILP_SUM(t, c) ((t[(c) * ILP] + t[(c) * ILP + 1u]) + (t[(c) * ILP + 2u] + t[(c) * ILP + 3u]))
+#define ILP_ZERO(t) [[unroll]] for (uint i_ = 0; i_ < N_COLS * ILP; i_++) t[i_] = 0.0
+
+#if defined(WTYPE_Q8_0)
+// { f16 d; i8 qs[32] } x 16
+void chunk_dot(inout float s[N_COLS])
+{
+	[[unroll]] for (uint j = 0; j < 16u; j++) {
+		float t[N_COLS * ILP];
+		ILP_ZERO(t);
+		[[unroll]] for (uint i = 0; i < 32u; i++) {
+			float q = float(cb_i8(34u * j + 2u + i));
+			[[unroll]] for (uint c = 0; c < N_COLS; c++) t[c * ILP + i % ILP] += q * x_at(c, 32u * j + i);
+		}
+		float d = cb_half(34u * j);
+		[[unroll]] for (uint c = 0; c < N_COLS; c++) s[c] += d * ILP_SUM(t, c);
+	}
+}
+
+#elif defined(WTYPE_Q4_0)
+// { f16 d; u8 qs[16] } x 16: value i < 16 is (qs[i] & 15) - 8, value i + 16 is (qs[i] >> 4) - 8
+void chunk_dot(inout float s[N_COLS])
+{
+	[[unroll]] for (uint j = 0; j < 16u; j++) {
+		float t[N_COLS * ILP];
+		ILP_ZERO(t);
+		[[unroll]] for (uint i = 0; i < 32u; i++) {
+			float q = float((cb_u8(18u * j + 2u + i % 16u) >> (4u * (i / 16u))) & 15u);
+			[[unroll]] for (uint c = 0; c < N_COLS; c++) t[c * ILP + i % ILP] += q * x_at(c, 32u * j + i);
+		}
+		float d = cb_half(18u * j);
+		[[unroll]] for (uint c = 0; c < N_COLS; c++)
+			s[c] += d * (ILP_SUM(t, c) - 8.0 * (xsum16(c, 2u * j) + xsum16(c, 2u * j + 1u)));
+	}
+}
+
+#elif defined(WTYPE_Q4_K)
+// { f16 d; f16 dmin; u8 scales[12]; u8 qs[128] } x 2: sub-block j (32 values) uses the low
+// (even j) or high (odd j) nibbles of qs[32 (j/2) + l]; value = d sc_j q - dmin m_j
+void chunk_dot(inout float s[N_COLS])
+{
+	[[unroll]] for (uint sb = 0; sb < 2u; sb++) {
+		uint b = 144u * sb;
+		float d = cb_half(b), dmin = cb_half(b + 2u);
+		[[unroll]] for (uint j = 0; j < 8u; j++) {
+			uint sc, mn; // ggml's get_scale_min_k4
+			if (j < 4u) {
+				sc = cb_u8(b + 4u + j) & 63u;
+				mn = cb_u8(b + 8u + j) & 63u;
+			} else {
+				sc = (cb_u8(b + 8u + j) & 15u) | ((cb_u8(b + j) >> 6) << 4);
+				mn = (cb_u8(b + 8u + j) >> 4) | ((cb_u8(b + 4u + j) >> 6) << 4);
+			}
+			float t[N_COLS * ILP];
+			ILP_ZERO(t);
+			[[unroll]] for (uint l = 0; l < 32u; l++) {
+				float q = float((cb_u8(b + 16u + 32u * (j / 2u) + l) >> (4u * (j & 1u))) & 15u);
+				[[unroll]] for (uint c = 0; c < N_COLS; c++) t[c * ILP + l % ILP] += q * x_at(c, 256u * sb + 32u * j + l);
+			}
+			float ds = d * float(sc), dm = dmin * float(mn);
+			[[unroll]] for (uint c = 0; c < N_COLS; c++) {
+				uint g = 16u * sb + 2u * j;
+				s[c] += ds * ILP_SUM(t, c) - dm * (xsum16(c, g) + xsum16(c, g + 1u));
+			}
+		}
+	}
+}
+
+#elif defined(WTYPE_Q6_K)
+// { u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d } x 4. Group g of 16 values (16 per super-block):
+// unit s = g/2, half h = s/4, quarter q = s%4, value l < 32 of the unit: low 4 bits from
+// ql[64h + l + 32(q&1)] (high nibble for q >= 2), high 2 bits from qh[32h + l] >> 2q, scale
+// scales[8h + 2q + l/16]: value = d * scale * (q6 - 32)
+void chunk_dot(inout float s[N_COLS])
+{
+	[[unroll]] for (uint sb = 0; sb < 4u; sb++) {
+		uint b = 210u * sb;
+		float d = cb_half(b + 208u);
+		[[unroll]] for (uint g = 0; g < 16u; g++) {
+			uint u = g / 2u, h = u / 4u, q = u % 4u;
+			float t[N_COLS * ILP];
+			ILP_ZERO(t);
+			[[unroll]] for (uint i = 0; i < 16u; i++) {
+				uint l = 16u * (g % 2u) + i;
+				uint lo = (cb_u8(b + 64u * h + l + 32u * (q & 1u)) >> (4u * (q / 2u))) & 15u;
+				uint hi = (cb_u8(b + 128u + 32u * h + l) >> (2u * q)) & 3u;
+				float v = float(lo | (hi << 4));
+				[[unroll]] for (uint c = 0; c < N_COLS; c++) t[c * ILP + i % ILP] += v * x_at(c, 256u * sb + 16u * g + i);
+			}
+			float ds = d * float(cb_i8(b + 192u + 8u * h + 2u * q + g % 2u));
+			[[unroll]] for (uint c = 0; c < N_COLS; c++)
+				s[c] += ds * (ILP_SUM(t, c) - 32.0 * xsum16(c, 16u * sb + g));
+		}
+	}
+}
+
+#elif defined(WTYPE_F16)
+void chunk_dot(inout float s[N_COLS])
+{
+	float t[N_COLS * ILP];
+	ILP_ZERO(t);
+	[[unroll]] for (uint i = 0; i < CHUNK; i += 2u) {
+		vec2 v = unpackHalf2x16(wq[i / 2u]);
+		[[unroll]] for (uint c = 0; c < N_COLS; c++) {
+			t[c * ILP + i % ILP] += v.x * x_at(c, i);
+			t[c * ILP + (i + 1u) % ILP] += v.y * x_at(c, i + 1u);
+		}
+	}
+	[[unroll]] for (uint c = 0; c < N_COLS; c++) s[c] += ILP_SUM(t, c);
+}
+#endif
+
+#endif

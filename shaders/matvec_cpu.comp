@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+// matvec_cpu: matvec.comp's products for CPU devices (lavapipe / llvmpipe), docs/matmul.md.
+//   Y[c][r] (+)= sum_k W[r][k] * X[c][k]      r < n_rows, c < N_COLS (1 or 2 per dispatch)
+//
+// llvmpipe runs a workgroup of one subgroup as SIMD lanes and turns every buffer load into a
+// loop over the lanes with a bounds check per component, so the cost is per loaded component
+// whatever its width: every load here is a u64vec4 (32 bytes, 4 components) or, where a type's
+// blocks never line up with 32 bytes, a uint64_t. Neighbouring lanes share a row (up to the
+// whole subgroup), each on its own chunks of K; a workgroup owns ROWS rows per row group. Per
+// chunk a lane loads its x once, for all its ROWS rows; each row's chunk of weights is loaded
+// into registers and decoded with constant indices (common/chunks_cpu.glsl). The only
+// cross-lane work is one subgroup add per row and column at the end (none with a lane per
+// row): no broadcasts (a subgroupBroadcast costs a loop over the lanes in llvmpipe 22.3), no
+// shared memory, no barriers.
+// Variants: one per weight type with a chunk layout (-D WTYPE_*). Spec constants: 0 workgroup
+// size (the subgroup size), 1 rows per row group, 2 columns.
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+
+#include "abi.h"
+#include "common/index.glsl"
+
+layout(constant_id = 1) const uint ROWS = 1;
+layout(constant_id = 2) const uint N_COLS = 1;
+
+layout(binding = 0) readonly buffer Weights { u64vec4 W[]; };
+// the same binding in 8-byte words, for types whose chunks are not whole 32-byte words
+layout(binding = 0) readonly buffer Weights8 { uint64_t W8[]; };
+layout(binding = 1) readonly buffer In { u64vec4 X[]; }; // f32 values, 8 to a word (x_offset % 8 == 0)
+layout(binding = 2) buffer Out { float Y[]; };
+
+layout(push_constant) uniform Params { matvec_params p; };
+
+#include "common/chunks_cpu.glsl"
+
+float xl[N_COLS * CHUNK];        // the chunk's x, every column
+float xs[N_COLS * CHUNK / 16u];  // its sums over groups of 16
+
+float x_at(uint c, uint k) { return xl[c * CHUNK + k]; }
+float xsum16(uint c, uint g) { return xs[c * (CHUNK / 16u) + g]; }
+
+void load_x(uint chunk)
+{
+	[[unroll]] for (uint c = 0; c < N_COLS; c++) {
+		uint x0 = (p.x_offset + c * p.x_stride + chunk * CHUNK) / 8u;
+		[[unroll]] for (uint i = 0; i < CHUNK / 8u; i++) {
+			u64vec4 t = X[x0 + i];
+			[[unroll]] for (uint j = 0; j < 8u; j++)
+				xl[c * CHUNK + 8u * i + j] = uintBitsToFloat(uint(t[j / 2u] >> (32u * (j % 2u))));
+		}
+		// (types without offsets or mins never read these; the compiler drops them)
+		[[unroll]] for (uint g = 0; g < CHUNK / 16u; g++) {
+			float a = 0.0, b = 0.0;
+			[[unroll]] for (uint i = 0; i < 16u; i += 2u)
+				a += xl[c * CHUNK + 16u * g + i], b += xl[c * CHUNK + 16u * g + i + 1u];
+			xs[c * (CHUNK / 16u) + g] = a + b;
+		}
+	}
+}
+
+void load_w(uint row, uint chunk)
+{
+	uint w0 = (p.w_offset + row * p.row_bytes) / W_LOAD_BYTES + chunk * (CHUNK_WORDS * 4u / W_LOAD_BYTES);
+	if (W_LOAD_BYTES == 32u) {
+		[[unroll]] for (uint i = 0; i < CHUNK_WORDS / 8u; i++) {
+			u64vec4 t = W[w0 + i];
+			[[unroll]] for (uint j = 0; j < 4u; j++) {
+				wq[8u * i + 2u * j] = uint(t[j]);
+				wq[8u * i + 2u * j + 1u] = uint(t[j] >> 32);
+			}
+		}
+	} else {
+		[[unroll]] for (uint i = 0; i < CHUNK_WORDS / 2u; i++) {
+			uint64_t t = W8[w0 + i];
+			wq[2u * i] = uint(t);
+			wq[2u * i + 1u] = uint(t >> 32);
+		}
+	}
+}
+
+void main()
+{
+	uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+	uint chunks = p.n_k / CHUNK;
+	// split: lanes that share a row, each on its own chunks of K, the most (up to the
+	// workgroup) that share them evenly, so neighbouring lanes read neighbouring bytes
+	// (matvec_cpu_split in host/ops/matvec.c, which sizes the grid, computes the same); a value
+	// at run time, not a constant, so that it does not multiply llvmpipe's compiles
+	uint split = 1u;
+	while (split * 2u <= WORKGROUP_SIZE && chunks % (split * 2u) == 0u) split *= 2u;
+	uint row_groups = WORKGROUP_SIZE / split;
+	uint lane = gl_LocalInvocationID.x, part = lane % split;
+	uint row0 = group * ROWS * row_groups + lane / split;
+
+	float acc[ROWS * N_COLS];
+	for (uint i = 0; i < ROWS * N_COLS; i++) acc[i] = 0.0;
+
+	for (uint ch = part; ch < chunks; ch += split) {
+		load_x(ch);
+		[[dont_unroll]] for (uint r = 0; r < ROWS; r++) {
+			// lanes past the last row repeat it and do not store (no out-of-bounds reads)
+			load_w(min(row0 + row_groups * r, p.n_rows - 1u), ch);
+			float s[N_COLS];
+			[[unroll]] for (uint c = 0; c < N_COLS; c++) s[c] = acc[r * N_COLS + c];
+			chunk_dot(s);
+			[[unroll]] for (uint c = 0; c < N_COLS; c++) acc[r * N_COLS + c] = s[c];
+		}
+	}
+
+	for (uint r = 0; r < ROWS; r++) {
+		uint row = row0 + row_groups * r;
+		for (uint c = 0; c < N_COLS; c++) {
+			float v = acc[r * N_COLS + c];
+			// the row's partial sums: one subgroup add per row group (lanes of other groups add
+			// zeros); reached by every lane, so outside any row test
+			if (split > 1u)
+				for (uint g = 0; g < row_groups; g++) {
+					float t = subgroupAdd(lane / split == g ? v : 0.0);
+					if (lane / split == g) v = t;
+				}
+			uint y = p.y_offset + c * p.y_stride + row;
+			if (part == 0u && row < p.n_rows) Y[y] = (p.accumulate != 0u ? Y[y] : 0.0) + v;
+		}
+	}
+}
