@@ -31,8 +31,17 @@ layout(binding = 0) readonly buffer Weights { u64vec4 W[]; };
 layout(binding = 0) readonly buffer Weights8 { uint64_t W8[]; };
 layout(binding = 1) readonly buffer In { u64vec4 X[]; }; // f32 values, 8 to a word (x_offset % 8 == 0)
 layout(binding = 2) buffer Out { float Y[]; };
-
+#ifdef MOE
+// -D MOE (moe_matvec_cpu_*): op_moe_matvec's expert matvecs, one assignment per gl_WorkGroupID.z
+layout(binding = 3) readonly buffer Ids { uint IDS[]; };
+layout(push_constant) uniform Params { moe_matvec_params p; };
+#define X_STRIDE 0u
+#else
 layout(push_constant) uniform Params { matvec_params p; };
+#define X_STRIDE p.x_stride
+#endif
+
+uint w_base, x_base; // byte offset of the (expert's) weights, float offset of x
 
 #include "common/chunks_cpu.glsl"
 
@@ -45,7 +54,7 @@ float xsum16(uint c, uint g) { return xs[c * (CHUNK / 16u) + g]; }
 void load_x(uint chunk)
 {
 	[[unroll]] for (uint c = 0; c < N_COLS; c++) {
-		uint x0 = (p.x_offset + c * p.x_stride + chunk * CHUNK) / 8u;
+		uint x0 = (x_base + c * X_STRIDE + chunk * CHUNK) / 8u;
 		[[unroll]] for (uint i = 0; i < CHUNK / 8u; i++) {
 			u64vec4 t = X[x0 + i];
 			[[unroll]] for (uint j = 0; j < 8u; j++)
@@ -63,7 +72,7 @@ void load_x(uint chunk)
 
 void load_w(uint row, uint chunk)
 {
-	uint w0 = (p.w_offset + row * p.row_bytes) / W_LOAD_BYTES + chunk * (CHUNK_WORDS * 4u / W_LOAD_BYTES);
+	uint w0 = (w_base + row * p.row_bytes) / W_LOAD_BYTES + chunk * (CHUNK_WORDS * 4u / W_LOAD_BYTES);
 	if (W_LOAD_BYTES == 32u) {
 		[[unroll]] for (uint i = 0; i < CHUNK_WORDS / 8u; i++) {
 			u64vec4 t = W[w0 + i];
@@ -85,6 +94,17 @@ void main()
 {
 	uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
 	uint chunks = p.n_k / CHUNK;
+#ifdef MOE
+	uint a = gl_WorkGroupID.z, e = IDS[p.ids_offset + a];
+	if (e < p.first_expert || e - p.first_expert >= p.n_part) return; // uniform: another part's expert
+	w_base = p.w_offset + (e - p.first_expert) * p.expert_bytes;
+	x_base = p.x_offset + (a / p.x_div) * p.n_k;
+	uint y_base = p.y_offset + a * p.n_rows, y_stride = 0u;
+#else
+	w_base = p.w_offset;
+	x_base = p.x_offset;
+	uint y_base = p.y_offset, y_stride = p.y_stride;
+#endif
 	// split: lanes that share a row, each on its own chunks of K, the most (up to the
 	// workgroup) that share them evenly, so neighbouring lanes read neighbouring bytes
 	// (matvec_cpu_split in host/ops/matvec.c, which sizes the grid, computes the same); a value
@@ -121,7 +141,7 @@ void main()
 					float t = subgroupAdd(lane / split == g ? v : 0.0);
 					if (lane / split == g) v = t;
 				}
-			uint y = p.y_offset + c * p.y_stride + row;
+			uint y = y_base + c * y_stride + row;
 			if (part == 0u && row < p.n_rows) Y[y] = (p.accumulate != 0u ? Y[y] : 0.0) + v;
 		}
 	}

@@ -17,6 +17,7 @@ endforeach()
 foreach(t Q8_0 Q4_0 Q4_K Q6_K F16)
   string(TOLOWER ${t} lower)
   vkllm_shader(matvec_cpu_${lower} matvec_cpu.comp DEFINES WTYPE_${t})
+  vkllm_shader(moe_matvec_cpu_${lower} matvec_cpu.comp DEFINES WTYPE_${t} MOE)
 endforeach()
 
 # peak_fma, peak_copy: the device's FMA and copy peaks for `vkllm bench --kernels` (the copy peak

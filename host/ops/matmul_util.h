@@ -15,6 +15,12 @@ enum shader_id matmul_coopmat_shader(uint32_t wtype);
  * grouped GEMM uses the same tile). */
 void gemm_plain_spec(const struct gpu *g, uint32_t spec[5]);
 
+/* matvec_cpu.comp (CPU devices) for a weight type: the values of one chunk, the width of its
+ * weight loads, and the MoE variant; false when the type has no chunk layout. */
+bool matvec_cpu_layout(uint32_t wtype, uint32_t *chunk, uint32_t *load_bytes, enum shader_id *moe);
+/* lanes of matvec_cpu.comp sharing a row (the shader computes the same) */
+uint32_t matvec_cpu_split(uint32_t chunks, uint32_t wg);
+
 /* The argument checks op_matvec and op_gemm share: a type with kernels, 1..max_cols columns,
  * K a positive multiple of 32 and of the block size, views large enough and aligned. Sets
  * *row_bytes. op names the caller in the one-line error. */

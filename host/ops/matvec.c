@@ -23,19 +23,31 @@
  * of. Types not listed take matvec.comp. */
 struct cpu_variant {
 	uint32_t type, chunk, load_bytes;
-	enum shader_id sh;
+	enum shader_id sh, moe; /* moe: the MoE expert variant (op_moe_matvec) */
 };
 static const struct cpu_variant cpu_variants[] = {
-	{QT_Q8_0, 512, 32, SH_MATVEC_CPU_Q8_0}, {QT_Q4_0, 512, 32, SH_MATVEC_CPU_Q4_0},
-	{QT_Q4_K, 512, 32, SH_MATVEC_CPU_Q4_K}, {QT_Q6_K, 1024, 8, SH_MATVEC_CPU_Q6_K},
-	{QT_F16, 128, 32, SH_MATVEC_CPU_F16},
+	{QT_Q8_0, 512, 32, SH_MATVEC_CPU_Q8_0, SH_MOE_MATVEC_CPU_Q8_0},
+	{QT_Q4_0, 512, 32, SH_MATVEC_CPU_Q4_0, SH_MOE_MATVEC_CPU_Q4_0},
+	{QT_Q4_K, 512, 32, SH_MATVEC_CPU_Q4_K, SH_MOE_MATVEC_CPU_Q4_K},
+	{QT_Q6_K, 1024, 8, SH_MATVEC_CPU_Q6_K, SH_MOE_MATVEC_CPU_Q6_K},
+	{QT_F16, 128, 32, SH_MATVEC_CPU_F16, SH_MOE_MATVEC_CPU_F16},
 };
+
+bool matvec_cpu_layout(uint32_t wtype, uint32_t *chunk, uint32_t *load_bytes, enum shader_id *moe)
+{
+	for (size_t i = 0; i < sizeof cpu_variants / sizeof cpu_variants[0]; i++)
+		if (cpu_variants[i].type == wtype) {
+			*chunk = cpu_variants[i].chunk, *load_bytes = cpu_variants[i].load_bytes, *moe = cpu_variants[i].moe;
+			return true;
+		}
+	return false;
+}
 
 /* Lanes of matvec_cpu.comp that share a row, each on its own chunks of K: the most, up to the
  * workgroup, that share the chunks evenly (the shader computes the same). Neighbouring lanes
  * then read neighbouring bytes, long runs of memory rather than 8 rows at once (q4_K 4096x4096:
  * 5.0-5.4 ms against 6.9-8.7 with one lane per row; q8_0 the same or slightly faster). */
-static uint32_t matvec_cpu_split(uint32_t chunks, uint32_t wg)
+uint32_t matvec_cpu_split(uint32_t chunks, uint32_t wg)
 {
 	uint32_t split = 1;
 	while (split * 2 <= wg && chunks % (split * 2) == 0) split *= 2;

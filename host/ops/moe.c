@@ -3,6 +3,7 @@
  * (moe_matvec.comp) and op_moe_gemm (gemm.comp -D MOE). Routing never leaves
  * the device: the expert matmuls read the ids and the index these write. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ops.h"
@@ -129,6 +130,49 @@ static const struct {
 	{QT_Q6_K, SH_MOE_MATVEC_Q6_K}, {QT_MXFP4, SH_MOE_MATVEC_MXFP4},
 };
 
+/* lavapipe: matvec_cpu.comp -D MOE (docs/matmul.md), when the expert stack and x start on whole
+ * load words; *done false (nothing recorded) otherwise */
+static int moe_matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, struct gpu_view x, struct gpu_view ids,
+                          const struct moe_matvec_desc *d, enum shader_id sh, uint32_t chunk, uint32_t load_bytes,
+                          uint64_t row_bytes, bool *done)
+{
+	struct gpu *g = rec->g;
+	const char *op = "moe_matvec";
+	uint64_t expert_bytes = row_bytes * d->n_rows, range = g->profile.max_storage_buffer_range - 256;
+	uint32_t per_part = (uint32_t)(range / expert_bytes < d->n_exp ? range / expert_bytes : d->n_exp);
+	*done = false;
+	if (per_part == 0) return VKLLM_OK;
+	uint32_t wg = g->profile.subgroup_size ? g->profile.subgroup_size : 8, rows = 16;
+	uint32_t split = matvec_cpu_split(d->n_k / chunk, wg), wg_rows = wg / split * rows;
+	uint32_t spec[] = {wg, rows, 1};
+	const struct gpu_pipeline *p;
+	struct gpu_view part;
+	uint32_t w_off, xr, yr, ir;
+	TRY(ops_weight_view(g, op, w, expert_bytes, 0, 1, &part, &w_off));
+	struct gpu_view xv = ops_aligned(g, x, 4, &xr), yv = ops_aligned(g, y, 4, &yr), iv = ops_aligned(g, ids, 4, &ir);
+	if (w_off % load_bytes || xr % 8) return VKLLM_OK;
+	TRY(gpu_pipeline_get(g, &p, sh, spec, 3));
+	uint32_t gx, gy;
+	gpu_groups_1d(g, (d->n_rows + wg_rows - 1) / wg_rows, &gx, &gy);
+	for (uint32_t e0 = 0; e0 < d->n_exp; e0 += per_part) {
+		uint32_t np = d->n_exp - e0 < per_part ? d->n_exp - e0 : per_part;
+		TRY(ops_weight_view(g, op, w, expert_bytes, e0, np, &part, &w_off));
+		if (w_off % load_bytes) return fail(VKLLM_E_ARG, "%s: expert part %u starts off a load word", op, e0);
+		struct moe_matvec_params pc = {
+			.n_rows = d->n_rows, .n_k = d->n_k, .row_bytes = (uint32_t)row_bytes, .w_offset = w_off,
+			.expert_bytes = (uint32_t)expert_bytes, .first_expert = e0, .n_part = np, .x_offset = xr, .x_div = d->x_div,
+			.y_offset = yr, .ids_offset = ir, .accumulate = d->accumulate,
+		};
+		struct gpu_view views[] = {part, xv, yv, iv};
+		if (e0 == 0)
+			gpu_rec_hint_bytes(rec, expert_bytes * d->n_assign + (uint64_t)(d->n_assign / d->x_div) * d->n_k * 4 +
+			                            (uint64_t)d->n_assign * d->n_rows * 4);
+		TRY(gpu_dispatch(rec, p, views, 4, &pc, sizeof pc, gx, gy, d->n_assign));
+	}
+	*done = true;
+	return VKLLM_OK;
+}
+
 int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
                   struct gpu_view ids, const struct moe_matvec_desc *d)
 {
@@ -152,7 +196,16 @@ int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uin
 	TRY(ops_check_view(op, "x", x, 4, (uint64_t)(d->n_assign / d->x_div) * d->n_k * 4));
 	TRY(ops_check_view(op, "y", y, 4, (uint64_t)d->n_assign * d->n_rows * 4));
 	TRY(ops_check_view(op, "ids", ids, 4, (uint64_t)d->n_assign * 4));
-	bool cpu = !strcmp(g->profile.type, "cpu");
+	bool cpu = g->profile.type && !strcmp(g->profile.type, "cpu");
+	uint32_t chunk, load_bytes;
+	enum shader_id cpu_sh;
+	const char *env = getenv("VKLLM_MATVEC_CPU");
+	if (cpu && g->profile.int64 && !(env && !strcmp(env, "0")) && matvec_cpu_layout(wtype, &chunk, &load_bytes, &cpu_sh) &&
+	    d->n_k % chunk == 0 && row_bytes % load_bytes == 0) {
+		bool done;
+		TRY(moe_matvec_cpu(rec, y, w, x, ids, d, cpu_sh, chunk, load_bytes, row_bytes, &done));
+		if (done) return VKLLM_OK;
+	}
 	uint32_t spec[] = {ops_workgroup(g, cpu ? 1 : 4), cpu ? 16 : 8};
 	const struct gpu_pipeline *p;
 	TRY(gpu_pipeline_get(g, &p, sh, spec, 2));

@@ -314,6 +314,12 @@ int main(void)
 	run_matvec(&g, QT_F16, 8, 33, 64, 1, 8, false, &seed);
 	run_matvec(&g, QT_MXFP4, 32, 40, 64, 1, 4, false, &seed);
 	run_matvec(&g, QT_F32, 48, 1024, 1024, 1, 8, false, &seed); /* 201 MB: parts on devices with 128 MiB bindings */
+	/* K a whole number of matvec_cpu chunks: the CPU-device kernel's shapes (lavapipe) */
+	run_matvec(&g, QT_Q8_0, 32, 100, 1024, 2, 4, false, &seed);
+	run_matvec(&g, QT_Q8_0, 32, 64, 512, 1, 8, true, &seed);
+	run_matvec(&g, QT_Q6_K, 8, 40, 1024, 1, 4, false, &seed);
+	run_matvec(&g, QT_F16, 16, 24, 384, 3, 2, true, &seed);
+	run_matvec(&g, QT_Q4_0, 16, 17, 512, 1, 8, false, &seed);
 
 	/* grouped expert GEMMs: a prefill chunk of a small Qwen3-MoE, a skewed one (one long segment,
 	 * empty experts), a single token, rows and tokens not multiples of the tile, K-quants */
