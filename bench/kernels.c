@@ -45,8 +45,9 @@ static int time_recording(struct gpu *g, struct gpu_rec *rec, struct gpu_timer *
 	return VKLLM_OK;
 }
 
-/* The faster of op_copy (one float per invocation) and peak_copy (one vec4), over 256 MiB
- * buffers (or the largest binding), well past any GPU's last-level cache. */
+/* The fastest of op_copy (one float per invocation), peak_copy (one vec4) and peak_copy_texel
+ * (one 16-byte texel: lavapipe's fastest loads), over 256 MiB buffers (or the largest binding),
+ * well past any GPU's last-level cache. */
 static int measure_copy(struct gpu *g, double *gbs)
 {
 	uint64_t bytes = 256ull << 20;
@@ -54,15 +55,17 @@ static int measure_copy(struct gpu *g, double *gbs)
 	uint32_t n = (uint32_t)(bytes / 4);
 	struct gpu_buffer a = {0}, b = {0};
 	struct gpu_timer t = {0};
-	const struct gpu_pipeline *vec4_copy = NULL;
+	const struct gpu_pipeline *vec4_copy = NULL, *texel_copy = NULL;
 	uint32_t spec[] = {256};
 	if (spec[0] > g->profile.max_workgroup_invocations) spec[0] = g->profile.max_workgroup_invocations;
 	int st = gpu_buffer_create(g, &a, bytes, GPU_MEM_DEVICE, "bench.copy.src");
 	if (!st) st = gpu_buffer_create(g, &b, bytes, GPU_MEM_DEVICE, "bench.copy.dst");
 	if (!st) st = gpu_timer_create(g, &t, 2);
 	if (!st) st = gpu_pipeline_get(g, &vec4_copy, SH_PEAK_COPY, spec, 1);
+	if (!st && g->profile.texel_buffers) st = gpu_pipeline_get(g, &texel_copy, SH_PEAK_COPY_TEXEL, spec, 1);
 	*gbs = 0;
-	for (int wide = 0; !st && wide < 2; wide++) {
+	/* wide 0: op_copy, 1: vec4, 2: texels */
+	for (int wide = 0; !st && wide < (texel_copy ? 3 : 2); wide++) {
 		struct gpu_rec rec = {0};
 		st = gpu_rec_begin(g, &rec);
 		if (!st) {
@@ -76,7 +79,7 @@ static int measure_copy(struct gpu *g, double *gbs)
 				struct gpu_view v[2] = {gpu_whole(&a), gpu_whole(&b)};
 				uint32_t gx, gy;
 				gpu_groups_1d(g, (n / 4 + spec[0] - 1) / spec[0], &gx, &gy);
-				st = gpu_dispatch(&rec, vec4_copy, v, 2, &pc, sizeof pc, gx, gy, 1);
+				st = gpu_dispatch(&rec, wide == 2 ? texel_copy : vec4_copy, v, 2, &pc, sizeof pc, gx, gy, 1);
 			}
 			gpu_timestamp(&rec, &t, 1);
 		}
@@ -293,12 +296,13 @@ int bench_kernels(struct gpu *g, bool as_json, const char *only, FILE *out)
 	struct report r = {.as_json = as_json, .out = out};
 	TRY(measure_copy(g, &r.copy_gbs));
 	TRY(measure_fma(g, &r.fma_gflops));
-	/* decode GEMVs of real models: attention/FFN of an 8B (4096 wide, FFN 14336) and Qwen3's
-	 * LM head (151936 x 1024); then the same 4096x4096 weights against a 512-token prefill chunk */
+	/* decode GEMVs of real models: attention/FFN of an 8B (4096 wide, FFN 14336), Qwen3's LM
+	 * head (151936 x 1024) and Qwen3-0.6B's small projections (1024 wide, FFN 3072); then the same 4096x4096 weights against a 512-token prefill chunk */
 	static const struct matmul_case cases[] = {
 		{4096, 4096, 1, QT_Q8_0},   {4096, 4096, 1, QT_Q4_K},   {4096, 4096, 1, QT_F16},    {4096, 4096, 1, QT_Q6_K},
 		{4096, 4096, 1, QT_Q4_0},   {14336, 4096, 1, QT_Q8_0},  {14336, 4096, 1, QT_Q4_K},  {4096, 14336, 1, QT_Q8_0},
-		{151936, 1024, 1, QT_Q8_0}, {151936, 1024, 1, QT_Q4_K}, {4096, 4096, 512, QT_Q8_0}, {4096, 4096, 512, QT_Q4_K},
+		{151936, 1024, 1, QT_Q8_0}, {151936, 1024, 1, QT_Q4_K}, {1024, 1024, 1, QT_Q8_0},   {3072, 1024, 1, QT_Q8_0},
+		{1024, 3072, 1, QT_Q8_0},   {4096, 4096, 512, QT_Q8_0}, {4096, 4096, 512, QT_Q4_K},
 		{4096, 4096, 512, QT_F16},
 	};
 	static const struct attn_case attn_cases[] = {{"decode", 1, 4096}, {"prefill", 512, 4096}};

@@ -21,9 +21,10 @@ foreach(t Q8_0 Q4_0 Q4_K Q6_K F16)
 endforeach()
 
 # peak_fma, peak_copy: the device's FMA and copy peaks for `vkllm bench --kernels` (the copy peak
-# is the faster of peak_copy's vec4 and copy_f32's scalar copy)
+# is the fastest of peak_copy's vec4, peak_copy_texel's texel and copy_f32's scalar copy)
 vkllm_shader(peak_fma peak_fma.comp)
 vkllm_shader(peak_copy peak_copy.comp)
+vkllm_shader(peak_copy_texel peak_copy_texel.comp)
 
 # attention: causal flash attention / split-K decode (docs/attention.md); f16 or f32 KV cache
 vkllm_shader(attention_f16 attention.comp DEFINES KV_F16)

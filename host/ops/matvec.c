@@ -19,18 +19,18 @@
 #define CPU_COLS 2
 
 /* matvec_cpu.comp for a weight type: its variant, the values of one chunk (the row slice a lane
- * decodes per step) and the width of its weight loads, which every row start must be a multiple
- * of. Types not listed take matvec.comp. */
+ * decodes per step) and the width of its weight loads (texels: rgba32ui, or rg32ui for q6_K),
+ * which every row start must be a multiple of. Types not listed take matvec.comp. */
 struct cpu_variant {
 	uint32_t type, chunk, load_bytes;
 	enum shader_id sh, moe; /* moe: the MoE expert variant (op_moe_matvec) */
 };
 static const struct cpu_variant cpu_variants[] = {
-	{QT_Q8_0, 512, 32, SH_MATVEC_CPU_Q8_0, SH_MOE_MATVEC_CPU_Q8_0},
-	{QT_Q4_0, 512, 32, SH_MATVEC_CPU_Q4_0, SH_MOE_MATVEC_CPU_Q4_0},
-	{QT_Q4_K, 512, 32, SH_MATVEC_CPU_Q4_K, SH_MOE_MATVEC_CPU_Q4_K},
+	{QT_Q8_0, 512, 16, SH_MATVEC_CPU_Q8_0, SH_MOE_MATVEC_CPU_Q8_0},
+	{QT_Q4_0, 512, 16, SH_MATVEC_CPU_Q4_0, SH_MOE_MATVEC_CPU_Q4_0},
+	{QT_Q4_K, 512, 16, SH_MATVEC_CPU_Q4_K, SH_MOE_MATVEC_CPU_Q4_K},
 	{QT_Q6_K, 1024, 8, SH_MATVEC_CPU_Q6_K, SH_MOE_MATVEC_CPU_Q6_K},
-	{QT_F16, 128, 32, SH_MATVEC_CPU_F16, SH_MOE_MATVEC_CPU_F16},
+	{QT_F16, 128, 16, SH_MATVEC_CPU_F16, SH_MOE_MATVEC_CPU_F16},
 };
 
 bool matvec_cpu_layout(uint32_t wtype, uint32_t *chunk, uint32_t *load_bytes, enum shader_id *moe)
@@ -66,7 +66,7 @@ static int matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w,
 		if (cpu_variants[i].type == wtype) v = &cpu_variants[i];
 	const char *env = getenv("VKLLM_MATVEC_CPU");
 	*done = false;
-	if (!v || !g->profile.int64 || n_k % v->chunk || row_bytes % v->load_bytes || (env && strcmp(env, "0") == 0))
+	if (!v || !g->profile.texel_buffers || n_k % v->chunk || row_bytes % v->load_bytes || (env && strcmp(env, "0") == 0))
 		return VKLLM_OK;
 	/* 16 rows per row group: each chunk of x a lane loads serves 16 rows; 8 was slower (x
 	 * loads), 32 no faster, and more leaves small matrices few workgroups */
@@ -76,7 +76,7 @@ static int matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w,
 	uint32_t split = matvec_cpu_split(n_k / v->chunk, wg);
 	/* the checks that may still hand the product to the general kernel, before anything is
 	 * recorded: the weight offset in the view is the same for every row range below (row_bytes
-	 * is a multiple of 8, views start on 16 bytes), and x must start on a 32-byte word of its
+	 * is a multiple of 8, views start on 16 bytes), and x must start on a 16-byte texel of its
 	 * view (the model's activations do; odd placements take matvec.comp rather than a shifted
 	 * variant that would double llvmpipe's compiles) */
 	uint32_t rows_per_dispatch, wr, xr, yr;
@@ -85,7 +85,7 @@ static int matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w,
 	TRY(ops_weight_view(g, "matvec", w, row_bytes, 0, 1, &views[0], &wr));
 	views[1] = ops_aligned(g, x, 4, &xr);
 	views[2] = ops_aligned(g, y, 4, &yr);
-	if (wr % v->load_bytes || xr % 8) return VKLLM_OK;
+	if (wr % v->load_bytes || xr % 4) return VKLLM_OK;
 
 	for (uint32_t r0 = 0; r0 < n_rows; r0 += rows_per_dispatch) {
 		uint32_t nr = n_rows - r0 < rows_per_dispatch ? n_rows - r0 : rows_per_dispatch;

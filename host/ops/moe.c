@@ -150,7 +150,7 @@ static int moe_matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_vie
 	uint32_t w_off, xr, yr, ir;
 	TRY(ops_weight_view(g, op, w, expert_bytes, 0, 1, &part, &w_off));
 	struct gpu_view xv = ops_aligned(g, x, 4, &xr), yv = ops_aligned(g, y, 4, &yr), iv = ops_aligned(g, ids, 4, &ir);
-	if (w_off % load_bytes || xr % 8) return VKLLM_OK;
+	if (w_off % load_bytes || xr % 4) return VKLLM_OK;
 	TRY(gpu_pipeline_get(g, &p, sh, spec, 3));
 	uint32_t gx, gy;
 	gpu_groups_1d(g, (d->n_rows + wg_rows - 1) / wg_rows, &gx, &gy);
@@ -200,7 +200,7 @@ int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uin
 	uint32_t chunk, load_bytes;
 	enum shader_id cpu_sh;
 	const char *env = getenv("VKLLM_MATVEC_CPU");
-	if (cpu && g->profile.int64 && !(env && !strcmp(env, "0")) && matvec_cpu_layout(wtype, &chunk, &load_bytes, &cpu_sh) &&
+	if (cpu && g->profile.texel_buffers && !(env && !strcmp(env, "0")) && matvec_cpu_layout(wtype, &chunk, &load_bytes, &cpu_sh) &&
 	    d->n_k % chunk == 0 && row_bytes % load_bytes == 0) {
 		bool done;
 		TRY(moe_matvec_cpu(rec, y, w, x, ids, d, cpu_sh, chunk, load_bytes, row_bytes, &done));

@@ -61,6 +61,11 @@ struct gpu_profile {
 	uint32_t max_workgroup_count[3];
 	uint32_t max_push_constants;
 	uint32_t min_storage_offset_alignment;
+	/* storage texel buffers (imageBuffer) viewed as r32ui, rg32ui and rgba32ui: llvmpipe loads
+	 * them without a branch per lane (docs/matmul.md); required by Vulkan, checked all the same */
+	bool texel_buffers;
+	uint32_t min_texel_offset_alignment;
+	uint64_t max_texel_buffer_elements;
 
 	bool fp16;          /* shaderFloat16 arithmetic */
 	bool memory_model;  /* vulkanMemoryModel (SPIR-V's Vulkan memory model: the coopmat shaders) */
@@ -199,17 +204,20 @@ void gpu_memory_release_all(struct gpu *g);
 
 /* ---- pipelines (vk/pipeline.c, vk/reflect.c) ---- */
 
+#define GPU_MAX_BINDINGS 16
+
 /* What a SPIR-V module says about its interface (vk/reflect.c). */
 struct gpu_reflection {
-	uint32_t n_bindings;     /* storage buffers in set 0 at bindings 0..n-1 */
+	uint32_t n_bindings;     /* storage buffers or storage texel buffers in set 0, bindings 0..n-1 */
 	uint32_t writable_mask;  /* bit b: binding b is not NonWritable */
+	uint32_t texel_mask;     /* bit b: binding b is a storage texel buffer (imageBuffer) */
+	VkFormat texel_format[GPU_MAX_BINDINGS]; /* its view's format, from the shader's layout qualifier */
 	uint32_t push_size;      /* bytes of the push-constant block; 0 when none */
 	uint32_t n_spec;         /* specialization constant ids 0..n_spec-1 are declared */
 };
 int gpu_reflect(struct gpu_reflection *out, const uint32_t *words, size_t n_words, const char *name);
 
 #define GPU_MAX_SPEC 16
-#define GPU_MAX_BINDINGS 16
 
 /* Convention for every shader (shaders/abi.h): spec constant 0 is local_size_x. */
 struct gpu_pipeline {
@@ -266,6 +274,8 @@ struct gpu_rec {
 	VkFence fence;
 	VkDescriptorPool *pools;
 	uint32_t n_pools, cap_pools;
+	VkBufferView *texel_views; /* made for storage texel buffer bindings, freed with the recording */
+	uint32_t n_texel_views, cap_texel_views;
 	struct gpu_range *reads, *writes; /* since the last barrier */
 	uint32_t n_reads, n_writes, cap_reads, cap_writes;
 	uint32_t n_dispatches, n_barriers;

@@ -208,8 +208,10 @@ int gpu_buffer_create(struct gpu *g, struct gpu_buffer *out, VkDeviceSize size, 
 	VkBufferCreateInfo bci = {
 		.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
 		.size = size,
+		/* every buffer may also be bound as a storage texel buffer (vk/record.c makes the view) */
 		.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-		         VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+		         VK_BUFFER_USAGE_TRANSFER_DST_BIT |
+		         (p->texel_buffers ? VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT : 0),
 		.sharingMode = VK_SHARING_MODE_EXCLUSIVE,
 	};
 	GPU_TRY(g, g->vk.vkCreateBuffer(g->device, &bci, NULL, &out->buffer));

@@ -26,11 +26,15 @@ static int create_pipeline(struct gpu *g, struct gpu_pipeline *p)
 		return fail(VKLLM_E_UNSUPPORTED, "shader %s: workgroup size %u, device allows 1..%u", sh->name, p->local_size,
 		            g->profile.max_workgroup_invocations);
 
+	if (p->refl.texel_mask && !g->profile.texel_buffers)
+		return fail(VKLLM_E_UNSUPPORTED, "shader %s: device %s has no storage texel buffers of 32-bit uint formats",
+		            sh->name, g->profile.name);
 	VkDescriptorSetLayoutBinding bindings[GPU_MAX_BINDINGS];
 	for (uint32_t b = 0; b < p->refl.n_bindings; b++)
 		bindings[b] = (VkDescriptorSetLayoutBinding){
 			.binding = b,
-			.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+			.descriptorType = p->refl.texel_mask & (1u << b) ? VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER
+			                                                 : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
 			.descriptorCount = 1,
 			.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
 		};

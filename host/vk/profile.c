@@ -111,6 +111,15 @@ void gpu_profile_fill(struct gpu_profile *p, VkPhysicalDevice phys)
 	p->max_push_constants = lim->maxPushConstantsSize;
 	p->min_storage_offset_alignment = (uint32_t)lim->minStorageBufferOffsetAlignment;
 	p->max_storage_buffer_range = lim->maxStorageBufferRange;
+	p->min_texel_offset_alignment = (uint32_t)lim->minTexelBufferOffsetAlignment;
+	p->max_texel_buffer_elements = lim->maxTexelBufferElements;
+	p->texel_buffers = true;
+	const VkFormat texel_formats[] = {VK_FORMAT_R32_UINT, VK_FORMAT_R32G32_UINT, VK_FORMAT_R32G32B32A32_UINT};
+	for (size_t i = 0; i < sizeof texel_formats / sizeof *texel_formats; i++) {
+		VkFormatProperties fp;
+		vkGetPhysicalDeviceFormatProperties(phys, texel_formats[i], &fp);
+		if (!(fp.bufferFeatures & VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT)) p->texel_buffers = false;
+	}
 	p->timestamp_period = lim->timestampPeriod;
 
 	uint32_t nq = 0;

@@ -22,12 +22,15 @@ static int pool_add(struct gpu_rec *rec)
 		if (!np) return fail(VKLLM_E_NOMEM, "out of host memory");
 		rec->pools = np, rec->cap_pools = cap;
 	}
-	VkDescriptorPoolSize size = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, SETS_PER_POOL * GPU_MAX_BINDINGS};
+	VkDescriptorPoolSize sizes[] = {
+		{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, SETS_PER_POOL * GPU_MAX_BINDINGS},
+		{VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, SETS_PER_POOL * 2},
+	};
 	VkDescriptorPoolCreateInfo ci = {
 		.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
 		.maxSets = SETS_PER_POOL,
-		.poolSizeCount = 1,
-		.pPoolSizes = &size,
+		.poolSizeCount = g->profile.texel_buffers ? 2 : 1,
+		.pPoolSizes = sizes,
 	};
 	GPU_TRY(g, g->vk.vkCreateDescriptorPool(g->device, &ci, NULL, &rec->pools[rec->n_pools]));
 	rec->n_pools++;
@@ -113,6 +116,35 @@ static int range_add(struct gpu_range **set, uint32_t *n, uint32_t *cap, struct 
 	return VKLLM_OK;
 }
 
+static uint32_t texel_bytes(VkFormat f)
+{
+	return f == VK_FORMAT_R32G32B32A32_UINT ? 16 : f == VK_FORMAT_R32G32_UINT ? 8 : 4;
+}
+
+/* A buffer view over a storage texel buffer binding's range (whole texels: a tail shorter than
+ * one texel is not addressable), kept until the recording is destroyed. */
+static int texel_view_make(struct gpu_rec *rec, VkFormat format, const struct gpu_range *r, VkBufferView *out)
+{
+	struct gpu *g = rec->g;
+	if (rec->n_texel_views == rec->cap_texel_views) {
+		uint32_t cap = rec->cap_texel_views ? 2 * rec->cap_texel_views : 16;
+		VkBufferView *nv = realloc(rec->texel_views, cap * sizeof *nv);
+		if (!nv) return fail(VKLLM_E_NOMEM, "out of host memory");
+		rec->texel_views = nv, rec->cap_texel_views = cap;
+	}
+	uint32_t texel = texel_bytes(format);
+	VkBufferViewCreateInfo ci = {
+		.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
+		.buffer = r->buffer,
+		.format = format,
+		.offset = r->begin,
+		.range = (r->end - r->begin) / texel * texel,
+	};
+	GPU_TRY(g, g->vk.vkCreateBufferView(g->device, &ci, NULL, out));
+	rec->texel_views[rec->n_texel_views++] = *out;
+	return VKLLM_OK;
+}
+
 /* A view must be aligned and inside both its buffer and the device's storage-buffer range. */
 static int view_range(const struct gpu *g, const struct gpu_pipeline *p, uint32_t b, const struct gpu_view *v,
                       struct gpu_range *out)
@@ -123,6 +155,19 @@ static int view_range(const struct gpu *g, const struct gpu_pipeline *p, uint32_
 	if (v->offset > v->buf->size || size > v->buf->size - v->offset)
 		return fail(VKLLM_E_ARG, "%s: binding %u view of '%s' at offset %llu + %llu bytes past its end (%llu)", p->name,
 		            b, name, (unsigned long long)v->offset, (unsigned long long)size, (unsigned long long)v->buf->size);
+	if (p->refl.texel_mask & (1u << b)) {
+		/* a storage texel buffer: its own alignment and its own limit, in whole texels */
+		uint32_t texel = texel_bytes(p->refl.texel_format[b]);
+		if (v->offset % g->profile.min_texel_offset_alignment || v->offset % texel)
+			return fail(VKLLM_E_ARG, "%s: binding %u texel view of '%s' at offset %llu is not aligned to %u", p->name, b,
+			            name, (unsigned long long)v->offset, g->profile.min_texel_offset_alignment);
+		if (size < texel || size / texel > g->profile.max_texel_buffer_elements)
+			return fail(VKLLM_E_UNSUPPORTED, "%s: binding %u texel view of '%s' is %llu bytes, device %s binds 1 to %llu texels",
+			            p->name, b, name, (unsigned long long)size, g->profile.name,
+			            (unsigned long long)g->profile.max_texel_buffer_elements);
+		*out = (struct gpu_range){v->buf->buffer, v->offset, v->offset + size};
+		return VKLLM_OK;
+	}
 	if (v->offset % g->profile.min_storage_offset_alignment)
 		return fail(VKLLM_E_ARG, "%s: binding %u view of '%s' at offset %llu is not a multiple of %u", p->name, b, name,
 		            (unsigned long long)v->offset, g->profile.min_storage_offset_alignment);
@@ -159,17 +204,24 @@ int gpu_dispatch(struct gpu_rec *rec, const struct gpu_pipeline *p, const struct
 	VkDescriptorSet set;
 	TRY(set_alloc(rec, p->set_layout, &set));
 	VkDescriptorBufferInfo infos[GPU_MAX_BINDINGS];
+	VkBufferView texel_views[GPU_MAX_BINDINGS];
 	VkWriteDescriptorSet writes[GPU_MAX_BINDINGS];
 	for (uint32_t b = 0; b < n_views; b++) {
-		infos[b] = (VkDescriptorBufferInfo){ranges[b].buffer, ranges[b].begin, ranges[b].end - ranges[b].begin};
 		writes[b] = (VkWriteDescriptorSet){
 			.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
 			.dstSet = set,
 			.dstBinding = b,
 			.descriptorCount = 1,
-			.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-			.pBufferInfo = &infos[b],
 		};
+		if (p->refl.texel_mask & (1u << b)) {
+			TRY(texel_view_make(rec, p->refl.texel_format[b], &ranges[b], &texel_views[b]));
+			writes[b].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER;
+			writes[b].pTexelBufferView = &texel_views[b];
+		} else {
+			infos[b] = (VkDescriptorBufferInfo){ranges[b].buffer, ranges[b].begin, ranges[b].end - ranges[b].begin};
+			writes[b].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+			writes[b].pBufferInfo = &infos[b];
+		}
 	}
 	g->vk.vkUpdateDescriptorSets(g->device, n_views, writes, 0, NULL);
 	g->vk.vkCmdBindPipeline(rec->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
@@ -290,10 +342,12 @@ void gpu_rec_destroy(struct gpu_rec *rec)
 	free(rec->prof_bytes);
 	if (g->device) {
 		for (uint32_t i = 0; i < rec->n_pools; i++) g->vk.vkDestroyDescriptorPool(g->device, rec->pools[i], NULL);
+		for (uint32_t i = 0; i < rec->n_texel_views; i++) g->vk.vkDestroyBufferView(g->device, rec->texel_views[i], NULL);
 		if (rec->fence) g->vk.vkDestroyFence(g->device, rec->fence, NULL);
 		if (rec->cmd) g->vk.vkFreeCommandBuffers(g->device, g->cmd_pool, 1, &rec->cmd);
 	}
 	free(rec->pools);
+	free(rec->texel_views);
 	free(rec->reads);
 	free(rec->writes);
 	memset(rec, 0, sizeof *rec);

@@ -3,19 +3,21 @@
  * hand (and can never disagree with the shader).
  *
  * Supported interface (the whole of vkllm's ABI, see shaders/abi.h): storage buffers in set 0,
- * one push-constant block of scalars, vectors, arrays and structs of them, and specialization
- * constants. Anything else is refused with the shader's name. */
+ * storage texel buffers (imageBuffer with a 32-bit integer format: llvmpipe loads those without
+ * a branch per lane, docs/matmul.md), one push-constant block of scalars, vectors, arrays and
+ * structs of them, and specialization constants. Anything else is refused with the shader's name. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "gpu.h"
 
 enum {
-	OP_TYPE_INT = 21, OP_TYPE_FLOAT = 22, OP_TYPE_VECTOR = 23, OP_TYPE_ARRAY = 28, OP_TYPE_STRUCT = 30,
+	OP_TYPE_INT = 21, OP_TYPE_FLOAT = 22, OP_TYPE_VECTOR = 23, OP_TYPE_IMAGE = 25, OP_TYPE_ARRAY = 28, OP_TYPE_STRUCT = 30,
 	OP_TYPE_POINTER = 32, OP_CONSTANT = 43, OP_VARIABLE = 59, OP_DECORATE = 71, OP_MEMBER_DECORATE = 72,
 	DEC_SPEC_ID = 1, DEC_BLOCK = 2, DEC_BUFFER_BLOCK = 3, DEC_ARRAY_STRIDE = 6, DEC_NON_WRITABLE = 24,
 	DEC_BINDING = 33, DEC_SET = 34, DEC_OFFSET = 35,
 	SC_UNIFORM_CONSTANT = 0, SC_UNIFORM = 2, SC_PUSH_CONSTANT = 9, SC_STORAGE_BUFFER = 12,
+	DIM_BUFFER = 5, SAMPLED_STORAGE = 2, FMT_RGBA32UI = 30, FMT_R32UI = 33, FMT_RG32UI = 35,
 	NONE = 0xffffffffu,
 };
 
@@ -93,6 +95,22 @@ static bool non_writable(const struct module *m, uint32_t var, uint32_t block)
 	return n_members > 0;
 }
 
+/* The view format of a storage texel buffer (OpTypeImage: Dim Buffer, Sampled 2), or
+ * VK_FORMAT_UNDEFINED for any other image type or format. */
+static VkFormat texel_buffer_format(const struct module *m, uint32_t type)
+{
+	if (type >= m->bound || !m->def[type]) return VK_FORMAT_UNDEFINED;
+	const uint32_t *ins = &m->w[m->def[type]];
+	if ((ins[0] & 0xffff) != OP_TYPE_IMAGE || (ins[0] >> 16) < 9) return VK_FORMAT_UNDEFINED;
+	if (ins[3] != DIM_BUFFER || ins[7] != SAMPLED_STORAGE) return VK_FORMAT_UNDEFINED;
+	switch (ins[8]) {
+	case FMT_RGBA32UI: return VK_FORMAT_R32G32B32A32_UINT;
+	case FMT_RG32UI: return VK_FORMAT_R32G32_UINT;
+	case FMT_R32UI: return VK_FORMAT_R32_UINT;
+	default: return VK_FORMAT_UNDEFINED;
+	}
+}
+
 static int reflect_variables(struct gpu_reflection *out, const struct module *m, const char *name)
 {
 	FOR_EACH_INSTRUCTION(m, i, op, len)
@@ -112,14 +130,17 @@ static int reflect_variables(struct gpu_reflection *out, const struct module *m,
 		}
 		bool storage = sc == SC_STORAGE_BUFFER ||
 		               (sc == SC_UNIFORM && decoration(m, pointee, DEC_BUFFER_BLOCK) != NONE);
+		VkFormat texel = sc == SC_UNIFORM_CONSTANT ? texel_buffer_format(m, pointee) : VK_FORMAT_UNDEFINED;
 		uint32_t set = decoration(m, var, DEC_SET), binding = decoration(m, var, DEC_BINDING);
-		if (!storage)
-			return fail(VKLLM_E_UNSUPPORTED, "shader %s: binding %u is not a storage buffer (only storage buffers are used)",
-			            name, binding);
+		if (!storage && texel == VK_FORMAT_UNDEFINED)
+			return fail(VKLLM_E_UNSUPPORTED,
+			            "shader %s: binding %u is neither a storage buffer nor a r32ui/rg32ui/rgba32ui imageBuffer", name,
+			            binding);
 		if (set != 0 || binding == NONE || binding >= GPU_MAX_BINDINGS)
 			return fail(VKLLM_E_UNSUPPORTED, "shader %s: storage buffer in set %u binding %u (expected set 0, binding < %d)",
 			            name, set, binding, GPU_MAX_BINDINGS);
 		if (binding + 1 > out->n_bindings) out->n_bindings = binding + 1;
+		if (texel != VK_FORMAT_UNDEFINED) out->texel_mask |= 1u << binding, out->texel_format[binding] = texel;
 		if (!non_writable(m, var, pointee)) out->writable_mask |= 1u << binding;
 	}
 	return VKLLM_OK;

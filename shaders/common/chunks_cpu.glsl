@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Weight chunks for matvec_cpu.comp. Per type: CHUNK values of one row, held as CHUNK_WORDS
-// little-endian 32-bit words in wq; W_LOAD_BYTES, the width of the loads that fill it (32:
-// u64vec4; 8: uint64_t, where the type's blocks never line up with 32 bytes); and chunk_dot(s),
+// little-endian 32-bit words in wq; W_LOAD_BYTES, the width of the texels that fill it (16:
+// rgba32ui; 8: rg32ui, where the type's blocks never line up with 16 bytes); and chunk_dot(s),
 // which adds the chunk's products with x into s[c]. A chunk is the fewest whole blocks that fill
 // whole loads (host/ops/matvec.c lists the same sizes).
 // The includer provides x_at(c, k), x value k of the chunk in column c, and xsum16(c, g), the sum
@@ -13,16 +13,22 @@
 #ifndef VKLLM_CHUNKS_CPU_GLSL
 #define VKLLM_CHUNKS_CPU_GLSL
 
+// (W_LOAD_BYTES is a macro: it picks the weight binding's image format in matvec_cpu.comp)
 #if defined(WTYPE_Q8_0)
-const uint CHUNK = 512, CHUNK_WORDS = 136, W_LOAD_BYTES = 32; // 16 blocks of 34 bytes
+const uint CHUNK = 512, CHUNK_WORDS = 136; // 16 blocks of 34 bytes
+#define W_LOAD_BYTES 16
 #elif defined(WTYPE_Q4_0)
-const uint CHUNK = 512, CHUNK_WORDS = 72, W_LOAD_BYTES = 32; // 16 blocks of 18 bytes
+const uint CHUNK = 512, CHUNK_WORDS = 72; // 16 blocks of 18 bytes
+#define W_LOAD_BYTES 16
 #elif defined(WTYPE_Q4_K)
-const uint CHUNK = 512, CHUNK_WORDS = 72, W_LOAD_BYTES = 32; // 2 super-blocks of 144 bytes
+const uint CHUNK = 512, CHUNK_WORDS = 72; // 2 super-blocks of 144 bytes
+#define W_LOAD_BYTES 16
 #elif defined(WTYPE_Q6_K)
-const uint CHUNK = 1024, CHUNK_WORDS = 210, W_LOAD_BYTES = 8; // 4 super-blocks of 210 bytes
+const uint CHUNK = 1024, CHUNK_WORDS = 210; // 4 super-blocks of 210 bytes
+#define W_LOAD_BYTES 8
 #elif defined(WTYPE_F16)
-const uint CHUNK = 128, CHUNK_WORDS = 64, W_LOAD_BYTES = 32;
+const uint CHUNK = 128, CHUNK_WORDS = 64;
+#define W_LOAD_BYTES 16
 #else
 #error "chunks_cpu.glsl: no chunk layout for this WTYPE"
 #endif

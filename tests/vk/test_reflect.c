@@ -16,6 +16,19 @@ int main(void)
 	       r.n_bindings, r.writable_mask);
 	EXPECT(r.push_size == sizeof(struct copy_params), "copy: push %u", r.push_size);
 
+	/* storage texel buffers: the format comes from the shader's layout qualifier */
+	const struct shader_spirv *tc = &shader_table[SH_PEAK_COPY_TEXEL], *q6 = &shader_table[SH_MATVEC_CPU_Q6_K];
+	REQUIRE_OK(gpu_reflect(&r, tc->words, tc->n_words, tc->name));
+	EXPECT(r.n_bindings == 2 && r.texel_mask == 3 && r.writable_mask == 2 &&
+	           r.texel_format[0] == VK_FORMAT_R32G32B32A32_UINT && r.texel_format[1] == VK_FORMAT_R32G32B32A32_UINT,
+	       "peak_copy_texel: %u bindings, texel 0x%x, writable 0x%x, formats %d %d", r.n_bindings, r.texel_mask,
+	       r.writable_mask, r.texel_format[0], r.texel_format[1]);
+	REQUIRE_OK(gpu_reflect(&r, q6->words, q6->n_words, q6->name));
+	EXPECT(r.texel_mask == 3 && r.writable_mask == 4 && r.texel_format[0] == VK_FORMAT_R32G32_UINT &&
+	           r.texel_format[1] == VK_FORMAT_R32G32B32A32_UINT,
+	       "matvec_cpu_q6_K: texel 0x%x, writable 0x%x, formats %d %d (rg32ui weights, rgba32ui x)", r.texel_mask,
+	       r.writable_mask, r.texel_format[0], r.texel_format[1]);
+
 	/* every embedded shader reflects and keeps to the ABI convention (spec 0 = workgroup size) */
 	for (int s = 0; s < SH_COUNT; s++) {
 		int st = gpu_reflect(&r, shader_table[s].words, shader_table[s].n_words, shader_table[s].name);
