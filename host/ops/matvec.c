@@ -26,9 +26,9 @@ struct cpu_variant {
 	enum shader_id sh, moe; /* moe: the MoE expert variant (op_moe_matvec) */
 };
 static const struct cpu_variant cpu_variants[] = {
-	{QT_Q8_0, 512, 16, SH_MATVEC_CPU_Q8_0, SH_MOE_MATVEC_CPU_Q8_0},
-	{QT_Q4_0, 512, 16, SH_MATVEC_CPU_Q4_0, SH_MOE_MATVEC_CPU_Q4_0},
-	{QT_Q4_K, 512, 16, SH_MATVEC_CPU_Q4_K, SH_MOE_MATVEC_CPU_Q4_K},
+	{QT_Q8_0, 256, 16, SH_MATVEC_CPU_Q8_0, SH_MOE_MATVEC_CPU_Q8_0},
+	{QT_Q4_0, 256, 16, SH_MATVEC_CPU_Q4_0, SH_MOE_MATVEC_CPU_Q4_0},
+	{QT_Q4_K, 256, 16, SH_MATVEC_CPU_Q4_K, SH_MOE_MATVEC_CPU_Q4_K},
 	{QT_Q6_K, 1024, 8, SH_MATVEC_CPU_Q6_K, SH_MOE_MATVEC_CPU_Q6_K},
 	{QT_F16, 128, 16, SH_MATVEC_CPU_F16, SH_MOE_MATVEC_CPU_F16},
 };

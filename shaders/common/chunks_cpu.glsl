@@ -15,13 +15,13 @@
 
 // (W_LOAD_BYTES is a macro: it picks the weight binding's image format in matvec_cpu.comp)
 #if defined(WTYPE_Q8_0)
-const uint CHUNK = 512, CHUNK_WORDS = 136; // 16 blocks of 34 bytes
+const uint CHUNK = 256, CHUNK_WORDS = 68; // 8 blocks of 34 bytes
 #define W_LOAD_BYTES 16
 #elif defined(WTYPE_Q4_0)
-const uint CHUNK = 512, CHUNK_WORDS = 72; // 16 blocks of 18 bytes
+const uint CHUNK = 256, CHUNK_WORDS = 36; // 8 blocks of 18 bytes
 #define W_LOAD_BYTES 16
 #elif defined(WTYPE_Q4_K)
-const uint CHUNK = 512, CHUNK_WORDS = 72; // 2 super-blocks of 144 bytes
+const uint CHUNK = 256, CHUNK_WORDS = 36; // 1 super-block of 144 bytes
 #define W_LOAD_BYTES 16
 #elif defined(WTYPE_Q6_K)
 const uint CHUNK = 1024, CHUNK_WORDS = 210; // 4 super-blocks of 210 bytes
@@ -51,10 +51,10 @@ const uint ILP = 4;
 #define ILP_ZERO(t) [[unroll]] for (uint i_ = 0; i_ < N_COLS * ILP; i_++) t[i_] = 0.0
 
 #if defined(WTYPE_Q8_0)
-// { f16 d; i8 qs[32] } x 16
+// { f16 d; i8 qs[32] } x 8
 void chunk_dot(inout float s[N_COLS])
 {
-	[[unroll]] for (uint j = 0; j < 16u; j++) {
+	[[unroll]] for (uint j = 0; j < 8u; j++) {
 		float t[N_COLS * ILP];
 		ILP_ZERO(t);
 		[[unroll]] for (uint i = 0; i < 32u; i++) {
@@ -67,10 +67,10 @@ void chunk_dot(inout float s[N_COLS])
 }
 
 #elif defined(WTYPE_Q4_0)
-// { f16 d; u8 qs[16] } x 16: value i < 16 is (qs[i] & 15) - 8, value i + 16 is (qs[i] >> 4) - 8
+// { f16 d; u8 qs[16] } x 8: value i < 16 is (qs[i] & 15) - 8, value i + 16 is (qs[i] >> 4) - 8
 void chunk_dot(inout float s[N_COLS])
 {
-	[[unroll]] for (uint j = 0; j < 16u; j++) {
+	[[unroll]] for (uint j = 0; j < 8u; j++) {
 		float t[N_COLS * ILP];
 		ILP_ZERO(t);
 		[[unroll]] for (uint i = 0; i < 32u; i++) {
@@ -84,11 +84,11 @@ void chunk_dot(inout float s[N_COLS])
 }
 
 #elif defined(WTYPE_Q4_K)
-// { f16 d; f16 dmin; u8 scales[12]; u8 qs[128] } x 2: sub-block j (32 values) uses the low
+// { f16 d; f16 dmin; u8 scales[12]; u8 qs[128] } x CHUNK / 256: sub-block j (32 values) uses the low
 // (even j) or high (odd j) nibbles of qs[32 (j/2) + l]; value = d sc_j q - dmin m_j
 void chunk_dot(inout float s[N_COLS])
 {
-	[[unroll]] for (uint sb = 0; sb < 2u; sb++) {
+	[[unroll]] for (uint sb = 0; sb < CHUNK / 256u; sb++) {
 		uint b = 144u * sb;
 		float d = cb_half(b), dmin = cb_half(b + 2u);
 		[[unroll]] for (uint j = 0; j < 8u; j++) {
