@@ -12,15 +12,15 @@
 // whole subgroup), each on its own chunks of K; a workgroup owns ROWS rows per row group. Per
 // chunk a lane loads its x once, for all its ROWS rows; each row's chunk of weights is loaded
 // into registers and decoded with constant indices (common/chunks_cpu.glsl). The only
-// cross-lane work is one subgroup add per row and column at the end (none with a lane per
-// row): no broadcasts (a subgroupBroadcast costs a loop over the lanes in llvmpipe 22.3), no
+// cross-lane work is a shuffle-xor butterfly per row and column at the end (none with a lane
+// per row): no broadcasts (a subgroupBroadcast costs a loop over the lanes in llvmpipe 22.3), no
 // shared memory, no barriers.
 // Variants: one per weight type with a chunk layout (-D WTYPE_*). Spec constants: 0 workgroup
 // size (the subgroup size), 1 rows per row group, 2 columns.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
-#extension GL_KHR_shader_subgroup_arithmetic : require
+#extension GL_KHR_shader_subgroup_shuffle : require
 
 #include "abi.h"
 #include "common/index.glsl"
@@ -127,13 +127,12 @@ void main()
 		uint row = row0 + row_groups * r;
 		for (uint c = 0; c < N_COLS; c++) {
 			float v = acc[r * N_COLS + c];
-			// the row's partial sums: one subgroup add per row group (lanes of other groups add
-			// zeros); reached by every lane, so outside any row test
-			if (split > 1u)
-				for (uint g = 0; g < row_groups; g++) {
-					float t = subgroupAdd(lane / split == g ? v : 0.0);
-					if (lane / split == g) v = t;
-				}
+			// the row's partial sums, a butterfly over the `split` neighbouring lanes that share
+			// it: each mask is a constant, so llvmpipe's shuffle becomes one vector permute (a
+			// masked subgroupAdd per row group was a scalar loop over the lanes through memory,
+			// 6-8% of the kernel at K = 1024); reached by every lane, so outside any row test
+			[[unroll]] for (uint m = 1u; m < WORKGROUP_SIZE; m *= 2u)
+				if (m < split) v += subgroupShuffleXor(v, m);
 			uint y = y_base + c * y_stride + row;
 			if (part == 0u && row < p.n_rows) Y[y] = (p.accumulate != 0u ? Y[y] : 0.0) + v;
 		}

@@ -18,6 +18,9 @@ void gemm_plain_spec(const struct gpu *g, uint32_t spec[5]);
 /* matvec_cpu.comp (CPU devices) for a weight type: the values of one chunk, the width of its
  * weight loads, and the MoE variant; false when the type has no chunk layout. */
 bool matvec_cpu_layout(uint32_t wtype, uint32_t *chunk, uint32_t *load_bytes, enum shader_id *moe);
+/* whether the device runs matvec_cpu.comp: storage texel buffers (its weight and x loads) and
+ * subgroup shuffles (its cross-lane sums) */
+bool matvec_cpu_device(const struct gpu *g);
 /* lanes of matvec_cpu.comp sharing a row (the shader computes the same) */
 uint32_t matvec_cpu_split(uint32_t chunks, uint32_t wg);
 

@@ -43,6 +43,11 @@ bool matvec_cpu_layout(uint32_t wtype, uint32_t *chunk, uint32_t *load_bytes, en
 	return false;
 }
 
+bool matvec_cpu_device(const struct gpu *g)
+{
+	return g->profile.texel_buffers && (g->profile.subgroup_ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
+}
+
 /* Lanes of matvec_cpu.comp that share a row, each on its own chunks of K: the most, up to the
  * workgroup, that share the chunks evenly (the shader computes the same). Neighbouring lanes
  * then read neighbouring bytes, long runs of memory rather than 8 rows at once (q4_K 4096x4096:
@@ -66,7 +71,7 @@ static int matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w,
 		if (cpu_variants[i].type == wtype) v = &cpu_variants[i];
 	const char *env = getenv("VKLLM_MATVEC_CPU");
 	*done = false;
-	if (!v || !g->profile.texel_buffers || n_k % v->chunk || row_bytes % v->load_bytes || (env && strcmp(env, "0") == 0))
+	if (!v || !matvec_cpu_device(g) || n_k % v->chunk || row_bytes % v->load_bytes || (env && strcmp(env, "0") == 0))
 		return VKLLM_OK;
 	/* 16 rows per row group: each chunk of x a lane loads serves 16 rows; 8 was slower (x
 	 * loads), 32 no faster, and more leaves small matrices few workgroups */

@@ -200,7 +200,7 @@ int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uin
 	uint32_t chunk, load_bytes;
 	enum shader_id cpu_sh;
 	const char *env = getenv("VKLLM_MATVEC_CPU");
-	if (cpu && g->profile.texel_buffers && !(env && !strcmp(env, "0")) && matvec_cpu_layout(wtype, &chunk, &load_bytes, &cpu_sh) &&
+	if (cpu && matvec_cpu_device(g) && !(env && !strcmp(env, "0")) && matvec_cpu_layout(wtype, &chunk, &load_bytes, &cpu_sh) &&
 	    d->n_k % chunk == 0 && row_bytes % load_bytes == 0) {
 		bool done;
 		TRY(moe_matvec_cpu(rec, y, w, x, ids, d, cpu_sh, chunk, load_bytes, row_bytes, &done));
