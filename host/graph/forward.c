@@ -222,9 +222,8 @@ static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t i
 }
 
 /* ref_ffn_block's moe(): the router, then the k chosen experts' GLUs, weighted back into x
- * (docs/moe.md). While the assignments are no more than the experts (most experts get at most one
- * token, so a GEMM tile of tokens would be mostly empty) each assignment runs a matvec on its
- * expert; beyond that the assignments are sorted by expert and each projection is one grouped GEMM. */
+ * (docs/moe.md). Each assignment runs a matvec on its expert, or (op_moe_per_assignment says
+ * which) the assignments are sorted by expert and each projection is one grouped GEMM. */
 static int record_moe(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint32_t n, struct gpu_view in)
 {
 	const struct hparams *hp = &s->m->hp;
@@ -240,7 +239,7 @@ static int record_moe(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 	TRY(op_moe_route(rec, ids, w, logits, no_view, &rd));
 	enum glu_kind act = d->act == ACT_SILU ? GLU_SWIGLU : GLU_GEGLU;
 	struct gpu_view order;
-	if (n <= MATMUL_MATVEC_MAX_COLS || A <= X) {
+	if (op_moe_per_assignment(s->g, n, A, X)) {
 		struct moe_matvec_desc up_d = {.n_assign = A, .x_div = K, .n_rows = F, .n_k = E, .n_exp = X};
 		struct moe_matvec_desc down_d = {.n_assign = A, .x_div = 1, .n_rows = E, .n_k = F, .n_exp = X};
 		TRY(op_moe_matvec(rec, gate, whole(&L->gate_exps), L->gate_exps.type, in, ids, &up_d));

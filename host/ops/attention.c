@@ -84,7 +84,7 @@ static int attn_tune(const struct gpu *g, const struct attn_desc *a, struct attn
 		/* enough workgroups to fill a large GPU (~256) or a CPU's threads (ATTN_CPU_GROUPS), each
 		 * split still covering at least 512 positions of a full cache: splitting a short cache
 		 * costs more in the combine than it gains */
-		bool cpu = g->profile.type && strcmp(g->profile.type, "cpu") == 0;
+		bool cpu = gpu_is_cpu(g);
 		uint32_t groups = (rows + r - 1) / r * a->n_head_kv, target = cpu ? ATTN_CPU_GROUPS : 256;
 		n_split = 1;
 		if (groups < target) {
@@ -120,7 +120,7 @@ static bool cpu_kernel(const struct gpu *g, const struct attn_desc *a, uint64_t 
 {
 	const uint32_t ops = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
 	const char *env = getenv("VKLLM_ATTN_CPU");
-	if (!g->profile.type || strcmp(g->profile.type, "cpu") != 0 || (env && strcmp(env, "0") == 0) ||
+	if (!gpu_is_cpu(g) || (env && strcmp(env, "0") == 0) ||
 	    g->profile.subgroup_size != 8 || !g->profile.int64 || (g->profile.subgroup_ops & ops) != ops ||
 	    a->n_q > ATTN_CPU_MAX_NQ || g->profile.min_storage_offset_alignment % 8)
 		return false;

@@ -26,7 +26,7 @@ static struct gemm_tile gemm_tile_for(const struct gpu *g)
 {
 	uint32_t sg = g->profile.subgroup_size ? g->profile.subgroup_size : 32;
 	struct gemm_tile t = {256, 64, 64, 4, 4};
-	if (g->profile.type && strcmp(g->profile.type, "cpu") == 0) t = (struct gemm_tile){sg, sg * 4, 16, 4, 16};
+	if (gpu_is_cpu(g)) t = (struct gemm_tile){sg, sg * 4, 16, 4, 16};
 	/* a device with smaller workgroups (none we know of): shrink the grid, keep the micro-tile */
 	while (t.wg > g->profile.max_workgroup_invocations || t.wg > g->profile.max_workgroup_size[0]) {
 		t.wg /= 4;

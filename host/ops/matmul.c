@@ -69,7 +69,7 @@ int matmul_check(const char *op, uint32_t wtype, struct gpu_view y, struct gpu_v
 static bool cpu_streams_columns(const struct gpu *g, uint32_t wtype)
 {
 	const char *env = getenv("VKLLM_MATVEC_CPU");
-	if (!g->profile.type || strcmp(g->profile.type, "cpu") != 0 || (env && !strcmp(env, "0"))) return false;
+	if (!gpu_is_cpu(g) || (env && !strcmp(env, "0"))) return false;
 	return wtype == QT_Q8_0 || wtype == QT_Q4_0 || wtype == QT_Q4_K || wtype == QT_Q6_K || wtype == QT_F16;
 }
 

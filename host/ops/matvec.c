@@ -122,7 +122,7 @@ int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_
 	uint64_t row_bytes;
 	TRY(matmul_check("matvec", wtype, y, w, x, n_rows, n_k, n_cols, MATVEC_MAX_COLS, &row_bytes));
 
-	bool cpu = g->profile.type && strcmp(g->profile.type, "cpu") == 0, done = false;
+	bool cpu = gpu_is_cpu(g), done = false;
 	if (cpu) TRY(matvec_cpu(rec, y, w, wtype, x, n_rows, n_k, n_cols, accumulate, row_bytes, &done));
 	if (done) return VKLLM_OK;
 

@@ -173,6 +173,19 @@ static int moe_matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_vie
 	return VKLLM_OK;
 }
 
+/* On CPU devices the grouped GEMM's shared-memory tiles and lane-varying buffer loads cost
+ * llvmpipe far more than the weight reuse saves: the Qwen3-30B-A3B-shaped 2-layer q4_K model
+ * prefilled 64 tokens at 2.7 tokens/s through it and at 70 through the per-assignment matvecs.
+ * VKLLM_MOE_PATH=grouped or =assign overrides the choice (tests, shader authors). */
+bool op_moe_per_assignment(const struct gpu *g, uint32_t n_tok, uint32_t n_assign, uint32_t n_exp)
+{
+	const char *env = getenv("VKLLM_MOE_PATH");
+	bool fits = n_assign <= g->profile.max_workgroup_count[2]; /* one assignment per workgroup z */
+	if (env && !strcmp(env, "grouped")) return false;
+	if (env && !strcmp(env, "assign")) return fits;
+	return n_tok <= MATMUL_MATVEC_MAX_COLS || n_assign <= n_exp || (gpu_is_cpu(g) && fits);
+}
+
 int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
                   struct gpu_view ids, const struct moe_matvec_desc *d)
 {
@@ -196,7 +209,7 @@ int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uin
 	TRY(ops_check_view(op, "x", x, 4, (uint64_t)(d->n_assign / d->x_div) * d->n_k * 4));
 	TRY(ops_check_view(op, "y", y, 4, (uint64_t)d->n_assign * d->n_rows * 4));
 	TRY(ops_check_view(op, "ids", ids, 4, (uint64_t)d->n_assign * 4));
-	bool cpu = g->profile.type && !strcmp(g->profile.type, "cpu");
+	bool cpu = gpu_is_cpu(g);
 	uint32_t chunk, load_bytes;
 	enum shader_id cpu_sh;
 	const char *env = getenv("VKLLM_MATVEC_CPU");

@@ -181,6 +181,10 @@ struct moe_matvec_desc {
 };
 int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
                   struct gpu_view ids, const struct moe_matvec_desc *d);
+/* Whether a chunk's expert matmuls run per assignment (op_moe_matvec) rather than sorted by expert
+ * (op_moe_index, op_moe_gather_rows, op_moe_gemm): for a few tokens, while the assignments are no
+ * more than the experts (a GEMM tile of tokens would be mostly empty), and always on CPU devices. */
+bool op_moe_per_assignment(const struct gpu *g, uint32_t n_tok, uint32_t n_assign, uint32_t n_exp);
 /* The expert matmuls for a prefill chunk: rows in expert order (op_moe_gather_rows, op_moe_index's
  * counts and offsets): y[pos] (+)= W_e x[pos] for every position pos of expert e's segment; x
  * [n_assign][n_k], y [n_assign][n_rows]. Tiled as op_gemm, so each decoded weight serves up to a

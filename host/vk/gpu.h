@@ -168,6 +168,8 @@ const char *gpu_result_name(VkResult r);
 
 void gpu_profile_fill(struct gpu_profile *p, VkPhysicalDevice phys);
 void gpu_profile_free(struct gpu_profile *p);
+/* Whether the device is a CPU (lavapipe): ops pick their llvmpipe-shaped kernels and paths. */
+bool gpu_is_cpu(const struct gpu *g);
 
 /* ---- buffers (vk/memory.c) ---- */
 

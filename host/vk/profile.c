@@ -229,6 +229,8 @@ void gpu_profile_fill(struct gpu_profile *p, VkPhysicalDevice phys)
 		p->usable = true;
 }
 
+bool gpu_is_cpu(const struct gpu *g) { return g->profile.type && strcmp(g->profile.type, "cpu") == 0; }
+
 void gpu_profile_free(struct gpu_profile *p)
 {
 	free(p->coopmat_shapes);

@@ -166,6 +166,20 @@ int main(int argc, char **argv)
 		run_case(&g, &extra[i], ATTN_KV_F32, mm ? 5e-3 : 5e-5);
 		run_case(&g, &extra[i], ATTN_KV_F16, mm ? 5e-3 : 3e-3);
 	}
+	/* the MoE prefill's other path: CPU devices run every chunk's experts per assignment, GPUs
+	 * sort longer chunks by expert into grouped GEMMs; each device checks both */
+	const char *forced = gpu_is_cpu(&g) ? "grouped" : "assign";
+	setenv("VKLLM_MOE_PATH", forced, 1);
+	for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
+		char name[64];
+		snprintf(name, sizeof name, "qwen3moe-%s-%s", types[t].name, forced);
+		if (only && !strstr(name, only)) continue;
+		struct model_case c = {.name = name, .arch = "qwen3moe", .type = types[t].type};
+		if (types[t].type == QT_Q4_K) c.n_embd = 256, c.n_head = 4, c.head_dim = 64, c.n_ff = 512;
+		bool mm = op_gemm_uses_coopmat(&g, (uint32_t)types[t].type);
+		run_case(&g, &c, ATTN_KV_F16, mm ? 5e-3 : 3e-3);
+	}
+	unsetenv("VKLLM_MOE_PATH");
 	test_gpu_close(&g);
 	rmdir(dir);
 	return test_finish();
