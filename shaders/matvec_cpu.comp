@@ -36,7 +36,8 @@ layout(binding = 0, rgba32ui) uniform readonly restrict uimageBuffer W;
 layout(binding = 0, rg32ui) uniform readonly restrict uimageBuffer W;
 #endif
 layout(binding = 1, rgba32ui) uniform readonly restrict uimageBuffer X; // f32 bits, 4 to a texel (x_offset % 4 == 0)
-layout(binding = 2) buffer Out { float Y[]; };
+// y as r32ui texels too: llvmpipe stores and loads them without the per-lane loop of an SSBO
+layout(binding = 2, r32ui) uniform restrict uimageBuffer Y; // f32 bits
 #ifdef MOE
 // -D MOE (moe_matvec_cpu_*): op_moe_matvec's expert matvecs, one assignment per gl_WorkGroupID.z
 layout(binding = 3) readonly buffer Ids { uint IDS[]; };
@@ -134,7 +135,9 @@ void main()
 			[[unroll]] for (uint m = 1u; m < WORKGROUP_SIZE; m *= 2u)
 				if (m < split) v += subgroupShuffleXor(v, m);
 			uint y = y_base + c * y_stride + row;
-			if (part == 0u && row < p.n_rows) Y[y] = (p.accumulate != 0u ? Y[y] : 0.0) + v;
+			// (a branch, not a select: the select gathered y from memory whether or not it added it)
+			if (p.accumulate != 0u) v += uintBitsToFloat(imageLoad(Y, int(y)).x);
+			if (part == 0u && row < p.n_rows) imageStore(Y, int(y), uvec4(floatBitsToUint(v)));
 		}
 	}
 }

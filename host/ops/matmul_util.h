@@ -21,6 +21,9 @@ bool matvec_cpu_layout(uint32_t wtype, uint32_t *chunk, uint32_t *load_bytes, en
 /* whether the device runs matvec_cpu.comp: storage texel buffers (its weight and x loads) and
  * subgroup shuffles (its cross-lane sums) */
 bool matvec_cpu_device(const struct gpu *g);
+/* whether views (aligned for storage buffers) also start where the device can place a texel view
+ * (matvec_cpu.comp binds weights, x and y as texel buffers) */
+bool matvec_cpu_texel_aligned(const struct gpu *g, const struct gpu_view *views, uint32_t n);
 /* lanes of matvec_cpu.comp sharing a row (the shader computes the same) */
 uint32_t matvec_cpu_split(uint32_t chunks, uint32_t wg);
 

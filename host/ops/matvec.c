@@ -48,6 +48,14 @@ bool matvec_cpu_device(const struct gpu *g)
 	return g->profile.texel_buffers && (g->profile.subgroup_ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
 }
 
+bool matvec_cpu_texel_aligned(const struct gpu *g, const struct gpu_view *views, uint32_t n)
+{
+	VkDeviceSize a = g->profile.min_texel_offset_alignment ? g->profile.min_texel_offset_alignment : 1;
+	for (uint32_t i = 0; i < n; i++)
+		if (views[i].offset % a) return false;
+	return true;
+}
+
 /* Lanes of matvec_cpu.comp that share a row, each on its own chunks of K: the most, up to the
  * workgroup, that share the chunks evenly (the shader computes the same). Neighbouring lanes
  * then read neighbouring bytes, long runs of memory rather than 8 rows at once (q4_K 4096x4096:
@@ -90,7 +98,7 @@ static int matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w,
 	TRY(ops_weight_view(g, "matvec", w, row_bytes, 0, 1, &views[0], &wr));
 	views[1] = ops_aligned(g, x, 4, &xr);
 	views[2] = ops_aligned(g, y, 4, &yr);
-	if (wr % v->load_bytes || xr % 4) return VKLLM_OK;
+	if (wr % v->load_bytes || xr % 4 || !matvec_cpu_texel_aligned(g, views, 3)) return VKLLM_OK;
 
 	for (uint32_t r0 = 0; r0 < n_rows; r0 += rows_per_dispatch) {
 		uint32_t nr = n_rows - r0 < rows_per_dispatch ? n_rows - r0 : rows_per_dispatch;

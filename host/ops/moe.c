@@ -150,7 +150,8 @@ static int moe_matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_vie
 	uint32_t w_off, xr, yr, ir;
 	TRY(ops_weight_view(g, op, w, expert_bytes, 0, 1, &part, &w_off));
 	struct gpu_view xv = ops_aligned(g, x, 4, &xr), yv = ops_aligned(g, y, 4, &yr), iv = ops_aligned(g, ids, 4, &ir);
-	if (w_off % load_bytes || xr % 4) return VKLLM_OK;
+	struct gpu_view texel_views[] = {part, xv, yv};
+	if (w_off % load_bytes || xr % 4 || !matvec_cpu_texel_aligned(g, texel_views, 3)) return VKLLM_OK;
 	TRY(gpu_pipeline_get(g, &p, sh, spec, 3));
 	uint32_t gx, gy;
 	gpu_groups_1d(g, (d->n_rows + wg_rows - 1) / wg_rows, &gx, &gy);

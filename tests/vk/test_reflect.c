@@ -24,10 +24,10 @@ int main(void)
 	       "peak_copy_texel: %u bindings, texel 0x%x, writable 0x%x, formats %d %d", r.n_bindings, r.texel_mask,
 	       r.writable_mask, r.texel_format[0], r.texel_format[1]);
 	REQUIRE_OK(gpu_reflect(&r, q6->words, q6->n_words, q6->name));
-	EXPECT(r.texel_mask == 3 && r.writable_mask == 4 && r.texel_format[0] == VK_FORMAT_R32G32_UINT &&
-	           r.texel_format[1] == VK_FORMAT_R32G32B32A32_UINT,
-	       "matvec_cpu_q6_K: texel 0x%x, writable 0x%x, formats %d %d (rg32ui weights, rgba32ui x)", r.texel_mask,
-	       r.writable_mask, r.texel_format[0], r.texel_format[1]);
+	EXPECT(r.texel_mask == 7 && r.writable_mask == 4 && r.texel_format[0] == VK_FORMAT_R32G32_UINT &&
+	           r.texel_format[1] == VK_FORMAT_R32G32B32A32_UINT && r.texel_format[2] == VK_FORMAT_R32_UINT,
+	       "matvec_cpu_q6_K: texel 0x%x, writable 0x%x, formats %d %d %d (rg32ui weights, rgba32ui x, r32ui y)",
+	       r.texel_mask, r.writable_mask, r.texel_format[0], r.texel_format[1], r.texel_format[2]);
 
 	/* every embedded shader reflects and keeps to the ABI convention (spec 0 = workgroup size) */
 	for (int s = 0; s < SH_COUNT; s++) {
