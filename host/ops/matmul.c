@@ -70,7 +70,9 @@ static bool cpu_streams_columns(const struct gpu *g, uint32_t wtype)
 {
 	const char *env = getenv("VKLLM_MATVEC_CPU");
 	if (!gpu_is_cpu(g) || (env && !strcmp(env, "0"))) return false;
-	return wtype == QT_Q8_0 || wtype == QT_Q4_0 || wtype == QT_Q4_K || wtype == QT_Q6_K || wtype == QT_F16;
+	uint32_t chunk, load_bytes;
+	enum shader_id moe;
+	return matvec_cpu_layout(wtype, &chunk, &load_bytes, &moe);
 }
 
 int op_matmul(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,

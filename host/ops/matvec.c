@@ -31,6 +31,8 @@ static const struct cpu_variant cpu_variants[] = {
 	{QT_Q4_K, 256, 16, SH_MATVEC_CPU_Q4_K, SH_MOE_MATVEC_CPU_Q4_K},
 	{QT_Q6_K, 1024, 8, SH_MATVEC_CPU_Q6_K, SH_MOE_MATVEC_CPU_Q6_K},
 	{QT_F16, 128, 16, SH_MATVEC_CPU_F16, SH_MOE_MATVEC_CPU_F16},
+	{QT_BF16, 128, 16, SH_MATVEC_CPU_BF16, SH_MOE_MATVEC_CPU_BF16},
+	{QT_F32, 64, 16, SH_MATVEC_CPU_F32, SH_MOE_MATVEC_CPU_F32},
 };
 
 bool matvec_cpu_layout(uint32_t wtype, uint32_t *chunk, uint32_t *load_bytes, enum shader_id *moe)

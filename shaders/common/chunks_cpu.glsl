@@ -26,8 +26,11 @@ const uint CHUNK = 256, CHUNK_WORDS = 36; // 1 super-block of 144 bytes
 #elif defined(WTYPE_Q6_K)
 const uint CHUNK = 1024, CHUNK_WORDS = 210; // 4 super-blocks of 210 bytes
 #define W_LOAD_BYTES 8
-#elif defined(WTYPE_F16)
+#elif defined(WTYPE_F16) || defined(WTYPE_BF16)
 const uint CHUNK = 128, CHUNK_WORDS = 64;
+#define W_LOAD_BYTES 16
+#elif defined(WTYPE_F32)
+const uint CHUNK = 64, CHUNK_WORDS = 64; // MoE routers stay f32 in llama.cpp's quant mixes
 #define W_LOAD_BYTES 16
 #else
 #error "chunks_cpu.glsl: no chunk layout for this WTYPE"
@@ -143,18 +146,33 @@ void chunk_dot(inout float s[N_COLS])
 	}
 }
 
-#elif defined(WTYPE_F16)
+#elif defined(WTYPE_F16) || defined(WTYPE_BF16)
+// two values to a word, the lower first; a bf16 is the top half of an f32
 void chunk_dot(inout float s[N_COLS])
 {
 	float t[N_COLS * ILP];
 	ILP_ZERO(t);
 	[[unroll]] for (uint i = 0; i < CHUNK; i += 2u) {
+#ifdef WTYPE_BF16
+		vec2 v = vec2(uintBitsToFloat(wq[i / 2u] << 16), uintBitsToFloat(wq[i / 2u] & 0xFFFF0000u));
+#else
 		vec2 v = unpackHalf2x16(wq[i / 2u]);
+#endif
 		[[unroll]] for (uint c = 0; c < N_COLS; c++) {
 			t[c * ILP + i % ILP] += v.x * x_at(c, i);
 			t[c * ILP + (i + 1u) % ILP] += v.y * x_at(c, i + 1u);
 		}
 	}
+	[[unroll]] for (uint c = 0; c < N_COLS; c++) s[c] += ILP_SUM(t, c);
+}
+
+#elif defined(WTYPE_F32)
+void chunk_dot(inout float s[N_COLS])
+{
+	float t[N_COLS * ILP];
+	ILP_ZERO(t);
+	[[unroll]] for (uint i = 0; i < CHUNK; i++)
+		[[unroll]] for (uint c = 0; c < N_COLS; c++) t[c * ILP + i % ILP] += uintBitsToFloat(wq[i]) * x_at(c, i);
 	[[unroll]] for (uint c = 0; c < N_COLS; c++) s[c] += ILP_SUM(t, c);
 }
 #endif
