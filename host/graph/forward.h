@@ -54,6 +54,7 @@ struct fwd_graph {
 	struct gpu_rec *recs;           /* [n_recs]: embed, layers, head */
 	struct gpu_rec **order;         /* pointers to recs, for the submit */
 	uint32_t n_recs;
+	uint64_t runs;                  /* replays so far (the profile may leave out the first) */
 };
 
 /* The largest activation widths of a model (n_embd, Q, K, V, FFN), for sizing fwd_state. */

@@ -85,6 +85,23 @@ if(NOT stop MATCHES "context is full" OR total GREATER 9)
   message(FATAL_ERROR "run -c 8: expected a clean stop at the context, got ${total} positions:\n${out}")
 endif()
 
+# --profile: a table of kernels after the run; on CPU devices (llvmpipe compiles each kernel at
+# its first dispatch) each graph's first run is left out and the table says so
+run_ok(${VKLLM} run -m ${model} -p "hello world" -n 6 --temp 0 --profile)
+foreach(pattern "GPU time by kernel \\(([0-9]+) tokens in chunks of 1" "matvec[a-z0-9_]* +layers +[0-9.]+ +[0-9.]+%" "rms_norm_f32")
+  if(NOT err MATCHES "${pattern}")
+    message(FATAL_ERROR "run --profile: no '${pattern}' in stderr:\n${err}")
+  endif()
+endforeach()
+string(REGEX MATCH "GPU time by kernel \\(([0-9]+) tokens in chunks of 1" _ "${err}")
+set(profiled ${CMAKE_MATCH_1})
+if(err MATCHES "llvmpipe" AND NOT err MATCHES "\\(([0-9]+) tokens of each graph's first run left out")
+  message(FATAL_ERROR "run --profile on lavapipe: the first runs are not said to be left out:\n${err}")
+endif()
+if(profiled LESS 4 OR profiled GREATER 6)
+  message(FATAL_ERROR "run --profile: ${profiled} decoded tokens profiled, expected 4 to 6 of 6:\n${err}")
+endif()
+
 # refusals: one line each
 expect_failure(1 "vkllm: error: the prompt is [0-9]+ tokens, more than the context of 2" ${VKLLM} run -m ${model} -p "hello world hello world" -c 2)
 expect_failure(2 "--temp needs a number" ${VKLLM} run -m ${model} --temp -1)
