@@ -124,20 +124,30 @@ void main()
 		}
 	}
 
-	for (uint r = 0; r < ROWS; r++) {
-		uint row = row0 + row_groups * r;
-		for (uint c = 0; c < N_COLS; c++) {
-			float v = acc[r * N_COLS + c];
-			// the row's partial sums, a butterfly over the `split` neighbouring lanes that share
-			// it: each mask is a constant, so llvmpipe's shuffle becomes one vector permute (a
-			// masked subgroupAdd per row group was a scalar loop over the lanes through memory,
-			// 6-8% of the kernel at K = 1024); reached by every lane, so outside any row test
-			[[unroll]] for (uint m = 1u; m < WORKGROUP_SIZE; m *= 2u)
-				if (m < split) v += subgroupShuffleXor(v, m);
-			uint y = y_base + c * y_stride + row;
-			// (a branch, not a select: the select gathered y from memory whether or not it added it)
-			if (p.accumulate != 0u) v += uintBitsToFloat(imageLoad(Y, int(y)).x);
-			if (part == 0u && row < p.n_rows) imageStore(Y, int(y), uvec4(floatBitsToUint(v)));
+	// The stores: llvmpipe stores a texel with a scalar loop over the lanes, and runs the body
+	// of an `if` under a lane mask rather than branching around it, so each store statement
+	// reached costs that loop. Rather than one lane of each row group storing every row, the
+	// `split` lanes of a group take turns: in each block of `split` rows, lane `part` keeps row
+	// block + part, and the block is one store with every lane busy (ROWS is a multiple of every
+	// split). K >= 2048 (split 8): 2 store loops a column instead of 16.
+	for (uint c = 0; c < N_COLS; c++) {
+		for (uint r0 = 0; r0 < ROWS; r0 += split) {
+			float mine = 0.0;
+			for (uint j = 0; j < split; j++) {
+				float v = acc[(r0 + j) * N_COLS + c];
+				// the row's partial sums, a butterfly over the `split` neighbouring lanes that
+				// share it: each mask is a constant, so llvmpipe's shuffle becomes one vector
+				// permute (a masked subgroupAdd per row group was a scalar loop over the lanes
+				// through memory, 6-8% of the kernel at K = 1024); reached by every lane
+				[[unroll]] for (uint m = 1u; m < WORKGROUP_SIZE; m *= 2u)
+					if (m < split) v += subgroupShuffleXor(v, m);
+				if (j == part) mine = v;
+			}
+			uint row = row0 + row_groups * (r0 + part), y = y_base + c * y_stride + row;
+			if (row < p.n_rows) {
+				if (p.accumulate != 0u) mine += uintBitsToFloat(imageLoad(Y, int(y)).x);
+				imageStore(Y, int(y), uvec4(floatBitsToUint(mine)));
+			}
 		}
 	}
 }

@@ -89,6 +89,7 @@ static int matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w,
 	/* one subgroup per workgroup: llvmpipe runs it as one SIMD register width of lanes */
 	uint32_t wg = g->profile.subgroup_size ? g->profile.subgroup_size : 8;
 	uint32_t split = matvec_cpu_split(n_k / v->chunk, wg);
+	if (rows % split) return VKLLM_OK; /* the shader stores whole blocks of `split` rows */
 	/* the checks that may still hand the product to the general kernel, before anything is
 	 * recorded: the weight offset in the view is the same for every row range below (row_bytes
 	 * is a multiple of 8, views start on 16 bytes), and x must start on a 16-byte texel of its

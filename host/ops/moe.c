@@ -144,6 +144,7 @@ static int moe_matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_vie
 	if (per_part == 0) return VKLLM_OK;
 	uint32_t wg = g->profile.subgroup_size ? g->profile.subgroup_size : 8, rows = 16;
 	uint32_t split = matvec_cpu_split(d->n_k / chunk, wg), wg_rows = wg / split * rows;
+	if (rows % split) return VKLLM_OK; /* the shader stores whole blocks of `split` rows */
 	uint32_t spec[] = {wg, rows, 1};
 	const struct gpu_pipeline *p;
 	struct gpu_view part;
