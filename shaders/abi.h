@@ -269,6 +269,8 @@ struct moe_matvec_params {
 	ABI_U32 y_offset;
 	ABI_U32 ids_offset;
 	ABI_U32 accumulate;
+	ABI_U32 perm_offset;    /* matvec_cpu.comp -D MOE with 2 columns: op_moe_index's perm and offsets */
+	ABI_U32 offsets_offset;
 };
 
 /* gemm.comp -D MOE: the grouped expert GEMM over segments in expert order:

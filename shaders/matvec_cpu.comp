@@ -39,16 +39,22 @@ layout(binding = 1, rgba32ui) uniform readonly restrict uimageBuffer X; // f32 b
 // y as r32ui texels too: llvmpipe stores and loads them without the per-lane loop of an SSBO
 layout(binding = 2, r32ui) uniform restrict uimageBuffer Y; // f32 bits
 #ifdef MOE
-// -D MOE (moe_matvec_cpu_*): op_moe_matvec's expert matvecs, one assignment per gl_WorkGroupID.z
+// -D MOE (moe_matvec_cpu_*): op_moe_matvec's expert matvecs. One column: one assignment per
+// gl_WorkGroupID.z. Two columns: gl_WorkGroupID.z is a position in expert order (op_moe_index),
+// and the workgroup at an even offset into its expert's segment takes that assignment and the
+// next one of the same expert, so each decoded weight serves two tokens (odd offsets return).
 layout(binding = 3) readonly buffer Ids { uint IDS[]; };
+layout(binding = 4) readonly buffer Perm { uint PERM[]; };
+layout(binding = 5) readonly buffer Offsets { uint OFFSETS[]; };
 layout(push_constant) uniform Params { moe_matvec_params p; };
-#define X_STRIDE 0u
 #else
 layout(push_constant) uniform Params { matvec_params p; };
-#define X_STRIDE p.x_stride
 #endif
 
-uint w_base, x_base; // byte offset of the (expert's) weights, float offset of x
+uint w_base;           // byte offset of the (expert's) weights
+uint x_col[N_COLS];    // float offset of each column's x
+uint y_col[N_COLS];    // float offset of each column's y
+uint n_store;          // columns to store (a lone assignment of an expert fills only the first)
 
 float xl[N_COLS * CHUNK];        // the chunk's x, every column
 float xs[N_COLS * CHUNK / 16u];  // its sums over groups of 16
@@ -59,7 +65,7 @@ float xsum16(uint c, uint g) { return xs[c * (CHUNK / 16u) + g]; }
 void load_x(uint chunk)
 {
 	[[unroll]] for (uint c = 0; c < N_COLS; c++) {
-		uint x0 = (x_base + c * X_STRIDE + chunk * CHUNK) / 4u;
+		uint x0 = (x_col[c] + chunk * CHUNK) / 4u;
 		[[unroll]] for (uint i = 0; i < CHUNK / 4u; i++) {
 			uvec4 t = imageLoad(X, int(x0 + i));
 			[[unroll]] for (uint j = 0; j < 4u; j++) xl[c * CHUNK + 4u * i + j] = uintBitsToFloat(t[j]);
@@ -89,15 +95,33 @@ void main()
 	uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
 	uint chunks = p.n_k / CHUNK;
 #ifdef MOE
-	uint a = gl_WorkGroupID.z, e = IDS[p.ids_offset + a];
+	uint a[2], e;
+	n_store = 1u;
+	if (N_COLS == 1u) {
+		a[0] = gl_WorkGroupID.z;
+		e = IDS[p.ids_offset + a[0]];
+	} else {
+		uint pos = gl_WorkGroupID.z;
+		a[0] = PERM[p.perm_offset + pos];
+		e = IDS[p.ids_offset + a[0]];
+		uint seg0 = OFFSETS[p.offsets_offset + e], seg1 = OFFSETS[p.offsets_offset + e + 1u];
+		if (((pos - seg0) & 1u) != 0u) return; // uniform: the workgroup before took this one
+		a[1] = a[0];
+		if (pos + 1u < seg1) a[1] = PERM[p.perm_offset + pos + 1u], n_store = 2u;
+	}
 	if (e < p.first_expert || e - p.first_expert >= p.n_part) return; // uniform: another part's expert
 	w_base = p.w_offset + (e - p.first_expert) * p.expert_bytes;
-	x_base = p.x_offset + (a / p.x_div) * p.n_k;
-	uint y_base = p.y_offset + a * p.n_rows, y_stride = 0u;
+	for (uint c = 0; c < N_COLS; c++) {
+		x_col[c] = p.x_offset + (a[c] / p.x_div) * p.n_k;
+		y_col[c] = p.y_offset + a[c] * p.n_rows;
+	}
 #else
 	w_base = p.w_offset;
-	x_base = p.x_offset;
-	uint y_base = p.y_offset, y_stride = p.y_stride;
+	n_store = N_COLS;
+	for (uint c = 0; c < N_COLS; c++) {
+		x_col[c] = p.x_offset + c * p.x_stride;
+		y_col[c] = p.y_offset + c * p.y_stride;
+	}
 #endif
 	// split: lanes that share a row, each on its own chunks of K, the most (up to the
 	// workgroup) that share them evenly, so neighbouring lanes read neighbouring bytes
@@ -143,8 +167,8 @@ void main()
 					if (m < split) v += subgroupShuffleXor(v, m);
 				if (j == part) mine = v;
 			}
-			uint row = row0 + row_groups * (r0 + part), y = y_base + c * y_stride + row;
-			if (row < p.n_rows) {
+			uint row = row0 + row_groups * (r0 + part), y = y_col[c] + row;
+			if (row < p.n_rows && c < n_store) {
 				if (p.accumulate != 0u) mine += uintBitsToFloat(imageLoad(Y, int(y)).x);
 				imageStore(Y, int(y), uvec4(floatBitsToUint(mine)));
 			}

@@ -242,6 +242,14 @@ static int record_moe(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 	if (op_moe_per_assignment(s->g, n, A, X)) {
 		struct moe_matvec_desc up_d = {.n_assign = A, .x_div = K, .n_rows = F, .n_k = E, .n_exp = X};
 		struct moe_matvec_desc down_d = {.n_assign = A, .x_div = 1, .n_rows = E, .n_k = F, .n_exp = X};
+		if (op_moe_matvec_pairs(s->g, n)) {
+			/* CPU devices: sorted by expert, two assignments of one expert share each weight */
+			struct gpu_view counts = rows(&s->moe_counts, 0, X, 1), offsets = rows(&s->moe_offsets, 0, X + 1, 1);
+			struct gpu_view perm = rows(&s->moe_perm, 0, A, 1);
+			TRY(op_moe_index(rec, counts, offsets, perm, rows(&s->moe_inv, 0, A, 1), ids, A, X));
+			up_d.perm = down_d.perm = perm;
+			up_d.offsets = down_d.offsets = offsets;
+		}
 		TRY(op_moe_matvec(rec, gate, whole(&L->gate_exps), L->gate_exps.type, in, ids, &up_d));
 		TRY(op_moe_matvec(rec, up, whole(&L->up_exps), L->up_exps.type, in, ids, &up_d));
 		TRY(op_glu(rec, gate, gate, up, F, A, act));

@@ -145,12 +145,21 @@ static int moe_matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_vie
 	uint32_t wg = g->profile.subgroup_size ? g->profile.subgroup_size : 8, rows = 16;
 	uint32_t split = matvec_cpu_split(d->n_k / chunk, wg), wg_rows = wg / split * rows;
 	if (rows % split) return VKLLM_OK; /* the shader stores whole blocks of `split` rows */
-	uint32_t spec[] = {wg, rows, 1};
+	bool pairs = d->perm.buf && d->offsets.buf; /* two columns: assignments of one expert in pairs */
+	uint32_t spec[] = {wg, rows, pairs ? 2 : 1};
 	const struct gpu_pipeline *p;
 	struct gpu_view part;
-	uint32_t w_off, xr, yr, ir;
+	uint32_t w_off, xr, yr, ir, pr = 0, orr = 0;
 	TRY(ops_weight_view(g, op, w, expert_bytes, 0, 1, &part, &w_off));
 	struct gpu_view xv = ops_aligned(g, x, 4, &xr), yv = ops_aligned(g, y, 4, &yr), iv = ops_aligned(g, ids, 4, &ir);
+	/* without pairs the shader's perm and offsets bindings are never read: ids stands in */
+	struct gpu_view pv = iv, ov = iv;
+	if (pairs) {
+		TRY(ops_check_view(op, "perm", d->perm, 4, (uint64_t)d->n_assign * 4));
+		TRY(ops_check_view(op, "offsets", d->offsets, 4, ((uint64_t)d->n_exp + 1) * 4));
+		pv = ops_aligned(g, d->perm, 4, &pr);
+		ov = ops_aligned(g, d->offsets, 4, &orr);
+	}
 	struct gpu_view texel_views[] = {part, xv, yv};
 	if (w_off % load_bytes || xr % 4 || !matvec_cpu_texel_aligned(g, texel_views, 3)) return VKLLM_OK;
 	TRY(gpu_pipeline_get(g, &p, sh, spec, 3));
@@ -163,13 +172,13 @@ static int moe_matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_vie
 		struct moe_matvec_params pc = {
 			.n_rows = d->n_rows, .n_k = d->n_k, .row_bytes = (uint32_t)row_bytes, .w_offset = w_off,
 			.expert_bytes = (uint32_t)expert_bytes, .first_expert = e0, .n_part = np, .x_offset = xr, .x_div = d->x_div,
-			.y_offset = yr, .ids_offset = ir, .accumulate = d->accumulate,
+			.y_offset = yr, .ids_offset = ir, .accumulate = d->accumulate, .perm_offset = pr, .offsets_offset = orr,
 		};
-		struct gpu_view views[] = {part, xv, yv, iv};
+		struct gpu_view views[] = {part, xv, yv, iv, pv, ov};
 		if (e0 == 0)
 			gpu_rec_hint_bytes(rec, expert_bytes * d->n_assign + (uint64_t)(d->n_assign / d->x_div) * d->n_k * 4 +
 			                            (uint64_t)d->n_assign * d->n_rows * 4);
-		TRY(gpu_dispatch(rec, p, views, 4, &pc, sizeof pc, gx, gy, d->n_assign));
+		TRY(gpu_dispatch(rec, p, views, 6, &pc, sizeof pc, gx, gy, d->n_assign));
 	}
 	*done = true;
 	return VKLLM_OK;
@@ -186,6 +195,12 @@ bool op_moe_per_assignment(const struct gpu *g, uint32_t n_tok, uint32_t n_assig
 	if (env && !strcmp(env, "grouped")) return false;
 	if (env && !strcmp(env, "assign")) return fits;
 	return n_tok <= MATMUL_MATVEC_MAX_COLS || n_assign <= n_exp || (gpu_is_cpu(g) && fits);
+}
+
+bool op_moe_matvec_pairs(const struct gpu *g, uint32_t n_tok)
+{
+	const char *env = getenv("VKLLM_MOE_PAIRS");
+	return n_tok > 1 && gpu_is_cpu(g) && matvec_cpu_device(g) && !(env && !strcmp(env, "0"));
 }
 
 int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,

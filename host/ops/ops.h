@@ -178,6 +178,10 @@ struct moe_matvec_desc {
 	uint32_t n_assign, x_div;
 	uint32_t n_rows, n_k, n_exp;
 	bool accumulate;
+	/* optional (buf NULL: not given): op_moe_index's perm and offsets for these ids. CPU devices
+	 * then run two assignments of one expert per workgroup, so each decoded weight serves two
+	 * tokens; the results are the same, in assignment order. */
+	struct gpu_view perm, offsets;
 };
 int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
                   struct gpu_view ids, const struct moe_matvec_desc *d);
@@ -185,6 +189,9 @@ int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uin
  * (op_moe_index, op_moe_gather_rows, op_moe_gemm): for a few tokens, while the assignments are no
  * more than the experts (a GEMM tile of tokens would be mostly empty), and always on CPU devices. */
 bool op_moe_per_assignment(const struct gpu *g, uint32_t n_tok, uint32_t n_assign, uint32_t n_exp);
+/* Whether op_moe_matvec runs faster given perm and offsets (CPU devices, more than one token:
+ * one token's k experts are all different, so only several tokens make pairs). */
+bool op_moe_matvec_pairs(const struct gpu *g, uint32_t n_tok);
 /* The expert matmuls for a prefill chunk: rows in expert order (op_moe_gather_rows, op_moe_index's
  * counts and offsets): y[pos] (+)= W_e x[pos] for every position pos of expert e's segment; x
  * [n_assign][n_k], y [n_assign][n_rows]. Tiled as op_gemm, so each decoded weight serves up to a

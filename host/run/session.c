@@ -166,13 +166,14 @@ static int graph(struct session *s, uint32_t i, bool all, struct fwd_graph **out
 
 static int profile_add(struct session *s, struct fwd_graph *gr)
 {
-	double ns[FWD_MAX_DISPATCHES_PER_REC];
-	const char *names[FWD_MAX_DISPATCHES_PER_REC];
-	uint64_t bytes[FWD_MAX_DISPATCHES_PER_REC];
+	static double ns[FWD_MAX_DISPATCHES_PER_REC];
+	static const char *names[FWD_MAX_DISPATCHES_PER_REC];
+	static uint64_t bytes[FWD_MAX_DISPATCHES_PER_REC];
 	s->prof_tokens[gr->n_tokens > 1] += gr->n_tokens;
 	for (uint32_t r = 0; r < gr->n_recs; r++) {
 		uint32_t n, part = r == 0 ? 0 : r + 1 < gr->n_recs ? 1 : 2;
 		TRY(gpu_rec_profile(&gr->recs[r], ns, names, bytes, &n));
+		if (gr->recs[r].n_dispatches > n) s->prof_untimed += gr->recs[r].n_dispatches - n;
 		for (uint32_t i = 0; i < n; i++) {
 			uint32_t e = 0;
 			while (e < s->n_prof && (s->prof[e].part != part || strcmp(s->prof[e].kernel, names[i]))) e++;
@@ -203,6 +204,9 @@ void session_profile_print(const struct session *s, FILE *f)
 	qsort(e, s->n_prof, sizeof *e, by_time);
 	fprintf(f, "GPU time by kernel (%llu tokens in chunks of 1, %llu in larger chunks; %.1f ms in all):\n",
 	        (unsigned long long)s->prof_tokens[0], (unsigned long long)s->prof_tokens[1], s->prof_ns / 1e6);
+	if (s->prof_untimed)
+		fprintf(f, "  (%llu dispatches past a recording's %u timestamps were not timed: the table misses them)\n",
+		        (unsigned long long)s->prof_untimed, FWD_MAX_DISPATCHES_PER_REC);
 	if (s->prof_skipped)
 		fprintf(f, "  (%llu tokens of each graph's first run left out: %s compiles each kernel at its first dispatch)\n",
 		        (unsigned long long)s->prof_skipped, s->g->profile.name);
@@ -223,6 +227,7 @@ void session_profile_reset(struct session *s)
 	s->prof_ns = 0;
 	s->prof_tokens[0] = s->prof_tokens[1] = 0;
 	s->prof_skipped = 0;
+	s->prof_untimed = 0;
 }
 
 /* the host's half of the step protocol: what the next submit's shaders read */

@@ -144,9 +144,10 @@ static int run_case(struct gpu *g, const struct route_case *c, uint64_t *seed)
 }
 
 /* op_moe_matvec: n_tok tokens, k slots each, over n_exp stacked experts of type wtype. down: each
- * assignment has its own input (x_div 1), else the token's (x_div k). */
-static int run_matvec(struct gpu *g, uint32_t wtype, uint32_t n_exp, uint32_t n_rows, uint32_t n_k, uint32_t n_tok,
-                      uint32_t k, bool down, uint64_t *seed)
+ * assignment has its own input (x_div 1), else the token's (x_div k). sorted: op_moe_index's perm
+ * and offsets given too (CPU devices then pair the assignments of an expert, odd ones alone). */
+static int run_matvec_opt(struct gpu *g, uint32_t wtype, uint32_t n_exp, uint32_t n_rows, uint32_t n_k, uint32_t n_tok,
+                          uint32_t k, bool down, bool sorted, uint64_t *seed)
 {
 	uint32_t A = n_tok * k, x_div = down ? 1 : k, n_x = A / x_div;
 	uint64_t row_bytes = quant_row_size(wtype, n_k), expert_bytes = row_bytes * n_rows;
@@ -180,9 +181,22 @@ static int run_matvec(struct gpu *g, uint32_t wtype, uint32_t n_exp, uint32_t n_
 	struct moe_matvec_desc d = {.n_assign = A, .x_div = x_div, .n_rows = n_rows, .n_k = n_k, .n_exp = n_exp};
 	struct gpu_rec rec;
 	REQUIRE_OK(gpu_rec_begin(g, &rec));
+	struct gpu_buffer cb = {0}, ob = {0}, pb = {0}, vb = {0};
+	uint32_t index_dispatches = 0;
+	if (sorted) {
+		REQUIRE_OK(buf_make(g, &cb, "counts", NULL, n_exp * 4ull, 0));
+		REQUIRE_OK(buf_make(g, &ob, "offsets", NULL, (n_exp + 1) * 4ull, 0));
+		REQUIRE_OK(buf_make(g, &pb, "perm", NULL, A * 4ull, 0));
+		REQUIRE_OK(buf_make(g, &vb, "inv", NULL, A * 4ull, 0));
+		REQUIRE_OK(op_moe_index(&rec, gpu_whole(&cb), gpu_whole(&ob), gpu_whole(&pb), gpu_whole(&vb),
+		                        view_at(&ib, 0, A * 4ull), A, n_exp));
+		index_dispatches = rec.n_dispatches;
+		d.perm = view_at(&pb, 0, A * 4ull);
+		d.offsets = view_at(&ob, 0, (n_exp + 1) * 4ull);
+	}
 	REQUIRE_OK(op_moe_matvec(&rec, view_at(&yb, 0, (size_t)A * n_rows * 4), view_at(&wb, 0, expert_bytes * n_exp), wtype,
 	                         view_at(&xb, 0, (size_t)n_x * n_k * 4), view_at(&ib, 0, A * 4ull), &d));
-	uint32_t dispatches = rec.n_dispatches;
+	uint32_t dispatches = rec.n_dispatches - index_dispatches;
 	REQUIRE_OK(gpu_rec_end(&rec));
 	REQUIRE_OK(gpu_rec_submit_wait(&rec));
 	REQUIRE_OK(gpu_download(g, y, &yb, 0, (size_t)A * n_rows * 4));
@@ -199,15 +213,23 @@ static int run_matvec(struct gpu *g, uint32_t wtype, uint32_t n_exp, uint32_t n_
 				        y[(size_t)a * n_rows + r], ref[r]);
 		}
 	}
-	EXPECT(bad == 0, "moe_matvec %s %u experts of %ux%u, %u tokens x %u (%s): %d values differ (%u dispatches)",
-	       quant_type_info(wtype)->name, n_exp, n_rows, n_k, n_tok, k, down ? "down" : "gate/up", bad, dispatches);
+	EXPECT(bad == 0, "moe_matvec %s %u experts of %ux%u, %u tokens x %u (%s%s): %d values differ (%u dispatches)",
+	       quant_type_info(wtype)->name, n_exp, n_rows, n_k, n_tok, k, down ? "down" : "gate/up", sorted ? ", sorted" : "",
+	       bad, dispatches);
 	uint64_t per_part = (g->profile.max_storage_buffer_range - 256) / expert_bytes;
 	uint32_t parts = (uint32_t)((n_exp + per_part - 1) / per_part);
 	EXPECT(dispatches == parts, "moe_matvec: %u dispatches for a stack that needs %u binding(s)", dispatches, parts);
 	gpu_rec_destroy(&rec);
 	gpu_buffer_destroy(g, &wb), gpu_buffer_destroy(g, &xb), gpu_buffer_destroy(g, &yb), gpu_buffer_destroy(g, &ib);
+	if (sorted) gpu_buffer_destroy(g, &cb), gpu_buffer_destroy(g, &ob), gpu_buffer_destroy(g, &pb), gpu_buffer_destroy(g, &vb);
 	free(w), free(row), free(x), free(y), free(ids), free(ref), free(mag);
 	return 0;
+}
+
+static int run_matvec(struct gpu *g, uint32_t wtype, uint32_t n_exp, uint32_t n_rows, uint32_t n_k, uint32_t n_tok,
+                      uint32_t k, bool down, uint64_t *seed)
+{
+	return run_matvec_opt(g, wtype, n_exp, n_rows, n_k, n_tok, k, down, false, seed);
 }
 
 /* op_moe_index, op_moe_gather_rows and op_moe_gemm together, as a prefill records them: y[pos] must
@@ -320,6 +342,12 @@ int main(void)
 	run_matvec(&g, QT_Q6_K, 8, 40, 1024, 1, 4, false, &seed);
 	run_matvec(&g, QT_F16, 16, 24, 384, 3, 2, true, &seed);
 	run_matvec(&g, QT_Q4_0, 16, 17, 512, 1, 8, false, &seed);
+	/* sorted by expert: on CPU devices two assignments of an expert share a workgroup; several
+	 * tokens over few experts give pairs and odd ones out, an expert with none, one with many */
+	run_matvec_opt(&g, QT_Q4_K, 8, 37, 512, 7, 2, false, true, &seed);
+	run_matvec_opt(&g, QT_Q8_0, 4, 100, 256, 16, 1, true, true, &seed);
+	run_matvec_opt(&g, QT_F32, 16, 24, 128, 9, 4, false, true, &seed);
+	run_matvec_opt(&g, QT_Q6_K, 8, 40, 1024, 5, 3, true, true, &seed);
 
 	/* grouped expert GEMMs: a prefill chunk of a small Qwen3-MoE, a skewed one (one long segment,
 	 * empty experts), a single token, rows and tokens not multiples of the tile, K-quants */
