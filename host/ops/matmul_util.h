@@ -18,8 +18,8 @@ void gemm_plain_spec(const struct gpu *g, uint32_t spec[5]);
 /* matvec_cpu.comp (CPU devices) for a weight type: the values of one chunk, the width of its
  * weight loads, and the MoE variant; false when the type has no chunk layout. */
 bool matvec_cpu_layout(uint32_t wtype, uint32_t *chunk, uint32_t *load_bytes, enum shader_id *moe);
-/* whether the device runs matvec_cpu.comp: storage texel buffers (its weight and x loads) and
- * subgroup shuffles (its cross-lane sums) */
+/* whether the device runs matvec_cpu.comp: a CPU device with storage texel buffers (its weight
+ * and x loads) and subgroup shuffles (its cross-lane sums), unless VKLLM_MATVEC_CPU=0 */
 bool matvec_cpu_device(const struct gpu *g);
 /* whether views (aligned for storage buffers) also start where the device can place a texel view
  * (matvec_cpu.comp binds weights, x and y as texel buffers) */

@@ -47,7 +47,9 @@ bool matvec_cpu_layout(uint32_t wtype, uint32_t *chunk, uint32_t *load_bytes, en
 
 bool matvec_cpu_device(const struct gpu *g)
 {
-	return g->profile.texel_buffers && (g->profile.subgroup_ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
+	const char *env = getenv("VKLLM_MATVEC_CPU");
+	return gpu_is_cpu(g) && g->profile.texel_buffers && (g->profile.subgroup_ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) &&
+	       !(env && strcmp(env, "0") == 0);
 }
 
 bool matvec_cpu_texel_aligned(const struct gpu *g, const struct gpu_view *views, uint32_t n)
@@ -79,10 +81,8 @@ static int matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w,
 	const struct cpu_variant *v = NULL;
 	for (size_t i = 0; i < sizeof cpu_variants / sizeof cpu_variants[0]; i++)
 		if (cpu_variants[i].type == wtype) v = &cpu_variants[i];
-	const char *env = getenv("VKLLM_MATVEC_CPU");
 	*done = false;
-	if (!v || !matvec_cpu_device(g) || n_k % v->chunk || row_bytes % v->load_bytes || (env && strcmp(env, "0") == 0))
-		return VKLLM_OK;
+	if (!v || !matvec_cpu_device(g) || n_k % v->chunk || row_bytes % v->load_bytes) return VKLLM_OK;
 	/* 16 rows per row group: each chunk of x a lane loads serves 16 rows; 8 was slower (x
 	 * loads), 32 no faster, and more leaves small matrices few workgroups */
 	const uint32_t rows = 16;
@@ -133,8 +133,8 @@ int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_
 	uint64_t row_bytes;
 	TRY(matmul_check("matvec", wtype, y, w, x, n_rows, n_k, n_cols, MATVEC_MAX_COLS, &row_bytes));
 
-	bool cpu = gpu_is_cpu(g), done = false;
-	if (cpu) TRY(matvec_cpu(rec, y, w, wtype, x, n_rows, n_k, n_cols, accumulate, row_bytes, &done));
+	bool done = false;
+	TRY(matvec_cpu(rec, y, w, wtype, x, n_rows, n_k, n_cols, accumulate, row_bytes, &done));
 	if (done) return VKLLM_OK;
 
 	uint32_t sg = g->profile.subgroup_size ? g->profile.subgroup_size : 32;
@@ -146,7 +146,7 @@ int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_
 	 * A CPU device (lavapipe) runs a workgroup as SIMD lanes of one core, and each workgroup
 	 * costs a coroutine switch at the barrier: one subgroup per workgroup and 16 rows each was
 	 * 3x faster than 4 subgroups and one row (bench --kernels, q8_0 4096x4096, bench/RESULTS.md). */
-	if (cpu) wg = sg, rows = 16;
+	if (gpu_is_cpu(g)) wg = sg, rows = 16;
 	/* VKLLM_MATVEC_TILE=wg,rows: for shader authors trying shapes with bench --kernels */
 	const char *env = getenv("VKLLM_MATVEC_TILE");
 	uint32_t ewg, erows;

@@ -200,7 +200,7 @@ bool op_moe_per_assignment(const struct gpu *g, uint32_t n_tok, uint32_t n_assig
 bool op_moe_matvec_pairs(const struct gpu *g, uint32_t n_tok)
 {
 	const char *env = getenv("VKLLM_MOE_PAIRS");
-	return n_tok > 1 && gpu_is_cpu(g) && matvec_cpu_device(g) && !(env && !strcmp(env, "0"));
+	return n_tok > 1 && matvec_cpu_device(g) && !(env && !strcmp(env, "0"));
 }
 
 int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
@@ -229,8 +229,7 @@ int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uin
 	bool cpu = gpu_is_cpu(g);
 	uint32_t chunk, load_bytes;
 	enum shader_id cpu_sh;
-	const char *env = getenv("VKLLM_MATVEC_CPU");
-	if (cpu && matvec_cpu_device(g) && !(env && !strcmp(env, "0")) && matvec_cpu_layout(wtype, &chunk, &load_bytes, &cpu_sh) &&
+	if (matvec_cpu_device(g) && matvec_cpu_layout(wtype, &chunk, &load_bytes, &cpu_sh) &&
 	    d->n_k % chunk == 0 && row_bytes % load_bytes == 0) {
 		bool done;
 		TRY(moe_matvec_cpu(rec, y, w, x, ids, d, cpu_sh, chunk, load_bytes, row_bytes, &done));

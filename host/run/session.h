@@ -49,8 +49,8 @@ struct session {
 	uint32_t n_prof;
 	double prof_ns;           /* all profiled GPU time */
 	uint64_t prof_tokens[2];  /* tokens run in chunks of 1 (decode) and of more */
-	uint64_t prof_skipped;
-	uint64_t prof_untimed;    /* dispatches beyond a recording's timestamp capacity */    /* tokens of first replays left out (CPU devices compile kernels then) */
+	uint64_t prof_skipped;    /* tokens of first replays left out (CPU devices compile kernels then) */
+	uint64_t prof_untimed;    /* dispatches beyond a recording's timestamp capacity */
 };
 
 /* w must stay uploaded while the session lives. */
