@@ -44,6 +44,15 @@ float xsum16(uint c, uint g);
 uint cb_u8(uint b) { return (wq[b >> 2] >> ((b & 3u) * 8u)) & 0xFFu; }
 int cb_i8(uint b) { return int(wq[b >> 2] << (24u - (b & 3u) * 8u)) >> 24; }
 float cb_half(uint b) { return unpackHalf2x16(wq[b >> 2] >> ((b & 2u) * 8u)).x; }
+// signed byte b times 2^24: the byte moved to the top of its word, the rest cleared. One shift
+// and one mask (which LLVM may merge into a byte shuffle) instead of cb_i8's two shifts; the
+// 2^24 is exact and folded into the block scale (TOP8_SCALE), so the products round as before.
+int cb_top8(uint b)
+{
+	uint k = b & 3u, w = wq[b >> 2];
+	return int(k == 3u ? w & 0xFF000000u : k == 0u ? w << 24 : (w << (24u - 8u * k)) & 0xFF000000u);
+}
+const float TOP8_SCALE = 1.0 / 16777216.0;
 
 // Sums run as ILP independent chains: LLVM keeps float additions in source order, and one chain
 // of dependent adds (4 cycles each) held the decode back. (fma() does not help: llvmpipe 22.3
@@ -61,10 +70,10 @@ void chunk_dot(inout float s[N_COLS])
 		float t[N_COLS * ILP];
 		ILP_ZERO(t);
 		[[unroll]] for (uint i = 0; i < 32u; i++) {
-			float q = float(cb_i8(34u * j + 2u + i));
+			float q = float(cb_top8(34u * j + 2u + i));
 			[[unroll]] for (uint c = 0; c < N_COLS; c++) t[c * ILP + i % ILP] += q * x_at(c, 32u * j + i);
 		}
-		float d = cb_half(34u * j);
+		float d = cb_half(34u * j) * TOP8_SCALE;
 		[[unroll]] for (uint c = 0; c < N_COLS; c++) s[c] += d * ILP_SUM(t, c);
 	}
 }
