@@ -137,6 +137,43 @@ struct rope_params {
 	ABI_F32 corr_high;
 };
 
+/* attn_prep.comp: what happens to a chunk's q, k and v between their projections and attention,
+ * in one dispatch: per-head RMSNorm of q and k (norm != 0), RoPE on both (rope != 0, fields as
+ * rope_params), q written back in place, k and v converted into the caches at row
+ * STEP[step_offset + 1] + t. One workgroup per token and head slot: n_head q heads, then
+ * n_head_kv k heads, then n_head_kv v heads. Token t's heads are contiguous (q [t][n_head][dk],
+ * k [t][n_head_kv][dk], v [t][n_head_kv][dv]; the caches [n_ctx][n_head_kv][d]). */
+struct attn_prep_params {
+	ABI_U32 n_tokens;
+	ABI_U32 n_head;
+	ABI_U32 n_head_kv;
+	ABI_U32 head_dim_k;
+	ABI_U32 head_dim_v;
+	ABI_U32 q_offset;
+	ABI_U32 k_offset;
+	ABI_U32 v_offset;
+	ABI_U32 kc_offset;
+	ABI_U32 vc_offset;
+	ABI_U32 n_ctx;
+	ABI_U32 step_offset; /* STEP[step_offset + 1]: the cache row of the chunk's first token */
+	ABI_U32 pos_offset;  /* STEP[pos_offset + t]: token t's RoPE position (int) */
+	ABI_U32 norm;
+	ABI_U32 qn_offset;
+	ABI_U32 kn_offset;
+	ABI_F32 eps;
+	ABI_U32 rope;
+	ABI_U32 n_rot;
+	ABI_U32 neox;
+	ABI_U32 has_ff;
+	ABI_U32 ff_offset;
+	ABI_F32 theta_scale;
+	ABI_F32 freq_scale;
+	ABI_F32 ext_factor;
+	ABI_F32 mscale;
+	ABI_F32 corr_low;
+	ABI_F32 corr_high;
+};
+
 /* embed.comp: OUT[t] = scale * decode(W row ids[t] - first_row) for ids in [first_row, first_row + n_rows);
  * rows for other ids are left untouched (a table split over several buffers takes one dispatch each). */
 struct embed_params {

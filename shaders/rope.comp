@@ -21,6 +21,7 @@
 
 #include "abi.h"
 #include "common/index.glsl"
+#include "common/rope.glsl"
 
 layout(binding = 0) readonly buffer In { float X[]; };
 layout(binding = 1) readonly buffer Pos { int POS[]; };
@@ -28,17 +29,6 @@ layout(binding = 2) readonly buffer FreqFactors { float FF[]; };
 layout(binding = 3) buffer Out { float Y[]; };
 
 layout(push_constant) uniform Params { rope_params p; };
-
-float pow_uint(float b, uint e)
-{
-	float r = 1.0;
-	while (e != 0u) {
-		if ((e & 1u) != 0u) r *= b;
-		b *= b;
-		e >>= 1;
-	}
-	return r;
-}
 
 void main()
 {
@@ -60,18 +50,10 @@ void main()
 		return;
 	}
 
-	float g = pow_uint(p.theta_scale, i);
-	if (p.has_ff != 0u) g /= FF[p.ff_offset + i];
-	float mix_ = p.freq_scale;
-	if (p.ext_factor != 0.0) {
-		float y = (float(i) - p.corr_low) / max(0.001, p.corr_high - p.corr_low);
-		float ramp = (1.0 - min(1.0, max(0.0, y))) * p.ext_factor;
-		mix_ = p.freq_scale * (1.0 - ramp) + ramp;
-	}
-	const float INV_2PI = 0.15915494309189533577, TWO_PI = 6.28318530717958647692;
-	float turns = float(POS[p.pos_offset + t]) * (g * mix_ * INV_2PI);
-	float a = (turns - round(turns)) * TWO_PI; // exact subtraction; |a| <= pi
-	float c = cos(a) * p.mscale, s = sin(a) * p.mscale;
+	float ff = p.has_ff != 0u ? FF[p.ff_offset + i] : 1.0;
+	vec2 cs = rope_cos_sin(i, POS[p.pos_offset + t], ff, p.theta_scale, p.freq_scale, p.ext_factor, p.corr_low,
+	                       p.corr_high, p.mscale);
+	float c = cs.x, s = cs.y;
 
 	uint j0 = p.neox != 0u ? i : 2u * i;
 	uint j1 = p.neox != 0u ? i + half_rot : 2u * i + 1u;

@@ -188,29 +188,35 @@ static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t i
 	TRY(bias(rec, k, &L->bk, nk, n));
 	TRY(bias(rec, v, &L->bv, nv, n));
 
-	/* QK-norm before RoPE: OLMo 2 over the whole projection, Qwen 3 and Gemma 3 per head */
-	if (d->qk_norm == QK_NORM_FULL) {
+	/* QK-norm before RoPE (OLMo 2 over the whole projection, Qwen 3 and Gemma 3 per head), then
+	 * the cache stores */
+	struct rope_config rc = {
+		.neox = s->m->arch->rope == ROPE_NEOX, .n_rot = hp->n_rot, .freq_base = d->rope_base,
+		.freq_scale = d->rope_freq_scale, .ext_factor = d->rope_plain ? 0.0f : s->ext_factor,
+		.attn_factor = d->rope_plain ? 1.0f : s->attn_factor, .beta_fast = 32.0f, .beta_slow = 1.0f,
+		.n_ctx_orig = hp->n_ctx_orig_yarn,
+	};
+	struct gpu_view ff = s->w->rope_freqs.present ? whole(&s->w->rope_freqs) : no_view;
+	if (d->qk_norm != QK_NORM_FULL) {
+		/* per-head norm or none: all of it in one dispatch, the same numbers as the ops below */
+		bool norm = d->qk_norm == QK_NORM_HEAD;
+		struct attn_prep_desc pd = {
+			.n_tokens = n, .n_head = H, .n_head_kv = Hkv, .head_dim_k = D, .head_dim_v = Dv,
+			.q_norm = norm ? whole(&L->q_norm) : no_view, .k_norm = norm ? whole(&L->k_norm) : no_view, .eps = eps,
+			.rope = d->rope ? &rc : NULL, .freq_factors = ff, .pos = step_pos(s, n), .step = step_words(s),
+			.kv_type = s->kv_type, .n_ctx = s->n_ctx,
+		};
+		TRY(op_attn_prep(rec, q, k, v, gpu_whole(&s->k_cache[il]), gpu_whole(&s->v_cache[il]), &pd));
+	} else {
 		TRY(op_rms_norm(rec, q, q, whole(&L->q_norm), nq, n, 0, eps));
 		TRY(op_rms_norm(rec, k, k, whole(&L->k_norm), nk, n, 0, eps));
-	} else if (d->qk_norm == QK_NORM_HEAD) {
-		TRY(op_rms_norm(rec, q, q, whole(&L->q_norm), D, n * H, 0, eps));
-		TRY(op_rms_norm(rec, k, k, whole(&L->k_norm), D, n * Hkv, 0, eps));
+		if (d->rope) {
+			TRY(op_rope(rec, q, q, step_pos(s, n), ff, n, H, D, 0, 0, &rc));
+			TRY(op_rope(rec, k, k, step_pos(s, n), ff, n, Hkv, D, 0, 0, &rc));
+		}
+		TRY(op_kv_store(rec, gpu_whole(&s->k_cache[il]), s->kv_type, k, step_words(s), n, nk, 0, 0, s->n_ctx, 0));
+		TRY(op_kv_store(rec, gpu_whole(&s->v_cache[il]), s->kv_type, v, step_words(s), n, nv, 0, 0, s->n_ctx, 0));
 	}
-
-	if (d->rope) {
-		struct rope_config rc = {
-			.neox = s->m->arch->rope == ROPE_NEOX, .n_rot = hp->n_rot, .freq_base = d->rope_base,
-			.freq_scale = d->rope_freq_scale, .ext_factor = d->rope_plain ? 0.0f : s->ext_factor,
-			.attn_factor = d->rope_plain ? 1.0f : s->attn_factor, .beta_fast = 32.0f, .beta_slow = 1.0f,
-			.n_ctx_orig = hp->n_ctx_orig_yarn,
-		};
-		struct gpu_view ff = s->w->rope_freqs.present ? whole(&s->w->rope_freqs) : no_view;
-		TRY(op_rope(rec, q, q, step_pos(s, n), ff, n, H, D, 0, 0, &rc));
-		TRY(op_rope(rec, k, k, step_pos(s, n), ff, n, Hkv, D, 0, 0, &rc));
-	}
-
-	TRY(op_kv_store(rec, gpu_whole(&s->k_cache[il]), s->kv_type, k, step_words(s), n, nk, 0, 0, s->n_ctx, 0));
-	TRY(op_kv_store(rec, gpu_whole(&s->v_cache[il]), s->kv_type, v, step_words(s), n, nv, 0, 0, s->n_ctx, 0));
 
 	struct attn_desc a;
 	attn_desc(s, il, n, &a);

@@ -1,19 +1,9 @@
 /* op_rms_norm and op_rms_norm_add (shaders/rms_norm.comp): one workgroup per row.
- * Tuning: the workgroup grows with the row (64 invocations for a 128-wide QK-norm head, 256 for
- * a 4096-wide hidden state), so short rows do not leave most invocations idle. */
+ * Tuning: ops_norm_workgroup (view_util.h). */
 #include "ops.h"
 
 #include "../../shaders/abi.h"
 #include "view_util.h"
-
-static uint32_t norm_workgroup(const struct gpu *g, uint32_t n)
-{
-	uint32_t wg = n >= 2048 ? 256 : n >= 512 ? 128 : 64, sg = g->profile.subgroup_size ? g->profile.subgroup_size : 32;
-	if (wg < sg) wg = sg;
-	if (wg > g->profile.max_workgroup_invocations) wg = g->profile.max_workgroup_invocations;
-	if (wg > g->profile.max_workgroup_size[0]) wg = g->profile.max_workgroup_size[0];
-	return wg;
-}
 
 /* Checks shared by both entry points; *stride becomes n when 0. */
 static int norm_check(const char *op, uint32_t n, uint32_t n_rows, uint32_t *stride, float eps, struct gpu_view w)
@@ -42,7 +32,7 @@ int op_rms_norm(struct gpu_rec *rec, struct gpu_view y, struct gpu_view x, struc
 	TRY(ops_check_view(op, "x", x, 4, need));
 	TRY(ops_check_view(op, "y", y, 4, need));
 
-	uint32_t spec[] = {norm_workgroup(g, n)};
+	uint32_t spec[] = {ops_norm_workgroup(g, n)};
 	const struct gpu_pipeline *p;
 	TRY(gpu_pipeline_get(g, &p, SH_RMS_NORM_F32, spec, 1));
 	struct rms_norm_params pc = {.n = n, .n_rows = n_rows, .stride = stride, .has_weight = w.buf != NULL, .eps = eps};
@@ -65,7 +55,7 @@ int op_rms_norm_add(struct gpu_rec *rec, struct gpu_view y, struct gpu_view sum,
 	TRY(ops_check_view(op, "sum", sum, 4, need));
 	TRY(ops_check_view(op, "y", y, 4, need));
 
-	uint32_t spec[] = {norm_workgroup(g, n)};
+	uint32_t spec[] = {ops_norm_workgroup(g, n)};
 	const struct gpu_pipeline *p;
 	TRY(gpu_pipeline_get(g, &p, SH_RMS_NORM_ADD_F32, spec, 1));
 	struct rms_norm_params pc = {.n = n, .n_rows = n_rows, .stride = stride, .has_weight = w.buf != NULL, .eps = eps};

@@ -87,6 +87,12 @@ struct rope_config {
 /* ggml_rope_yarn_corr_dims: dims[0] = low, dims[1] = high correction dims */
 void rope_yarn_corr_dims(float dims[2], uint32_t n_rot, uint32_t n_ctx_orig, float freq_base, float beta_fast,
                          float beta_slow);
+/* rope.comp's scalars, derived from a config as ggml derives them; rope_prepare also checks cfg
+ * against head_dim (a one-line error naming op) */
+struct rope_scalars {
+	float theta_scale, mscale, corr_low, corr_high;
+};
+int rope_prepare(const char *op, const struct rope_config *cfg, uint32_t head_dim, struct rope_scalars *sc);
 /* RoPE of [n_tokens][n_heads][head_dim] f32 (tokens in_stride / out_stride elements apart; 0: n_heads*head_dim)
  * at positions pos [n_tokens] int32 (read on the device: a recording replays for new positions),
  * with freq_factors [n_rot/2] f32 (rope_freqs, optional). out may be exactly in (in place), but
@@ -127,6 +133,28 @@ int op_softcap(struct gpu_rec *rec, struct gpu_view out, struct gpu_view in, uin
 int op_kv_store(struct gpu_rec *rec, struct gpu_view cache, enum attn_kv_type type, struct gpu_view in,
                 struct gpu_view step, uint32_t n_tokens, uint32_t width, uint32_t in_stride, uint32_t cache_stride,
                 uint32_t n_ctx, uint32_t step_index);
+
+/* What happens to a chunk's q, k and v between their projections and attention, as one dispatch
+ * (shaders/attn_prep.comp) instead of up to six (op_rms_norm on q and k per head, op_rope on q and
+ * k, op_kv_store of k and v), with the same results:
+ *   q = rope(rms_norm(q) * q_norm), in place;  k_cache row = rope(rms_norm(k) * k_norm);  v_cache row = v
+ * q [n_tokens][n_head][head_dim_k], k [n_tokens][n_head_kv][head_dim_k], v [n_tokens][n_head_kv][head_dim_v]
+ * f32, contiguous; the caches [n_ctx][n_head_kv][head dim] of kv_type, token t going to row
+ * step[step_index + 1] + t (rows at n_ctx or beyond are not written), RoPE positions pos [n_tokens]. */
+struct attn_prep_desc {
+	uint32_t n_tokens, n_head, n_head_kv, head_dim_k, head_dim_v;
+	struct gpu_view q_norm, k_norm;  /* per-head RMSNorm weights [head_dim_k] f32: both, or neither (no norm) */
+	float eps;
+	const struct rope_config *rope;  /* NULL: no RoPE (NoPE layers) */
+	struct gpu_view freq_factors;    /* rope_freqs [n_rot/2] f32, or no buffer */
+	struct gpu_view pos;             /* [n_tokens] int32 */
+	struct gpu_view step;            /* the step words (op_kv_store's convention) */
+	uint32_t step_index;
+	enum attn_kv_type kv_type;
+	uint32_t n_ctx;
+};
+int op_attn_prep(struct gpu_rec *rec, struct gpu_view q, struct gpu_view k, struct gpu_view v, struct gpu_view k_cache,
+                 struct gpu_view v_cache, const struct attn_prep_desc *d);
 
 /* Selection over n_rows rows of n f32 values (logits [n_rows][n]): the larger value first, ties
  * to the lower index (llama.cpp's greedy sampler), NaN counts as -inf. Both need a scratch view
