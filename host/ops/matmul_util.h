@@ -26,6 +26,11 @@ bool matvec_cpu_device(const struct gpu *g);
 bool matvec_cpu_texel_aligned(const struct gpu *g, const struct gpu_view *views, uint32_t n);
 /* lanes of matvec_cpu.comp sharing a row (the shader computes the same) */
 uint32_t matvec_cpu_split(uint32_t chunks, uint32_t wg);
+/* Rows per row group of matvec_cpu.comp (dense and expert): each chunk of x a lane loads serves
+ * this many rows. Against 16, in one process alternating replays (lavapipe, 2026-11-23): q8_0
+ * 4096x4096 6%, 151936x1024 4-9%, 1024x1024 9-12%, q4_K 4096x4096 10%, 768x2048 3% faster; 64
+ * was slower on the q8_0 head and 1-6% faster elsewhere. A 1024-row matrix still has 16 workgroups. */
+#define MATVEC_CPU_ROWS 32
 
 /* The argument checks op_matvec and op_gemm share: a type with kernels, 1..max_cols columns,
  * K a positive multiple of 32 and of the block size, views large enough and aligned. Sets

@@ -83,9 +83,7 @@ static int matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w,
 		if (cpu_variants[i].type == wtype) v = &cpu_variants[i];
 	*done = false;
 	if (!v || !matvec_cpu_device(g) || n_k % v->chunk || row_bytes % v->load_bytes) return VKLLM_OK;
-	/* 16 rows per row group: each chunk of x a lane loads serves 16 rows; 8 was slower (x
-	 * loads), 32 no faster, and more leaves small matrices few workgroups */
-	const uint32_t rows = 16;
+	const uint32_t rows = MATVEC_CPU_ROWS;
 	/* one subgroup per workgroup: llvmpipe runs it as one SIMD register width of lanes */
 	uint32_t wg = g->profile.subgroup_size ? g->profile.subgroup_size : 8;
 	uint32_t split = matvec_cpu_split(n_k / v->chunk, wg);

@@ -142,7 +142,7 @@ static int moe_matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_vie
 	uint32_t per_part = (uint32_t)(range / expert_bytes < d->n_exp ? range / expert_bytes : d->n_exp);
 	*done = false;
 	if (per_part == 0) return VKLLM_OK;
-	uint32_t wg = g->profile.subgroup_size ? g->profile.subgroup_size : 8, rows = 16;
+	uint32_t wg = g->profile.subgroup_size ? g->profile.subgroup_size : 8, rows = MATVEC_CPU_ROWS;
 	uint32_t split = matvec_cpu_split(d->n_k / chunk, wg), wg_rows = wg / split * rows;
 	if (rows % split) return VKLLM_OK; /* the shader stores whole blocks of `split` rows */
 	bool pairs = d->perm.buf && d->offsets.buf; /* two columns: assignments of one expert in pairs */

@@ -53,6 +53,17 @@ int cb_top8(uint b)
 	return int(k == 3u ? w & 0xFF000000u : k == 0u ? w << 24 : (w << (24u - 8u * k)) & 0xFF000000u);
 }
 const float TOP8_SCALE = 1.0 / 16777216.0;
+// nibble n (0..7, from the least significant) of word w in place, times 2^(4n): one mask, where
+// shifting down and masking is two. The top nibble is moved down to 2^24 (as a signed int it
+// would be negative, and an unsigned conversion costs several instructions without AVX-512).
+// A sum of such products is exact to rescale by nib_scale(n) as long as every term shares n.
+int cb_nib_in_place(uint w, uint n) { return int(n == 7u ? (w >> 4) & 0x0F000000u : w & (15u << (4u * n))); }
+float nib_scale(uint n) { return n == 7u ? 1.0 / 16777216.0 : 1.0 / float(1u << (4u * n)); }
+// ILP_SUM with chain i scaled back by nib_scale(2 i + h): chain i holds byte i of each word's
+// nibbles (the even ones for h = 0, the odd ones for h = 1); exact, so the same sum as ILP_SUM
+#define ILP_SUM_NIB(t, c, h)                                                                    \
+	((t[(c) * ILP] * nib_scale(h) + t[(c) * ILP + 1u] * nib_scale(2u + (h))) +                 \
+	 (t[(c) * ILP + 2u] * nib_scale(4u + (h)) + t[(c) * ILP + 3u] * nib_scale(6u + (h))))
 
 // Sums run as ILP independent chains: LLVM keeps float additions in source order, and one chain
 // of dependent adds (4 cycles each) held the decode back. (fma() does not help: llvmpipe 22.3
@@ -114,14 +125,17 @@ void chunk_dot(inout float s[N_COLS])
 			}
 			float t[N_COLS * ILP];
 			ILP_ZERO(t);
+			// byte 16 + 32 (j/2) + l of the super-block sits at byte l % 4 of its word, so chain
+			// l % ILP always holds nibble 2 (l % 4) + (j & 1): decoded in place, scaled back per chain
 			[[unroll]] for (uint l = 0; l < 32u; l++) {
-				float q = float((cb_u8(b + 16u + 32u * (j / 2u) + l) >> (4u * (j & 1u))) & 15u);
+				uint byte = b + 16u + 32u * (j / 2u) + l;
+				float q = float(cb_nib_in_place(wq[byte >> 2], 2u * (byte & 3u) + (j & 1u)));
 				[[unroll]] for (uint c = 0; c < N_COLS; c++) t[c * ILP + l % ILP] += q * x_at(c, 256u * sb + 32u * j + l);
 			}
 			float ds = d * float(sc), dm = dmin * float(mn);
 			[[unroll]] for (uint c = 0; c < N_COLS; c++) {
 				uint g = 16u * sb + 2u * j;
-				s[c] += ds * ILP_SUM(t, c) - dm * (xsum16(c, g) + xsum16(c, g + 1u));
+				s[c] += ds * ILP_SUM_NIB(t, c, j & 1u) - dm * (xsum16(c, g) + xsum16(c, g + 1u));
 			}
 		}
 	}
