@@ -19,7 +19,7 @@ static struct gpu_view rows(const struct gpu_buffer *b, uint64_t row0, uint64_t 
 	return v;
 }
 
-static struct gpu_view whole(const struct weight *w) { return gpu_whole(&w->buf); }
+static struct gpu_view whole(const struct weight *w) { return w->view; }
 static const struct gpu_view no_view = {0};
 
 static struct gpu_view step_words(const struct fwd_state *s)
@@ -136,7 +136,7 @@ static int record_embed(struct fwd_state *s, struct gpu_rec *rec, uint32_t n)
 	if (part == 0) return fail(VKLLM_E_UNSUPPORTED, "token_embd: one row is larger than the device's buffer range");
 	for (uint32_t r0 = 0; r0 < t->n_out; r0 += part) {
 		uint32_t nr = (uint32_t)(t->n_out - r0 < part ? t->n_out - r0 : part);
-		struct gpu_view table = {&t->buf, (VkDeviceSize)r0 * t->row_bytes, (VkDeviceSize)nr * t->row_bytes};
+		struct gpu_view table = {t->view.buf, t->view.offset + (VkDeviceSize)r0 * t->row_bytes, (VkDeviceSize)nr * t->row_bytes};
 		TRY(op_embed(rec, rows(&s->x, 0, n, hp->n_embd), table, t->type, step_ids(s, n), n, hp->n_embd, r0, nr, scale));
 	}
 	return VKLLM_OK;
@@ -181,9 +181,18 @@ static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t i
 	float eps = hp->norm_eps;
 	struct gpu_view in, q = rows(&s->q, 0, n, nq), k = rows(&s->k, 0, n, nk), v = rows(&s->v, 0, n, nv);
 	TRY(block_input(s, rec, &L->attn_norm, n, &in));
-	TRY(linear(rec, q, &L->wq, in, n, false));
-	TRY(linear(rec, k, &L->wk, in, n, false));
-	TRY(linear(rec, v, &L->wv, in, n, false));
+	if (n == 1 && L->qkv.present) {
+		/* a decode step: q|k|v as one matrix into one row of the q buffer (sized for it) */
+		struct gpu_view qkv = rows(&s->q, 0, 1, nq + nk + nv);
+		TRY(linear(rec, qkv, &L->qkv, in, 1, false));
+		k = (struct gpu_view){&s->q, (VkDeviceSize)nq * 4, (VkDeviceSize)nk * 4};
+		v = (struct gpu_view){&s->q, (VkDeviceSize)(nq + nk) * 4, (VkDeviceSize)nv * 4};
+		q.size = (VkDeviceSize)nq * 4;
+	} else {
+		TRY(linear(rec, q, &L->wq, in, n, false));
+		TRY(linear(rec, k, &L->wk, in, n, false));
+		TRY(linear(rec, v, &L->wv, in, n, false));
+	}
 	TRY(bias(rec, q, &L->bq, nq, n));
 	TRY(bias(rec, k, &L->bk, nk, n));
 	TRY(bias(rec, v, &L->bv, nv, n));
@@ -291,8 +300,14 @@ static int record_ffn(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 	struct gpu_view in, gate = rows(&s->ff_gate, 0, n, F), up = rows(&s->ff_up, 0, n, F);
 	TRY(block_input(s, rec, &L->ffn_norm, n, &in));
 	if (d->ffn == FFN_MOE) return record_moe(s, rec, il, n, in);
-	TRY(linear(rec, gate, &L->gate, in, n, false));
-	TRY(linear(rec, up, &L->up, in, n, false));
+	if (n == 1 && L->gate_up.present) {
+		/* a decode step: gate|up as one matrix into one row of the gate buffer (sized for it) */
+		TRY(linear(rec, rows(&s->ff_gate, 0, 1, 2 * F), &L->gate_up, in, 1, false));
+		up = (struct gpu_view){&s->ff_gate, (VkDeviceSize)F * 4, (VkDeviceSize)F * 4};
+	} else {
+		TRY(linear(rec, gate, &L->gate, in, n, false));
+		TRY(linear(rec, up, &L->up, in, n, false));
+	}
 	TRY(bias(rec, gate, &L->gate_b, F, n));
 	TRY(bias(rec, up, &L->up_b, F, n));
 	TRY(op_glu(rec, gate, gate, up, F, n, d->act == ACT_SILU ? GLU_SWIGLU : GLU_GEGLU));

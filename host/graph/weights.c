@@ -42,10 +42,25 @@ static int put(struct upload *u, struct weight *w, const struct gguf_tensor *t, 
 	/* 4 bytes of padding: shaders read weights in 32-bit words (ops_weight_view) */
 	TRY(gpu_buffer_create(u->g, &w->buf, (bytes + 7) & ~(uint64_t)3, GPU_MEM_DEVICE, t->name));
 	w->present = true;
+	w->view = (struct gpu_view){&w->buf, 0, bytes};
 	TRY(gpu_upload(u->g, &w->buf, 0, data, bytes));
 	u->w->bytes += w->buf.size;
 	u->done += t->size;
 	if (u->progress) u->progress(u->user, u->done, u->total);
+	return VKLLM_OK;
+}
+
+/* A matrix's shape and type, after checking that a kernel reads the type. */
+static int matrix_shape(struct upload *u, struct weight *w, const struct gguf_tensor *t)
+{
+	if (!kernel_type(t->type))
+		return fail(VKLLM_E_UNSUPPORTED, "%s: tensor %s is %s, a type vkllm has no GPU kernel for (it runs f32, f16, bf16, "
+		            "q4_0, q4_1, q5_0, q5_1, q8_0, q2_K..q6_K and mxfp4)", u->m->gguf.path, t->name, gguf_type_name(t->type));
+	w->type = t->type;
+	w->n_in = t->ne[0];
+	w->n_out = t->ne[1];
+	w->n_mat = t->ne[2];
+	w->row_bytes = quant_row_size(t->type, t->ne[0]);
 	return VKLLM_OK;
 }
 
@@ -55,15 +70,49 @@ static int matrix(struct upload *u, struct weight *w, int il, const char *suffix
 	memset(w, 0, sizeof *w);
 	const struct gguf_tensor *t = lookup(u->m, il, suffix);
 	if (!t) return VKLLM_OK;
-	if (!kernel_type(t->type))
-		return fail(VKLLM_E_UNSUPPORTED, "%s: tensor %s is %s, a type vkllm has no GPU kernel for (it runs f32, f16, bf16, "
-		            "q4_0, q4_1, q5_0, q5_1, q8_0, q2_K..q6_K and mxfp4)", u->m->gguf.path, t->name, gguf_type_name(t->type));
-	w->type = t->type;
-	w->n_in = t->ne[0];
-	w->n_out = t->ne[1];
-	w->n_mat = t->ne[2];
-	w->row_bytes = quant_row_size(t->type, t->ne[0]);
+	TRY(matrix_shape(u, w, t));
 	return put(u, w, t, t->data, t->size);
+}
+
+/* n matrices of one input (wq, wk, wv; or gate, up) into one buffer back to back, when they all
+ * exist as plain matrices of one type and row length and each part's size keeps the next part
+ * on a 256-byte boundary (any device's binding alignment); otherwise each its own buffer. */
+static int fused(struct upload *u, struct weight *whole, struct weight **parts, const char **suffixes, uint32_t n, int il)
+{
+	const struct gguf_tensor *t[3];
+	bool ok = true;
+	uint64_t bytes = 0;
+	memset(whole, 0, sizeof *whole);
+	for (uint32_t i = 0; i < n; i++) {
+		t[i] = lookup(u->m, il, suffixes[i]);
+		ok = ok && t[i] && t[i]->ne[2] == 1 && t[i]->type == t[0]->type && t[i]->ne[0] == t[0]->ne[0] &&
+		     t[i]->size % 256 == 0;
+		if (t[i]) bytes += t[i]->size;
+	}
+	if (!ok) {
+		for (uint32_t i = 0; i < n; i++) TRY(matrix(u, parts[i], il, suffixes[i]));
+		return VKLLM_OK;
+	}
+	char name[GGUF_MAX_NAME + 16];
+	snprintf(name, sizeof name, "blk.%d.fused(%s...)", il, suffixes[0]);
+	TRY(gpu_buffer_create(u->g, &whole->buf, (bytes + 7) & ~(uint64_t)3, GPU_MEM_DEVICE, name));
+	TRY(matrix_shape(u, whole, t[0]));
+	whole->present = true;
+	whole->view = (struct gpu_view){&whole->buf, 0, bytes};
+	u->w->bytes += whole->buf.size;
+	uint64_t at = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		memset(parts[i], 0, sizeof *parts[i]);
+		TRY(matrix_shape(u, parts[i], t[i]));
+		parts[i]->present = true;
+		parts[i]->view = (struct gpu_view){&whole->buf, at, t[i]->size};
+		TRY(gpu_upload(u->g, &whole->buf, at, t[i]->data, t[i]->size));
+		at += t[i]->size;
+		u->done += t[i]->size;
+		if (u->progress) u->progress(u->user, u->done, u->total);
+	}
+	whole->n_out = bytes / whole->row_bytes;
+	return VKLLM_OK;
 }
 
 /* A norm, bias or frequency-factor vector, converted to f32. */
@@ -99,16 +148,17 @@ static int layer(struct upload *u, uint32_t il, struct layer_weights *L)
 	TRY(vector(u, &L->post_ffw_norm, i, "post_ffw_norm.weight"));
 	TRY(vector(u, &L->q_norm, i, "attn_q_norm.weight"));
 	TRY(vector(u, &L->k_norm, i, "attn_k_norm.weight"));
-	TRY(matrix(u, &L->wq, i, "attn_q.weight"));
-	TRY(matrix(u, &L->wk, i, "attn_k.weight"));
-	TRY(matrix(u, &L->wv, i, "attn_v.weight"));
+	struct weight *qkv[] = {&L->wq, &L->wk, &L->wv};
+	const char *qkv_names[] = {"attn_q.weight", "attn_k.weight", "attn_v.weight"};
+	TRY(fused(u, &L->qkv, qkv, qkv_names, 3, i));
 	TRY(matrix(u, &L->wo, i, "attn_output.weight"));
 	TRY(vector(u, &L->bq, i, "attn_q.bias"));
 	TRY(vector(u, &L->bk, i, "attn_k.bias"));
 	TRY(vector(u, &L->bv, i, "attn_v.bias"));
 	TRY(vector(u, &L->bo, i, "attn_output.bias"));
-	TRY(matrix(u, &L->gate, i, "ffn_gate.weight"));
-	TRY(matrix(u, &L->up, i, "ffn_up.weight"));
+	struct weight *gate_up[] = {&L->gate, &L->up};
+	const char *gate_up_names[] = {"ffn_gate.weight", "ffn_up.weight"};
+	TRY(fused(u, &L->gate_up, gate_up, gate_up_names, 2, i));
 	TRY(matrix(u, &L->down, i, "ffn_down.weight"));
 	TRY(vector(u, &L->gate_b, i, "ffn_gate.bias"));
 	TRY(vector(u, &L->up_b, i, "ffn_up.bias"));
@@ -149,7 +199,7 @@ int model_weights_upload(struct gpu *g, const struct model_file *m, struct model
 
 static void free_weight(struct gpu *g, struct weight *w)
 {
-	if (w->present) gpu_buffer_destroy(g, &w->buf);
+	if (w->buf.buffer) gpu_buffer_destroy(g, &w->buf);
 	memset(w, 0, sizeof *w);
 }
 
@@ -160,7 +210,7 @@ void model_weights_free(struct gpu *g, struct model_weights *w)
 		struct weight *all[] = {&L->attn_norm, &L->ffn_norm, &L->post_attn_norm, &L->post_ffw_norm, &L->q_norm,
 		                        &L->k_norm, &L->wq, &L->wk, &L->wv, &L->wo, &L->bq, &L->bk, &L->bv, &L->bo,
 		                        &L->gate, &L->up, &L->down, &L->gate_b, &L->up_b, &L->down_b, &L->router,
-		                        &L->gate_exps, &L->up_exps, &L->down_exps};
+		                        &L->gate_exps, &L->up_exps, &L->down_exps, &L->qkv, &L->gate_up};
 		for (size_t i = 0; i < sizeof all / sizeof *all; i++) free_weight(g, all[i]);
 	}
 	free(w->layers);

@@ -15,7 +15,8 @@ struct weight {
 	uint64_t n_in, n_out;   /* ne[0] (row length) and ne[1] (rows); a vector has n_out 1 */
 	uint64_t n_mat;         /* ne[2]: stacked matrices (experts); 1 otherwise */
 	uint64_t row_bytes;
-	struct gpu_buffer buf;  /* padded to 4 bytes past the data */
+	struct gpu_view view;   /* its bytes on the device: all of buf, or its rows of a fused buffer */
+	struct gpu_buffer buf;  /* its own buffer, padded to 4 bytes past the data (none when fused) */
 };
 
 struct layer_weights {
@@ -24,6 +25,11 @@ struct layer_weights {
 	struct weight wq, wk, wv, wo, bq, bk, bv, bo;
 	struct weight gate, up, down, gate_b, up_b, down_b;
 	struct weight router, gate_exps, up_exps, down_exps; /* mixture of experts */
+	/* Projections of the same input uploaded back to back into one buffer, when they share a type
+	 * and a row length: qkv = wq|wk|wv, gate_up = gate|up. Present, it owns the buffer, and the
+	 * parts' views are its row ranges; a decode step multiplies it as one matrix (one dispatch
+	 * instead of three or two), prefill uses the parts. */
+	struct weight qkv, gate_up;
 };
 
 struct model_weights {

@@ -53,11 +53,15 @@ static int create(struct session *s)
 	TRY(buffer(s, &fs->x, (uint64_t)B * wd.embd * 4, GPU_MEM_DEVICE, "x"));
 	TRY(buffer(s, &fs->h, (uint64_t)B * wd.embd * 4, GPU_MEM_DEVICE, "h"));
 	TRY(buffer(s, &fs->proj, (uint64_t)B * wd.embd * 4, GPU_MEM_DEVICE, "proj"));
-	TRY(buffer(s, &fs->q, (uint64_t)B * wd.q * 4, GPU_MEM_DEVICE, "q"));
+	/* q also holds a decode step's fused q|k|v, ff_gate its fused gate|up (forward.c) */
+	uint64_t qb = (uint64_t)B * wd.q, gb = (uint64_t)B * wd.ff;
+	if (qb < (uint64_t)wd.q + wd.k + wd.v) qb = (uint64_t)wd.q + wd.k + wd.v;
+	if (gb < 2ull * wd.ff) gb = 2ull * wd.ff;
+	TRY(buffer(s, &fs->q, qb * 4, GPU_MEM_DEVICE, "q"));
 	TRY(buffer(s, &fs->k, (uint64_t)B * wd.k * 4, GPU_MEM_DEVICE, "k"));
 	TRY(buffer(s, &fs->v, (uint64_t)B * wd.v * 4, GPU_MEM_DEVICE, "v"));
 	TRY(buffer(s, &fs->att, (uint64_t)B * wd.att * 4, GPU_MEM_DEVICE, "att"));
-	TRY(buffer(s, &fs->ff_gate, (uint64_t)B * wd.ff * 4, GPU_MEM_DEVICE, "ff_gate"));
+	TRY(buffer(s, &fs->ff_gate, gb * 4, GPU_MEM_DEVICE, "ff_gate"));
 	TRY(buffer(s, &fs->ff_up, (uint64_t)B * wd.ff * 4, GPU_MEM_DEVICE, "ff_up"));
 	TRY(buffer(s, &fs->logits, (uint64_t)fs->n_logits * hp->n_vocab * 4, GPU_MEM_DEVICE, "logits"));
 	TRY(buffer(s, &fs->cand_idx, (uint64_t)fs->n_cand * 4, GPU_MEM_READBACK, "candidates"));

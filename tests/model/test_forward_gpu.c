@@ -44,6 +44,20 @@ struct model_case {
 	uint32_t n_head_kv, n_vocab;
 };
 
+/* how many cases ran their decode steps with q|k|v as one matrix, and how many apart: both paths
+ * must be seen (the tiny q8_0 shapes are too odd in size to fuse, the others fuse) */
+static int qkv_fused_cases, qkv_apart_cases;
+
+/* weights.c's rule: parts of one type and row length, each a whole number of 256-byte units */
+static bool should_fuse(const struct weight *const *parts, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!parts[i]->present || parts[i]->type != parts[0]->type || parts[i]->n_in != parts[0]->n_in ||
+		    parts[i]->n_out * parts[i]->row_bytes % 256)
+			return false;
+	return true;
+}
+
 static double row_error(const float *got, const double *ref, uint32_t n)
 {
 	double big = 0, err = 0;
@@ -86,6 +100,13 @@ static int run_case(struct gpu *g, const struct model_case *c, enum attn_kv_type
 
 	struct model_weights w;
 	REQUIRE_OK(model_weights_upload(g, &m, &w, NULL, NULL));
+	const struct layer_weights *L0 = &w.layers[0];
+	const struct weight *qkv[] = {&L0->wq, &L0->wk, &L0->wv}, *gate_up[] = {&L0->gate, &L0->up};
+	EXPECT(L0->qkv.present == should_fuse(qkv, 3) && L0->gate_up.present == should_fuse(gate_up, 2),
+	       "%s: q|k|v fused %d, gate|up fused %d, against the rule's %d and %d", c->name, L0->qkv.present,
+	       L0->gate_up.present, should_fuse(qkv, 3), should_fuse(gate_up, 2));
+	if (L0->qkv.present) qkv_fused_cases++;
+	else qkv_apart_cases++;
 	struct session s;
 	struct session_options opt = {.n_ctx = N_TOK, .n_batch = CHUNK, .kv_type = kv, .all_logits = true};
 	REQUIRE_OK(session_create(&s, g, &m, &w, &opt));
@@ -180,6 +201,9 @@ int main(int argc, char **argv)
 		run_case(&g, &c, ATTN_KV_F16, mm ? 5e-3 : 3e-3);
 	}
 	unsetenv("VKLLM_MOE_PATH");
+	printf("# decode steps with q|k|v fused: %d cases, apart: %d\n", qkv_fused_cases, qkv_apart_cases);
+	if (!only) EXPECT(qkv_fused_cases > 0 && qkv_apart_cases > 0, "both decode paths ran (fused %d, apart %d)",
+	                  qkv_fused_cases, qkv_apart_cases);
 	test_gpu_close(&g);
 	rmdir(dir);
 	return test_finish();
