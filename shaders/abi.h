@@ -208,7 +208,8 @@ struct eltwise_params {
 	ABI_U32 b_offset;
 	ABI_U32 out_offset;
 	ABI_F32 scale;
-	ABI_U32 b_period;   /* ADD: n for a plain add, a row length for a broadcast bias */
+	ABI_U32 b_period;   /* ADD: n for a plain add, a row length for a broadcast bias; ADD_GATED: the row length */
+	ABI_U32 g_offset;   /* ADD_GATED: the gates, one per row */
 };
 
 /* kv_store.comp: CACHE[(p0 + t) * cache_stride + i] = convert(IN[t * in_stride + i]) for t < n_tokens,

@@ -3,8 +3,11 @@
 //   ADD:     OUT[i] = A[i] + B[i % b_period]  (the residual add; b_period < n: a bias on every row)
 //   SCALE:   OUT[i] = A[i] * scale            (Gemma's embedding scale, logit scales)
 //   SOFTCAP: OUT[i] = scale * tanh(A[i] / scale) (Gemma's final logit soft-capping)
+//   ADD_GATED: OUT[i] = A[i] + sigmoid(G[i / b_period]) * B[i]  (a shared expert's output, scaled
+//            per token by its gate: qwen2moe; llama.cpp forms the sigmoid as silu(g) / g)
 // In place (OUT the same memory as A or B) is allowed: each element is read and written by one
-// invocation. Variants: add_f32 (-D ADD), scale_f32 (-D SCALE), softcap_f32 (-D SOFTCAP).
+// invocation. Variants: add_f32 (-D ADD), scale_f32 (-D SCALE), softcap_f32 (-D SOFTCAP),
+// add_gated_f32 (-D ADD_GATED).
 #version 450
 #extension GL_GOOGLE_include_directive : require
 
@@ -12,9 +15,12 @@
 #include "common/index.glsl"
 
 layout(binding = 0) readonly buffer InA { float A[]; };
-#ifdef ADD
+#if defined(ADD) || defined(ADD_GATED)
 layout(binding = 1) readonly buffer InB { float B[]; };
 layout(binding = 2) buffer Out { float OUT[]; };
+#ifdef ADD_GATED
+layout(binding = 3) readonly buffer Gate { float G[]; };
+#endif
 #else
 layout(binding = 1) buffer Out { float OUT[]; };
 #endif
@@ -27,6 +33,9 @@ void main()
 	if (i >= p.n) return;
 #ifdef ADD
 	OUT[p.out_offset + i] = A[p.a_offset + i] + B[p.b_offset + i % p.b_period];
+#elif defined(ADD_GATED)
+	float g = 1.0 / (1.0 + exp(-G[p.g_offset + i / p.b_period]));
+	OUT[p.out_offset + i] = A[p.a_offset + i] + g * B[p.b_offset + i];
 #elif defined(SOFTCAP)
 	// tanh of |x| >= 10 is 1 in f32; the clamp keeps drivers' exp-based tanh away from inf/inf
 	OUT[p.out_offset + i] = p.scale * tanh(clamp(A[p.a_offset + i] / p.scale, -10.0, 10.0));

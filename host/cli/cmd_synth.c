@@ -17,7 +17,8 @@ struct dim_flag {
 static const struct dim_flag dims[] = {
 	DIM("--n-embd", n_embd), DIM("--n-layer", n_layer), DIM("--n-head", n_head), DIM("--n-head-kv", n_head_kv),
 	DIM("--head-dim", head_dim), DIM("--n-ff", n_ff), DIM("--n-vocab", n_vocab), DIM("--ctx", n_ctx),
-	DIM("--n-expert", n_expert), DIM("--n-expert-used", n_expert_used), DIM("--n-ff-exp", n_ff_exp), DIM("--swa", n_swa),
+	DIM("--n-expert", n_expert), DIM("--n-expert-used", n_expert_used), DIM("--n-ff-exp", n_ff_exp),
+	DIM("--n-ff-shexp", n_ff_shexp), DIM("--swa", n_swa),
 };
 
 void cmd_synth_help(FILE *f)
@@ -38,7 +39,7 @@ void cmd_synth_help(FILE *f)
 	           "  -o, --output FILE   where to write the GGUF\n"
 	           "  --n-layer N         fewer (or more) layers than the preset: full-size layers, smaller file\n"
 	           "  --n-embd --n-head --n-head-kv --head-dim --n-ff --n-vocab --ctx\n"
-	           "  --n-expert --n-expert-used --n-ff-exp --swa N     other shape overrides\n"
+	           "  --n-expert --n-expert-used --n-ff-exp --n-ff-shexp --swa N   other shape overrides\n"
 	           "  --tied | --untied   share the output matrix with the embedding, or not\n"
 	           "  --dry-run           print the parameter counts and file size, write nothing\n"
 	           "  -q, --quiet         no summary\n");

@@ -58,6 +58,7 @@ void fwd_widths(const struct model_file *m, struct fwd_widths *wd)
 		if (v > wd->v) wd->v = v;
 		if (att > wd->att) wd->att = att;
 		if (d->n_ff > wd->ff) wd->ff = d->n_ff;
+		if (d->shexp && m->hp.n_ff_shexp > wd->ff) wd->ff = m->hp.n_ff_shexp;
 	}
 }
 
@@ -236,6 +237,32 @@ static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t i
 	return block_output(s, rec, &L->wo, &L->bo, &L->post_attn_norm, att, n);
 }
 
+/* The shared expert (qwen2moe): a dense GLU of the same input beside the routed experts, added
+ * into x, times sigmoid(ffn_gate_inp_shexp . h) per token where the arch gates it. */
+static int record_shared_expert(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint32_t n, struct gpu_view in,
+                                struct gpu_view x)
+{
+	const struct layer_desc *d = &s->m->layers[il];
+	const struct layer_weights *L = &s->w->layers[il];
+	uint32_t E = s->m->hp.n_embd, S = s->m->hp.n_ff_shexp;
+	struct gpu_view gate = rows(&s->ff_gate, 0, n, S), up = rows(&s->ff_up, 0, n, S);
+	if (n == 1 && L->gate_up_shexp.present) {
+		/* a decode step: gate|up as one matrix (weights.c), as in the dense FFN */
+		TRY(linear(rec, rows(&s->ff_gate, 0, 1, 2 * S), &L->gate_up_shexp, in, 1, false));
+		up = (struct gpu_view){&s->ff_gate, (VkDeviceSize)S * 4, (VkDeviceSize)S * 4};
+	} else {
+		TRY(linear(rec, gate, &L->gate_shexp, in, n, false));
+		TRY(linear(rec, up, &L->up_shexp, in, n, false));
+	}
+	TRY(op_glu(rec, gate, gate, up, S, n, d->act == ACT_SILU ? GLU_SWIGLU : GLU_GEGLU));
+	if (!d->shexp_gate) return linear(rec, x, &L->down_shexp, gate, n, true);
+	/* the gate logits go where the router's were (consumed by then), the output through proj */
+	struct gpu_view out = rows(&s->proj, 0, n, E), g = rows(&s->router_logits, 0, n, 1);
+	TRY(linear(rec, out, &L->down_shexp, gate, n, false));
+	TRY(linear(rec, g, &L->gate_inp_shexp, in, n, false));
+	return op_add_gated(rec, x, x, out, g, E, n);
+}
+
 /* ref_ffn_block's moe(): the router, then the k chosen experts' GLUs, weighted back into x
  * (docs/moe.md). Each assignment runs a matvec on its expert, or (op_moe_per_assignment says
  * which) the assignments are sorted by expert and each projection is one grouped GEMM. */
@@ -249,8 +276,10 @@ static int record_moe(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 	struct gpu_view w = rows(&s->moe_w, 0, A, 1);
 	struct gpu_view gate = rows(&s->moe_gate, 0, A, F), up = rows(&s->moe_up, 0, A, F), down = rows(&s->moe_down, 0, A, E);
 	TRY(linear(rec, logits, &L->router, in, n, false));
-	/* Qwen3-MoE: softmax, the top k, renormalized, no scale (llama.cpp's qwen3moe graph) */
-	struct moe_route_desc rd = {.n_tok = n, .n_exp = X, .k = K, .gating = MOE_GATING_SOFTMAX, .norm = true, .scale = 1.0f};
+	/* Qwen MoE: softmax, the top k, renormalized (qwen3moe) or not (qwen2moe), no scale (llama.cpp's
+	 * qwen3moe and qwen2moe graphs) */
+	struct moe_route_desc rd = {.n_tok = n, .n_exp = X, .k = K, .gating = MOE_GATING_SOFTMAX,
+	                            .norm = s->m->arch->moe_renorm, .scale = 1.0f};
 	TRY(op_moe_route(rec, ids, w, logits, no_view, &rd));
 	enum glu_kind act = d->act == ACT_SILU ? GLU_SWIGLU : GLU_GEGLU;
 	struct gpu_view order;
@@ -284,7 +313,12 @@ static int record_moe(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 		order = rows(&s->moe_inv, 0, A, 1);
 	}
 	struct gpu_view x = rows(&s->x, 0, n, E);
-	if (!L->post_ffw_norm.present) return op_moe_scatter(rec, x, down, order, w, n, K, E, true);
+	if (d->shexp && L->post_ffw_norm.present)
+		return fail(VKLLM_E_UNSUPPORTED, "layer %u: a shared expert under a post-norm is not in any supported arch", il);
+	if (!L->post_ffw_norm.present) {
+		TRY(op_moe_scatter(rec, x, down, order, w, n, K, E, true));
+		return d->shexp ? record_shared_expert(s, rec, il, n, in, x) : VKLLM_OK;
+	}
 	struct gpu_view out = rows(&s->proj, 0, n, E);
 	TRY(op_moe_scatter(rec, out, down, order, w, n, K, E, false));
 	TRY(op_rms_norm(rec, out, out, whole(&L->post_ffw_norm), E, n, 0, hp->norm_eps));

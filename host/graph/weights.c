@@ -167,6 +167,11 @@ static int layer(struct upload *u, uint32_t il, struct layer_weights *L)
 	TRY(matrix(u, &L->gate_exps, i, "ffn_gate_exps.weight"));
 	TRY(matrix(u, &L->up_exps, i, "ffn_up_exps.weight"));
 	TRY(matrix(u, &L->down_exps, i, "ffn_down_exps.weight"));
+	struct weight *gate_up_shexp[] = {&L->gate_shexp, &L->up_shexp};
+	const char *gate_up_shexp_names[] = {"ffn_gate_shexp.weight", "ffn_up_shexp.weight"};
+	TRY(fused(u, &L->gate_up_shexp, gate_up_shexp, gate_up_shexp_names, 2, i));
+	TRY(matrix(u, &L->down_shexp, i, "ffn_down_shexp.weight"));
+	TRY(vector(u, &L->gate_inp_shexp, i, "ffn_gate_inp_shexp.weight"));
 	return VKLLM_OK;
 }
 
@@ -210,7 +215,8 @@ void model_weights_free(struct gpu *g, struct model_weights *w)
 		struct weight *all[] = {&L->attn_norm, &L->ffn_norm, &L->post_attn_norm, &L->post_ffw_norm, &L->q_norm,
 		                        &L->k_norm, &L->wq, &L->wk, &L->wv, &L->wo, &L->bq, &L->bk, &L->bv, &L->bo,
 		                        &L->gate, &L->up, &L->down, &L->gate_b, &L->up_b, &L->down_b, &L->router,
-		                        &L->gate_exps, &L->up_exps, &L->down_exps, &L->qkv, &L->gate_up};
+		                        &L->gate_exps, &L->up_exps, &L->down_exps, &L->qkv, &L->gate_up, &L->gate_shexp,
+		                        &L->up_shexp, &L->down_shexp, &L->gate_inp_shexp, &L->gate_up_shexp};
 		for (size_t i = 0; i < sizeof all / sizeof *all; i++) free_weight(g, all[i]);
 	}
 	free(w->layers);

@@ -25,11 +25,12 @@ struct layer_weights {
 	struct weight wq, wk, wv, wo, bq, bk, bv, bo;
 	struct weight gate, up, down, gate_b, up_b, down_b;
 	struct weight router, gate_exps, up_exps, down_exps; /* mixture of experts */
+	struct weight gate_shexp, up_shexp, down_shexp, gate_inp_shexp; /* its shared expert and that one's gate */
 	/* Projections of the same input uploaded back to back into one buffer, when they share a type
 	 * and a row length: qkv = wq|wk|wv, gate_up = gate|up. Present, it owns the buffer, and the
 	 * parts' views are its row ranges; a decode step multiplies it as one matrix (one dispatch
 	 * instead of three or two), prefill uses the parts. */
-	struct weight qkv, gate_up;
+	struct weight qkv, gate_up, gate_up_shexp;
 };
 
 struct model_weights {

@@ -6,10 +6,10 @@
 #include "base/status.h"
 #include "loader/gguf.h"
 
-extern const struct arch arch_llama, arch_qwen2, arch_qwen3, arch_qwen3moe, arch_smollm3, arch_olmo2, arch_gemma3;
+extern const struct arch arch_llama, arch_qwen2, arch_qwen2moe, arch_qwen3, arch_qwen3moe, arch_smollm3, arch_olmo2, arch_gemma3;
 
 static const struct arch *const all[] = {
-	&arch_llama, &arch_qwen2, &arch_qwen3, &arch_qwen3moe, &arch_smollm3, &arch_olmo2, &arch_gemma3, NULL,
+	&arch_llama, &arch_qwen2, &arch_qwen2moe, &arch_qwen3, &arch_qwen3moe, &arch_smollm3, &arch_olmo2, &arch_gemma3, NULL,
 };
 
 const struct arch *const *arch_all(void) { return all; }

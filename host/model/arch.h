@@ -29,6 +29,8 @@ struct layer_desc {
 	bool rope;              /* false: a NoPE layer */
 	bool swa;               /* sliding window of hp->n_swa */
 	bool rope_plain;        /* RoPE without YaRN and with magnitude 1 (OLMo 3's sliding layers) */
+	bool shexp;             /* a MoE layer's shared expert: a dense GLU of n_ff_shexp beside the routed ones */
+	bool shexp_gate;        /* its output times sigmoid(ffn_gate_inp_shexp . h) (qwen2moe) */
 	float rope_base, rope_freq_scale;
 	uint32_t n_head, n_head_kv, n_ff;
 };
@@ -42,6 +44,7 @@ struct arch {
 	bool output_required;   /* false: output.weight may be absent (tied to token_embd) */
 	bool qkv_bias;          /* synth writes attn_{q,k,v}.bias (Qwen2); readers accept them on every arch */
 	bool q_is_n_embd;       /* llama.cpp sizes Q as n_embd: n_head * head_dim must equal it */
+	bool moe_renorm;        /* the chosen experts' weights are renormalized to sum 1 (qwen3moe; not qwen2moe) */
 	const struct hp_key *keys;
 	/* After the generic and table keys: defaults, derived values, checks. f is NULL in synth. */
 	int (*finish)(struct hparams *hp, const struct gguf_file *f);

@@ -150,6 +150,7 @@ int hparams_load(struct hparams *hp, const struct gguf_file *f, const struct hp_
 	TRY(get_u32(f, a, "expert_count", false, &hp->n_expert));
 	TRY(get_u32(f, a, "expert_used_count", false, &hp->n_expert_used));
 	TRY(get_u32(f, a, "expert_feed_forward_length", false, &hp->n_ff_exp));
+	TRY(get_u32(f, a, "expert_shared_feed_forward_length", false, &hp->n_ff_shexp));
 	bool found;
 	TRY(get_u32_or_arr(f, a, "feed_forward_length", hp->n_layer, false, hp->n_ff, &found));
 	TRY(get_u32_or_arr(f, a, "attention.head_count", hp->n_layer, true, hp->n_head, &found));
@@ -255,6 +256,7 @@ void hparams_write(const struct hparams *hp, struct gguf_writer *w, const struct
 		w_u32(w, a, "expert_used_count", hp->n_expert_used);
 	}
 	if (hp->n_ff_exp) w_u32(w, a, "expert_feed_forward_length", hp->n_ff_exp);
+	if (hp->n_ff_shexp) w_u32(w, a, "expert_shared_feed_forward_length", hp->n_ff_shexp);
 	for (const struct hp_key *k = arch_keys; k && k->suffix; k++) {
 		const void *field = (const char *)hp + k->offset;
 		if (k->kind == HP_U32) {

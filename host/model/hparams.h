@@ -45,6 +45,7 @@ struct hparams {
 	uint32_t n_expert;          /* expert_count */
 	uint32_t n_expert_used;     /* expert_used_count */
 	uint32_t n_ff_exp;          /* expert_feed_forward_length */
+	uint32_t n_ff_shexp;        /* expert_shared_feed_forward_length: the shared expert's FFN (qwen2moe) */
 
 	/* arch specifics */
 	uint32_t nope_every;        /* smollm3: every 4th layer has no RoPE (not in GGUF, hard-coded) */

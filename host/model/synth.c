@@ -23,19 +23,21 @@
 
 /* Real models' shapes (from their Hugging Face config.json files). */
 static const struct synth_preset presets[] = {
-	{"qwen3-0.6b", "qwen3", "Qwen3-0.6B", 1024, 28, 16, 8, 128, 3072, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, false},
-	{"qwen3-8b", "qwen3", "Qwen3-8B", 4096, 36, 32, 8, 128, 12288, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, false, 0, false},
+	{"qwen3-0.6b", "qwen3", "Qwen3-0.6B", 1024, 28, 16, 8, 128, 3072, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, false, 0},
+	{"qwen3-8b", "qwen3", "Qwen3-8B", 4096, 36, 32, 8, 128, 12288, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, false, 0, false, 0},
 	{"qwen3-30b-a3b", "qwen3moe", "Qwen3-30B-A3B", 2048, 48, 32, 4, 128, 6144, 151936, 40960, 128, 8, 768, 0, 1e6f, 1e-6f,
-	 false, 0, false},
-	{"qwen2.5-0.5b", "qwen2", "Qwen2.5-0.5B", 896, 24, 14, 2, 64, 4864, 151936, 32768, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, true},
+	 false, 0, false, 0},
+	{"qwen1.5-moe-a2.7b", "qwen2moe", "Qwen1.5-MoE-A2.7B", 2048, 24, 16, 16, 128, 5632, 151936, 8192, 60, 4, 1408, 0,
+	 1e6f, 1e-6f, false, 0, true, 5632},
+	{"qwen2.5-0.5b", "qwen2", "Qwen2.5-0.5B", 896, 24, 14, 2, 64, 4864, 151936, 32768, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, true, 0},
 	{"llama-3.1-8b", "llama", "Llama-3.1-8B", 4096, 32, 32, 8, 128, 14336, 128256, 131072, 0, 0, 0, 0, 5e5f, 1e-5f, false, 8,
-	 false},
-	{"llama-3.2-1b", "llama", "Llama-3.2-1B", 2048, 16, 32, 8, 64, 8192, 128256, 131072, 0, 0, 0, 0, 5e5f, 1e-5f, true, 32, false},
+	 false, 0},
+	{"llama-3.2-1b", "llama", "Llama-3.2-1B", 2048, 16, 32, 8, 64, 8192, 128256, 131072, 0, 0, 0, 0, 5e5f, 1e-5f, true, 32, false, 0},
 	{"mistral-small-3.1", "llama", "Mistral-Small-3.1-24B (text)", 5120, 40, 32, 8, 128, 32768, 131072, 131072, 0, 0, 0, 0, 1e9f,
-	 1e-5f, false, 0, false},
-	{"smollm3-3b", "smollm3", "SmolLM3-3B", 2048, 36, 16, 4, 128, 11008, 128256, 65536, 0, 0, 0, 0, 5e6f, 1e-6f, true, 0, false},
-	{"olmo2-1b", "olmo2", "OLMo-2-0425-1B", 2048, 16, 16, 16, 128, 8192, 100352, 4096, 0, 0, 0, 0, 5e5f, 1e-6f, false, 0, false},
-	{"gemma3-1b", "gemma3", "Gemma-3-1B", 1152, 26, 4, 1, 256, 6912, 262144, 32768, 0, 0, 0, 512, 1e6f, 1e-6f, true, 0, false},
+	 1e-5f, false, 0, false, 0},
+	{"smollm3-3b", "smollm3", "SmolLM3-3B", 2048, 36, 16, 4, 128, 11008, 128256, 65536, 0, 0, 0, 0, 5e6f, 1e-6f, true, 0, false, 0},
+	{"olmo2-1b", "olmo2", "OLMo-2-0425-1B", 2048, 16, 16, 16, 128, 8192, 100352, 4096, 0, 0, 0, 0, 5e5f, 1e-6f, false, 0, false, 0},
+	{"gemma3-1b", "gemma3", "Gemma-3-1B", 1152, 26, 4, 1, 256, 6912, 262144, 32768, 0, 0, 0, 512, 1e6f, 1e-6f, true, 0, false, 0},
 	{0},
 };
 
@@ -45,10 +47,12 @@ const struct synth_preset *synth_presets(void) { return presets; }
  * gemma3 gets 6 layers so one is global; smollm3 4 so one is NoPE. */
 static void tiny_preset(struct synth_preset *p, const char *arch)
 {
-	*p = (struct synth_preset){"tiny", arch, "tiny", 64, 2, 4, 2, 16, 128, 512, 4096, 0, 0, 0, 0, 1e4f, 1e-6f, true, 0, false};
+	*p = (struct synth_preset){"tiny", arch, "tiny", 64, 2, 4, 2, 16, 128, 512, 4096, 0, 0, 0, 0, 1e4f, 1e-6f, true, 0, false, 0};
 	if (!strcmp(arch, "gemma3")) p->n_layer = 6, p->n_swa = 8, p->rope_base = 1e6f; /* global base != local */
 	if (!strcmp(arch, "smollm3")) p->n_layer = 4;
 	if (!strcmp(arch, "qwen3moe")) p->n_expert = 8, p->n_expert_used = 2, p->n_ff_exp = 32;
+	if (!strcmp(arch, "qwen2moe"))
+		p->n_expert = 8, p->n_expert_used = 2, p->n_ff_exp = 32, p->n_ff_shexp = 96, p->qkv_bias = true, p->tied = false;
 	if (!strcmp(arch, "olmo2")) p->tied = false;
 	if (!strcmp(arch, "qwen2")) p->qkv_bias = true;
 }
@@ -57,7 +61,7 @@ static void apply_overrides(struct synth_preset *p, const struct synth_options *
 {
 #define OVR(field) if (o->field) p->field = o->field
 	OVR(n_embd); OVR(n_layer); OVR(n_head); OVR(n_head_kv); OVR(n_ff); OVR(n_vocab);
-	OVR(n_expert); OVR(n_expert_used); OVR(n_ff_exp); OVR(n_swa);
+	OVR(n_expert); OVR(n_expert_used); OVR(n_ff_exp); OVR(n_swa); OVR(n_ff_shexp);
 #undef OVR
 	if (o->head_dim) p->head_dim = o->head_dim;
 	/* archs that size Q by n_embd: a new width or head count keeps n_head * head_dim = n_embd
@@ -99,10 +103,11 @@ static int make_hparams(struct hparams *hp, const struct arch *a, const struct s
 	hp->n_expert = p->n_expert;
 	hp->n_expert_used = p->n_expert_used;
 	hp->n_ff_exp = p->n_ff_exp;
+	hp->n_ff_shexp = p->n_ff_shexp;
 	if (hp->n_expert && (!hp->n_expert_used || hp->n_expert_used > hp->n_expert || !hp->n_ff_exp))
 		return fail(VKLLM_E_ARG, "experts: %u used of %u with FFN size %u is not a valid MoE shape", hp->n_expert_used,
 		            hp->n_expert, hp->n_ff_exp);
-	if (hp->n_expert && strcmp(a->name, "qwen3moe") && strcmp(a->name, "llama"))
+	if (hp->n_expert && strcmp(a->name, "qwen3moe") && strcmp(a->name, "qwen2moe") && strcmp(a->name, "llama"))
 		return fail(VKLLM_E_ARG, "architecture %s has no experts (--n-expert)", a->name);
 	return a->finish ? a->finish(hp, NULL) : VKLLM_OK;
 }

@@ -18,7 +18,7 @@ struct synth_options {
 	const char *out;
 	/* overrides of the preset's shape; 0 keeps it */
 	uint32_t n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_vocab, n_ctx;
-	uint32_t n_expert, n_expert_used, n_ff_exp, n_swa;
+	uint32_t n_expert, n_expert_used, n_ff_exp, n_swa, n_ff_shexp;
 	int tied;               /* -1 keep the preset's, 0 untied, 1 tied output */
 	bool quiet;
 	bool dry_run;           /* plan only: counts and sizes, no file */
@@ -32,6 +32,7 @@ struct synth_preset {
 	bool tied;
 	float llama3_rope_factor; /* Llama 3.1/3.2 rope_freqs: factor (0 = none), low 1, high 4, original 8192 */
 	bool qkv_bias;
+	uint32_t n_ff_shexp;      /* the shared expert's FFN (qwen2moe) */
 };
 
 /* NULL-terminated list, for --help and errors. */

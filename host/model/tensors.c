@@ -64,11 +64,18 @@ static bool feed_forward(struct tensor_list *l, const struct arch *a, const stru
 {
 	uint64_t E = hp->n_embd;
 	if (d->ffn == FFN_MOE) {
-		uint64_t X = hp->n_expert, F = hp->n_ff_exp;
-		return ADD2(l, il, "ffn_gate_inp.weight", TR_ROUTER, true, E, X) &&
-		       ADD3(l, il, "ffn_gate_exps.weight", TR_EXPERTS, true, E, F, X) &&
-		       ADD3(l, il, "ffn_up_exps.weight", TR_EXPERTS, true, E, F, X) &&
-		       ADD3(l, il, "ffn_down_exps.weight", TR_EXPERTS, true, F, E, X);
+		uint64_t X = hp->n_expert, F = hp->n_ff_exp, S = hp->n_ff_shexp;
+		bool ok = ADD2(l, il, "ffn_gate_inp.weight", TR_ROUTER, true, E, X) &&
+		          ADD3(l, il, "ffn_gate_exps.weight", TR_EXPERTS, true, E, F, X) &&
+		          ADD3(l, il, "ffn_up_exps.weight", TR_EXPERTS, true, E, F, X) &&
+		          ADD3(l, il, "ffn_down_exps.weight", TR_EXPERTS, true, F, E, X);
+		if (d->shexp)
+			ok = ok && ADD2(l, il, "ffn_gate_shexp.weight", TR_MATRIX, true, E, S) &&
+			     ADD2(l, il, "ffn_up_shexp.weight", TR_MATRIX, true, E, S) &&
+			     ADD2(l, il, "ffn_down_shexp.weight", TR_MATRIX, true, S, E);
+		/* the gate is one row (ne {n_embd}), kept f32 like the router */
+		if (d->shexp_gate) ok = ok && ADD1(l, il, "ffn_gate_inp_shexp.weight", TR_ROUTER, true, E);
+		return ok;
 	}
 	uint64_t F = d->n_ff;
 	bool ok = ADD2(l, il, "ffn_gate.weight", TR_MATRIX, true, E, F) && ADD2(l, il, "ffn_up.weight", TR_MATRIX, true, E, F) &&

@@ -39,6 +39,28 @@ int op_add_bias(struct gpu_rec *rec, struct gpu_view out, struct gpu_view in, st
 	return add_periodic(rec, "add_bias", out, in, bias, n * n_rows, n);
 }
 
+int op_add_gated(struct gpu_rec *rec, struct gpu_view out, struct gpu_view a, struct gpu_view b, struct gpu_view gate,
+                 uint32_t width, uint32_t n_rows)
+{
+	struct gpu *g = rec->g;
+	const char *op = "add_gated_f32";
+	uint64_t n = (uint64_t)width * n_rows;
+	if (n == 0 || n > UINT32_MAX) return fail(VKLLM_E_ARG, "%s: %u rows of %u values", op, n_rows, width);
+	TRY(ops_check_view(op, "a", a, 4, n * 4));
+	TRY(ops_check_view(op, "b", b, 4, n * 4));
+	TRY(ops_check_view(op, "gate", gate, 4, (uint64_t)n_rows * 4));
+	TRY(ops_check_view(op, "out", out, 4, n * 4));
+	uint32_t spec[] = {ops_elementwise_wg(g)};
+	const struct gpu_pipeline *p;
+	TRY(gpu_pipeline_get(g, &p, SH_ADD_GATED_F32, spec, 1));
+	struct eltwise_params pc = {.n = (uint32_t)n, .scale = 1.0f, .b_period = width};
+	struct gpu_view views[] = {ops_aligned(g, a, 4, &pc.a_offset), ops_aligned(g, b, 4, &pc.b_offset),
+	                           ops_aligned(g, out, 4, &pc.out_offset), ops_aligned(g, gate, 4, &pc.g_offset)};
+	uint32_t gx, gy;
+	gpu_groups_1d(g, (n + spec[0] - 1) / spec[0], &gx, &gy);
+	return gpu_dispatch(rec, p, views, 4, &pc, sizeof pc, gx, gy, 1);
+}
+
 /* SCALE and SOFTCAP: one input, one float */
 static int unary(struct gpu_rec *rec, const char *op, enum shader_id shader, struct gpu_view out, struct gpu_view in,
                  uint32_t n, float scale)

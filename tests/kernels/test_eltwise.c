@@ -1,10 +1,11 @@
-/* op_add, op_add_bias, op_scale, op_softcap and op_kv_store against tests/ref/eltwise_ref.c: one
+/* op_add, op_add_bias, op_scale, op_softcap, op_add_gated and op_kv_store against tests/ref/eltwise_ref.c: one
  * element, counts that are not multiples of the workgroup, views at offsets that are not
  * multiples of the storage alignment, in place. Tolerance: none for add, bias, scale and the
  * store. An f32 add or multiply is correctly rounded in Vulkan as in C (the reference rounds the
  * exact float64 result once), the inputs hold no denormals, and the f16 store rounds to nearest
  * even as f32_to_half does. Soft-capping: 4 ulp of the cap plus 2^-20 relative, because GLSL's
- * tanh has no correctly rounded guarantee (the spec allows the error of its exp-based formula). */
+ * tanh has no correctly rounded guarantee (the spec allows the error of its exp-based formula).
+ * Gated add: the sigmoid's exp and division in f32, a few ulp: 2^-20 of |b| plus an ulp of the sum. */
 #include "loader/half.h"
 #include "ref/eltwise_ref.h"
 #include "small_ops_util.h"
@@ -114,6 +115,38 @@ static int run_softcap(struct gpu *g, uint32_t n, float cap, uint64_t *seed)
 	return 0;
 }
 
+/* a shared expert's output b added into a, scaled per row by sigmoid(gate): gates from -12 to 12
+ * (both saturated ends) */
+static int run_add_gated(struct gpu *g, uint32_t width, uint32_t n_rows, bool in_place, uint64_t *seed)
+{
+	size_t n = (size_t)width * n_rows;
+	float *a = malloc(n * 4), *b = malloc(n * 4), *gate = malloc(n_rows * 4ull), *got = malloc(n * 4), *reff = malloc(n * 4);
+	double *ref = malloc(n * 8), *tol = malloc(n * 8);
+	for (size_t i = 0; i < n; i++) a[i] = test_randf(seed) * 2, b[i] = test_randf(seed) * 2;
+	for (uint32_t r = 0; r < n_rows; r++) gate[r] = test_randf(seed) * 12;
+	add_gated_ref(ref, a, b, gate, width, n_rows);
+	for (size_t i = 0; i < n; i++) reff[i] = (float)ref[i], tol[i] = fabs(b[i]) * 0x1p-20 + fabs(ref[i]) * 0x1p-23;
+	struct gpu_buffer ab, bb, gb, ob;
+	REQUIRE_OK(buf_make(g, &ab, "a", a, n * 4, 4));
+	REQUIRE_OK(buf_make(g, &bb, "b", b, n * 4, 8));
+	REQUIRE_OK(buf_make(g, &gb, "gate", gate, n_rows * 4ull, 12));
+	REQUIRE_OK(buf_make(g, &ob, "out", NULL, n * 4, 0));
+	struct gpu_view av = view_at(&ab, 4, n * 4), ov = in_place ? av : view_at(&ob, 0, n * 4);
+	struct gpu_rec rec;
+	REQUIRE_OK(gpu_rec_begin(g, &rec));
+	REQUIRE_OK(op_add_gated(&rec, ov, av, view_at(&bb, 8, n * 4), view_at(&gb, 12, n_rows * 4ull), width, n_rows));
+	REQUIRE_OK(gpu_rec_end(&rec));
+	REQUIRE_OK(gpu_rec_submit_wait(&rec));
+	REQUIRE_OK(gpu_download(g, got, ov.buf, ov.offset, n * 4));
+	double worst;
+	int bad = check_close("add_gated", got, reff, tol, n, &worst);
+	EXPECT(bad == 0, "add_gated %u x %u: %d values outside the tolerance (worst %.2f of it)", n_rows, width, bad, worst);
+	gpu_rec_destroy(&rec);
+	gpu_buffer_destroy(g, &ab), gpu_buffer_destroy(g, &bb), gpu_buffer_destroy(g, &gb), gpu_buffer_destroy(g, &ob);
+	free(a), free(b), free(gate), free(got), free(reff), free(ref), free(tol);
+	return 0;
+}
+
 /* n_tokens rows of width (in_stride apart) into a cache of n_ctx rows at p0, read from a step
  * buffer at step_index: rows before p0 and from p0 + n_tokens on must keep their old values */
 static int run_kv_store(struct gpu *g, enum attn_kv_type type, uint32_t n_tokens, uint32_t width, uint32_t in_stride,
@@ -173,6 +206,9 @@ int main(void)
 	run_add_bias(&g, 896, 37, false, &seed);
 	run_softcap(&g, 1, 30.0f, &seed);
 	run_softcap(&g, 262147, 30.0f, &seed);     /* Gemma's final cap over a vocabulary */
+	run_add_gated(&g, 1, 1, false, &seed);
+	run_add_gated(&g, 2048, 1, true, &seed);   /* a qwen2moe decode step */
+	run_add_gated(&g, 96, 37, false, &seed);
 	run_kv_store(&g, ATTN_KV_F16, 1, 256, 256, 256, 40, 17, &seed);       /* decode */
 	run_kv_store(&g, ATTN_KV_F32, 1, 256, 256, 256, 40, 39, &seed);       /* the last row */
 	run_kv_store(&g, ATTN_KV_F16, 13, 96, 160, 100, 20, 9, &seed);        /* strided; 2 rows fall past n_ctx */
@@ -193,6 +229,8 @@ int main(void)
 	EXPECT(op_add_bias(&rec, w, w, w, 0, 4) == VKLLM_E_ARG, "bias of nothing refused");
 	EXPECT(op_add_bias(&rec, w, w, w, 64, 17) == VKLLM_E_ARG, "bias rows past the view refused");
 	EXPECT(op_softcap(&rec, w, w, 4, 0.0f) == VKLLM_E_ARG, "softcap by 0 refused");
+	EXPECT(op_add_gated(&rec, w, w, w, view_at(&b, 0, 8), 4, 3) == VKLLM_E_ARG, "add_gated with too few gates refused");
+	EXPECT(op_add_gated(&rec, w, w, w, w, 0, 3) == VKLLM_E_ARG, "add_gated of nothing refused");
 	EXPECT(op_kv_store(&rec, w, ATTN_KV_F16, w, w, 2, 8, 4, 8, 4, 0) == VKLLM_E_ARG, "kv_store stride shorter than a row refused");
 	EXPECT(op_kv_store(&rec, w, ATTN_KV_F32, w, w, 1, 64, 64, 64, 17, 0) == VKLLM_E_ARG, "kv_store cache past the view refused");
 	EXPECT(op_kv_store(&rec, w, ATTN_KV_F32, w, view_at(&b, 0, 8), 1, 8, 8, 8, 4, 1) == VKLLM_E_ARG,

@@ -154,7 +154,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* tiny shapes for every arch; Q4_K needs rows that are multiples of 256 */
-	static const char *archs[] = {"llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3"};
+	static const char *archs[] = {"llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3"};
 	static const struct {
 		const char *name;
 		int type;

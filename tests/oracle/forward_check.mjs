@@ -31,7 +31,7 @@ import path from "node:path";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const {getLlama, LlamaLogLevel} = await import(path.join(here, "../deps/node_modules/node-llama-cpp/dist/index.js"));
 
-const ARCHS = ["llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3"];
+const ARCHS = ["llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3"];
 const N_GREEDY = 32;
 // Per weight type and numerics: how many greedy tokens must be identical (greedy: the reference
 // generating on its own; forced: the reference following llama.cpp's tokens, how many of its 32

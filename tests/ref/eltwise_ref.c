@@ -1,6 +1,7 @@
 #include "eltwise_ref.h"
 
 #include <math.h>
+#include <stddef.h>
 
 #include "loader/half.h"
 
@@ -23,6 +24,14 @@ void add_bias_ref(float *out, const float *in, const float *bias, uint32_t n, ui
 void softcap_ref(double *out, const float *in, uint32_t n, float cap)
 {
 	for (uint32_t i = 0; i < n; i++) out[i] = cap * tanh((double)in[i] / cap);
+}
+
+void add_gated_ref(double *out, const float *a, const float *b, const float *gate, uint32_t width, uint32_t n_rows)
+{
+	for (uint32_t r = 0; r < n_rows; r++) {
+		double g = 1 / (1 + exp(-(double)gate[r]));
+		for (uint32_t i = 0; i < width; i++) out[(size_t)r * width + i] = a[(size_t)r * width + i] + g * b[(size_t)r * width + i];
+	}
 }
 
 void kv_store_ref(float *cache, const float *in, uint32_t n_tokens, uint32_t width, uint32_t in_stride,

@@ -87,6 +87,10 @@ static int load_layer(struct ref_forward *f, uint32_t il)
 	TRY(matrix(f, &L->gate_exps, i, "ffn_gate_exps.weight"));
 	TRY(matrix(f, &L->up_exps, i, "ffn_up_exps.weight"));
 	TRY(matrix(f, &L->down_exps, i, "ffn_down_exps.weight"));
+	TRY(matrix(f, &L->gate_shexp, i, "ffn_gate_shexp.weight"));
+	TRY(matrix(f, &L->up_shexp, i, "ffn_up_shexp.weight"));
+	TRY(matrix(f, &L->down_shexp, i, "ffn_down_shexp.weight"));
+	TRY(vector(f, &L->gate_inp_shexp, i, "ffn_gate_inp_shexp.weight"));
 	const struct hparams *hp = f->hp;
 	uint64_t nk = (uint64_t)L->d->n_head_kv * hp->head_dim_k, nv = (uint64_t)L->d->n_head_kv * hp->head_dim_v;
 	L->k_cache = calloc(f->n_ctx * nk, sizeof *L->k_cache);
@@ -120,6 +124,7 @@ static int scratch(struct ref_forward *f)
 		uint64_t q = (uint64_t)d->n_head * (hp->head_dim_k > hp->head_dim_v ? hp->head_dim_k : hp->head_dim_v);
 		if (q > wide) wide = q;
 		if (d->n_ff > ff) ff = d->n_ff;
+		if (d->shexp && hp->n_ff_shexp > ff) ff = hp->n_ff_shexp;
 	}
 	for (uint64_t i = 0; i < f->m->gguf.n_tensors; i++)
 		if (f->m->gguf.tensors[i].ne[0] > max_row) max_row = f->m->gguf.tensors[i].ne[0];
@@ -180,7 +185,8 @@ void ref_forward_destroy(struct ref_forward *f)
 	for (uint32_t il = 0; f->layers && il < f->hp->n_layer; il++) {
 		struct ref_layer *L = &f->layers[il];
 		double *v[] = {L->attn_norm, L->ffn_norm, L->post_attn_norm, L->post_ffw_norm, L->q_norm, L->k_norm, L->bq,
-		               L->bk, L->bv, L->bo, L->gate_b, L->up_b, L->down_b, L->k_cache, L->v_cache};
+		               L->bk, L->bv, L->bo, L->gate_b, L->up_b, L->down_b, L->k_cache, L->v_cache,
+		               L->gate_inp_shexp};
 		for (size_t i = 0; i < sizeof v / sizeof *v; i++) free(v[i]);
 	}
 	double *v[] = {f->output_norm, f->rope_freqs, f->h, f->q, f->k, f->v, f->att, f->proj,

@@ -31,6 +31,8 @@ struct ref_layer {
 	double *gate_b, *up_b, *down_b;             /* optional (llama) */
 	struct ref_matrix router;                   /* MoE: {n_embd, n_expert} */
 	struct ref_matrix gate_exps, up_exps, down_exps; /* {n_embd, n_ff_exp, n_expert}, ... */
+	struct ref_matrix gate_shexp, up_shexp, down_shexp; /* the shared expert (qwen2moe), a dense GLU */
+	double *gate_inp_shexp;                     /* [n_embd]: its per-token gate, or NULL */
 	double *k_cache, *v_cache;                  /* [n_ctx][n_head_kv * head_dim_k|v] */
 };
 

@@ -215,9 +215,11 @@ static int glu(struct ref_forward *f, double *out, const struct ref_matrix *gate
 	return VKLLM_OK;
 }
 
-/* Qwen3-MoE and Mixtral routing: softmax over all experts, the top k (the larger probability
- * first, the lower index on a tie), their probabilities renormalized to sum 1 (the sum clamped
- * at f16's smallest normal, as llama.cpp), no scale; out = sum_e w_e FFN_e(h). */
+/* Qwen MoE and Mixtral routing: softmax over all experts, the top k (the larger probability
+ * first, the lower index on a tie), their probabilities renormalized to sum 1 where the arch says
+ * so (the sum clamped at f16's smallest normal, as llama.cpp; qwen2moe keeps them as they are), no
+ * scale; out = sum_e w_e FFN_e(h). A shared expert (qwen2moe) adds its dense GLU of h, times
+ * sigmoid(g . h): llama.cpp forms that sigmoid as silu(x) / x, the same value for x != 0. */
 static int moe(struct ref_forward *f, struct ref_layer *L, double *out, const double *h)
 {
 	const struct hparams *hp = f->hp;
@@ -241,11 +243,21 @@ static int moe(struct ref_forward *f, struct ref_layer *L, double *out, const do
 		w[k] = p[best];
 		wsum += w[k];
 	}
-	wsum = fmax(wsum, 6.103515625e-5);
+	wsum = f->m->arch->moe_renorm ? fmax(wsum, 6.103515625e-5) : 1.0;
 	memset(out, 0, E * sizeof *out);
 	for (uint32_t k = 0; k < K; k++) {
 		TRY(glu(f, f->ff_out, &L->gate_exps, &L->up_exps, &L->down_exps, NULL, NULL, NULL, sel[k], L->d->act, h));
 		for (uint32_t i = 0; i < E; i++) out[i] += w[k] / wsum * f->ff_out[i];
+	}
+	if (L->d->shexp) {
+		double gate = 1;
+		if (L->gate_inp_shexp) {
+			double g = 0;
+			for (uint32_t i = 0; i < E; i++) g += L->gate_inp_shexp[i] * h[i];
+			gate = 1 / (1 + exp(-g));
+		}
+		TRY(glu(f, f->ff_out, &L->gate_shexp, &L->up_shexp, &L->down_shexp, NULL, NULL, NULL, 0, L->d->act, h));
+		for (uint32_t i = 0; i < E; i++) out[i] += gate * f->ff_out[i];
 	}
 	return VKLLM_OK;
 }
