@@ -68,8 +68,11 @@ static void layer_text(const struct model_file *m, const struct layer_desc *d, c
 	}
 	const char *act = d->act == ACT_SILU ? "SwiGLU" : "GeGLU";
 	if (d->ffn == FFN_MOE)
-		PUT("\n      FFN: MoE, %u experts, top-%u, %s of %u", hp->n_expert, hp->n_expert_used, act, hp->n_ff_exp);
-	else
+	{
+		PUT("\n      FFN: MoE, %u experts, top-%u%s, %s of %u", hp->n_expert, hp->n_expert_used,
+		    m->arch->moe_renorm ? " (weights renormalized)" : "", act, hp->n_ff_exp);
+		if (d->shexp) PUT(", and a shared %s of %u%s", act, hp->n_ff_shexp, d->shexp_gate ? " behind a sigmoid gate" : "");
+	} else
 		PUT("\n      FFN: dense %s of %u", act, d->n_ff);
 	PUT("; %s", norm_name(d->norm));
 #undef PUT
