@@ -237,6 +237,22 @@ static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t i
 	return block_output(s, rec, &L->wo, &L->bo, &L->post_attn_norm, att, n);
 }
 
+/* gate = W_gate in and up = W_up in, F wide, into the ff_gate and ff_up buffers; a decode step
+ * with the pair fused (weights.c) multiplies it as one matrix into one row of ff_gate (sized for
+ * it), and *up becomes the second half of that row */
+static int gate_and_up(struct fwd_state *s, struct gpu_rec *rec, const struct weight *fused, const struct weight *wg,
+                       const struct weight *wu, struct gpu_view in, uint32_t n, uint32_t F, struct gpu_view *gate,
+                       struct gpu_view *up)
+{
+	*gate = rows(&s->ff_gate, 0, n, F), *up = rows(&s->ff_up, 0, n, F);
+	if (n == 1 && fused->present) {
+		*up = (struct gpu_view){&s->ff_gate, (VkDeviceSize)F * 4, (VkDeviceSize)F * 4};
+		return linear(rec, rows(&s->ff_gate, 0, 1, 2 * F), fused, in, 1, false);
+	}
+	TRY(linear(rec, *gate, wg, in, n, false));
+	return linear(rec, *up, wu, in, n, false);
+}
+
 /* The shared expert (qwen2moe): a dense GLU of the same input beside the routed experts, added
  * into x, times sigmoid(ffn_gate_inp_shexp . h) per token where the arch gates it. */
 static int record_shared_expert(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint32_t n, struct gpu_view in,
@@ -245,15 +261,8 @@ static int record_shared_expert(struct fwd_state *s, struct gpu_rec *rec, uint32
 	const struct layer_desc *d = &s->m->layers[il];
 	const struct layer_weights *L = &s->w->layers[il];
 	uint32_t E = s->m->hp.n_embd, S = s->m->hp.n_ff_shexp;
-	struct gpu_view gate = rows(&s->ff_gate, 0, n, S), up = rows(&s->ff_up, 0, n, S);
-	if (n == 1 && L->gate_up_shexp.present) {
-		/* a decode step: gate|up as one matrix (weights.c), as in the dense FFN */
-		TRY(linear(rec, rows(&s->ff_gate, 0, 1, 2 * S), &L->gate_up_shexp, in, 1, false));
-		up = (struct gpu_view){&s->ff_gate, (VkDeviceSize)S * 4, (VkDeviceSize)S * 4};
-	} else {
-		TRY(linear(rec, gate, &L->gate_shexp, in, n, false));
-		TRY(linear(rec, up, &L->up_shexp, in, n, false));
-	}
+	struct gpu_view gate, up;
+	TRY(gate_and_up(s, rec, &L->gate_up_shexp, &L->gate_shexp, &L->up_shexp, in, n, S, &gate, &up));
 	TRY(op_glu(rec, gate, gate, up, S, n, d->act == ACT_SILU ? GLU_SWIGLU : GLU_GEGLU));
 	if (!d->shexp_gate) return linear(rec, x, &L->down_shexp, gate, n, true);
 	/* the gate logits go where the router's were (consumed by then), the output through proj */
@@ -331,17 +340,10 @@ static int record_ffn(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 	const struct layer_desc *d = &s->m->layers[il];
 	const struct layer_weights *L = &s->w->layers[il];
 	uint32_t F = d->n_ff;
-	struct gpu_view in, gate = rows(&s->ff_gate, 0, n, F), up = rows(&s->ff_up, 0, n, F);
+	struct gpu_view in, gate, up;
 	TRY(block_input(s, rec, &L->ffn_norm, n, &in));
 	if (d->ffn == FFN_MOE) return record_moe(s, rec, il, n, in);
-	if (n == 1 && L->gate_up.present) {
-		/* a decode step: gate|up as one matrix into one row of the gate buffer (sized for it) */
-		TRY(linear(rec, rows(&s->ff_gate, 0, 1, 2 * F), &L->gate_up, in, 1, false));
-		up = (struct gpu_view){&s->ff_gate, (VkDeviceSize)F * 4, (VkDeviceSize)F * 4};
-	} else {
-		TRY(linear(rec, gate, &L->gate, in, n, false));
-		TRY(linear(rec, up, &L->up, in, n, false));
-	}
+	TRY(gate_and_up(s, rec, &L->gate_up, &L->gate, &L->up, in, n, F, &gate, &up));
 	TRY(bias(rec, gate, &L->gate_b, F, n));
 	TRY(bias(rec, up, &L->up_b, F, n));
 	TRY(op_glu(rec, gate, gate, up, F, n, d->act == ACT_SILU ? GLU_SWIGLU : GLU_GEGLU));
