@@ -5,8 +5,6 @@
 #include "matmul_util.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "loader/quant.h"
 #include "view_util.h"
@@ -65,14 +63,12 @@ int matmul_check(const char *op, uint32_t wtype, struct gpu_view y, struct gpu_v
 	return VKLLM_OK;
 }
 
-/* CPU devices (lavapipe) and the weight types matvec_cpu.comp has chunk layouts for */
+/* devices that run matvec_cpu.comp (lavapipe), for the weight types it has chunk layouts for */
 static bool cpu_streams_columns(const struct gpu *g, uint32_t wtype)
 {
-	const char *env = getenv("VKLLM_MATVEC_CPU");
-	if (!gpu_is_cpu(g) || (env && !strcmp(env, "0"))) return false;
 	uint32_t chunk, load_bytes;
 	enum shader_id moe;
-	return matvec_cpu_layout(wtype, &chunk, &load_bytes, &moe);
+	return matvec_cpu_device(g) && matvec_cpu_layout(wtype, &chunk, &load_bytes, &moe);
 }
 
 int op_matmul(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,

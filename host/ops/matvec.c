@@ -35,14 +35,19 @@ static const struct cpu_variant cpu_variants[] = {
 	{QT_F32, 64, 16, SH_MATVEC_CPU_F32, SH_MOE_MATVEC_CPU_F32},
 };
 
-bool matvec_cpu_layout(uint32_t wtype, uint32_t *chunk, uint32_t *load_bytes, enum shader_id *moe)
+static const struct cpu_variant *cpu_variant(uint32_t wtype)
 {
 	for (size_t i = 0; i < sizeof cpu_variants / sizeof cpu_variants[0]; i++)
-		if (cpu_variants[i].type == wtype) {
-			*chunk = cpu_variants[i].chunk, *load_bytes = cpu_variants[i].load_bytes, *moe = cpu_variants[i].moe;
-			return true;
-		}
-	return false;
+		if (cpu_variants[i].type == wtype) return &cpu_variants[i];
+	return NULL;
+}
+
+bool matvec_cpu_layout(uint32_t wtype, uint32_t *chunk, uint32_t *load_bytes, enum shader_id *moe)
+{
+	const struct cpu_variant *v = cpu_variant(wtype);
+	if (!v) return false;
+	*chunk = v->chunk, *load_bytes = v->load_bytes, *moe = v->moe;
+	return true;
 }
 
 bool matvec_cpu_device(const struct gpu *g)
@@ -78,9 +83,7 @@ static int matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w,
                       uint32_t n_rows, uint32_t n_k, uint32_t n_cols, bool accumulate, uint64_t row_bytes, bool *done)
 {
 	struct gpu *g = rec->g;
-	const struct cpu_variant *v = NULL;
-	for (size_t i = 0; i < sizeof cpu_variants / sizeof cpu_variants[0]; i++)
-		if (cpu_variants[i].type == wtype) v = &cpu_variants[i];
+	const struct cpu_variant *v = cpu_variant(wtype);
 	*done = false;
 	if (!v || !matvec_cpu_device(g) || n_k % v->chunk || row_bytes % v->load_bytes) return VKLLM_OK;
 	const uint32_t rows = MATVEC_CPU_ROWS;

@@ -121,11 +121,11 @@ int op_add(struct gpu_rec *rec, struct gpu_view out, struct gpu_view a, struct g
 /* out[r][i] = in[r][i] + bias[i], r < n_rows, i < n (f32): Qwen2's QKV biases */
 int op_add_bias(struct gpu_rec *rec, struct gpu_view out, struct gpu_view in, struct gpu_view bias, uint32_t n,
                 uint32_t n_rows);
-/* out[i] = in[i] * scale, i < n (f32) */
 /* out[r][i] = a[r][i] + sigmoid(gate[r]) * b[r][i] for n_rows rows of width (a shared expert's
  * output scaled by its per-token gate, qwen2moe); out may be a or b */
 int op_add_gated(struct gpu_rec *rec, struct gpu_view out, struct gpu_view a, struct gpu_view b, struct gpu_view gate,
                  uint32_t width, uint32_t n_rows);
+/* out[i] = in[i] * scale, i < n (f32) */
 int op_scale(struct gpu_rec *rec, struct gpu_view out, struct gpu_view in, uint32_t n, float scale);
 /* out[i] = cap * tanh(in[i] / cap), i < n (f32, cap > 0): Gemma's final logit soft-capping */
 int op_softcap(struct gpu_rec *rec, struct gpu_view out, struct gpu_view in, uint32_t n, float cap);
