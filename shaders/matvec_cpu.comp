@@ -10,7 +10,7 @@
 // On lavapipe this made q8_0 4096x4096 about 3x faster than 32-byte SSBO loads (docs/matmul.md).
 // Neighbouring lanes share a row (up to the
 // whole subgroup), each on its own chunks of K; a workgroup owns ROWS rows per row group. Per
-// chunk a lane loads its x once, for all its ROWS rows; each row's chunk of weights is loaded
+// chunk a lane loads its x once, for all its ROWS rows; each row's chunk of weights is loaded, texel by texel as it is decoded,
 // into registers and decoded with constant indices (common/chunks_cpu.glsl). The only
 // cross-lane work is a shuffle-xor butterfly per row and column at the end (none with a lane
 // per row): no broadcasts (a subgroupBroadcast costs a loop over the lanes in llvmpipe 22.3), no
@@ -38,6 +38,9 @@ layout(binding = 0, rg32ui) uniform readonly restrict uimageBuffer W;
 layout(binding = 1, rgba32ui) uniform readonly restrict uimageBuffer X; // f32 bits, 4 to a texel (x_offset % 4 == 0)
 // y as r32ui texels too: llvmpipe stores and loads them without the per-lane loop of an SSBO
 layout(binding = 2, r32ui) uniform restrict uimageBuffer Y; // f32 bits
+
+uint w_t0; // texel index of the current row's chunk
+uvec4 w_texel(uint i) { return imageLoad(W, int(w_t0 + i)); }
 #ifdef MOE
 // -D MOE (moe_matvec_cpu_*): op_moe_matvec's expert matvecs. One column: one assignment per
 // gl_WorkGroupID.z. Two columns: gl_WorkGroupID.z is a position in expert order (op_moe_index),
@@ -80,14 +83,10 @@ void load_x(uint chunk)
 	}
 }
 
-void load_w(uint row, uint chunk)
+// the row's chunk starts at texel w_t0; chunk_dot loads its texels as it decodes them
+void select_w(uint row, uint chunk)
 {
-	uint w0 = (w_base + row * p.row_bytes) / W_LOAD_BYTES + chunk * (CHUNK_WORDS * 4u / W_LOAD_BYTES);
-	const uint per = uint(W_LOAD_BYTES) / 4u; // words per texel
-	[[unroll]] for (uint i = 0; i < CHUNK_WORDS / per; i++) {
-		uvec4 t = imageLoad(W, int(w0 + i));
-		[[unroll]] for (uint j = 0; j < per; j++) wq[per * i + j] = t[j];
-	}
+	w_t0 = (w_base + row * p.row_bytes) / W_LOAD_BYTES + chunk * (CHUNK_WORDS * 4u / W_LOAD_BYTES);
 }
 
 void main()
@@ -140,7 +139,7 @@ void main()
 		load_x(ch);
 		[[dont_unroll]] for (uint r = 0; r < ROWS; r++) {
 			// lanes past the last row repeat it and do not store (no out-of-bounds reads)
-			load_w(min(row0 + row_groups * r, p.n_rows - 1u), ch);
+			select_w(min(row0 + row_groups * r, p.n_rows - 1u), ch);
 			float s[N_COLS];
 			[[unroll]] for (uint c = 0; c < N_COLS; c++) s[c] = acc[r * N_COLS + c];
 			chunk_dot(s);
