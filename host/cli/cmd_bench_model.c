@@ -88,6 +88,8 @@ int cmd_bench_model(int argc, char **argv)
 	if (!st) {
 		const char *name = e.m.hp.name[0] ? e.m.hp.name : e.m.arch->name;
 		const char *type = quant_type_info(e.w.layers[0].wq.type)->name;
+		/* decode is bound by the weight bytes each token reads: as a rate, against the device's copy peak */
+		uint64_t decode_bytes = model_weights_decode_bytes(&e.w, e.m.hp.n_expert_used);
 		if (json) {
 			struct json j;
 			json_init(&j, stdout);
@@ -105,6 +107,8 @@ int cmd_bench_model(int argc, char **argv)
 			json_key(&j, "tg_tps"), json_double(&j, tg.mean);
 			json_key(&j, "tg_sd"), json_double(&j, tg.sd);
 			json_key(&j, "weights_bytes"), json_u64(&j, e.w.bytes);
+			json_key(&j, "decode_bytes"), json_u64(&j, decode_bytes);
+			json_key(&j, "tg_gbs"), json_double(&j, tg.mean * (double)decode_bytes / 1e9);
 			json_object_end(&j);
 			fputc('\n', stdout);
 		} else {
@@ -113,6 +117,9 @@ int cmd_bench_model(int argc, char **argv)
 				printf("| %s | %s | %u | %s | pp%ld | %.2f ± %.2f |\n", name, type, e.m.hp.n_layer, e.g.profile.name, p, pp.mean, pp.sd);
 			if (n > 0)
 				printf("| %s | %s | %u | %s | tg%ld | %.2f ± %.2f |\n", name, type, e.m.hp.n_layer, e.g.profile.name, n, tg.mean, tg.sd);
+			if (n > 0)
+				printf("\ndecode reads %.3f GB of weights a token: %.1f GB/s at tg%ld (the KV cache not counted)\n",
+				       (double)decode_bytes / 1e9, tg.mean * (double)decode_bytes / 1e9, n);
 		}
 	}
 	free(ids);

@@ -35,12 +35,14 @@ void cli_usage(FILE *f, const char *verb)
 					fprintf(f, "options:\n  -m, --model FILE   the GGUF file\n  --json             one JSON document instead of text\n");
 				if (strcmp(verb, "bench") == 0)
 					fprintf(f, "options (a model, as llama-bench):\n"
-					           "  -m, --model FILE   prefill and decode speed of the model\n"
+					           "  -m, --model FILE   prefill and decode speed of the model, and the weight bytes a\n"
+					           "                     decode step reads, per second (GB/s; the KV cache not counted)\n"
 					           "  -p N               prompt tokens of the prefill test (default 512; 0 skips it)\n"
 					           "  -n N               tokens of the decode test (default 128; 0 skips it)\n"
 					           "  -r N               repetitions after a warm-up (default 5): mean and deviation\n"
 					           "  -b N               prefill chunk (default min(p, 512)); --cache-type f16|f32\n"
-					           "  --json             {\"model\":..,\"device\":..,\"pp_tps\":..,\"pp_sd\":..,\"tg_tps\":..,\"tg_sd\":..}\n"
+					           "  --json             {\"model\":..,\"device\":..,\"pp_tps\":..,\"pp_sd\":..,\"tg_tps\":..,\"tg_sd\":..,\n"
+					           "                     \"decode_bytes\":..,\"tg_gbs\":..}\n"
 					           "options (kernels):\n  --kernels          each kernel on LLM-sized shapes, in GB/s and GFLOP/s and as a\n"
 					           "                     share of the copy bandwidth and FMA peak measured first\n"
 					           "  --only KERNEL      only matvec, gemm or attention (after the peaks)\n"

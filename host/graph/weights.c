@@ -208,16 +208,44 @@ static void free_weight(struct gpu *g, struct weight *w)
 	memset(w, 0, sizeof *w);
 }
 
+/* Every weight of a layer: the parts first (LAYER_PARTS of them), then the fused buffers that hold
+ * some of the parts' bytes (their views are row ranges of these). */
+enum { LAYER_PARTS = 28, LAYER_ALL = 31 };
+static void layer_weight_list(struct layer_weights *L, struct weight *all[LAYER_ALL])
+{
+	struct weight *list[LAYER_ALL] = {
+		&L->attn_norm, &L->ffn_norm, &L->post_attn_norm, &L->post_ffw_norm, &L->q_norm, &L->k_norm,
+		&L->wq, &L->wk, &L->wv, &L->wo, &L->bq, &L->bk, &L->bv, &L->bo, &L->gate, &L->up, &L->down,
+		&L->gate_b, &L->up_b, &L->down_b, &L->router, &L->gate_exps, &L->up_exps, &L->down_exps,
+		&L->gate_shexp, &L->up_shexp, &L->down_shexp, &L->gate_inp_shexp,
+		&L->qkv, &L->gate_up, &L->gate_up_shexp};
+	memcpy(all, list, sizeof list);
+}
+
+uint64_t model_weights_decode_bytes(const struct model_weights *w, uint32_t n_expert_used)
+{
+	uint64_t bytes = w->output_norm.view.size + w->lm_head->view.size + (w->rope_freqs.present ? w->rope_freqs.view.size : 0);
+	if (w->lm_head != &w->tok_embd) bytes += w->tok_embd.row_bytes; /* the token's row */
+	for (uint32_t il = 0; il < w->n_layer; il++) {
+		struct weight *all[LAYER_ALL];
+		layer_weight_list(&w->layers[il], all);
+		for (size_t i = 0; i < LAYER_PARTS; i++) {
+			if (!all[i]->present) continue;
+			if (all[i]->n_mat > 1) /* experts: the token's own */
+				bytes += all[i]->view.size / all[i]->n_mat * (n_expert_used < all[i]->n_mat ? n_expert_used : all[i]->n_mat);
+			else
+				bytes += all[i]->view.size;
+		}
+	}
+	return bytes;
+}
+
 void model_weights_free(struct gpu *g, struct model_weights *w)
 {
 	for (uint32_t il = 0; w->layers && il < w->n_layer; il++) {
-		struct layer_weights *L = &w->layers[il];
-		struct weight *all[] = {&L->attn_norm, &L->ffn_norm, &L->post_attn_norm, &L->post_ffw_norm, &L->q_norm,
-		                        &L->k_norm, &L->wq, &L->wk, &L->wv, &L->wo, &L->bq, &L->bk, &L->bv, &L->bo,
-		                        &L->gate, &L->up, &L->down, &L->gate_b, &L->up_b, &L->down_b, &L->router,
-		                        &L->gate_exps, &L->up_exps, &L->down_exps, &L->qkv, &L->gate_up, &L->gate_shexp,
-		                        &L->up_shexp, &L->down_shexp, &L->gate_inp_shexp, &L->gate_up_shexp};
-		for (size_t i = 0; i < sizeof all / sizeof *all; i++) free_weight(g, all[i]);
+		struct weight *all[LAYER_ALL];
+		layer_weight_list(&w->layers[il], all);
+		for (size_t i = 0; i < LAYER_ALL; i++) free_weight(g, all[i]);
 	}
 	free(w->layers);
 	free_weight(g, &w->tok_embd);

@@ -48,6 +48,11 @@ typedef void (*weights_progress_fn)(void *user, uint64_t done, uint64_t total);
  * kernel for, or when device memory runs out; nothing stays allocated on failure. */
 int model_weights_upload(struct gpu *g, const struct model_file *m, struct model_weights *w,
                          weights_progress_fn progress, void *user);
+/* The weight bytes one decode step reads: every layer's matrices and vectors (of a MoE layer, the
+ * n_expert_used experts a token is routed to), the final norm, the output matrix, RoPE's frequency
+ * factors once, and one row of the embedding table when the output has its own matrix. The KV cache
+ * is not counted. */
+uint64_t model_weights_decode_bytes(const struct model_weights *w, uint32_t n_expert_used);
 void model_weights_free(struct gpu *g, struct model_weights *w);
 
 #endif

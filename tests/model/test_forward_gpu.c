@@ -107,6 +107,20 @@ static int run_case(struct gpu *g, const struct model_case *c, enum attn_kv_type
 	       L0->gate_up.present, should_fuse(qkv, 3), should_fuse(gate_up, 2));
 	if (L0->qkv.present) qkv_fused_cases++;
 	else qkv_apart_cases++;
+	/* the weight bytes a decode step reads (vkllm bench -m's GB/s), counted again from the file's
+	 * tensor table: all of it but the embedding table (one row, unless it is also the output) and
+	 * the experts a token is not routed to; vectors are f32 on the device */
+	uint64_t want = 0;
+	for (uint64_t i = 0; i < m.gguf.n_tensors; i++) {
+		const struct gguf_tensor *t = &m.gguf.tensors[i];
+		uint64_t bytes = t->n_dims == 1 ? t->ne[0] * 4 : t->size;
+		if (!strcmp(t->name, "token_embd.weight") && w.lm_head != &w.tok_embd) bytes = t->size / t->ne[1];
+		else if (t->ne[2] > 1) bytes = bytes / t->ne[2] * m.hp.n_expert_used;
+		want += bytes;
+	}
+	uint64_t got = model_weights_decode_bytes(&w, m.hp.n_expert_used);
+	EXPECT(got == want, "%s: a decode step reads %llu weight bytes, the tensor table says %llu", c->name,
+	       (unsigned long long)got, (unsigned long long)want);
 	struct session s;
 	struct session_options opt = {.n_ctx = N_TOK, .n_batch = CHUNK, .kv_type = kv, .all_logits = true};
 	REQUIRE_OK(session_create(&s, g, &m, &w, &opt));
