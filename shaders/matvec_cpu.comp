@@ -10,8 +10,8 @@
 // On lavapipe this made q8_0 4096x4096 about 3x faster than 32-byte SSBO loads (docs/matmul.md).
 // Neighbouring lanes share a row (up to the
 // whole subgroup), each on its own chunks of K; a workgroup owns ROWS rows per row group. Per
-// chunk a lane loads its x once, for all its ROWS rows; each row's chunk of weights is loaded, texel by texel as it is decoded,
-// into registers and decoded with constant indices (common/chunks_cpu.glsl). The only
+// chunk a lane loads its x once, for all its ROWS rows; each row's chunk of weights is loaded
+// into registers texel by texel as it is decoded, with constant indices (common/chunks_cpu.glsl). The only
 // cross-lane work is a shuffle-xor butterfly per row and column at the end (none with a lane
 // per row): no broadcasts (a subgroupBroadcast costs a loop over the lanes in llvmpipe 22.3), no
 // shared memory, no barriers.

@@ -115,11 +115,11 @@ int cmd_bench_model(int argc, char **argv)
 			printf("| model | type | layers | device | test | t/s |\n|---|---|---|---|---|---|\n");
 			if (p > 0)
 				printf("| %s | %s | %u | %s | pp%ld | %.2f ± %.2f |\n", name, type, e.m.hp.n_layer, e.g.profile.name, p, pp.mean, pp.sd);
-			if (n > 0)
+			if (n > 0) {
 				printf("| %s | %s | %u | %s | tg%ld | %.2f ± %.2f |\n", name, type, e.m.hp.n_layer, e.g.profile.name, n, tg.mean, tg.sd);
-			if (n > 0)
 				printf("\ndecode reads %.3f GB of weights a token: %.1f GB/s at tg%ld (the KV cache not counted)\n",
 				       (double)decode_bytes / 1e9, tg.mean * (double)decode_bytes / 1e9, n);
+			}
 		}
 	}
 	free(ids);

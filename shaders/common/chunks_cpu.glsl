@@ -8,7 +8,8 @@
 // of the chunk's x values 16g .. 16g + 15: offsets and mins are applied once per group,
 //   sum (d q - m) x = d sum q x - m sum x,
 // instead of once per value. Every index into wq is a constant once the loops are unrolled, so
-// the words stay in registers; chunk_dot loads them with need_bytes as it reaches them. Layouts as in blocks.glsl (ggml's).
+// the words stay in registers; chunk_dot loads them with need_bytes as it reaches them. Layouts
+// as in blocks.glsl (ggml's).
 
 #ifndef VKLLM_CHUNKS_CPU_GLSL
 #define VKLLM_CHUNKS_CPU_GLSL
