@@ -19,6 +19,8 @@ static const struct dim_flag dims[] = {
 	DIM("--head-dim", head_dim), DIM("--n-ff", n_ff), DIM("--n-vocab", n_vocab), DIM("--ctx", n_ctx),
 	DIM("--n-expert", n_expert), DIM("--n-expert-used", n_expert_used), DIM("--n-ff-exp", n_ff_exp),
 	DIM("--n-ff-shexp", n_ff_shexp), DIM("--swa", n_swa),
+	DIM("--kv-lora-rank", kv_lora_rank), DIM("--q-lora-rank", q_lora_rank), DIM("--rope-dim", rope_dim),
+	DIM("--v-head-dim", v_head_dim), DIM("--n-expert-shared", n_expert_shared), DIM("--n-dense-lead", n_dense_lead),
 };
 
 void cmd_synth_help(FILE *f)
@@ -40,6 +42,10 @@ void cmd_synth_help(FILE *f)
 	           "  --n-layer N         fewer (or more) layers than the preset: full-size layers, smaller file\n"
 	           "  --n-embd --n-head --n-head-kv --head-dim --n-ff --n-vocab --ctx\n"
 	           "  --n-expert --n-expert-used --n-ff-exp --n-ff-shexp --swa N   other shape overrides\n"
+	           "  --kv-lora-rank --q-lora-rank --rope-dim --v-head-dim --n-expert-shared --n-dense-lead N\n"
+	           "                      deepseek2: the latent attention's sizes (--head-dim: nope + rope per head)\n"
+	           "  --no-q-lora         deepseek2: a plain attn_q (the DeepSeek-V2-Lite layout)\n"
+	           "  --legacy-kv-b       deepseek2: the legacy fused attn_kv_b instead of attn_k_b / attn_v_b\n"
 	           "  --tied | --untied   share the output matrix with the embedding, or not\n"
 	           "  --dry-run           print the parameter counts and file size, write nothing\n"
 	           "  -q, --quiet         no summary\n");
@@ -62,6 +68,11 @@ int cmd_synth(int argc, char **argv)
 		}
 		if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 			o.quiet = true;
+			continue;
+		}
+		if (!strcmp(a, "--no-q-lora") || !strcmp(a, "--legacy-kv-b")) {
+			if (!strcmp(a, "--no-q-lora")) o.no_q_lora = true;
+			else o.legacy_kv_b = true;
 			continue;
 		}
 		if (!strcmp(a, "--dry-run")) {

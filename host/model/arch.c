@@ -6,10 +6,12 @@
 #include "base/status.h"
 #include "loader/gguf.h"
 
-extern const struct arch arch_llama, arch_qwen2, arch_qwen2moe, arch_qwen3, arch_qwen3moe, arch_smollm3, arch_olmo2, arch_gemma3;
+extern const struct arch arch_llama, arch_qwen2, arch_qwen2moe, arch_qwen3, arch_qwen3moe, arch_smollm3, arch_olmo2, arch_gemma3,
+	arch_deepseek2;
 
 static const struct arch *const all[] = {
-	&arch_llama, &arch_qwen2, &arch_qwen2moe, &arch_qwen3, &arch_qwen3moe, &arch_smollm3, &arch_olmo2, &arch_gemma3, NULL,
+	&arch_llama, &arch_qwen2, &arch_qwen2moe, &arch_qwen3, &arch_qwen3moe, &arch_smollm3, &arch_olmo2, &arch_gemma3,
+	&arch_deepseek2, NULL,
 };
 
 const struct arch *const *arch_all(void) { return all; }
@@ -43,4 +45,14 @@ void layer_defaults(const struct hparams *hp, uint32_t il, struct layer_desc *d)
 	d->n_head = hp->n_head[il];
 	d->n_head_kv = hp->n_head_kv[il];
 	d->n_ff = hp->n_ff[il];
+}
+
+void arch_moe_routing(const struct arch *a, const struct hparams *hp, struct moe_routing *r)
+{
+	/* Qwen MoE: softmax, renormalized or not by the arch, no scale; deepseek2 from its keys */
+	r->sigmoid = hp->expert_gating == 2;
+	r->norm = a->moe_renorm || hp->expert_weights_norm;
+	r->scale = hp->expert_weights_scale > 0 ? hp->expert_weights_scale : 1.0f;
+	r->n_group = hp->n_expert_groups;
+	r->n_group_used = hp->n_group_used;
 }

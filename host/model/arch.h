@@ -9,7 +9,10 @@
 #include "model/hparams.h"
 
 enum rope_kind { ROPE_NORM, ROPE_NEOX }; /* pairs (2i, 2i+1) vs (i, i + n_rot/2) */
-enum attn_kind { ATTN_GQA };             /* attn_mla, attn_gdn arrive with their archs */
+enum attn_kind {
+	ATTN_GQA, /* GQA/MHA/MQA over a K and V cache (host/graph/forward.c) */
+	ATTN_MLA, /* multi-head latent attention over one latent cache (host/graph/attn_mla.c) */
+};
 enum ffn_kind { FFN_GLU, FFN_MOE };
 enum glu_act { ACT_SILU, ACT_GELU_TANH };  /* SwiGLU, GeGLU */
 enum norm_place {
@@ -50,6 +53,17 @@ struct arch {
 	int (*finish)(struct hparams *hp, const struct gguf_file *f);
 	void (*layer)(const struct hparams *hp, uint32_t il, struct layer_desc *d);
 };
+
+/* How a MoE layer routes a token (llama.cpp's build_moe_ffn): probabilities by softmax over all
+ * experts or by sigmoid, selection on them plus the optional bias (exp_probs_b) within the best
+ * n_group_used of n_group groups, then the chosen probabilities, renormalized if norm, times scale. */
+struct moe_routing {
+	bool sigmoid;
+	bool norm;
+	float scale;
+	uint32_t n_group, n_group_used; /* n_group <= 1: no groups */
+};
+void arch_moe_routing(const struct arch *a, const struct hparams *hp, struct moe_routing *r);
 
 const struct arch *arch_find(const char *name);
 /* All architectures, NULL-terminated, for listings. */

@@ -105,7 +105,11 @@ static int load_arch_keys(struct hparams *hp, const struct gguf_file *f, const s
 	for (const struct hp_key *k = keys; k && k->suffix; k++) {
 		void *field = (char *)hp + k->offset;
 		if (k->kind == HP_U32) TRY(get_u32(f, hp->arch, k->suffix, k->required, field));
-		else TRY(get_f32(f, hp->arch, k->suffix, k->required, field));
+		else if (k->kind == HP_BOOL) {
+			char key[128];
+			key_name(key, sizeof key, hp->arch, k->suffix);
+			TRY(gguf_get_bool(f, key, !k->required, field));
+		} else TRY(get_f32(f, hp->arch, k->suffix, k->required, field));
 	}
 	return VKLLM_OK;
 }
@@ -147,7 +151,13 @@ int hparams_load(struct hparams *hp, const struct gguf_file *f, const struct hp_
 	TRY(get_u32(f, a, "block_count", true, &hp->n_layer));
 	if (hp->n_layer == 0 || hp->n_layer > MODEL_MAX_LAYERS)
 		return fail(VKLLM_E_FORMAT, "%s: %s.block_count %u is out of range (1 to %d)", f->path, a, hp->n_layer, MODEL_MAX_LAYERS);
+	TRY(get_u32(f, a, "nextn_predict_layers", false, &hp->n_layer_nextn));
+	if (hp->n_layer_nextn >= hp->n_layer)
+		return fail(VKLLM_E_FORMAT, "%s: %s.nextn_predict_layers %u leaves no trunk of block_count %u", f->path, a,
+		            hp->n_layer_nextn, hp->n_layer);
 	TRY(get_u32(f, a, "expert_count", false, &hp->n_expert));
+	TRY(get_u32(f, a, "expert_group_count", false, &hp->n_expert_groups));
+	TRY(get_u32(f, a, "expert_group_used_count", false, &hp->n_group_used));
 	TRY(get_u32(f, a, "expert_used_count", false, &hp->n_expert_used));
 	TRY(get_u32(f, a, "expert_feed_forward_length", false, &hp->n_ff_exp));
 	TRY(get_u32(f, a, "expert_shared_feed_forward_length", false, &hp->n_ff_shexp));
@@ -166,6 +176,14 @@ int hparams_load(struct hparams *hp, const struct gguf_file *f, const struct hp_
 	TRY(load_rope(hp, f));
 	TRY(load_vocab_size(hp, f));
 	TRY(load_arch_keys(hp, f, arch_keys));
+	/* per-layer arrays cover every block; the trunk is the blocks before the MTP ones */
+	hp->n_layer -= hp->n_layer_nextn;
+	if (hp->n_expert_groups > 1 &&
+	    (hp->n_expert_groups >= hp->n_expert || hp->n_expert % hp->n_expert_groups || !hp->n_group_used ||
+	     hp->n_group_used >= hp->n_expert_groups))
+		return fail(VKLLM_E_FORMAT, "%s: %s.expert_group_count %u with expert_group_used_count %u and %u experts: the groups "
+		            "must divide the experts and more than the used groups", f->path, a, hp->n_expert_groups,
+		            hp->n_group_used, hp->n_expert);
 	return check_sizes(hp, f->path);
 }
 
@@ -235,7 +253,8 @@ void hparams_write(const struct hparams *hp, struct gguf_writer *w, const struct
 	w_u32(w, a, "vocab_size", hp->n_vocab);
 	w_u32(w, a, "context_length", hp->n_ctx_train);
 	w_u32(w, a, "embedding_length", hp->n_embd);
-	w_u32(w, a, "block_count", hp->n_layer);
+	w_u32(w, a, "block_count", hp->n_layer + hp->n_layer_nextn);
+	if (hp->n_layer_nextn) w_u32(w, a, "nextn_predict_layers", hp->n_layer_nextn);
 	if (hp->n_ff[0]) w_u32_or_arr(w, a, "feed_forward_length", hp->n_ff, hp->n_layer);
 	w_u32_or_arr(w, a, "attention.head_count", hp->n_head, hp->n_layer);
 	w_u32_or_arr(w, a, "attention.head_count_kv", hp->n_head_kv, hp->n_layer);
@@ -256,15 +275,28 @@ void hparams_write(const struct hparams *hp, struct gguf_writer *w, const struct
 		w_u32(w, a, "expert_used_count", hp->n_expert_used);
 	}
 	if (hp->n_ff_exp) w_u32(w, a, "expert_feed_forward_length", hp->n_ff_exp);
-	if (hp->n_ff_shexp) w_u32(w, a, "expert_shared_feed_forward_length", hp->n_ff_shexp);
+	if (hp->n_ff_shexp && !hp->n_expert_shared) w_u32(w, a, "expert_shared_feed_forward_length", hp->n_ff_shexp);
+	if (hp->n_expert_groups) w_u32(w, a, "expert_group_count", hp->n_expert_groups);
+	if (hp->n_group_used) w_u32(w, a, "expert_group_used_count", hp->n_group_used);
 	for (const struct hp_key *k = arch_keys; k && k->suffix; k++) {
 		const void *field = (const char *)hp + k->offset;
 		if (k->kind == HP_U32) {
 			uint32_t v = *(const uint32_t *)field;
-			if (k->required || v) w_u32(w, a, k->suffix, v);
+			if (k->required || k->write_zero || v) w_u32(w, a, k->suffix, v);
+		} else if (k->kind == HP_BOOL) {
+			bool v = *(const bool *)field;
+			char key[128];
+			key_name(key, sizeof key, a, k->suffix);
+			if (k->required || v) gguf_w_bool(w, key, v);
 		} else {
 			float v = *(const float *)field;
 			if (k->required || v != 0.0f) w_f32(w, a, k->suffix, v);
 		}
 	}
 }
+
+/* ---- multi-head latent attention ---- */
+
+bool hparams_is_mla(const struct hparams *hp) { return hp->head_dim_k_mla && hp->head_dim_v_mla; }
+uint32_t hparams_mla_head_k(const struct hparams *hp) { return hparams_is_mla(hp) ? hp->head_dim_k_mla : hp->head_dim_k; }
+uint32_t hparams_mla_head_v(const struct hparams *hp) { return hparams_is_mla(hp) ? hp->head_dim_v_mla : hp->head_dim_v; }

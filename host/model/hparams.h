@@ -45,7 +45,28 @@ struct hparams {
 	uint32_t n_expert;          /* expert_count */
 	uint32_t n_expert_used;     /* expert_used_count */
 	uint32_t n_ff_exp;          /* expert_feed_forward_length */
-	uint32_t n_ff_shexp;        /* expert_shared_feed_forward_length: the shared expert's FFN (qwen2moe) */
+	uint32_t n_ff_shexp;        /* expert_shared_feed_forward_length: the shared expert's FFN (qwen2moe);
+	                             * deepseek2 derives it as n_ff_exp * n_expert_shared */
+	uint32_t n_expert_shared;   /* expert_shared_count: shared experts beside the routed ones (deepseek2) */
+	uint32_t n_expert_groups;   /* expert_group_count: group-limited routing when > 1 (DeepSeek V3) */
+	uint32_t n_group_used;      /* expert_group_used_count: the groups a token may choose from */
+	uint32_t expert_gating;     /* expert_gating_func, llama.cpp's enum: 0 unset, 1 softmax, 2 sigmoid */
+	bool expert_weights_norm;   /* expert_weights_norm: the chosen weights divided by their sum */
+	float expert_weights_scale; /* expert_weights_scale: then multiplied by it; 0 = 1 */
+	uint32_t n_layer_dense_lead; /* leading_dense_block_count: the first layers have a dense FFN */
+
+	/* multi-token prediction: block_count counts these blocks after the trunk; they are loaded
+	 * and skipped (n_layer is the trunk) */
+	uint32_t n_layer_nextn;     /* nextn_predict_layers */
+
+	/* multi-head latent attention (deepseek2). In an MLA file head_dim_k/_v are the latent cache
+	 * row (kv_lora_rank + rope dims, and kv_lora_rank) and the per-head sizes are the _mla keys;
+	 * a legacy file (attn_kv_b, no _mla keys) has per-head sizes in head_dim_k/_v. */
+	uint32_t n_lora_q;          /* attention.q_lora_rank: 0 = a plain attn_q (V2-Lite) */
+	uint32_t n_lora_kv;         /* attention.kv_lora_rank: the latent width */
+	uint32_t head_dim_k_mla;    /* attention.key_length_mla: nope + rope per head */
+	uint32_t head_dim_v_mla;    /* attention.value_length_mla */
+	float rope_yarn_log_mul;    /* rope.scaling.yarn_log_multiplier as the file stores it (0.1 * mscale_all_dim) */
 
 	/* arch specifics */
 	uint32_t nope_every;        /* smollm3: every 4th layer has no RoPE (not in GGUF, hard-coded) */
@@ -58,7 +79,7 @@ struct gguf_file;
 struct gguf_writer;
 
 /* What kind of value a key holds, for the per-arch key tables. */
-enum hp_kind { HP_U32, HP_F32 };
+enum hp_kind { HP_U32, HP_F32, HP_BOOL };
 
 /* One architecture-specific key: "{arch}.<suffix>" read into (or written from) the field at
  * `offset` of struct hparams. Optional keys are written by synth only when the field is non-zero. */
@@ -67,8 +88,10 @@ struct hp_key {
 	enum hp_kind kind;
 	size_t offset;
 	bool required;
+	bool write_zero;   /* synth writes it even when zero (deepseek2's q_lora_rank 0: a plain attn_q) */
 };
-#define HP_KEY(suffix, kind, field, required) {suffix, kind, offsetof(struct hparams, field), required}
+#define HP_KEY(suffix, kind, field, required) {suffix, kind, offsetof(struct hparams, field), required, false}
+#define HP_KEY_W0(suffix, kind, field) {suffix, kind, offsetof(struct hparams, field), false, true}
 
 /* Reads the generic keys (llama_model_base::load_hparams) and then the arch's table. */
 int hparams_load(struct hparams *hp, const struct gguf_file *f, const struct hp_key *arch_keys);
@@ -79,5 +102,11 @@ void hparams_set_swa_pattern(struct hparams *hp, uint32_t pattern);
 /* "{arch}.attention.sliding_window_pattern": a bool per layer (OLMo 3), a period (scalar), or
  * absent (then `default_period`), as llama.cpp's load_swa_pattern. f may be NULL (synth). */
 int hparams_load_swa_pattern(struct hparams *hp, const struct gguf_file *f, uint32_t default_period);
+
+/* MLA: per-head key (nope + rope) and value sizes, and whether the file is in the split
+ * attn_k_b / attn_v_b form (the _mla keys present) rather than the legacy attn_kv_b one. */
+uint32_t hparams_mla_head_k(const struct hparams *hp);
+uint32_t hparams_mla_head_v(const struct hparams *hp);
+bool hparams_is_mla(const struct hparams *hp);
 
 #endif

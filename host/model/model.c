@@ -90,6 +90,12 @@ static int check_tensors(struct model_file *m)
 			st = fail(VKLLM_E_UNSUPPORTED, "%s: tensor '%s' has type %s, which vkllm cannot run yet", f->path, s->name, qt->name);
 		m->tensors[i] = t;
 	}
+	/* the multi-token-prediction blocks after the trunk are loaded and skipped, whatever they hold */
+	for (uint64_t i = 0; i < f->n_tensors && m->hp.n_layer_nextn; i++) {
+		unsigned il;
+		if (sscanf(f->tensors[i].name, "blk.%u.", &il) == 1 && il >= m->hp.n_layer && il < m->hp.n_layer + m->hp.n_layer_nextn)
+			used[i] = true;
+	}
 	for (uint64_t i = 0; i < f->n_tensors && !st; i++)
 		if (!used[i])
 			st = fail(VKLLM_E_FORMAT, "%s: unexpected tensor '%s' for architecture %s", f->path, f->tensors[i].name, m->arch->name);

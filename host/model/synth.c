@@ -23,21 +23,21 @@
 
 /* Real models' shapes (from their Hugging Face config.json files). */
 static const struct synth_preset presets[] = {
-	{"qwen3-0.6b", "qwen3", "Qwen3-0.6B", 1024, 28, 16, 8, 128, 3072, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, false, 0},
-	{"qwen3-8b", "qwen3", "Qwen3-8B", 4096, 36, 32, 8, 128, 12288, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, false, 0, false, 0},
+	{"qwen3-0.6b", "qwen3", "Qwen3-0.6B", 1024, 28, 16, 8, 128, 3072, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, false, 0, {0}},
+	{"qwen3-8b", "qwen3", "Qwen3-8B", 4096, 36, 32, 8, 128, 12288, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, false, 0, false, 0, {0}},
 	{"qwen3-30b-a3b", "qwen3moe", "Qwen3-30B-A3B", 2048, 48, 32, 4, 128, 6144, 151936, 40960, 128, 8, 768, 0, 1e6f, 1e-6f,
-	 false, 0, false, 0},
+	 false, 0, false, 0, {0}},
 	{"qwen1.5-moe-a2.7b", "qwen2moe", "Qwen1.5-MoE-A2.7B", 2048, 24, 16, 16, 128, 5632, 151936, 8192, 60, 4, 1408, 0,
-	 1e6f, 1e-6f, false, 0, true, 5632},
-	{"qwen2.5-0.5b", "qwen2", "Qwen2.5-0.5B", 896, 24, 14, 2, 64, 4864, 151936, 32768, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, true, 0},
+	 1e6f, 1e-6f, false, 0, true, 5632, {0}},
+	{"qwen2.5-0.5b", "qwen2", "Qwen2.5-0.5B", 896, 24, 14, 2, 64, 4864, 151936, 32768, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, true, 0, {0}},
 	{"llama-3.1-8b", "llama", "Llama-3.1-8B", 4096, 32, 32, 8, 128, 14336, 128256, 131072, 0, 0, 0, 0, 5e5f, 1e-5f, false, 8,
-	 false, 0},
-	{"llama-3.2-1b", "llama", "Llama-3.2-1B", 2048, 16, 32, 8, 64, 8192, 128256, 131072, 0, 0, 0, 0, 5e5f, 1e-5f, true, 32, false, 0},
+	 false, 0, {0}},
+	{"llama-3.2-1b", "llama", "Llama-3.2-1B", 2048, 16, 32, 8, 64, 8192, 128256, 131072, 0, 0, 0, 0, 5e5f, 1e-5f, true, 32, false, 0, {0}},
 	{"mistral-small-3.1", "llama", "Mistral-Small-3.1-24B (text)", 5120, 40, 32, 8, 128, 32768, 131072, 131072, 0, 0, 0, 0, 1e9f,
-	 1e-5f, false, 0, false, 0},
-	{"smollm3-3b", "smollm3", "SmolLM3-3B", 2048, 36, 16, 4, 128, 11008, 128256, 65536, 0, 0, 0, 0, 5e6f, 1e-6f, true, 0, false, 0},
-	{"olmo2-1b", "olmo2", "OLMo-2-0425-1B", 2048, 16, 16, 16, 128, 8192, 100352, 4096, 0, 0, 0, 0, 5e5f, 1e-6f, false, 0, false, 0},
-	{"gemma3-1b", "gemma3", "Gemma-3-1B", 1152, 26, 4, 1, 256, 6912, 262144, 32768, 0, 0, 0, 512, 1e6f, 1e-6f, true, 0, false, 0},
+	 1e-5f, false, 0, false, 0, {0}},
+	{"smollm3-3b", "smollm3", "SmolLM3-3B", 2048, 36, 16, 4, 128, 11008, 128256, 65536, 0, 0, 0, 0, 5e6f, 1e-6f, true, 0, false, 0, {0}},
+	{"olmo2-1b", "olmo2", "OLMo-2-0425-1B", 2048, 16, 16, 16, 128, 8192, 100352, 4096, 0, 0, 0, 0, 5e5f, 1e-6f, false, 0, false, 0, {0}},
+	{"gemma3-1b", "gemma3", "Gemma-3-1B", 1152, 26, 4, 1, 256, 6912, 262144, 32768, 0, 0, 0, 512, 1e6f, 1e-6f, true, 0, false, 0, {0}},
 	{0},
 };
 
@@ -47,7 +47,7 @@ const struct synth_preset *synth_presets(void) { return presets; }
  * gemma3 gets 6 layers so one is global; smollm3 4 so one is NoPE. */
 static void tiny_preset(struct synth_preset *p, const char *arch)
 {
-	*p = (struct synth_preset){"tiny", arch, "tiny", 64, 2, 4, 2, 16, 128, 512, 4096, 0, 0, 0, 0, 1e4f, 1e-6f, true, 0, false, 0};
+	*p = (struct synth_preset){"tiny", arch, "tiny", 64, 2, 4, 2, 16, 128, 512, 4096, 0, 0, 0, 0, 1e4f, 1e-6f, true, 0, false, 0, {0}};
 	if (!strcmp(arch, "gemma3")) p->n_layer = 6, p->n_swa = 8, p->rope_base = 1e6f; /* global base != local */
 	if (!strcmp(arch, "smollm3")) p->n_layer = 4;
 	if (!strcmp(arch, "qwen3moe")) p->n_expert = 8, p->n_expert_used = 2, p->n_ff_exp = 32;
@@ -55,6 +55,15 @@ static void tiny_preset(struct synth_preset *p, const char *arch)
 		p->n_expert = 8, p->n_expert_used = 2, p->n_ff_exp = 32, p->n_ff_shexp = 96, p->qkv_bias = true, p->tied = false;
 	if (!strcmp(arch, "olmo2")) p->tied = false;
 	if (!strcmp(arch, "qwen2")) p->qkv_bias = true;
+	if (!strcmp(arch, "deepseek2")) {
+		/* DeepSeek V3's layout in small: a dense first layer, q through its low rank, sigmoid routing
+		 * with a bias over groups, a shared expert, YaRN; head sizes unlike each other on purpose */
+		p->n_layer = 3, p->n_head_kv = 1, p->head_dim = 24, p->n_expert = 8, p->n_expert_used = 2, p->n_ff_exp = 32;
+		p->tied = false;
+		p->mla = (struct synth_mla){.q_lora = 48, .kv_lora = 32, .rope = 8, .v_head = 20, .n_shared = 1, .n_dense_lead = 1,
+		                            .n_group = 4, .n_group_used = 2, .gating = 2, .norm = true, .scale = 2.5f,
+		                            .yarn_factor = 4.0f, .yarn_orig_ctx = 1024, .mscale_all_dim = 1.0f};
+	}
 }
 
 static void apply_overrides(struct synth_preset *p, const struct synth_options *o)
@@ -70,6 +79,55 @@ static void apply_overrides(struct synth_preset *p, const struct synth_options *
 	if (a && a->q_is_n_embd && !o->head_dim && p->n_head && p->n_embd % p->n_head == 0) p->head_dim = p->n_embd / p->n_head;
 	if (o->n_ctx) p->n_ctx = o->n_ctx;
 	if (o->tied >= 0) p->tied = o->tied;
+	if (o->kv_lora_rank) p->mla.kv_lora = o->kv_lora_rank;
+	if (o->q_lora_rank) p->mla.q_lora = o->q_lora_rank;
+	if (o->no_q_lora) p->mla.q_lora = 0;
+	if (o->rope_dim) p->mla.rope = o->rope_dim;
+	if (o->v_head_dim) p->mla.v_head = o->v_head_dim;
+	if (o->n_expert_shared) p->mla.n_shared = o->n_expert_shared;
+	if (o->n_dense_lead) p->mla.n_dense_lead = o->n_dense_lead;
+	if (o->legacy_kv_b) p->mla.legacy_kv_b = true;
+	/* groups that no longer divide the experts are dropped rather than refused */
+	if (p->mla.n_group > 1 && (p->n_expert % p->mla.n_group || p->mla.n_group >= p->n_expert))
+		p->mla.n_group = p->mla.n_group_used = 0;
+}
+
+/* deepseek2 as conversion/deepseek.py writes it: MLA files are MQA over the latent cache
+ * (head_count_kv 1, key_length kv_lora + rope, value_length kv_lora, the per-head sizes in the
+ * _mla keys); legacy files are MHA with the per-head sizes in key_length / value_length. */
+static int mla_hparams(struct hparams *hp, const struct synth_preset *p)
+{
+	const struct synth_mla *m = &p->mla;
+	if (!m->kv_lora || !m->rope || !m->v_head || m->rope % 2 || m->rope >= p->head_dim)
+		return fail(VKLLM_E_ARG, "deepseek2: --kv-lora-rank %u, --rope-dim %u (even, below --head-dim %u) and "
+		            "--v-head-dim %u must be positive", m->kv_lora, m->rope, p->head_dim, m->v_head);
+	hp->n_lora_q = m->q_lora;
+	hp->n_lora_kv = m->kv_lora;
+	hp->n_rot = m->rope;
+	if (m->legacy_kv_b) {
+		hp->head_dim_k = p->head_dim;
+		hp->head_dim_v = m->v_head;
+	} else {
+		hp->head_dim_k_mla = p->head_dim;
+		hp->head_dim_v_mla = m->v_head;
+		hp->head_dim_k = m->kv_lora + m->rope;
+		hp->head_dim_v = m->kv_lora;
+	}
+	for (uint32_t il = 0; il < hp->n_layer; il++) hp->n_head_kv[il] = m->legacy_kv_b ? p->n_head : 1;
+	hp->n_expert_shared = m->n_shared;
+	hp->n_layer_dense_lead = m->n_dense_lead < hp->n_layer ? m->n_dense_lead : hp->n_layer;
+	hp->n_expert_groups = m->n_group;
+	hp->n_group_used = m->n_group_used;
+	hp->expert_gating = m->gating ? m->gating : 1;
+	hp->expert_weights_norm = m->norm;
+	hp->expert_weights_scale = m->scale;
+	if (m->yarn_factor > 0) {
+		hp->rope_scaling = ROPE_SCALING_YARN;
+		hp->rope_freq_scale = 1.0f / m->yarn_factor;
+		hp->n_ctx_orig_yarn = m->yarn_orig_ctx;
+		hp->rope_yarn_log_mul = 0.1f * m->mscale_all_dim;
+	}
+	return VKLLM_OK;
 }
 
 static int make_hparams(struct hparams *hp, const struct arch *a, const struct synth_preset *p)
@@ -107,8 +165,10 @@ static int make_hparams(struct hparams *hp, const struct arch *a, const struct s
 	if (hp->n_expert && (!hp->n_expert_used || hp->n_expert_used > hp->n_expert || !hp->n_ff_exp))
 		return fail(VKLLM_E_ARG, "experts: %u used of %u with FFN size %u is not a valid MoE shape", hp->n_expert_used,
 		            hp->n_expert, hp->n_ff_exp);
-	if (hp->n_expert && strcmp(a->name, "qwen3moe") && strcmp(a->name, "qwen2moe") && strcmp(a->name, "llama"))
+	if (hp->n_expert && strcmp(a->name, "qwen3moe") && strcmp(a->name, "qwen2moe") && strcmp(a->name, "llama") &&
+	    strcmp(a->name, "deepseek2"))
 		return fail(VKLLM_E_ARG, "architecture %s has no experts (--n-expert)", a->name);
+	if (!strcmp(a->name, "deepseek2")) TRY(mla_hparams(hp, p));
 	return a->finish ? a->finish(hp, NULL) : VKLLM_OK;
 }
 
@@ -174,14 +234,16 @@ static void fill_row(const struct tensor_spec *s, const struct hparams *hp, uint
 	/* Query and key get a gain (through their projections, or through their norms where QK-norm
 	 * rescales them): attention scores then spread over about +-ATTN_GAIN^2 instead of +-1, so
 	 * a position attends to a few others rather than averaging the whole context, which would
-	 * make every step see the same mix and repeat the same token. */
+	 * make every step see the same mix and repeat the same token. MLA: on q (attn_q_b, attn_q) and
+	 * on the compressed KV, whose norm takes the gain back out of c but leaves it on the rope key. */
 	bool qk = strstr(s->name, "attn_q.") || strstr(s->name, "attn_k.") || strstr(s->name, "attn_q_norm") ||
-	          strstr(s->name, "attn_k_norm");
+	          strstr(s->name, "attn_k_norm") || strstr(s->name, "attn_q_b.") || strstr(s->name, "attn_kv_a_mqa.");
 	switch (s->role) {
 	case TR_EMBED:
 	case TR_OUTPUT:
 	case TR_MATRIX:
 	case TR_EXPERTS:
+	case TR_HEADS:
 	case TR_ROUTER: scale = (qk ? ATTN_GAIN : 1.0f) / sqrtf((float)n); break;
 	case TR_NORM: scale = 0.1f, shift = qk ? ATTN_GAIN : 1.0f; break;
 	case TR_BIAS: scale = 0.1f; break;

@@ -19,6 +19,10 @@ struct synth_options {
 	/* overrides of the preset's shape; 0 keeps it */
 	uint32_t n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_vocab, n_ctx;
 	uint32_t n_expert, n_expert_used, n_ff_exp, n_swa, n_ff_shexp;
+	/* MLA and DeepSeek routing (deepseek2): head_dim is then the key per head (nope + rope) */
+	uint32_t kv_lora_rank, q_lora_rank, rope_dim, v_head_dim, n_expert_shared, n_dense_lead;
+	bool no_q_lora;         /* a plain attn_q, as DeepSeek-V2-Lite */
+	bool legacy_kv_b;       /* the legacy fused attn_kv_b instead of attn_k_b / attn_v_b */
 	int tied;               /* -1 keep the preset's, 0 untied, 1 tied output */
 	bool quiet;
 	bool dry_run;           /* plan only: counts and sizes, no file */
@@ -33,6 +37,17 @@ struct synth_preset {
 	float llama3_rope_factor; /* Llama 3.1/3.2 rope_freqs: factor (0 = none), low 1, high 4, original 8192 */
 	bool qkv_bias;
 	uint32_t n_ff_shexp;      /* the shared expert's FFN (qwen2moe) */
+	struct synth_mla {        /* deepseek2: multi-head latent attention and DeepSeek routing */
+		uint32_t q_lora, kv_lora, rope, v_head; /* q_lora 0: a plain attn_q (V2-Lite) */
+		uint32_t n_shared, n_dense_lead, n_group, n_group_used;
+		uint32_t gating;        /* 1 softmax, 2 sigmoid (with a selection bias) */
+		bool norm;
+		float scale;
+		float yarn_factor;      /* 0: no YaRN */
+		uint32_t yarn_orig_ctx;
+		float mscale_all_dim;
+		bool legacy_kv_b;
+	} mla;
 };
 
 /* NULL-terminated list, for --help and errors. */

@@ -59,6 +59,28 @@ static bool attention(struct tensor_list *l, const struct arch *a, const struct 
 	return ok;
 }
 
+/* Multi-head latent attention (deepseek2.cpp load_arch_tensors): q directly or through its
+ * low-rank pair, the compressed KV with the shared rope key, and the per-head up-projections in
+ * the split form (attn_k_b holds W_UK[h] transposed) or the legacy fused attn_kv_b. */
+static bool mla_attention(struct tensor_list *l, const struct hparams *hp, int il, const struct layer_desc *d)
+{
+	uint64_t E = hp->n_embd, H = d->n_head, Dk = hparams_mla_head_k(hp), Dv = hparams_mla_head_v(hp);
+	uint64_t R = hp->n_rot, C = hp->n_lora_kv, Q = hp->n_lora_q, nope = Dk - R;
+	bool ok = true;
+	if (Q)
+		ok = ADD2(l, il, "attn_q_a.weight", TR_MATRIX, true, E, Q) && ADD1(l, il, "attn_q_a_norm.weight", TR_NORM, true, Q) &&
+		     ADD2(l, il, "attn_q_b.weight", TR_MATRIX, true, Q, H * Dk);
+	else
+		ok = ADD2(l, il, "attn_q.weight", TR_MATRIX, true, E, H * Dk);
+	ok = ok && ADD2(l, il, "attn_kv_a_mqa.weight", TR_MATRIX, true, E, C + R) &&
+	     ADD1(l, il, "attn_kv_a_norm.weight", TR_NORM, true, C);
+	if (hparams_is_mla(hp))
+		ok = ok && ADD3(l, il, "attn_k_b.weight", TR_HEADS, true, nope, C, H) && ADD3(l, il, "attn_v_b.weight", TR_HEADS, true, C, Dv, H);
+	else
+		ok = ok && ADD2(l, il, "attn_kv_b.weight", TR_MATRIX, true, C, H * (nope + Dv));
+	return ok && ADD2(l, il, "attn_output.weight", TR_MATRIX, true, H * Dv, E);
+}
+
 static bool feed_forward(struct tensor_list *l, const struct arch *a, const struct hparams *hp, int il,
                          const struct layer_desc *d)
 {
@@ -75,6 +97,13 @@ static bool feed_forward(struct tensor_list *l, const struct arch *a, const stru
 			     ADD2(l, il, "ffn_down_shexp.weight", TR_MATRIX, true, S, E);
 		/* the gate is one row (ne {n_embd}), kept f32 like the router */
 		if (d->shexp_gate) ok = ok && ADD1(l, il, "ffn_gate_inp_shexp.weight", TR_ROUTER, true, E);
+		/* the selection bias (DeepSeek V3, Kimi K2): optional in llama.cpp, written by synth when
+		 * the routing is sigmoid, as converters do */
+		if (a == arch_find("deepseek2")) {
+			struct tensor_spec *b = ADD1(l, il, "exp_probs_b.bias", TR_BIAS, false, X);
+			if (!b) return false;
+			b->synth = hp->expert_gating == 2;
+		}
 		return ok;
 	}
 	uint64_t F = d->n_ff;
@@ -107,7 +136,9 @@ int tensor_list_build(struct tensor_list *l, const struct arch *a, const struct 
 	ok = ok && out;
 	if (ok && a == arch_find("llama")) ok = ADD1(l, -1, "rope_freqs.weight", TR_ROPE_FREQS, false, hp->n_rot / 2) != NULL;
 	for (uint32_t il = 0; ok && il < hp->n_layer; il++)
-		ok = norms(l, hp, (int)il, &layers[il]) && attention(l, a, hp, (int)il, &layers[il]) &&
+		ok = norms(l, hp, (int)il, &layers[il]) &&
+		     (layers[il].attn == ATTN_MLA ? mla_attention(l, hp, (int)il, &layers[il])
+		                                  : attention(l, a, hp, (int)il, &layers[il])) &&
 		     feed_forward(l, a, hp, (int)il, &layers[il]);
 	if (!ok) {
 		tensor_list_free(l);

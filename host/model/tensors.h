@@ -13,7 +13,8 @@ enum tensor_role {
 	TR_EMBED,      /* token_embd: a row per token */
 	TR_OUTPUT,     /* output: the LM head */
 	TR_MATRIX,     /* a linear layer {n_in, n_out} */
-	TR_EXPERTS,    /* stacked expert matrices {n_in, n_out, n_expert} */
+	TR_EXPERTS,    /* stacked expert matrices {n_in, n_out, n_expert}: a token reads n_expert_used */
+	TR_HEADS,      /* stacked per-head matrices {n_in, n_out, n_head} (MLA's attn_k_b, attn_v_b): all read */
 	TR_ROUTER,     /* ffn_gate_inp: kept in f32 by converters */
 	TR_NORM,       /* an RMSNorm weight */
 	TR_BIAS,
