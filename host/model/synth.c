@@ -58,7 +58,7 @@ static void tiny_preset(struct synth_preset *p, const char *arch)
 	if (!strcmp(arch, "deepseek2")) {
 		/* DeepSeek V3's layout in small: a dense first layer, q through its low rank, sigmoid routing
 		 * with a bias over groups, a shared expert, YaRN; head sizes unlike each other on purpose */
-		p->n_layer = 3, p->n_head_kv = 1, p->head_dim = 24, p->n_expert = 8, p->n_expert_used = 2, p->n_ff_exp = 32;
+		p->n_layer = 3, p->n_head_kv = 1, p->head_dim = 40, p->n_expert = 8, p->n_expert_used = 2, p->n_ff_exp = 32;
 		p->tied = false;
 		p->mla = (struct synth_mla){.q_lora = 48, .kv_lora = 32, .rope = 8, .v_head = 20, .n_shared = 1, .n_dense_lead = 1,
 		                            .n_group = 4, .n_group_used = 2, .gating = 2, .norm = true, .scale = 2.5f,
