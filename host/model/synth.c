@@ -38,6 +38,33 @@ static const struct synth_preset presets[] = {
 	{"smollm3-3b", "smollm3", "SmolLM3-3B", 2048, 36, 16, 4, 128, 11008, 128256, 65536, 0, 0, 0, 0, 5e6f, 1e-6f, true, 0, false, 0, {0}},
 	{"olmo2-1b", "olmo2", "OLMo-2-0425-1B", 2048, 16, 16, 16, 128, 8192, 100352, 4096, 0, 0, 0, 0, 5e5f, 1e-6f, false, 0, false, 0, {0}},
 	{"gemma3-1b", "gemma3", "Gemma-3-1B", 1152, 26, 4, 1, 256, 6912, 262144, 32768, 0, 0, 0, 512, 1e6f, 1e-6f, true, 0, false, 0, {0}},
+	/* deepseek2: head_dim is the per-head key (qk_nope 128 + qk_rope 64); n_head_kv 1 is the MQA
+	 * over the latent cache that the converter writes. n_ff is the dense layers' intermediate_size,
+	 * n_ff_exp moe_intermediate_size. DeepSeek-V3 (deepseek-ai/DeepSeek-V3 config.json): YaRN
+	 * factor 40 over 4096, mscale = mscale_all_dim = 1; 256 routed experts in 8 groups, 4 groups
+	 * used, sigmoid scores, routed_scaling_factor 2.5; first_k_dense_replace 3. The file's 62nd
+	 * layer (num_nextn_predict_layers 1, the MTP module) is not written. */
+	{"deepseek-v3", "deepseek2", "DeepSeek-V3", 7168, 61, 128, 1, 192, 18432, 129280, 163840, 256, 8, 2048, 0, 1e4f, 1e-6f,
+	 false, 0, false, 0,
+	 {.q_lora = 1536, .kv_lora = 512, .rope = 64, .v_head = 128, .n_shared = 1, .n_dense_lead = 3, .n_group = 8,
+	  .n_group_used = 4, .gating = 2, .norm = true, .scale = 2.5f, .yarn_factor = 40, .yarn_orig_ctx = 4096,
+	  .mscale_all_dim = 1.0f}},
+	/* Kimi K2 (moonshotai/Kimi-K2-Instruct config.json, model_type kimi_k2 on DeepseekV3ForCausalLM):
+	 * V3's block with 64 heads, 384 experts in one group, 1 dense layer, routed_scaling_factor 2.827,
+	 * rope_theta 50000, YaRN factor 32 over 4096 (131072), vocabulary 163840 */
+	{"kimi-k2", "deepseek2", "Kimi-K2", 7168, 61, 64, 1, 192, 18432, 163840, 131072, 384, 8, 2048, 0, 5e4f, 1e-6f, false, 0,
+	 false, 0,
+	 {.q_lora = 1536, .kv_lora = 512, .rope = 64, .v_head = 128, .n_shared = 1, .n_dense_lead = 1, .n_group = 1,
+	  .n_group_used = 1, .gating = 2, .norm = true, .scale = 2.827f, .yarn_factor = 32, .yarn_orig_ctx = 4096,
+	  .mscale_all_dim = 1.0f}},
+	/* DeepSeek-V2-Lite (deepseek-ai/DeepSeek-V2-Lite config.json): q_lora_rank null (a plain attn_q),
+	 * 64 experts top-6 with softmax scores, 2 shared experts, no groups, norm_topk_prob false,
+	 * routed_scaling_factor 1; YaRN factor 40 over 4096, mscale = mscale_all_dim = 0.707 */
+	{"deepseek-v2-lite", "deepseek2", "DeepSeek-V2-Lite", 2048, 27, 16, 1, 192, 10944, 102400, 163840, 64, 6, 1408, 0, 1e4f,
+	 1e-6f, false, 0, false, 0,
+	 {.q_lora = 0, .kv_lora = 512, .rope = 64, .v_head = 128, .n_shared = 2, .n_dense_lead = 1, .n_group = 1,
+	  .n_group_used = 1, .gating = 1, .norm = false, .scale = 1.0f, .yarn_factor = 40, .yarn_orig_ctx = 4096,
+	  .mscale_all_dim = 0.707f}},
 	{0},
 };
 
@@ -60,7 +87,7 @@ static void tiny_preset(struct synth_preset *p, const char *arch)
 		 * with a bias over groups, a shared expert, YaRN; head sizes unlike each other on purpose */
 		p->n_layer = 3, p->n_head_kv = 1, p->head_dim = 40, p->n_expert = 8, p->n_expert_used = 2, p->n_ff_exp = 32;
 		p->tied = false;
-		p->mla = (struct synth_mla){.q_lora = 48, .kv_lora = 32, .rope = 8, .v_head = 20, .n_shared = 1, .n_dense_lead = 1,
+		p->mla = (struct synth_mla){.q_lora = 96, .kv_lora = 32, .rope = 8, .v_head = 24, .n_shared = 1, .n_dense_lead = 1,
 		                            .n_group = 4, .n_group_used = 2, .gating = 2, .norm = true, .scale = 2.5f,
 		                            .yarn_factor = 4.0f, .yarn_orig_ctx = 1024, .mscale_all_dim = 1.0f};
 	}
@@ -101,6 +128,11 @@ static int mla_hparams(struct hparams *hp, const struct synth_preset *p)
 	if (!m->kv_lora || !m->rope || !m->v_head || m->rope % 2 || m->rope >= p->head_dim)
 		return fail(VKLLM_E_ARG, "deepseek2: --kv-lora-rank %u, --rope-dim %u (even, below --head-dim %u) and "
 		            "--v-head-dim %u must be positive", m->kv_lora, m->rope, p->head_dim, m->v_head);
+	/* llama.cpp takes a deepseek2 file of 26 or 27 layers for a "lite" model and does not read its
+	 * q_lora_rank (deepseek2.cpp load_arch_hparams): with a q low rank it could not load it */
+	if (m->q_lora && (hp->n_layer == 26 || hp->n_layer == 27))
+		return fail(VKLLM_E_ARG, "deepseek2 with %u layers and a q low rank: llama.cpp reads a 26- or 27-layer file as "
+		            "a lite model without q_lora_rank; choose another --n-layer or --no-q-lora", hp->n_layer);
 	hp->n_lora_q = m->q_lora;
 	hp->n_lora_kv = m->kv_lora;
 	hp->n_rot = m->rope;
@@ -374,7 +406,9 @@ static int declare(struct synth_state *s, struct synth_result *r)
 	return VKLLM_OK;
 }
 
-static int run(struct synth_state *s, struct synth_result *r)
+/* The preset with the options applied, its architecture, vocabulary and hyperparameters: all but
+ * the tensors. */
+static int plan(struct synth_state *s)
 {
 	const struct synth_options *o = s->o;
 	if (o->preset) {
@@ -395,16 +429,22 @@ static int run(struct synth_state *s, struct synth_result *r)
 	s->a = arch_find(s->p.arch);
 	if (!s->a) return fail(VKLLM_E_ARG, "unknown architecture '%s'", s->p.arch);
 	apply_overrides(&s->p, o);
-	s->type = o->type < 0 ? QT_F16 : (uint32_t)o->type;
-	const struct quant_type *qt = quant_type_info(s->type);
-	if (!qt || !qt->can_quantize) return fail(VKLLM_E_ARG, "vkllm synth cannot write type %s", qt ? qt->name : "?");
-
 	if (o->vocab_path) TRY(vocab_hf_load(&s->vocab, o->vocab_path));
 	else TRY(vocab_synthetic(&s->vocab, s->p.n_vocab, o->seed));
 	s->p.n_vocab = s->vocab.n_tokens;
 	TRY(make_hparams(&s->hp, s->a, &s->p));
 	s->hp.n_vocab = s->p.n_vocab;
 	model_describe_layers(s->a, &s->hp, s->layers);
+	return VKLLM_OK;
+}
+
+static int run(struct synth_state *s, struct synth_result *r)
+{
+	const struct synth_options *o = s->o;
+	s->type = o->type < 0 ? QT_F16 : (uint32_t)o->type;
+	const struct quant_type *qt = quant_type_info(s->type);
+	if (!qt || !qt->can_quantize) return fail(VKLLM_E_ARG, "vkllm synth cannot write type %s", qt ? qt->name : "?");
+	TRY(plan(s));
 	TRY(tensor_list_build(&s->specs, s->a, &s->hp, s->layers));
 	TRY(declare(s, r));
 	r->n_tensors = (uint32_t)s->w.n_tensors;
@@ -432,23 +472,48 @@ static int run(struct synth_state *s, struct synth_result *r)
 	return st;
 }
 
+static struct synth_state *state_new(const struct synth_options *o)
+{
+	struct synth_state *s = calloc(1, sizeof *s);
+	if (!s) return NULL;
+	s->o = o;
+	gguf_writer_init(&s->w);
+	vocab_init(&s->vocab);
+	return s;
+}
+
+static void state_free(struct synth_state *s)
+{
+	gguf_writer_free(&s->w);
+	tensor_list_free(&s->specs);
+	vocab_data_free(&s->vocab);
+	free(s);
+}
+
+int synth_hparams(const struct synth_options *o, struct hparams *hp, struct layer_desc *layers)
+{
+	struct synth_state *s = state_new(o);
+	if (!s) return fail(VKLLM_E_NOMEM, "out of host memory");
+	int st = plan(s);
+	if (!st) {
+		*hp = s->hp;
+		memcpy(layers, s->layers, sizeof s->layers[0] * s->hp.n_layer);
+	}
+	state_free(s);
+	return st;
+}
+
 int synth_model(const struct synth_options *o, struct synth_result *r)
 {
 	memset(r, 0, sizeof *r);
 	if (!o->out && !o->dry_run) return fail(VKLLM_E_ARG, "say where to write the model: -o FILE.gguf");
-	struct synth_state *s = calloc(1, sizeof *s);
+	struct synth_state *s = state_new(o);
 	if (!s) return fail(VKLLM_E_NOMEM, "out of host memory");
-	s->o = o;
-	gguf_writer_init(&s->w);
-	vocab_init(&s->vocab);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int st = run(s, r);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	r->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
-	gguf_writer_free(&s->w);
-	tensor_list_free(&s->specs);
-	vocab_data_free(&s->vocab);
-	free(s);
+	state_free(s);
 	return st;
 }
