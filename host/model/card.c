@@ -2,6 +2,7 @@
  * sliding/global pattern or SmolLM3's NoPE layers show as two groups with their layer lists. */
 #include "model/card.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,14 +29,41 @@ void card_compute(const struct model_file *m, struct card *c)
 		c->types[k].n_tensors++;
 		c->types[k].bytes += t->size;
 	}
+	card_kv(hp, m->layers, c);
+	c->random_weights = gguf_find(&m->gguf, "vkllm.synth.preset") != NULL;
+}
+
+/* f16: 2 bytes a value. A GQA layer caches K and V rows for each KV head; an MLA layer one latent
+ * row [c (kv_lora_rank) | k_pe (rope dims)] shared by all heads (in either file form: the legacy
+ * attn_kv_b is the same up-projection). Beside it, what the same heads would cache as MHA (every
+ * head its key nope+rope and value) and as GQA with 8 KV heads (Llama 3's and Qwen3's choice for
+ * models of this size; fewer when the model has fewer heads): the point of MLA, from the file. */
+void card_kv(const struct hparams *hp, const struct layer_desc *layers, struct card *c)
+{
+	c->kv_bytes_per_token = c->kv_bytes_full = 0;
+	c->kv_mla = false;
+	c->kv_mha_per_token = c->kv_gqa_per_token = 0;
+	c->kv_gqa_heads = 8;
 	for (uint32_t il = 0; il < hp->n_layer; il++) {
-		const struct layer_desc *d = &m->layers[il];
-		uint64_t per_token = 2ull * d->n_head_kv * (hp->head_dim_k + hp->head_dim_v); /* f16: 2 bytes per value */
-		uint64_t ctx = d->swa && hp->n_swa < hp->n_ctx_train ? hp->n_swa : hp->n_ctx_train;
+		const struct layer_desc *d = &layers[il];
+		uint64_t ctx = d->swa && hp->n_swa < hp->n_ctx_train ? hp->n_swa : hp->n_ctx_train, per_token;
+		if (d->attn == ATTN_MLA) {
+			uint64_t head = hparams_mla_head_k(hp) + hparams_mla_head_v(hp);
+			uint32_t g = d->n_head < 8 ? d->n_head : 8;
+			per_token = 2ull * (hp->n_lora_kv + hp->n_rot);
+			c->kv_mla = true;
+			c->kv_mha_per_token += 2ull * d->n_head * head;
+			c->kv_gqa_per_token += 2ull * g * head;
+			if (g < c->kv_gqa_heads) c->kv_gqa_heads = g;
+		} else {
+			per_token = 2ull * d->n_head_kv * (hp->head_dim_k + hp->head_dim_v);
+		}
 		c->kv_bytes_per_token += per_token;
 		c->kv_bytes_full += per_token * ctx;
 	}
-	c->random_weights = gguf_find(&m->gguf, "vkllm.synth.preset") != NULL;
+	/* MLA layers have no window: the full context is n_ctx_train for each */
+	c->kv_mha_full = c->kv_mha_per_token * hp->n_ctx_train;
+	c->kv_gqa_full = c->kv_gqa_per_token * hp->n_ctx_train;
 }
 
 static const char *norm_name(enum norm_place n)
@@ -48,11 +76,59 @@ static const char *qk_norm_name(enum qk_norm q)
 	return q == QK_NORM_HEAD ? "per-head" : q == QK_NORM_FULL ? "whole-projection" : "none";
 }
 
-static void layer_text(const struct model_file *m, const struct layer_desc *d, char *out, size_t n)
+#define PUT(...) k += (size_t)snprintf(out + k, k < n ? n - k : 0, __VA_ARGS__)
+
+/* The selection bias exp_probs_b (DeepSeek V3, Kimi K2) is optional in llama.cpp: look at the file.
+ * All MoE layers of a file have it or none. */
+static bool has_selection_bias(const struct model_file *m, const struct layer_desc *d)
+{
+	for (uint32_t il = 0; il < m->hp.n_layer; il++)
+		if (&m->layers[il] == d || !memcmp(&m->layers[il], d, sizeof *d)) {
+			char name[64];
+			snprintf(name, sizeof name, "blk.%u.exp_probs_b.bias", il);
+			return gguf_tensor(&m->gguf, name) != NULL;
+		}
+	return false;
+}
+
+/* YaRN's effect on DeepSeek's attention: llama.cpp (deepseek2.cpp) multiplies the softmax scale by
+ * mscale^2, mscale = 1 + 0.1 * mscale_all_dim * ln(factor); the file stores 0.1 * mscale_all_dim.
+ * (mscale itself only enters through mscale/mscale_all_dim, 1 in every published config.) */
+static double mla_softmax_gain(const struct hparams *hp, const struct layer_desc *d)
+{
+	if (hp->rope_scaling != ROPE_SCALING_YARN || d->rope_freq_scale >= 1.0f) return 1.0;
+	double ms = 1.0 + hp->rope_yarn_log_mul * log(1.0 / d->rope_freq_scale);
+	return ms * ms;
+}
+
+/* Multi-head latent attention: what is projected, what is cached, what a decode step reads. */
+static size_t mla_text(const struct model_file *m, const struct layer_desc *d, char *out, size_t n)
+{
+	const struct hparams *hp = &m->hp;
+	uint32_t dk = hparams_mla_head_k(hp), dv = hparams_mla_head_v(hp), rope = hp->n_rot;
+	size_t k = 0;
+	PUT("attention: MLA, %u heads; q ", d->n_head);
+	if (hp->n_lora_q) PUT("through rank %u (attn_q_a, norm, attn_q_b)", hp->n_lora_q);
+	else PUT("plain (attn_q)");
+	PUT("; keys and values compressed to rank %u (normed) plus one RoPE key of %u shared by all heads", hp->n_lora_kv,
+	    rope);
+	PUT("\n      per head: key %u (%u nope + %u rope), value %u; %s", dk, dk - rope, rope, dv,
+	    hparams_is_mla(hp) ? "attn_k_b/attn_v_b" : "legacy attn_kv_b");
+	PUT("; decode: absorbed, MQA over the latent cache (%u values a token)", hp->n_lora_kv + rope);
+	PUT("\n      RoPE %s base %g on the %u rope dims", m->arch->rope == ROPE_NEOX ? "NeoX" : "normal", d->rope_base, rope);
+	if (hp->rope_scaling == ROPE_SCALING_YARN && d->rope_freq_scale < 1.0f) {
+		PUT(", YaRN x%g from %u tokens", 1.0 / d->rope_freq_scale, hp->n_ctx_orig_yarn);
+		PUT(", mscale_all_dim %g: softmax scale x%.4f", round(hp->rope_yarn_log_mul * 1e5) / 1e4, mla_softmax_gain(hp, d));
+	} else if (d->rope_freq_scale != 1.0f) {
+		PUT(", scaled x%g", 1.0 / d->rope_freq_scale);
+	}
+	return k;
+}
+
+static size_t gqa_text(const struct model_file *m, const struct layer_desc *d, char *out, size_t n)
 {
 	const struct hparams *hp = &m->hp;
 	size_t k = 0;
-#define PUT(...) k += (size_t)snprintf(out + k, k < n ? n - k : 0, __VA_ARGS__)
 	PUT("attention: %u query heads, %u KV heads (%s), head dim %u", d->n_head, d->n_head_kv,
 	    d->n_head_kv == d->n_head ? "MHA" : d->n_head_kv == 1 ? "MQA" : "GQA", hp->head_dim_k);
 	if (hp->head_dim_v != hp->head_dim_k) PUT("/%u", hp->head_dim_v);
@@ -66,17 +142,45 @@ static void layer_text(const struct model_file *m, const struct layer_desc *d, c
 	} else {
 		PUT(", NoPE (no position encoding)");
 	}
-	const char *act = d->act == ACT_SILU ? "SwiGLU" : "GeGLU";
-	if (d->ffn == FFN_MOE)
-	{
-		PUT("\n      FFN: MoE, %u experts, top-%u%s, %s of %u", hp->n_expert, hp->n_expert_used,
-		    m->arch->moe_renorm ? " (weights renormalized)" : "", act, hp->n_ff_exp);
-		if (d->shexp) PUT(", and a shared %s of %u%s", act, hp->n_ff_shexp, d->shexp_gate ? " behind a sigmoid gate" : "");
-	} else
-		PUT("\n      FFN: dense %s of %u", act, d->n_ff);
-	PUT("; %s", norm_name(d->norm));
-#undef PUT
+	return k;
 }
+
+static size_t ffn_text(const struct model_file *m, const struct layer_desc *d, char *out, size_t n)
+{
+	const struct hparams *hp = &m->hp;
+	size_t k = 0;
+	const char *act = d->act == ACT_SILU ? "SwiGLU" : "GeGLU";
+	if (d->ffn == FFN_MOE) {
+		struct moe_routing r;
+		arch_moe_routing(m->arch, hp, &r);
+		PUT("FFN: MoE, %u experts, top-%u by %s%s", hp->n_expert, hp->n_expert_used, r.sigmoid ? "sigmoid" : "softmax",
+		    has_selection_bias(m, d) ? " + selection bias" : "");
+		if (r.n_group > 1) PUT(" within the best %u of %u groups", r.n_group_used, r.n_group);
+		PUT(", weights %s", r.norm ? "renormalized" : "not renormalized");
+		if (r.scale != 1.0f) PUT(" x%g", r.scale);
+		PUT(", %s of %u", act, hp->n_ff_exp);
+		/* deepseek2's shared experts are one GLU n_expert_shared times as wide, added ungated */
+		if (d->shexp && hp->n_expert_shared > 1)
+			PUT(", and %u shared experts as one ungated %s of %u", hp->n_expert_shared, act, hp->n_ff_shexp);
+		else if (d->shexp)
+			PUT(", and a shared %s of %u%s", act, hp->n_ff_shexp, d->shexp_gate ? " behind a sigmoid gate" : ", ungated");
+	} else {
+		PUT("FFN: dense %s of %u", act, d->n_ff);
+		if (hp->n_layer_dense_lead == 1 && hp->n_layer > 1) PUT(" (the leading dense layer)");
+		else if (hp->n_layer_dense_lead > 1 && hp->n_layer_dense_lead < hp->n_layer)
+			PUT(" (the %u leading dense layers)", hp->n_layer_dense_lead);
+	}
+	PUT("; %s", norm_name(d->norm));
+	return k;
+}
+
+static void layer_text(const struct model_file *m, const struct layer_desc *d, char *out, size_t n)
+{
+	size_t k = d->attn == ATTN_MLA ? mla_text(m, d, out, n) : gqa_text(m, d, out, n);
+	PUT("\n      ");
+	if (k < n) ffn_text(m, d, out + k, n - k);
+}
+#undef PUT
 
 /* "0-4, 6-10, 12" into out */
 static void layer_ranges(const struct model_file *m, uint32_t first, char *out, size_t n)
@@ -131,7 +235,7 @@ static void bytes_h(char *out, size_t n, double v)
 void card_print_text(const struct model_file *m, const struct card *c, FILE *f)
 {
 	const struct hparams *hp = &m->hp;
-	char a[64], b[64], line[512];
+	char a[64], b[64], line[1024];
 	fprintf(f, "%s\n", m->gguf.path);
 	fprintf(f, "  architecture  %s (%s)%s%s\n", m->arch->name, m->arch->family, hp->name[0] ? ": " : "", hp->name);
 	if (c->random_weights) fprintf(f, "  weights       RANDOM (made by vkllm synth): real shapes, meaningless text\n");
@@ -154,6 +258,18 @@ void card_print_text(const struct model_file *m, const struct card *c, FILE *f)
 	bytes_h(a, sizeof a, (double)c->kv_bytes_per_token);
 	bytes_h(b, sizeof b, (double)c->kv_bytes_full);
 	fprintf(f, "  KV cache      %s per token (f16), %s at %u tokens\n", a, b, hp->n_ctx_train);
+	if (c->kv_mla) {
+		fprintf(f, "                MLA: one latent row of %u values a layer, shared by all heads\n", hp->n_lora_kv + hp->n_rot);
+		bytes_h(a, sizeof a, (double)c->kv_mha_per_token);
+		bytes_h(b, sizeof b, (double)c->kv_mha_full);
+		fprintf(f, "                as MHA (each head its key and value): %s per token, %s (%.1fx)\n", a, b,
+		        (double)c->kv_mha_per_token / (double)c->kv_bytes_per_token);
+		bytes_h(a, sizeof a, (double)c->kv_gqa_per_token);
+		bytes_h(b, sizeof b, (double)c->kv_gqa_full);
+		if (c->kv_gqa_per_token < c->kv_mha_per_token) /* not with 8 heads or fewer */
+			fprintf(f, "                as GQA with %u KV heads of the same sizes: %s per token, %s (%.1fx)\n", c->kv_gqa_heads, a,
+		        b, (double)c->kv_gqa_per_token / (double)c->kv_bytes_per_token);
+	}
 	bytes_h(a, sizeof a, (double)c->weight_bytes);
 	fprintf(f, "  weights       %s:", a);
 	for (uint32_t i = 0; i < c->n_types; i++) {
@@ -168,18 +284,9 @@ void card_print_text(const struct model_file *m, const struct card *c, FILE *f)
 	        v->n_tokens, v->n_merges, v->has_chat_template ? ", chat template" : "");
 }
 
-static void json_layer(struct json *j, const struct model_file *m, uint32_t first)
+static void json_gqa(struct json *j, const struct model_file *m, const struct layer_desc *d)
 {
 	const struct hparams *hp = &m->hp;
-	const struct layer_desc *d = &m->layers[first];
-	json_object_begin(j);
-	json_key(j, "layers");
-	json_array_begin(j);
-	for (uint32_t il = 0; il < hp->n_layer; il++)
-		if (!memcmp(&m->layers[il], d, sizeof *d)) json_u64(j, il);
-	json_array_end(j);
-	json_key(j, "attention");
-	json_object_begin(j);
 	json_key(j, "kind"), json_string(j, "gqa");
 	json_key(j, "n_head"), json_u64(j, d->n_head);
 	json_key(j, "n_head_kv"), json_u64(j, d->n_head_kv);
@@ -198,15 +305,67 @@ static void json_layer(struct json *j, const struct model_file *m, uint32_t firs
 	} else {
 		json_null(j);
 	}
+}
+
+static void json_mla(struct json *j, const struct model_file *m, const struct layer_desc *d)
+{
+	const struct hparams *hp = &m->hp;
+	json_key(j, "kind"), json_string(j, "mla");
+	json_key(j, "n_head"), json_u64(j, d->n_head);
+	json_key(j, "q_lora_rank"), json_u64(j, hp->n_lora_q);
+	json_key(j, "kv_lora_rank"), json_u64(j, hp->n_lora_kv);
+	json_key(j, "head_dim_nope"), json_u64(j, hparams_mla_head_k(hp) - hp->n_rot);
+	json_key(j, "head_dim_rope"), json_u64(j, hp->n_rot);
+	json_key(j, "head_dim_v"), json_u64(j, hparams_mla_head_v(hp));
+	json_key(j, "split_kv_b"), json_bool(j, hparams_is_mla(hp));
+	json_key(j, "latent_per_token"), json_u64(j, hp->n_lora_kv + hp->n_rot);
+	json_key(j, "rope");
+	json_object_begin(j);
+	json_key(j, "kind"), json_string(j, m->arch->rope == ROPE_NEOX ? "neox" : "normal");
+	json_key(j, "dims"), json_u64(j, hp->n_rot);
+	json_key(j, "base"), json_double(j, d->rope_base);
+	json_key(j, "freq_scale"), json_double(j, d->rope_freq_scale);
+	bool yarn = hp->rope_scaling == ROPE_SCALING_YARN && d->rope_freq_scale < 1.0f;
+	json_key(j, "yarn_orig_ctx"), json_u64(j, yarn ? hp->n_ctx_orig_yarn : 0);
+	/* the config's value back from the file's 0.1 * mscale_all_dim (0.707, not 0.70700001716) */
+	json_key(j, "mscale_all_dim"), json_double(j, yarn ? round(hp->rope_yarn_log_mul * 1e5) / 1e4 : 0);
+	json_key(j, "softmax_gain"), json_double(j, mla_softmax_gain(hp, d));
+	json_object_end(j);
+}
+
+static void json_layer(struct json *j, const struct model_file *m, uint32_t first)
+{
+	const struct hparams *hp = &m->hp;
+	const struct layer_desc *d = &m->layers[first];
+	json_object_begin(j);
+	json_key(j, "layers");
+	json_array_begin(j);
+	for (uint32_t il = 0; il < hp->n_layer; il++)
+		if (!memcmp(&m->layers[il], d, sizeof *d)) json_u64(j, il);
+	json_array_end(j);
+	json_key(j, "attention");
+	json_object_begin(j);
+	if (d->attn == ATTN_MLA) json_mla(j, m, d);
+	else json_gqa(j, m, d);
 	json_object_end(j);
 	json_key(j, "ffn");
 	json_object_begin(j);
 	json_key(j, "kind"), json_string(j, d->ffn == FFN_MOE ? "moe" : "dense");
 	json_key(j, "activation"), json_string(j, d->act == ACT_SILU ? "swiglu" : "geglu");
 	if (d->ffn == FFN_MOE) {
+		struct moe_routing r;
+		arch_moe_routing(m->arch, hp, &r);
 		json_key(j, "n_expert"), json_u64(j, hp->n_expert);
 		json_key(j, "n_expert_used"), json_u64(j, hp->n_expert_used);
 		json_key(j, "n_ff_expert"), json_u64(j, hp->n_ff_exp);
+		json_key(j, "gating"), json_string(j, r.sigmoid ? "sigmoid" : "softmax");
+		json_key(j, "selection_bias"), json_bool(j, has_selection_bias(m, d));
+		json_key(j, "n_group"), json_u64(j, r.n_group > 1 ? r.n_group : 1);
+		json_key(j, "n_group_used"), json_u64(j, r.n_group > 1 ? r.n_group_used : 1);
+		json_key(j, "weights_norm"), json_bool(j, r.norm);
+		json_key(j, "weights_scale"), json_double(j, r.scale);
+		json_key(j, "n_ff_shared"), json_u64(j, d->shexp ? hp->n_ff_shexp : 0);
+		json_key(j, "shared_gate"), json_bool(j, d->shexp_gate);
 	} else {
 		json_key(j, "n_ff"), json_u64(j, d->n_ff);
 	}
@@ -248,6 +407,16 @@ void card_print_json(const struct model_file *m, const struct card *c, FILE *f)
 	json_key(&j, "type"), json_string(&j, "f16");
 	json_key(&j, "bytes_per_token"), json_u64(&j, c->kv_bytes_per_token);
 	json_key(&j, "bytes_full_context"), json_u64(&j, c->kv_bytes_full);
+	if (c->kv_mla) {
+		json_key(&j, "mla");
+		json_object_begin(&j);
+		json_key(&j, "mha_bytes_per_token"), json_u64(&j, c->kv_mha_per_token);
+		json_key(&j, "mha_bytes_full_context"), json_u64(&j, c->kv_mha_full);
+		json_key(&j, "gqa_kv_heads"), json_u64(&j, c->kv_gqa_heads);
+		json_key(&j, "gqa_bytes_per_token"), json_u64(&j, c->kv_gqa_per_token);
+		json_key(&j, "gqa_bytes_full_context"), json_u64(&j, c->kv_gqa_full);
+		json_object_end(&j);
+	}
 	json_object_end(&j);
 	json_key(&j, "weights");
 	json_object_begin(&j);

@@ -17,14 +17,21 @@ struct card_type_share {
 struct card {
 	uint64_t params_total, params_active;
 	uint64_t weight_bytes;
-	uint64_t kv_bytes_per_token;   /* f16 K and V, every layer, one token */
+	uint64_t kv_bytes_per_token;   /* f16 K and V (MLA: the latent row), every layer, one token */
 	uint64_t kv_bytes_full;        /* at the training context, sliding layers capped at their window */
+	/* MLA layers: what the same heads would cache as MHA, and as GQA with kv_gqa_heads (8, or fewer
+	 * when the model has fewer heads) KV heads; f16, the MLA layers only */
+	bool kv_mla;
+	uint32_t kv_gqa_heads;
+	uint64_t kv_mha_per_token, kv_mha_full, kv_gqa_per_token, kv_gqa_full;
 	struct card_type_share types[40];
 	uint32_t n_types;
 	bool random_weights;           /* written by vkllm synth */
 };
 
 void card_compute(const struct model_file *m, struct card *c);
+/* The KV-cache part of card_compute, from hyperparameters and layer recipes alone. */
+void card_kv(const struct hparams *hp, const struct layer_desc *layers, struct card *c);
 void card_print_text(const struct model_file *m, const struct card *c, FILE *f);
 void card_print_json(const struct model_file *m, const struct card *c, FILE *f);
 

@@ -62,4 +62,10 @@ struct synth_result {
 
 int synth_model(const struct synth_options *o, struct synth_result *r);
 
+/* The hyperparameters and layer recipes synth_model would write for o, without the tensors: the
+ * full-size presets' shapes for tests of what depends on them alone (the card's KV cache).
+ * layers holds MODEL_MAX_LAYERS. */
+struct layer_desc;
+int synth_hparams(const struct synth_options *o, struct hparams *hp, struct layer_desc *layers);
+
 #endif

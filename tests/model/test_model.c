@@ -1,6 +1,8 @@
 /* Architectures, synth and the model check.
  *  - presets: parameter counts from the tensor lists against the exact formula and against the
- *    published sizes of the real models (within 2%: model cards round, e.g. "8.2B");
+ *    published sizes of the real models (within 2%: model cards round, e.g. "8.2B"; the deepseek2
+ *    presets with their own tolerances, explained at test_deepseek2_presets), and the card's MLA
+ *    KV cache on their full-size hyperparameters;
  *  - every architecture: a tiny synthesized model opens, its hyperparameters and layer recipes
  *    are the ones the arch defines (Gemma 3's 5:1 windows, SmolLM3's NoPE layers), weights have
  *    the scales synth promises, and the same seed writes the same bytes;
@@ -13,6 +15,7 @@
 #include "loader/gguf.h"
 #include "loader/gguf_write.h"
 #include "loader/quant.h"
+#include "model/arch.h"
 #include "model/card.h"
 #include "model/model.h"
 #include "model/synth.h"
@@ -29,6 +32,129 @@ struct published {
 	const char *preset;
 	double total, active; /* billions, as the model cards give them */
 };
+
+/* DeepSeek V2/V3-style models by hand from their config.json numbers: per layer the attention (q
+ * through its low rank and norm, or plain; the compressed KV [c | k_pe] and c's norm; the per-head
+ * k_b {nope, kv_lora} and v_b {kv_lora, v}; the output), two norms, then either a dense SwiGLU or
+ * the router, the routed experts, the shared experts (one SwiGLU n_shared times as wide) and, with
+ * sigmoid routing, the selection bias. Embedding, output and the final norm once. */
+struct ds_config {
+	uint64_t E, L, H, q_lora, kv_lora, nope, rope, v, ff, ff_exp, X, k, shared, dense, vocab;
+	bool bias;
+};
+
+static void ds_count(const struct ds_config *c, uint64_t *total, uint64_t *active)
+{
+	uint64_t Dk = c->nope + c->rope;
+	uint64_t q = c->q_lora ? c->E * c->q_lora + c->q_lora + c->q_lora * c->H * Dk : c->E * c->H * Dk;
+	uint64_t attn = q + c->E * (c->kv_lora + c->rope) + c->kv_lora + c->H * c->nope * c->kv_lora +
+	                c->H * c->kv_lora * c->v + c->H * c->v * c->E;
+	uint64_t dense = attn + 2 * c->E + 3 * c->E * c->ff, expert = 3 * c->E * c->ff_exp;
+	uint64_t moe = attn + 2 * c->E + c->E * c->X + c->shared * expert + (c->bias ? c->X : 0);
+	uint64_t rest = 2 * c->vocab * c->E + c->E + c->dense * dense;
+	*total = rest + (c->L - c->dense) * (moe + c->X * expert);
+	*active = rest + (c->L - c->dense) * (moe + c->k * expert);
+}
+
+/* deepseek2 presets: the exact count, the published sizes, and --n-layer. DeepSeek and Moonshot
+ * count the activated parameters without the input embedding (a table lookup, no compute): V2-Lite's
+ * "2.4B" is 2.66B with it and 2.45B without, V3's "37B" 37.55B and 36.63B, K2's "32B" 32.86B and
+ * 31.69B. Tolerances: V3's 671B and V2-Lite's 15.7B are exact to the digits given (0.1%); the
+ * active figures are rounded to two digits (2.5% covers V2-Lite's 2.45 -> "2.4"); Kimi K2's
+ * "1.04T" (tech report; the model card says "1T") is 1.3% above the 1026.4B its tensors hold
+ * (1026.5B on Hugging Face with the FP8 block scales), so 1.5%. V3's Hugging Face total, 685B,
+ * adds the multi-token-prediction layer (14B) that synth does not write. */
+static void test_deepseek2_presets(void)
+{
+	static const struct {
+		const char *preset;
+		struct ds_config c;
+		double total, active, tol_total, tol_active;
+	} m[] = {
+		{"deepseek-v3", {7168, 61, 128, 1536, 512, 128, 64, 128, 18432, 2048, 256, 8, 1, 3, 129280, true}, 671, 37, 0.001, 0.015},
+		{"kimi-k2", {7168, 61, 64, 1536, 512, 128, 64, 128, 18432, 2048, 384, 8, 1, 1, 163840, true}, 1040, 32, 0.015, 0.015},
+		{"deepseek-v2-lite", {2048, 27, 16, 0, 512, 128, 64, 128, 10944, 1408, 64, 6, 2, 1, 102400, false}, 15.7, 2.4, 0.001, 0.025},
+	};
+	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+		struct synth_options o = {.type = -1, .seed = 1, .tied = -1, .dry_run = true, .preset = m[i].preset};
+		struct synth_result r;
+		uint64_t total, active;
+		ds_count(&m[i].c, &total, &active);
+		int st = synth_model(&o, &r);
+		EXPECT(st == VKLLM_OK && r.n_params == total && r.n_params_active == active,
+		       "%s: %llu / %llu params, formula %llu / %llu (%s)", m[i].preset, (unsigned long long)r.n_params,
+		       (unsigned long long)r.n_params_active, (unsigned long long)total, (unsigned long long)active,
+		       st ? vkllm_error() : "");
+		double t = (double)r.n_params / 1e9, a = (double)(r.n_params_active - m[i].c.vocab * m[i].c.E) / 1e9;
+		EXPECT(fabs(t / m[i].total - 1) < m[i].tol_total && fabs(a / m[i].active - 1) < m[i].tol_active,
+		       "%s: %.3f B total, %.3f B active without the embedding; published %g / %g", m[i].preset, t, a, m[i].total,
+		       m[i].active);
+		printf("# %-18s %8.3f B total %7.3f B active (%.3f B without the input embedding), published %g / %g\n",
+		       m[i].preset, t, (double)r.n_params_active / 1e9, a, m[i].total, m[i].active);
+
+		/* --n-layer keeps full-size layers; the leading dense layers stay at most all of them */
+		for (uint32_t L = 1; L <= 4; L++) {
+			struct ds_config c = m[i].c;
+			c.L = L;
+			c.dense = c.dense < L ? c.dense : L;
+			ds_count(&c, &total, &active);
+			o.n_layer = L;
+			st = synth_model(&o, &r);
+			EXPECT(st == VKLLM_OK && r.n_params == total && r.n_params_active == active,
+			       "%s --n-layer %u: %llu params, formula %llu (%s)", m[i].preset, L, (unsigned long long)r.n_params,
+			       (unsigned long long)total, st ? vkllm_error() : "");
+		}
+	}
+	/* llama.cpp reads a 26- or 27-layer deepseek2 file as "lite" and ignores q_lora_rank */
+	struct synth_options o = {.type = -1, .seed = 1, .tied = -1, .dry_run = true, .preset = "deepseek-v3", .n_layer = 27};
+	struct synth_result r;
+	EXPECT(synth_model(&o, &r) == VKLLM_E_ARG && strstr(vkllm_error(), "lite"), "V3 with 27 layers: %s", vkllm_error());
+	o.no_q_lora = true;
+	EXPECT(synth_model(&o, &r) == VKLLM_OK, "V3 with 27 layers and no q low rank: %s", vkllm_error());
+}
+
+/* The card's KV cache for MLA, on the full-size presets' hyperparameters: the latent row
+ * (kv_lora + rope, f16) per layer, beside MHA (every head its key nope+rope and value) and GQA
+ * with 8 KV heads of the same sizes. */
+static void test_mla_kv_card(void)
+{
+	static const struct {
+		const char *preset;
+		uint64_t L, H, kv_lora, rope, dk, dv, ctx;
+	} m[] = {
+		{"deepseek-v3", 61, 128, 512, 64, 192, 128, 163840},
+		{"kimi-k2", 61, 64, 512, 64, 192, 128, 131072},
+		{"deepseek-v2-lite", 27, 16, 512, 64, 192, 128, 163840},
+	};
+	static struct hparams hp;
+	static struct layer_desc layers[MODEL_MAX_LAYERS];
+	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+		struct synth_options o = {.type = -1, .seed = 1, .tied = -1, .preset = m[i].preset};
+		int st = synth_hparams(&o, &hp, layers);
+		EXPECT(st == VKLLM_OK, "%s: %s", m[i].preset, vkllm_error());
+		if (st) continue;
+		struct card c;
+		memset(&c, 0, sizeof c);
+		card_kv(&hp, layers, &c);
+		uint64_t latent = m[i].L * 2 * (m[i].kv_lora + m[i].rope), mha = m[i].L * 2 * m[i].H * (m[i].dk + m[i].dv),
+		         gqa = m[i].L * 2 * 8 * (m[i].dk + m[i].dv);
+		EXPECT(c.kv_mla && c.kv_bytes_per_token == latent && c.kv_bytes_full == latent * m[i].ctx,
+		       "%s: latent %llu B/token, %llu full; want %llu, %llu", m[i].preset, (unsigned long long)c.kv_bytes_per_token,
+		       (unsigned long long)c.kv_bytes_full, (unsigned long long)latent, (unsigned long long)(latent * m[i].ctx));
+		EXPECT(c.kv_mha_per_token == mha && c.kv_mha_full == mha * m[i].ctx && c.kv_gqa_heads == 8 &&
+		           c.kv_gqa_per_token == gqa && c.kv_gqa_full == gqa * m[i].ctx,
+		       "%s: MHA %llu, GQA(%u) %llu B/token; want %llu, %llu", m[i].preset, (unsigned long long)c.kv_mha_per_token,
+		       c.kv_gqa_heads, (unsigned long long)c.kv_gqa_per_token, (unsigned long long)mha, (unsigned long long)gqa);
+		printf("# %-18s KV per token: MLA %llu B, MHA %llu B (%.1fx), GQA-8 %llu B (%.1fx); at %llu tokens %.2f / %.1f / %.2f GiB\n",
+		       m[i].preset, (unsigned long long)latent, (unsigned long long)mha, (double)mha / (double)latent,
+		       (unsigned long long)gqa, (double)gqa / (double)latent, (unsigned long long)m[i].ctx,
+		       (double)(latent * m[i].ctx) / (1 << 30), (double)(mha * m[i].ctx) / (1 << 30),
+		       (double)(gqa * m[i].ctx) / (1 << 30));
+	}
+	/* V3's numbers in full, as the card prints them: 70272 B a token (10.72 GiB at 163840) against
+	 * 4997120 B (762.5 GiB) as MHA and 312320 B (47.66 GiB) as GQA-8 */
+	EXPECT(61ull * 2 * 576 == 70272 && 61ull * 2 * 128 * 320 == 4997120 && 61ull * 2 * 8 * 320 == 312320, "V3 by hand");
+}
 
 static void test_presets(void)
 {
@@ -129,6 +255,27 @@ static void check_arch_specifics(const struct model_file *m)
 	if (!strcmp(a, "qwen3")) EXPECT(m->layers[1].qk_norm == QK_NORM_HEAD && m->tied_output, "qwen3 recipe");
 }
 
+/* deepseek2's tiny model: V3's layout in small (synth.c tiny_preset) */
+static void check_deepseek2(const struct model_file *m)
+{
+	const struct hparams *hp = &m->hp;
+	EXPECT(hp->n_lora_q == 96 && hp->n_lora_kv == 32 && hp->n_rot == 8 && hp->head_dim_k_mla == 40 && hp->head_dim_v_mla == 24,
+	       "deepseek2 MLA sizes: q_lora %u kv_lora %u rope %u k %u v %u", hp->n_lora_q, hp->n_lora_kv, hp->n_rot,
+	       hp->head_dim_k_mla, hp->head_dim_v_mla);
+	EXPECT(hp->expert_gating == 2 && hp->n_expert_groups == 4 && hp->n_group_used == 2 && hp->expert_weights_norm &&
+	           hp->expert_weights_scale == 2.5f && hp->n_expert_shared == 1 && hp->n_ff_shexp == 32,
+	       "deepseek2 routing");
+	EXPECT(hp->rope_scaling == ROPE_SCALING_YARN && hp->rope_freq_scale == 0.25f && fabsf(hp->rope_yarn_log_mul - 0.1f) < 1e-7f,
+	       "deepseek2 YaRN");
+	for (uint32_t il = 0; il < hp->n_layer; il++)
+		EXPECT(m->layers[il].attn == ATTN_MLA && m->layers[il].ffn == (il == 0 ? FFN_GLU : FFN_MOE) &&
+		           m->layers[il].shexp == (il > 0) && !m->layers[il].shexp_gate,
+		       "deepseek2 layer %u recipe", il);
+	EXPECT(gguf_tensor(&m->gguf, "blk.1.exp_probs_b.bias") && gguf_tensor(&m->gguf, "blk.0.attn_k_b.weight") &&
+	           !gguf_tensor(&m->gguf, "blk.0.exp_probs_b.bias"),
+	       "deepseek2 tensors");
+}
+
 static void test_tiny_models(void)
 {
 	for (const struct arch *const *a = arch_all(); *a; a++) {
@@ -141,15 +288,22 @@ static void test_tiny_models(void)
 		st = model_file_open(&m, path);
 		EXPECT(st == VKLLM_OK, "open %s: %s", (*a)->name, vkllm_error());
 		if (st) continue;
-		EXPECT(m.arch == *a && m.hp.n_embd == 64 && m.hp.n_head[0] == 4 && m.hp.n_head_kv[0] == 2 && m.hp.head_dim_k == 16 &&
-		           m.hp.n_vocab == m.vocab.n_tokens,
+		/* MLA files are MQA over the latent row: one KV "head" of kv_lora 32 + rope 8, value 32 */
+		bool mla = m.layers[0].attn == ATTN_MLA;
+		uint32_t want_kv = mla ? 1 : 2, want_dk = mla ? 40 : 16;
+		EXPECT(m.arch == *a && m.hp.n_embd == 64 && m.hp.n_head[0] == 4 && m.hp.n_head_kv[0] == want_kv &&
+		           m.hp.head_dim_k == want_dk && m.hp.n_vocab == m.vocab.n_tokens,
 		       "%s hparams", (*a)->name);
 		check_arch_specifics(&m);
-		/* weight scales: projections and embeddings N(0, 1/sqrt(n_in)), norms about 1.
-		 * Tolerance 10%: a 64x64 matrix has 4096 samples, so the sd is known to about 1%. */
+		if (mla) check_deepseek2(&m);
+		/* weight scales: projections and embeddings N(0, 1/sqrt(n_in)), norms about 1; the output
+		 * projection has no attention gain on any arch. Tolerance 10%: 4096 or more samples, so
+		 * the sd is known to about 1%. */
 		double mean, sd;
-		tensor_stats(gguf_tensor(&m.gguf, "blk.0.attn_v.weight"), &mean, &sd);
-		EXPECT(fabs(mean) < 0.02 && fabs(sd * 8.0 - 1.0) < 0.1, "%s attn_v: mean %g sd %g (want 0, 0.125)", (*a)->name, mean, sd);
+		const struct gguf_tensor *wo = gguf_tensor(&m.gguf, "blk.0.attn_output.weight");
+		tensor_stats(wo, &mean, &sd);
+		EXPECT(fabs(mean) < 0.02 && fabs(sd * sqrt((double)wo->ne[0]) - 1.0) < 0.1, "%s attn_output: mean %g sd %g (want 0, %g)",
+		       (*a)->name, mean, sd, 1 / sqrt((double)wo->ne[0]));
 		tensor_stats(gguf_tensor(&m.gguf, "token_embd.weight"), &mean, &sd);
 		/* gemma3 scales input embeddings by sqrt(n_embd) = 8: synth divides it back out */
 		double want = m.hp.embed_scale > 0 ? 0.125 / m.hp.embed_scale : 0.125;
@@ -160,11 +314,15 @@ static void test_tiny_models(void)
 		struct card c;
 		card_compute(&m, &c);
 		EXPECT(c.params_total > 0 && c.params_active <= c.params_total, "card");
-		/* KV cache per token: f16 K and V for every layer */
+		/* KV cache per token: f16 K and V for every layer; MLA: the latent row of 32 + 8 */
 		uint64_t kv = 0;
-		for (uint32_t il = 0; il < m.hp.n_layer; il++) kv += 2ull * 2 * m.layers[il].n_head_kv * 16;
+		for (uint32_t il = 0; il < m.hp.n_layer; il++) kv += mla ? 2 * 40 : 2ull * 2 * m.layers[il].n_head_kv * 16;
 		EXPECT(c.kv_bytes_per_token == kv, "%s kv bytes %llu, expected %llu", (*a)->name,
 		       (unsigned long long)c.kv_bytes_per_token, (unsigned long long)kv);
+		/* beside it, 4 heads of key 40 and value 24 as MHA; GQA with 8 heads is no smaller */
+		EXPECT(c.kv_mla == mla && (!mla || (c.kv_mha_per_token == 3 * 2 * 4 * 64 && c.kv_gqa_heads == 4 &&
+		                                     c.kv_mha_full == c.kv_mha_per_token * 4096)),
+		       "%s: MLA comparison %llu", (*a)->name, (unsigned long long)c.kv_mha_per_token);
 		model_file_close(&m);
 
 		/* determinism: the same seed writes the same bytes, another seed does not */
@@ -289,6 +447,8 @@ int main(void)
 		return 1;
 	}
 	test_presets();
+	test_deepseek2_presets();
+	test_mla_kv_card();
 	test_tiny_models();
 	test_types();
 	test_bad_models();
