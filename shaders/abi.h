@@ -174,6 +174,61 @@ struct attn_prep_params {
 	ABI_F32 corr_high;
 };
 
+/* mla_prep.comp: the latent projection's tail and the query split of multi-head latent attention.
+ * Per token t (one workgroup for the KV slot, one per query head):
+ *   CACHE[row] = [ rms_norm(kv[t][0:C]) * norm | rope(kv[t][C:C+R]) ]   row = STEP[step_offset + 1] + t
+ *   QN[t][h] = q[t][h][0:nope]      QP[t][h] = rope(q[t][h][nope:nope+R])
+ * RoPE optional (rope 0: the pe dims pass through, Kimi Linear's NoPE MLA). */
+struct mla_prep_params {
+	ABI_U32 n_tokens;
+	ABI_U32 n_head;
+	ABI_U32 kv_lora;        /* C: the compressed KV width */
+	ABI_U32 n_pe;           /* R: the shared rope key's width (and each head's q_pe) */
+	ABI_U32 nope;           /* each head's q_nope width */
+	ABI_U32 q_offset;
+	ABI_U32 q_stride;       /* between tokens in q (heads are nope + R apart) */
+	ABI_U32 kv_offset;
+	ABI_U32 kv_stride;      /* between tokens in kv */
+	ABI_U32 norm_offset;
+	ABI_U32 cache_offset;
+	ABI_U32 qn_offset;
+	ABI_U32 qp_offset;
+	ABI_U32 n_ctx;
+	ABI_U32 step_offset;
+	ABI_U32 t_offset;       /* the chunk's token t0: cache row STEP[step_offset + 1] + t_offset + t */
+	ABI_U32 pos_offset;
+	ABI_F32 eps;
+	ABI_U32 rope;
+	ABI_U32 neox;
+	ABI_F32 theta_scale;
+	ABI_F32 freq_scale;
+	ABI_F32 ext_factor;
+	ABI_F32 mscale;
+	ABI_F32 corr_low;
+	ABI_F32 corr_high;
+};
+
+/* mla_attention.comp: absorbed MLA attention over the latent cache, MQA with one latent "KV head":
+ *   s[t][h][j] = scale * (QA[t][h] . CACHE[j][0:C] + QP[t][h] . CACHE[j][C:C+R]),  j <= p0 + t, j < n_kv
+ *   O[t][h] = softmax_j(s) . CACHE[:, 0:C]
+ * With n_split > 1 each split writes attention_combine.comp's partials (dv = C). */
+struct mla_attn_params {
+	ABI_U32 n_q;
+	ABI_U32 n_head;
+	ABI_U32 n_ctx;
+	ABI_U32 qa_offset;
+	ABI_U32 qa_stride;      /* between tokens (heads C apart) */
+	ABI_U32 qp_offset;
+	ABI_U32 qp_stride;      /* between tokens (heads R apart) */
+	ABI_U32 cache_offset;
+	ABI_U32 o_offset;
+	ABI_U32 o_stride;       /* between tokens (heads C apart); unused for partials */
+	ABI_U32 step_offset;
+	ABI_U32 t_offset;       /* the queries' first token in the chunk: token t sits at p0 + t_offset + t */
+	ABI_U32 n_split;
+	ABI_F32 scale;
+};
+
 /* embed.comp: OUT[t] = scale * decode(W row ids[t] - first_row) for ids in [first_row, first_row + n_rows);
  * rows for other ids are left untouched (a table split over several buffers takes one dispatch each). */
 struct embed_params {

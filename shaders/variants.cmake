@@ -53,6 +53,12 @@ vkllm_shader(kv_store_f32 kv_store.comp)
 # attn_prep: QK-norm, RoPE and both cache stores in one dispatch (host/ops/attn_prep.c)
 vkllm_shader(attn_prep_f16 attn_prep.comp DEFINES OUT_F16)
 vkllm_shader(attn_prep_f32 attn_prep.comp)
+# MLA (host/ops/mla.c, docs/mla.md): the latent projection's norm, RoPE and cache store, and absorbed
+# attention over the latent cache; f16 or f32 latent cache
+vkllm_shader(mla_prep_f16 mla_prep.comp DEFINES OUT_F16)
+vkllm_shader(mla_prep_f32 mla_prep.comp)
+vkllm_shader(mla_attention_f16 mla_attention.comp DEFINES KV_F16)
+vkllm_shader(mla_attention_f32 mla_attention.comp)
 vkllm_shader(argmax_f32 argmax.comp)
 vkllm_shader(argmax_merge_f32 argmax.comp DEFINES MERGE)
 vkllm_shader(topk_f32 topk.comp)

@@ -2,6 +2,8 @@
  * the recipe describes them, and the head. Read it beside tests/ref/forward_ref_layer.c: the
  * blocks come in the same order and each names the reference function it matches. */
 #include "graph/forward.h"
+#include "graph/attn_mla.h"
+#include "graph/forward_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -12,27 +14,7 @@
 
 /* ---- views ---- */
 
-/* rows [row0, row0 + n) of an f32 activation buffer with `width` floats per row */
-static struct gpu_view rows(const struct gpu_buffer *b, uint64_t row0, uint64_t n, uint64_t width)
-{
-	struct gpu_view v = {b, row0 * width * 4, n * width * 4};
-	return v;
-}
-
-static struct gpu_view whole(const struct weight *w) { return w->view; }
 static const struct gpu_view no_view = {0};
-
-static struct gpu_view step_words(const struct fwd_state *s)
-{
-	struct gpu_view v = {&s->step, 0, 8};
-	return v;
-}
-
-static struct gpu_view step_pos(const struct fwd_state *s, uint32_t n)
-{
-	struct gpu_view v = {&s->step, STEP_POS_BYTES, (VkDeviceSize)n * 4};
-	return v;
-}
 
 static struct gpu_view step_ids(const struct fwd_state *s, uint32_t n)
 {
@@ -53,6 +35,10 @@ void fwd_widths(const struct model_file *m, struct fwd_widths *wd)
 		const struct layer_desc *d = &m->layers[il];
 		uint32_t q = d->n_head * hp->head_dim_k, k = d->n_head_kv * hp->head_dim_k, v = d->n_head_kv * hp->head_dim_v;
 		uint32_t att = d->n_head * hp->head_dim_v;
+		if (d->attn == ATTN_MLA) { /* per head [nope | rope] queries and v outputs; the rest in attn_mla.c */
+			q = d->n_head * hparams_mla_head_k(hp), att = d->n_head * hparams_mla_head_v(hp);
+			k = v = 0;
+		}
 		if (q > wd->q) wd->q = q;
 		if (k > wd->k) wd->k = k;
 		if (v > wd->v) wd->v = v;
@@ -86,7 +72,8 @@ uint64_t fwd_attn_scratch_bytes(const struct fwd_state *s, uint32_t n_tokens)
 	for (uint32_t il = 0; il < s->m->hp.n_layer; il++) {
 		struct attn_desc a;
 		attn_desc(s, il, n_tokens, &a);
-		uint64_t b = op_attention_scratch_bytes(s->g, &a);
+		uint64_t b = s->m->layers[il].attn == ATTN_MLA ? mla_attn_scratch_bytes(s, il, n_tokens)
+		                                               : op_attention_scratch_bytes(s->g, &a);
 		if (b > most) most = b;
 	}
 	return most;
@@ -100,30 +87,38 @@ uint64_t fwd_cand_scratch_bytes(const struct fwd_state *s)
 
 /* llama_context: ext_factor 1 for YaRN scaling, else 0; attn_factor cancels the magnitude
  * rope_yarn applies (get_mscale / (1 + 0.1 ln s), 1 for these archs), times the file's factor */
+static float yarn_get_mscale(float factor, float mscale) { return factor <= 1.0f ? 1.0f : 0.1f * mscale * logf(factor) + 1.0f; }
+
 void fwd_rope_yarn(const struct hparams *hp, float *ext_factor, float *attn_factor)
 {
 	*ext_factor = hp->rope_scaling == ROPE_SCALING_YARN ? 1.0f : 0.0f;
 	float attn = 1.0f;
 	if (*ext_factor != 0) {
 		float factor = 1.0f / hp->rope_freq_scale;
-		float mscale = factor <= 1.0f ? 1.0f : 0.1f * logf(factor) + 1.0f;
-		attn = mscale * (1.0f / (1.0f + 0.1f * logf(factor)));
+		attn = yarn_get_mscale(factor, 1.0f);
+		if (hp->rope_yarn_log_mul != 0.0f) {
+			/* deepseek2 (the only arch here with the key; llama.cpp divides its value by 0.1):
+			 * mscale = mscale_all_dim unless that is 1, so the ratio is 1 and the rotation keeps
+			 * magnitude 1; mla_kq_scale puts YaRN's scale into the kq scale instead */
+			float all = hp->rope_yarn_log_mul / 0.1f, m = all != 1.0f ? all : 1.0f;
+			attn = yarn_get_mscale(factor, m) / yarn_get_mscale(factor, all);
+		}
+		attn *= 1.0f / (1.0f + 0.1f * logf(factor));
 	}
 	*attn_factor = attn * hp->rope_attn_factor;
 }
 
 /* ---- blocks ---- */
 
-/* y (+)= W x for n tokens; a weight's rows are its outputs */
-static int linear(struct gpu_rec *rec, struct gpu_view y, const struct weight *w, struct gpu_view x, uint32_t n,
-                  bool accumulate)
+int fwd_linear(struct gpu_rec *rec, struct gpu_view y, const struct weight *w, struct gpu_view x, uint32_t n, bool accumulate)
 {
-	return op_matmul(rec, y, whole(w), w->type, x, (uint32_t)w->n_out, (uint32_t)w->n_in, n, accumulate);
+	return op_matmul(rec, y, fwd_whole(w), w->type, x, (uint32_t)w->n_out, (uint32_t)w->n_in, n, accumulate);
 }
+
 
 static int bias(struct gpu_rec *rec, struct gpu_view y, const struct weight *b, uint32_t width, uint32_t n)
 {
-	return b->present ? op_add_bias(rec, y, y, whole(b), width, n) : VKLLM_OK;
+	return b->present ? op_add_bias(rec, y, y, fwd_whole(b), width, n) : VKLLM_OK;
 }
 
 /* ggml_get_rows on token_embd, times Gemma's sqrt(n_embd), in row ranges that fit one binding */
@@ -138,38 +133,35 @@ static int record_embed(struct fwd_state *s, struct gpu_rec *rec, uint32_t n)
 	for (uint32_t r0 = 0; r0 < t->n_out; r0 += part) {
 		uint32_t nr = (uint32_t)(t->n_out - r0 < part ? t->n_out - r0 : part);
 		struct gpu_view table = {t->view.buf, t->view.offset + (VkDeviceSize)r0 * t->row_bytes, (VkDeviceSize)nr * t->row_bytes};
-		TRY(op_embed(rec, rows(&s->x, 0, n, hp->n_embd), table, t->type, step_ids(s, n), n, hp->n_embd, r0, nr, scale));
+		TRY(op_embed(rec, fwd_rows(&s->x, 0, n, hp->n_embd), table, t->type, step_ids(s, n), n, hp->n_embd, r0, nr, scale));
 	}
 	return VKLLM_OK;
 }
 
-/* build_norm at a block's input: pre-norm archs norm into h; OLMo 2 feeds x in as it is */
-static int block_input(struct fwd_state *s, struct gpu_rec *rec, const struct weight *norm, uint32_t n,
-                       struct gpu_view *in)
+int fwd_block_input(struct fwd_state *s, struct gpu_rec *rec, const struct weight *norm, uint32_t n, struct gpu_view *in)
 {
 	uint32_t E = s->m->hp.n_embd;
-	*in = rows(&s->x, 0, n, E);
+	*in = fwd_rows(&s->x, 0, n, E);
 	if (!norm->present) return VKLLM_OK;
-	struct gpu_view h = rows(&s->h, 0, n, E);
-	TRY(op_rms_norm(rec, h, *in, whole(norm), E, n, 0, s->m->hp.norm_eps));
+	struct gpu_view h = fwd_rows(&s->h, 0, n, E);
+	TRY(op_rms_norm(rec, h, *in, fwd_whole(norm), E, n, 0, s->m->hp.norm_eps));
 	*in = h;
 	return VKLLM_OK;
 }
 
-/* The block's output into the residual stream: x += post_norm(W out + b). Without a post-norm
- * or bias the product accumulates straight into x (the add fused into the matmul). */
-static int block_output(struct fwd_state *s, struct gpu_rec *rec, const struct weight *w, const struct weight *b,
-                        const struct weight *post_norm, struct gpu_view in, uint32_t n)
+int fwd_block_output(struct fwd_state *s, struct gpu_rec *rec, const struct weight *w, const struct weight *b,
+                     const struct weight *post_norm, struct gpu_view in, uint32_t n)
 {
 	uint32_t E = s->m->hp.n_embd;
-	struct gpu_view x = rows(&s->x, 0, n, E);
-	if (!b->present && !post_norm->present) return linear(rec, x, w, in, n, true);
-	struct gpu_view out = rows(&s->proj, 0, n, E);
-	TRY(linear(rec, out, w, in, n, false));
+	struct gpu_view x = fwd_rows(&s->x, 0, n, E);
+	if (!b->present && !post_norm->present) return fwd_linear(rec, x, w, in, n, true);
+	struct gpu_view out = fwd_rows(&s->proj, 0, n, E);
+	TRY(fwd_linear(rec, out, w, in, n, false));
 	TRY(bias(rec, out, b, E, n));
-	if (post_norm->present) TRY(op_rms_norm(rec, out, out, whole(post_norm), E, n, 0, s->m->hp.norm_eps));
+	if (post_norm->present) TRY(op_rms_norm(rec, out, out, fwd_whole(post_norm), E, n, 0, s->m->hp.norm_eps));
 	return op_add(rec, x, x, out, n * E);
 }
+
 
 /* ref_attention_block: projections, biases, QK-norm, RoPE, the cache store, attention, output */
 static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint32_t n)
@@ -180,19 +172,19 @@ static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t i
 	uint32_t D = hp->head_dim_k, Dv = hp->head_dim_v, H = d->n_head, Hkv = d->n_head_kv;
 	uint32_t nq = H * D, nk = Hkv * D, nv = Hkv * Dv;
 	float eps = hp->norm_eps;
-	struct gpu_view in, q = rows(&s->q, 0, n, nq), k = rows(&s->k, 0, n, nk), v = rows(&s->v, 0, n, nv);
-	TRY(block_input(s, rec, &L->attn_norm, n, &in));
+	struct gpu_view in, q = fwd_rows(&s->q, 0, n, nq), k = fwd_rows(&s->k, 0, n, nk), v = fwd_rows(&s->v, 0, n, nv);
+	TRY(fwd_block_input(s, rec, &L->attn_norm, n, &in));
 	if (n == 1 && L->qkv.present) {
 		/* a decode step: q|k|v as one matrix into one row of the q buffer (sized for it) */
-		struct gpu_view qkv = rows(&s->q, 0, 1, nq + nk + nv);
-		TRY(linear(rec, qkv, &L->qkv, in, 1, false));
+		struct gpu_view qkv = fwd_rows(&s->q, 0, 1, nq + nk + nv);
+		TRY(fwd_linear(rec, qkv, &L->qkv, in, 1, false));
 		k = (struct gpu_view){&s->q, (VkDeviceSize)nq * 4, (VkDeviceSize)nk * 4};
 		v = (struct gpu_view){&s->q, (VkDeviceSize)(nq + nk) * 4, (VkDeviceSize)nv * 4};
 		q.size = (VkDeviceSize)nq * 4;
 	} else {
-		TRY(linear(rec, q, &L->wq, in, n, false));
-		TRY(linear(rec, k, &L->wk, in, n, false));
-		TRY(linear(rec, v, &L->wv, in, n, false));
+		TRY(fwd_linear(rec, q, &L->wq, in, n, false));
+		TRY(fwd_linear(rec, k, &L->wk, in, n, false));
+		TRY(fwd_linear(rec, v, &L->wv, in, n, false));
 	}
 	TRY(bias(rec, q, &L->bq, nq, n));
 	TRY(bias(rec, k, &L->bk, nk, n));
@@ -206,35 +198,35 @@ static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t i
 		.attn_factor = d->rope_plain ? 1.0f : s->attn_factor, .beta_fast = 32.0f, .beta_slow = 1.0f,
 		.n_ctx_orig = hp->n_ctx_orig_yarn,
 	};
-	struct gpu_view ff = s->w->rope_freqs.present ? whole(&s->w->rope_freqs) : no_view;
+	struct gpu_view ff = s->w->rope_freqs.present ? fwd_whole(&s->w->rope_freqs) : no_view;
 	if (d->qk_norm != QK_NORM_FULL) {
 		/* per-head norm or none: all of it in one dispatch, the same numbers as the ops below */
 		bool norm = d->qk_norm == QK_NORM_HEAD;
 		struct attn_prep_desc pd = {
 			.n_tokens = n, .n_head = H, .n_head_kv = Hkv, .head_dim_k = D, .head_dim_v = Dv,
-			.q_norm = norm ? whole(&L->q_norm) : no_view, .k_norm = norm ? whole(&L->k_norm) : no_view, .eps = eps,
-			.rope = d->rope ? &rc : NULL, .freq_factors = ff, .pos = step_pos(s, n), .step = step_words(s),
+			.q_norm = norm ? fwd_whole(&L->q_norm) : no_view, .k_norm = norm ? fwd_whole(&L->k_norm) : no_view, .eps = eps,
+			.rope = d->rope ? &rc : NULL, .freq_factors = ff, .pos = fwd_step_pos(s, n), .step = fwd_step_words(s),
 			.kv_type = s->kv_type, .n_ctx = s->n_ctx,
 		};
 		TRY(op_attn_prep(rec, q, k, v, gpu_whole(&s->k_cache[il]), gpu_whole(&s->v_cache[il]), &pd));
 	} else {
-		TRY(op_rms_norm(rec, q, q, whole(&L->q_norm), nq, n, 0, eps));
-		TRY(op_rms_norm(rec, k, k, whole(&L->k_norm), nk, n, 0, eps));
+		TRY(op_rms_norm(rec, q, q, fwd_whole(&L->q_norm), nq, n, 0, eps));
+		TRY(op_rms_norm(rec, k, k, fwd_whole(&L->k_norm), nk, n, 0, eps));
 		if (d->rope) {
-			TRY(op_rope(rec, q, q, step_pos(s, n), ff, n, H, D, 0, 0, &rc));
-			TRY(op_rope(rec, k, k, step_pos(s, n), ff, n, Hkv, D, 0, 0, &rc));
+			TRY(op_rope(rec, q, q, fwd_step_pos(s, n), ff, n, H, D, 0, 0, &rc));
+			TRY(op_rope(rec, k, k, fwd_step_pos(s, n), ff, n, Hkv, D, 0, 0, &rc));
 		}
-		TRY(op_kv_store(rec, gpu_whole(&s->k_cache[il]), s->kv_type, k, step_words(s), n, nk, 0, 0, s->n_ctx, 0));
-		TRY(op_kv_store(rec, gpu_whole(&s->v_cache[il]), s->kv_type, v, step_words(s), n, nv, 0, 0, s->n_ctx, 0));
+		TRY(op_kv_store(rec, gpu_whole(&s->k_cache[il]), s->kv_type, k, fwd_step_words(s), n, nk, 0, 0, s->n_ctx, 0));
+		TRY(op_kv_store(rec, gpu_whole(&s->v_cache[il]), s->kv_type, v, fwd_step_words(s), n, nv, 0, 0, s->n_ctx, 0));
 	}
 
 	struct attn_desc a;
 	attn_desc(s, il, n, &a);
-	struct gpu_view att = rows(&s->att, 0, n, H * Dv);
+	struct gpu_view att = fwd_rows(&s->att, 0, n, H * Dv);
 	struct gpu_view scratch = s->attn_scratch.buffer ? gpu_whole(&s->attn_scratch) : no_view;
 	TRY(op_attention(rec, att, scratch, q, gpu_whole(&s->k_cache[il]), gpu_whole(&s->v_cache[il]), no_view,
-	                 step_words(s), &a));
-	return block_output(s, rec, &L->wo, &L->bo, &L->post_attn_norm, att, n);
+	                 fwd_step_words(s), &a));
+	return fwd_block_output(s, rec, &L->wo, &L->bo, &L->post_attn_norm, att, n);
 }
 
 /* gate = W_gate in and up = W_up in, F wide, into the ff_gate and ff_up buffers; a decode step
@@ -244,13 +236,13 @@ static int gate_and_up(struct fwd_state *s, struct gpu_rec *rec, const struct we
                        const struct weight *wu, struct gpu_view in, uint32_t n, uint32_t F, struct gpu_view *gate,
                        struct gpu_view *up)
 {
-	*gate = rows(&s->ff_gate, 0, n, F), *up = rows(&s->ff_up, 0, n, F);
+	*gate = fwd_rows(&s->ff_gate, 0, n, F), *up = fwd_rows(&s->ff_up, 0, n, F);
 	if (n == 1 && fused->present) {
 		*up = (struct gpu_view){&s->ff_gate, (VkDeviceSize)F * 4, (VkDeviceSize)F * 4};
-		return linear(rec, rows(&s->ff_gate, 0, 1, 2 * F), fused, in, 1, false);
+		return fwd_linear(rec, fwd_rows(&s->ff_gate, 0, 1, 2 * F), fused, in, 1, false);
 	}
-	TRY(linear(rec, *gate, wg, in, n, false));
-	return linear(rec, *up, wu, in, n, false);
+	TRY(fwd_linear(rec, *gate, wg, in, n, false));
+	return fwd_linear(rec, *up, wu, in, n, false);
 }
 
 /* The shared expert (qwen2moe): a dense GLU of the same input beside the routed experts, added
@@ -264,11 +256,11 @@ static int record_shared_expert(struct fwd_state *s, struct gpu_rec *rec, uint32
 	struct gpu_view gate, up;
 	TRY(gate_and_up(s, rec, &L->gate_up_shexp, &L->gate_shexp, &L->up_shexp, in, n, S, &gate, &up));
 	TRY(op_glu(rec, gate, gate, up, S, n, d->act == ACT_SILU ? GLU_SWIGLU : GLU_GEGLU));
-	if (!d->shexp_gate) return linear(rec, x, &L->down_shexp, gate, n, true);
+	if (!d->shexp_gate) return fwd_linear(rec, x, &L->down_shexp, gate, n, true);
 	/* the gate logits go where the router's were (consumed by then), the output through proj */
-	struct gpu_view out = rows(&s->proj, 0, n, E), g = rows(&s->router_logits, 0, n, 1);
-	TRY(linear(rec, out, &L->down_shexp, gate, n, false));
-	TRY(linear(rec, g, &L->gate_inp_shexp, in, n, false));
+	struct gpu_view out = fwd_rows(&s->proj, 0, n, E), g = fwd_rows(&s->router_logits, 0, n, 1);
+	TRY(fwd_linear(rec, out, &L->down_shexp, gate, n, false));
+	TRY(fwd_linear(rec, g, &L->gate_inp_shexp, in, n, false));
 	return op_add_gated(rec, x, x, out, g, E, n);
 }
 
@@ -281,15 +273,17 @@ static int record_moe(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 	const struct layer_desc *d = &s->m->layers[il];
 	const struct layer_weights *L = &s->w->layers[il];
 	uint32_t E = hp->n_embd, X = hp->n_expert, K = hp->n_expert_used, F = hp->n_ff_exp, A = n * K;
-	struct gpu_view logits = rows(&s->router_logits, 0, n, X), ids = rows(&s->moe_ids, 0, A, 1);
-	struct gpu_view w = rows(&s->moe_w, 0, A, 1);
-	struct gpu_view gate = rows(&s->moe_gate, 0, A, F), up = rows(&s->moe_up, 0, A, F), down = rows(&s->moe_down, 0, A, E);
-	TRY(linear(rec, logits, &L->router, in, n, false));
-	/* Qwen MoE: softmax, the top k, renormalized (qwen3moe) or not (qwen2moe), no scale (llama.cpp's
-	 * qwen3moe and qwen2moe graphs) */
-	struct moe_route_desc rd = {.n_tok = n, .n_exp = X, .k = K, .gating = MOE_GATING_SOFTMAX,
-	                            .norm = s->m->arch->moe_renorm, .scale = 1.0f};
-	TRY(op_moe_route(rec, ids, w, logits, no_view, &rd));
+	struct gpu_view logits = fwd_rows(&s->router_logits, 0, n, X), ids = fwd_rows(&s->moe_ids, 0, A, 1);
+	struct gpu_view w = fwd_rows(&s->moe_w, 0, A, 1);
+	struct gpu_view gate = fwd_rows(&s->moe_gate, 0, A, F), up = fwd_rows(&s->moe_up, 0, A, F), down = fwd_rows(&s->moe_down, 0, A, E);
+	TRY(fwd_linear(rec, logits, &L->router, in, n, false));
+	/* the arch's routing (arch_moe_routing): Qwen's softmax, DeepSeek's sigmoid with a selection
+	 * bias over groups, a scale */
+	struct moe_routing mr;
+	arch_moe_routing(s->m->arch, hp, &mr);
+	struct moe_route_desc rd = {.n_tok = n, .n_exp = X, .k = K, .gating = mr.sigmoid ? MOE_GATING_SIGMOID : MOE_GATING_SOFTMAX,
+	                            .n_group = mr.n_group, .n_group_used = mr.n_group_used, .norm = mr.norm, .scale = mr.scale};
+	TRY(op_moe_route(rec, ids, w, logits, L->exp_probs_b.present ? fwd_whole(&L->exp_probs_b) : no_view, &rd));
 	enum glu_kind act = d->act == ACT_SILU ? GLU_SWIGLU : GLU_GEGLU;
 	struct gpu_view order;
 	if (op_moe_per_assignment(s->g, n, A, X)) {
@@ -297,40 +291,40 @@ static int record_moe(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 		struct moe_matvec_desc down_d = {.n_assign = A, .x_div = 1, .n_rows = E, .n_k = F, .n_exp = X};
 		if (op_moe_matvec_pairs(s->g, n)) {
 			/* CPU devices: sorted by expert, two assignments of one expert share each weight */
-			struct gpu_view counts = rows(&s->moe_counts, 0, X, 1), offsets = rows(&s->moe_offsets, 0, X + 1, 1);
-			struct gpu_view perm = rows(&s->moe_perm, 0, A, 1);
-			TRY(op_moe_index(rec, counts, offsets, perm, rows(&s->moe_inv, 0, A, 1), ids, A, X));
+			struct gpu_view counts = fwd_rows(&s->moe_counts, 0, X, 1), offsets = fwd_rows(&s->moe_offsets, 0, X + 1, 1);
+			struct gpu_view perm = fwd_rows(&s->moe_perm, 0, A, 1);
+			TRY(op_moe_index(rec, counts, offsets, perm, fwd_rows(&s->moe_inv, 0, A, 1), ids, A, X));
 			up_d.perm = down_d.perm = perm;
 			up_d.offsets = down_d.offsets = offsets;
 		}
-		TRY(op_moe_matvec(rec, gate, whole(&L->gate_exps), L->gate_exps.type, in, ids, &up_d));
-		TRY(op_moe_matvec(rec, up, whole(&L->up_exps), L->up_exps.type, in, ids, &up_d));
+		TRY(op_moe_matvec(rec, gate, fwd_whole(&L->gate_exps), L->gate_exps.type, in, ids, &up_d));
+		TRY(op_moe_matvec(rec, up, fwd_whole(&L->up_exps), L->up_exps.type, in, ids, &up_d));
 		TRY(op_glu(rec, gate, gate, up, F, A, act));
-		TRY(op_moe_matvec(rec, down, whole(&L->down_exps), L->down_exps.type, gate, ids, &down_d));
-		order = rows(&s->moe_identity, 0, A, 1);
+		TRY(op_moe_matvec(rec, down, fwd_whole(&L->down_exps), L->down_exps.type, gate, ids, &down_d));
+		order = fwd_rows(&s->moe_identity, 0, A, 1);
 	} else {
-		struct gpu_view counts = rows(&s->moe_counts, 0, X, 1), offsets = rows(&s->moe_offsets, 0, X + 1, 1);
-		struct gpu_view perm = rows(&s->moe_perm, 0, A, 1), xp = rows(&s->moe_x, 0, A, E);
-		TRY(op_moe_index(rec, counts, offsets, perm, rows(&s->moe_inv, 0, A, 1), ids, A, X));
+		struct gpu_view counts = fwd_rows(&s->moe_counts, 0, X, 1), offsets = fwd_rows(&s->moe_offsets, 0, X + 1, 1);
+		struct gpu_view perm = fwd_rows(&s->moe_perm, 0, A, 1), xp = fwd_rows(&s->moe_x, 0, A, E);
+		TRY(op_moe_index(rec, counts, offsets, perm, fwd_rows(&s->moe_inv, 0, A, 1), ids, A, X));
 		TRY(op_moe_gather_rows(rec, xp, in, perm, n, K, E));
 		struct moe_gemm_desc up_d = {.n_assign = A, .n_rows = F, .n_k = E, .n_exp = X};
 		struct moe_gemm_desc down_d = {.n_assign = A, .n_rows = E, .n_k = F, .n_exp = X};
-		TRY(op_moe_gemm(rec, gate, whole(&L->gate_exps), L->gate_exps.type, xp, counts, offsets, &up_d));
-		TRY(op_moe_gemm(rec, up, whole(&L->up_exps), L->up_exps.type, xp, counts, offsets, &up_d));
+		TRY(op_moe_gemm(rec, gate, fwd_whole(&L->gate_exps), L->gate_exps.type, xp, counts, offsets, &up_d));
+		TRY(op_moe_gemm(rec, up, fwd_whole(&L->up_exps), L->up_exps.type, xp, counts, offsets, &up_d));
 		TRY(op_glu(rec, gate, gate, up, F, A, act));
-		TRY(op_moe_gemm(rec, down, whole(&L->down_exps), L->down_exps.type, gate, counts, offsets, &down_d));
-		order = rows(&s->moe_inv, 0, A, 1);
+		TRY(op_moe_gemm(rec, down, fwd_whole(&L->down_exps), L->down_exps.type, gate, counts, offsets, &down_d));
+		order = fwd_rows(&s->moe_inv, 0, A, 1);
 	}
-	struct gpu_view x = rows(&s->x, 0, n, E);
+	struct gpu_view x = fwd_rows(&s->x, 0, n, E);
 	if (d->shexp && L->post_ffw_norm.present)
 		return fail(VKLLM_E_UNSUPPORTED, "layer %u: a shared expert under a post-norm is not in any supported arch", il);
 	if (!L->post_ffw_norm.present) {
 		TRY(op_moe_scatter(rec, x, down, order, w, n, K, E, true));
 		return d->shexp ? record_shared_expert(s, rec, il, n, in, x) : VKLLM_OK;
 	}
-	struct gpu_view out = rows(&s->proj, 0, n, E);
+	struct gpu_view out = fwd_rows(&s->proj, 0, n, E);
 	TRY(op_moe_scatter(rec, out, down, order, w, n, K, E, false));
-	TRY(op_rms_norm(rec, out, out, whole(&L->post_ffw_norm), E, n, 0, hp->norm_eps));
+	TRY(op_rms_norm(rec, out, out, fwd_whole(&L->post_ffw_norm), E, n, 0, hp->norm_eps));
 	return op_add(rec, x, x, out, n * E);
 }
 
@@ -341,13 +335,13 @@ static int record_ffn(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 	const struct layer_weights *L = &s->w->layers[il];
 	uint32_t F = d->n_ff;
 	struct gpu_view in, gate, up;
-	TRY(block_input(s, rec, &L->ffn_norm, n, &in));
+	TRY(fwd_block_input(s, rec, &L->ffn_norm, n, &in));
 	if (d->ffn == FFN_MOE) return record_moe(s, rec, il, n, in);
 	TRY(gate_and_up(s, rec, &L->gate_up, &L->gate, &L->up, in, n, F, &gate, &up));
 	TRY(bias(rec, gate, &L->gate_b, F, n));
 	TRY(bias(rec, up, &L->up_b, F, n));
 	TRY(op_glu(rec, gate, gate, up, F, n, d->act == ACT_SILU ? GLU_SWIGLU : GLU_GEGLU));
-	return block_output(s, rec, &L->down, &L->down_b, &L->post_ffw_norm, gate, n);
+	return fwd_block_output(s, rec, &L->down, &L->down_b, &L->post_ffw_norm, gate, n);
 }
 
 /* output_norm, the LM head (in token groups whose logits fit one binding), the optional final
@@ -356,22 +350,22 @@ static int record_head(struct fwd_state *s, struct gpu_rec *rec, uint32_t n, boo
 {
 	const struct hparams *hp = &s->m->hp;
 	uint32_t E = hp->n_embd, V = hp->n_vocab, first = all ? 0 : n - 1, m = all ? n : 1;
-	struct gpu_view h = rows(&s->h, 0, m, E);
-	TRY(op_rms_norm(rec, h, rows(&s->x, first, m, E), whole(&s->w->output_norm), E, m, 0, hp->norm_eps));
+	struct gpu_view h = fwd_rows(&s->h, 0, m, E);
+	TRY(op_rms_norm(rec, h, fwd_rows(&s->x, first, m, E), fwd_whole(&s->w->output_norm), E, m, 0, hp->norm_eps));
 	uint64_t range = s->g->profile.max_storage_buffer_range - 256;
 	uint32_t group = (uint32_t)(range / ((uint64_t)V * 4) < m ? range / ((uint64_t)V * 4) : m);
 	if (group == 0) return fail(VKLLM_E_UNSUPPORTED, "a row of %u logits is larger than the device's buffer range", V);
 	for (uint32_t t0 = 0; t0 < m; t0 += group) {
 		uint32_t g = m - t0 < group ? m - t0 : group;
-		struct gpu_view lg = rows(&s->logits, t0, g, V);
-		TRY(linear(rec, lg, s->w->lm_head, rows(&s->h, t0, g, E), g, false));
+		struct gpu_view lg = fwd_rows(&s->logits, t0, g, V);
+		TRY(fwd_linear(rec, lg, s->w->lm_head, fwd_rows(&s->h, t0, g, E), g, false));
 		if (hp->final_softcap > 0) TRY(op_softcap(rec, lg, lg, g * V, hp->final_softcap));
 	}
 	struct gpu_view scratch = s->cand_scratch.buffer ? gpu_whole(&s->cand_scratch) : no_view;
 	/* one candidate (greedy): the argmax, a plain reduction, costs far less than the top-k sort */
 	if (s->n_cand == 1)
-		return op_argmax(rec, gpu_whole(&s->cand_idx), gpu_whole(&s->cand_val), scratch, rows(&s->logits, m - 1, 1, V), V, 1);
-	return op_topk(rec, gpu_whole(&s->cand_idx), gpu_whole(&s->cand_val), scratch, rows(&s->logits, m - 1, 1, V), V, 1,
+		return op_argmax(rec, gpu_whole(&s->cand_idx), gpu_whole(&s->cand_val), scratch, fwd_rows(&s->logits, m - 1, 1, V), V, 1);
+	return op_topk(rec, gpu_whole(&s->cand_idx), gpu_whole(&s->cand_val), scratch, fwd_rows(&s->logits, m - 1, 1, V), V, 1,
 	               s->n_cand);
 }
 
@@ -404,7 +398,7 @@ int fwd_graph_record(struct fwd_state *s, struct fwd_graph *gr, uint32_t n, bool
 		gr->n_recs = i + 1;
 		if (i == 0) st = record_embed(s, rec, n);
 		else if (i <= L) {
-			st = record_attention(s, rec, i - 1, n);
+			st = s->m->layers[i - 1].attn == ATTN_MLA ? record_attn_mla(s, rec, i - 1, n) : record_attention(s, rec, i - 1, n);
 			if (st == VKLLM_OK) st = record_ffn(s, rec, i - 1, n);
 		} else st = record_head(s, rec, n, all);
 		if (st == VKLLM_OK) st = gpu_rec_end(rec);

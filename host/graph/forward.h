@@ -45,6 +45,12 @@ struct fwd_state {
 	struct gpu_buffer moe_x;                  /* [n_batch * k][n_embd]: inputs in expert order */
 	struct gpu_buffer moe_gate, moe_up;       /* [n_batch * k][n_ff_exp] */
 	struct gpu_buffer moe_down;               /* [n_batch * k][n_embd] */
+	/* multi-head latent attention (host/graph/attn_mla.c), for mla_tokens_per_pass() tokens; the
+	 * latent cache of layer il is k_cache[il] ([n_ctx][kv_lora + rope]; v_cache[il] has no buffer) */
+	struct gpu_buffer mla_qa, mla_kv;           /* [n_batch][q_lora], [n_batch][kv_lora + rope] */
+	struct gpu_buffer mla_qn, mla_qp;           /* [pass][n_head][nope], [pass][n_head][rope] */
+	struct gpu_buffer mla_qabs, mla_olat;       /* [pass][n_head][kv_lora] */
+	struct gpu_buffer mla_head_ids;             /* [pass * n_head] uint32: a % n_head */
 	struct gpu_buffer logits;       /* [n_logits][n_vocab] f32 */
 	struct gpu_buffer cand_idx, cand_val; /* GPU_MEM_READBACK: [n_cand] uint32, [n_cand] f32 */
 	struct gpu_buffer cand_scratch;

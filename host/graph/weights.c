@@ -139,6 +139,45 @@ static int vector(struct upload *u, struct weight *w, int il, const char *suffix
 	return st;
 }
 
+/* A legacy MLA file's attn_kv_b {kv_lora, H * (nope + v)} holds, per head, nope rows of W_UK and v
+ * rows of W_UV. MLA runs in absorbed form from attn_k_b (W_UK transposed per head) and attn_v_b
+ * (W_UV per head), the split today's converter writes: v_b takes the W_UV rows as they are, in the
+ * file's type; k_b is W_UK transposed, which no block layout survives, so it is dequantized and
+ * stored in f32 (exact: every type here decodes to values an f32 holds). */
+static int split_kv_b(struct upload *u, struct layer_weights *L, uint32_t il)
+{
+	const struct hparams *hp = &u->m->hp;
+	const struct gguf_tensor *t = lookup(u->m, (int)il, "attn_kv_b.weight");
+	uint64_t C = hp->n_lora_kv, H = u->m->layers[il].n_head, Dv = hparams_mla_head_v(hp);
+	uint64_t nope = hparams_mla_head_k(hp) - hp->n_rot, rows = nope + Dv;
+	uint64_t row_bytes = quant_row_size(t->type, C);
+	if (!kernel_type(t->type) || !quant_type_info(t->type)->can_dequantize)
+		return fail(VKLLM_E_UNSUPPORTED, "%s: tensor %s is %s, which vkllm cannot split", u->m->gguf.path, t->name,
+		            gguf_type_name(t->type));
+	uint8_t *vb = malloc(H * Dv * row_bytes);
+	float *kb = malloc(H * C * nope * sizeof *kb), *row = malloc(C * sizeof *row);
+	int st = vb && kb && row ? VKLLM_OK : fail(VKLLM_E_NOMEM, "out of host memory splitting %s", t->name);
+	for (uint64_t h = 0; !st && h < H; h++) {
+		const uint8_t *head = t->data + h * rows * row_bytes;
+		for (uint64_t d = 0; !st && d < nope; d++) {
+			st = quant_dequantize(t->type, head + d * row_bytes, row, C);
+			for (uint64_t c = 0; c < C; c++) kb[(h * C + c) * nope + d] = row[c];
+		}
+		memcpy(vb + h * Dv * row_bytes, head + nope * row_bytes, Dv * row_bytes);
+	}
+	if (!st) {
+		L->k_b = (struct weight){.type = QT_F32, .n_in = nope, .n_out = C, .n_mat = H, .row_bytes = nope * 4};
+		L->v_b = (struct weight){.type = t->type, .n_in = C, .n_out = Dv, .n_mat = H, .row_bytes = row_bytes};
+		st = put(u, &L->k_b, t, kb, H * C * nope * 4);
+		/* put() counts the source tensor's bytes once for progress; the second part adds none */
+		uint64_t done = u->done;
+		if (!st) st = put(u, &L->v_b, t, vb, H * Dv * row_bytes);
+		u->done = done;
+	}
+	free(vb), free(kb), free(row);
+	return st;
+}
+
 static int layer(struct upload *u, uint32_t il, struct layer_weights *L)
 {
 	int i = (int)il;
@@ -172,6 +211,15 @@ static int layer(struct upload *u, uint32_t il, struct layer_weights *L)
 	TRY(fused(u, &L->gate_up_shexp, gate_up_shexp, gate_up_shexp_names, 2, i));
 	TRY(matrix(u, &L->down_shexp, i, "ffn_down_shexp.weight"));
 	TRY(vector(u, &L->gate_inp_shexp, i, "ffn_gate_inp_shexp.weight"));
+	TRY(vector(u, &L->exp_probs_b, i, "exp_probs_b.bias"));
+	TRY(matrix(u, &L->q_a, i, "attn_q_a.weight"));
+	TRY(vector(u, &L->q_a_norm, i, "attn_q_a_norm.weight"));
+	TRY(matrix(u, &L->q_b, i, "attn_q_b.weight"));
+	TRY(matrix(u, &L->kv_a, i, "attn_kv_a_mqa.weight"));
+	TRY(vector(u, &L->kv_a_norm, i, "attn_kv_a_norm.weight"));
+	TRY(matrix(u, &L->k_b, i, "attn_k_b.weight"));
+	TRY(matrix(u, &L->v_b, i, "attn_v_b.weight"));
+	if (lookup(u->m, i, "attn_kv_b.weight")) TRY(split_kv_b(u, L, il));
 	return VKLLM_OK;
 }
 
@@ -210,7 +258,7 @@ static void free_weight(struct gpu *g, struct weight *w)
 
 /* Every weight of a layer: the parts first (LAYER_PARTS of them), then the fused buffers that hold
  * some of the parts' bytes (their views are row ranges of these). */
-enum { LAYER_PARTS = 28, LAYER_ALL = 31 };
+enum { LAYER_PARTS = 36, LAYER_ALL = 39 };
 static void layer_weight_list(struct layer_weights *L, struct weight *all[LAYER_ALL])
 {
 	struct weight *list[LAYER_ALL] = {
@@ -218,6 +266,7 @@ static void layer_weight_list(struct layer_weights *L, struct weight *all[LAYER_
 		&L->wq, &L->wk, &L->wv, &L->wo, &L->bq, &L->bk, &L->bv, &L->bo, &L->gate, &L->up, &L->down,
 		&L->gate_b, &L->up_b, &L->down_b, &L->router, &L->gate_exps, &L->up_exps, &L->down_exps,
 		&L->gate_shexp, &L->up_shexp, &L->down_shexp, &L->gate_inp_shexp,
+		&L->exp_probs_b, &L->q_a, &L->q_a_norm, &L->q_b, &L->kv_a, &L->kv_a_norm, &L->k_b, &L->v_b,
 		&L->qkv, &L->gate_up, &L->gate_up_shexp};
 	memcpy(all, list, sizeof list);
 }
@@ -231,7 +280,8 @@ uint64_t model_weights_decode_bytes(const struct model_weights *w, uint32_t n_ex
 		layer_weight_list(&w->layers[il], all);
 		for (size_t i = 0; i < LAYER_PARTS; i++) {
 			if (!all[i]->present) continue;
-			if (all[i]->n_mat > 1) /* experts: the token's own */
+			bool heads = all[i] == &w->layers[il].k_b || all[i] == &w->layers[il].v_b; /* MLA: every head's, whole */
+			if (all[i]->n_mat > 1 && !heads) /* experts: the token's own */
 				bytes += all[i]->view.size / all[i]->n_mat * (n_expert_used < all[i]->n_mat ? n_expert_used : all[i]->n_mat);
 			else
 				bytes += all[i]->view.size;

@@ -26,6 +26,11 @@ struct layer_weights {
 	struct weight gate, up, down, gate_b, up_b, down_b;
 	struct weight router, gate_exps, up_exps, down_exps; /* mixture of experts */
 	struct weight gate_shexp, up_shexp, down_shexp, gate_inp_shexp; /* its shared expert and that one's gate */
+	struct weight exp_probs_b;                   /* the router's selection bias (DeepSeek V3) */
+	/* multi-head latent attention (host/graph/attn_mla.c); wq is a plain attn_q (V2-Lite) */
+	struct weight q_a, q_a_norm, q_b;            /* q through its low rank: W_qb rms(W_qa h) */
+	struct weight kv_a, kv_a_norm;               /* [c | k_pe] = W_kv_a h, and c's norm */
+	struct weight k_b, v_b;                      /* per head: W_UK^T {nope, kv_lora, H}, W_UV {kv_lora, v, H} */
 	/* Projections of the same input uploaded back to back into one buffer, when they share a type
 	 * and a row length: qkv = wq|wk|wv, gate_up = gate|up. Present, it owns the buffer, and the
 	 * parts' views are its row ranges; a decode step multiplies it as one matrix (one dispatch

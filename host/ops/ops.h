@@ -160,6 +160,48 @@ struct attn_prep_desc {
 int op_attn_prep(struct gpu_rec *rec, struct gpu_view q, struct gpu_view k, struct gpu_view v, struct gpu_view k_cache,
                  struct gpu_view v_cache, const struct attn_prep_desc *d);
 
+/* ---- multi-head latent attention (host/ops/mla.c, shaders/mla_*.comp, docs/mla.md) ----
+ * The latent cache holds per position [c (kv_lora) | k_pe (n_pe)], f16 or f32, rows of
+ * kv_lora + n_pe values: [n_ctx][kv_lora + n_pe]. */
+
+/* The latent projection's tail and the query split, one dispatch for a chunk of n_tokens:
+ *   cache row p0 + t = [rms_norm(kv[t][0:C]) * norm | rope(kv[t][C:C+R])]   (p0 = step[step_index + 1])
+ *   q_nope [n_tokens][n_head][nope] = q[t][h][0:nope],  q_pe [n_tokens][n_head][R] = rope(q[t][h][nope:])
+ * kv [n_tokens] rows kv_stride apart (0: C + R), q [n_tokens][n_head][nope + R] rows q_stride apart (0:
+ * packed); norm [C] f32; positions pos [n_tokens] int32; rope NULL: no rotation (NoPE MLA). Rows at
+ * n_ctx or beyond are not written. */
+struct mla_prep_desc {
+	uint32_t n_tokens, n_head, kv_lora, n_pe, nope;
+	uint32_t q_stride, kv_stride;
+	float eps;
+	const struct rope_config *rope;  /* n_rot must equal n_pe */
+	struct gpu_view pos, step;
+	uint32_t step_index;
+	uint32_t t_offset;     /* these tokens start at token t_offset of the step's chunk (rows p0 + t_offset + t) */
+	enum attn_kv_type cache_type;
+	uint32_t n_ctx;
+};
+int op_mla_prep(struct gpu_rec *rec, struct gpu_view cache, struct gpu_view q_nope, struct gpu_view q_pe, struct gpu_view q,
+                struct gpu_view kv, struct gpu_view norm, const struct mla_prep_desc *d);
+
+/* Absorbed attention over the latent cache: for every token t < n_q (at position p0 + t) and head h,
+ *   out[t][h] = softmax_j(scale * (q_abs[t][h] . c_j + q_pe[t][h] . k_pe_j)) . c_j,  j <= p0 + t, j < n_kv
+ * n_kv and p0 from step[step_index], step[step_index + 1] (read on the device); q_abs [n_q][n_head][kv_lora]
+ * and q_pe [n_q][n_head][n_pe] f32, out [n_q][n_head][kv_lora] f32. Split over the context for long
+ * caches (flash-decoding), the partials in scratch: op_mla_attention_scratch_bytes() (0: none needed). */
+struct mla_attn_desc {
+	uint32_t n_q, n_head, kv_lora, n_pe;
+	uint32_t n_ctx;
+	enum attn_kv_type cache_type;
+	float scale;
+	uint32_t n_split;      /* 0: chosen from n_ctx and the grid; 1: off; at most 64 */
+	uint32_t step_index;
+	uint32_t t_offset;     /* the queries are tokens t_offset.. of the step's chunk (positions p0 + t_offset + t) */
+};
+uint64_t op_mla_attention_scratch_bytes(const struct gpu *g, const struct mla_attn_desc *a);
+int op_mla_attention(struct gpu_rec *rec, struct gpu_view out, struct gpu_view scratch, struct gpu_view q_abs,
+                     struct gpu_view q_pe, struct gpu_view cache, struct gpu_view step, const struct mla_attn_desc *a);
+
 /* Selection over n_rows rows of n f32 values (logits [n_rows][n]): the larger value first, ties
  * to the lower index (llama.cpp's greedy sampler), NaN counts as -inf. Both need a scratch view
  * of op_*_scratch_bytes (0 bytes: any view, even an empty one). */

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "base/status.h"
+#include "graph/attn_mla.h"
 
 static double now_seconds(void)
 {
@@ -20,6 +21,31 @@ static int buffer(struct session *s, struct gpu_buffer *b, uint64_t bytes, enum 
 	TRY(gpu_buffer_create(s->g, b, bytes ? bytes : 4, kind, name));
 	s->scratch_bytes += b->size;
 	return VKLLM_OK;
+}
+
+/* multi-head latent attention's scratch (host/graph/attn_mla.c), and its head index a % n_head */
+static int create_mla(struct session *s)
+{
+	struct fwd_state *fs = &s->fs;
+	struct mla_widths w;
+	mla_widths(s->m, &w);
+	if (!w.heads) return VKLLM_OK;
+	uint64_t B = fs->n_batch, P = mla_tokens_per_pass(s->g, s->m);
+	if (P > B) P = B;
+	if (P == 0) return fail(VKLLM_E_UNSUPPORTED, "device %s cannot hold one token's latent attention rows", s->g->profile.name);
+	TRY(buffer(s, &fs->mla_qa, B * (w.qa ? w.qa : 1) * 4, GPU_MEM_DEVICE, "mla q low rank"));
+	TRY(buffer(s, &fs->mla_kv, B * w.kv * 4, GPU_MEM_DEVICE, "mla kv"));
+	TRY(buffer(s, &fs->mla_qn, P * w.qn * 4, GPU_MEM_DEVICE, "mla q nope"));
+	TRY(buffer(s, &fs->mla_qp, P * w.qp * 4, GPU_MEM_DEVICE, "mla q rope"));
+	TRY(buffer(s, &fs->mla_qabs, P * w.lat * 4, GPU_MEM_DEVICE, "mla q absorbed"));
+	TRY(buffer(s, &fs->mla_olat, P * w.lat * 4, GPU_MEM_DEVICE, "mla latent out"));
+	TRY(buffer(s, &fs->mla_head_ids, P * w.heads * 4, GPU_MEM_DEVICE, "mla head ids"));
+	uint32_t *ids = malloc(P * w.heads * 4);
+	if (!ids) return fail(VKLLM_E_NOMEM, "out of host memory");
+	for (uint64_t a = 0; a < P * w.heads; a++) ids[a] = (uint32_t)(a % w.heads);
+	int st = gpu_upload(s->g, &fs->mla_head_ids, 0, ids, P * w.heads * 4);
+	free(ids);
+	return st;
 }
 
 static int create(struct session *s)
@@ -39,13 +65,14 @@ static int create(struct session *s)
 		const struct layer_desc *d = &s->m->layers[il];
 		uint64_t kb = (uint64_t)fs->n_ctx * d->n_head_kv * hp->head_dim_k * elem;
 		uint64_t vb = (uint64_t)fs->n_ctx * d->n_head_kv * hp->head_dim_v * elem;
+		if (d->attn == ATTN_MLA) kb = mla_cache_bytes(s->m, fs->n_ctx, elem), vb = 0; /* one latent cache */
 		if (kb > s->g->profile.max_storage_buffer_range || vb > s->g->profile.max_storage_buffer_range)
 			return fail(VKLLM_E_UNSUPPORTED,
 			            "a KV cache of %u positions needs %llu MiB per layer, more than one binding of device %s allows "
 			            "(%llu MiB); use a smaller -c", fs->n_ctx, (unsigned long long)(kb >> 20), s->g->profile.name,
 			            (unsigned long long)(s->g->profile.max_storage_buffer_range >> 20));
 		TRY(gpu_buffer_create(s->g, &fs->k_cache[il], kb, GPU_MEM_DEVICE, "k_cache"));
-		TRY(gpu_buffer_create(s->g, &fs->v_cache[il], vb, GPU_MEM_DEVICE, "v_cache"));
+		if (vb) TRY(gpu_buffer_create(s->g, &fs->v_cache[il], vb, GPU_MEM_DEVICE, "v_cache"));
 		s->kv_bytes += fs->k_cache[il].size + fs->v_cache[il].size;
 	}
 
@@ -88,6 +115,7 @@ static int create(struct session *s)
 		free(identity);
 		TRY(st);
 	}
+	TRY(create_mla(s));
 	uint64_t cs = fwd_cand_scratch_bytes(fs);
 	if (cs) TRY(buffer(s, &fs->cand_scratch, cs, GPU_MEM_DEVICE, "top-k scratch"));
 
@@ -148,7 +176,8 @@ void session_destroy(struct session *s)
 	                             &fs->ff_gate, &fs->ff_up, &fs->logits, &fs->cand_idx, &fs->cand_val,
 	                             &fs->cand_scratch, &fs->attn_scratch, &fs->router_logits, &fs->moe_ids, &fs->moe_w,
 	                             &fs->moe_counts, &fs->moe_offsets, &fs->moe_perm, &fs->moe_inv, &fs->moe_identity,
-	                             &fs->moe_x, &fs->moe_gate, &fs->moe_up, &fs->moe_down};
+	                             &fs->moe_x, &fs->moe_gate, &fs->moe_up, &fs->moe_down, &fs->mla_qa, &fs->mla_kv,
+	                             &fs->mla_qn, &fs->mla_qp, &fs->mla_qabs, &fs->mla_olat, &fs->mla_head_ids};
 	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
 		if (bufs[i]->buffer) gpu_buffer_destroy(s->g, bufs[i]);
 	memset(s, 0, sizeof *s);

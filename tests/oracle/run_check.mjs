@@ -35,13 +35,18 @@ if (!vkllm || !dir) {
   console.error("usage: node run_check.mjs --vkllm VKLLM --dir WORKDIR [--arch A,B]");
   process.exit(2);
 }
-const ARCHS = ["llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3"];
+const ARCHS = ["llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3", "deepseek2"];
 const archs = opt("--arch", ARCHS.join(",")).split(",");
 const MODELS = archs.map((arch) => ({name: `${arch}-f32`, synth: ["--arch", arch]}));
 if (archs.includes("llama"))
   MODELS.push({name: "llama-3.2-small-f32",
                synth: ["--preset", "llama-3.2-1b", "--n-layer", "2", "--n-embd", "128", "--n-head", "4",
                        "--n-head-kv", "2", "--head-dim", "32", "--n-ff", "256", "--n-vocab", "512"]});
+// deepseek2: the tiny model is DeepSeek V3's layout (q low rank, split attn_k_b/attn_v_b, sigmoid
+// routing over groups with a bias, YaRN); this one is V2-Lite's plain attn_q with the legacy fused
+// attn_kv_b, which vkllm splits at load
+if (archs.includes("deepseek2"))
+  MODELS.push({name: "deepseek2-lite-legacy-f32", synth: ["--arch", "deepseek2", "--no-q-lora", "--legacy-kv-b"]});
 if (archs.includes("olmo2"))
   MODELS.push({name: "olmo3-window-f32", synth: ["--arch", "olmo2", "--n-layer", "4", "--swa", "4"]});
 
