@@ -1,7 +1,8 @@
 /* The formats: llama.cpp's llm_chat_apply_template (src/llama-chat.cpp) for each one vkllm writes,
  * string for string, including its quirks (Llama 3 and Gemma trim every message; DeepSeek V3 puts
- * a system message before the first turn with "\n\n"; gpt-oss ends an assistant turn with
- * <|return|>; Mistral v7 has no generation prompt: "[/INST]" already opens the answer). */
+ * a system message before the first turn with "\n\n"; Kimi K2 names the role after its token;
+ * gpt-oss ends an assistant turn with <|return|>; Mistral v7 has no generation prompt: "[/INST]"
+ * already opens the answer). */
 #include <ctype.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@ static const char *const names[CHAT_FORMAT_COUNT] = {
 	[CHAT_GLMEDGE] = "glmedge",
 	[CHAT_MISTRAL_V7] = "mistral-v7",
 	[CHAT_MISTRAL_V7_TEKKEN] = "mistral-v7-tekken",
+	[CHAT_KIMI_K2] = "kimi-k2",
 };
 
 const char *chat_format_name(enum chat_format f)
@@ -27,7 +29,7 @@ const char *chat_format_name(enum chat_format f)
 
 const char *chat_format_names(void)
 {
-	return "chatml, qwen3, llama3, deepseek3, gemma, gpt-oss, glmedge, mistral-v7, mistral-v7-tekken";
+	return "chatml, qwen3, llama3, deepseek3, kimi-k2, gemma, gpt-oss, glmedge, mistral-v7, mistral-v7-tekken";
 }
 
 int chat_format_from_name(const char *name, enum chat_format *out)
@@ -135,6 +137,23 @@ static void deepseek3(struct out *o, const struct chat_msg *m, size_t n, bool ad
 	if (add_ass) put(o, "<" FW_BAR "Assistant" FW_BAR ">");
 }
 
+/* Kimi K2 (llama.cpp's comment: moonshotai/Kimi-K2-Instruct): each message opens with its role's
+ * token and name, a tool result is a system-token turn named "tool", and a role llama.cpp does
+ * not know gets no opening at all. No trimming, and no default system message (the Jinja
+ * template adds "You are Kimi, …" when there is none; llama.cpp's built-in form does not). */
+static void kimi_k2(struct out *o, const struct chat_msg *m, size_t n, bool add_ass)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *r = m[i].role;
+		if (strcmp(r, "system") == 0) put(o, "<|im_system|>system<|im_middle|>");
+		else if (strcmp(r, "user") == 0) put(o, "<|im_user|>user<|im_middle|>");
+		else if (strcmp(r, "assistant") == 0) put(o, "<|im_assistant|>assistant<|im_middle|>");
+		else if (strcmp(r, "tool") == 0) put(o, "<|im_system|>tool<|im_middle|>");
+		put(o, m[i].content), put(o, "<|im_end|>");
+	}
+	if (add_ass) put(o, "<|im_assistant|>assistant<|im_middle|>");
+}
+
 /* Gemma has no system role: system texts (trimmed, concatenated) open the next non-model turn. */
 static int gemma(struct out *o, const struct chat_msg *m, size_t n, bool add_ass)
 {
@@ -202,6 +221,7 @@ int chat_format_apply(enum chat_format f, const struct chat_msg *msgs, size_t n,
 	case CHAT_GLMEDGE: glmedge(&o, msgs, n, add_generation_prompt); break;
 	case CHAT_MISTRAL_V7: mistral_v7(&o, msgs, n, " "); break;
 	case CHAT_MISTRAL_V7_TEKKEN: mistral_v7(&o, msgs, n, ""); break;
+	case CHAT_KIMI_K2: kimi_k2(&o, msgs, n, add_generation_prompt); break;
 	default: return fail(VKLLM_E_ARG, "chat format %d does not exist", (int)f);
 	}
 	return o.st;

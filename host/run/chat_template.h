@@ -27,6 +27,7 @@ enum chat_format {
 	CHAT_GLMEDGE,           /* what llama.cpp makes of OLMo 2's <|user|>/<|assistant|> template */
 	CHAT_MISTRAL_V7,        /* Mistral Small 3.1 and Large 2411: [SYSTEM_PROMPT] / [INST] */
 	CHAT_MISTRAL_V7_TEKKEN, /* the same without the spaces (by name only, as in llama.cpp) */
+	CHAT_KIMI_K2,           /* Kimi K2: <|im_ROLE|>ROLE<|im_middle|>…<|im_end|> */
 	CHAT_FORMAT_COUNT
 };
 

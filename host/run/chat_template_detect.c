@@ -91,8 +91,7 @@ const char *chat_template_llama_name(const char *tmpl, size_t len)
 	if (has(h, "<|endofuserprompt|>")) return "dots1";
 	if (has(h, "<|extra_0|>") && has(h, "<|extra_4|>")) return "hunyuan-moe";
 	if (has(h, "<|start|>") && has(h, "<|channel|>")) return "gpt-oss";
-	/* the Hunyuan, Kimi, Seed, Grok, Pangu and Solar rules follow in llama.cpp: all formats vkllm
-	 * does not write, so they end in the same refusal as an unknown template */
+	/* then Hunyuan, Kimi K2 (which vkllm writes), Seed, Grok, Pangu and Solar */
 	if (has(h, "<\xef\xbd\x9chy_Assistant\xef\xbd\x9c>") && has(h, "<\xef\xbd\x9chy_begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"))
 		return "hunyuan-vl";
 	if (has(h, "<\xef\xbd\x9chy_Assistant\xef\xbd\x9c>") && has(h, "<\xef\xbd\x9chy_place\xe2\x96\x81holder\xe2\x96\x81no\xe2\x96\x81" "3\xef\xbd\x9c>"))

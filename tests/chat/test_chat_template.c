@@ -2,7 +2,7 @@
  *
  * Expected strings: where llama.cpp's own test (tests/test-chat-template.cpp of the bundled source,
  * de3ff815) has a case, its template and its expected_output are copied here verbatim; for the
- * formats it does not test (deepseek3, gpt-oss, mistral-v7-tekken) the strings are derived by hand
+ * formats it does not test (deepseek3, kimi-k2, gpt-oss, mistral-v7-tekken) the strings are derived by hand
  * from llm_chat_apply_template in src/llama-chat.cpp, and for qwen3 from Qwen3's own Jinja template
  * (models/templates/Qwen-Qwen3-0.6B.jinja). node-llama-cpp cannot be the witness: it does not
  * expose llama_chat_apply_template (its chat wrappers are its own formatting).
@@ -59,6 +59,10 @@ static const struct {
 	{"deepseek3", "You are a helpful assistant\n\n<" FW "User" FW ">Hello<" FW "Assistant" FW ">Hi there<" FW "end" SP "of" SP
 	              "sentence" FW "><" FW "User" FW ">Who are you<" FW "Assistant" FW ">   I am an assistant   <" FW "end" SP "of" SP
 	              "sentence" FW "><" FW "User" FW ">Another question<" FW "Assistant" FW ">"},
+	{"kimi-k2", "<|im_system|>system<|im_middle|>You are a helpful assistant<|im_end|><|im_user|>user<|im_middle|>Hello"
+	            "<|im_end|><|im_assistant|>assistant<|im_middle|>Hi there<|im_end|><|im_user|>user<|im_middle|>Who are you"
+	            "<|im_end|><|im_assistant|>assistant<|im_middle|>   I am an assistant   <|im_end|><|im_user|>user<|im_middle|>"
+	            "Another question<|im_end|><|im_assistant|>assistant<|im_middle|>"},
 	{"gpt-oss", "<|start|>system<|message|>You are a helpful assistant<|end|><|start|>user<|message|>Hello<|end|>"
 	            "<|start|>assistant<|message|>Hi there<|return|><|start|>user<|message|>Who are you<|end|>"
 	            "<|start|>assistant<|message|>   I am an assistant   <|return|><|start|>user<|message|>Another question<|end|>"
@@ -79,7 +83,7 @@ static const struct {
 	{"chatml", "<|im_start|>assistant\n"}, {"qwen3", "<|im_start|>assistant\n"},
 	{"llama3", "<|start_header_id|>assistant<|end_header_id|>\n\n"}, {"deepseek3", "<" FW "Assistant" FW ">"},
 	{"gemma", "<start_of_turn>model\n"}, {"gpt-oss", "<|start|>assistant"}, {"glmedge", "<|assistant|>"},
-	{"mistral-v7", ""}, {"mistral-v7-tekken", ""},
+	{"mistral-v7", ""}, {"mistral-v7-tekken", ""}, {"kimi-k2", "<|im_assistant|>assistant<|im_middle|>"},
 };
 
 static char *render(const char *format, const struct chat_msg *m, size_t n, bool add)
@@ -149,6 +153,16 @@ static void test_system_and_short_conversations(void)
 	              "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
 	expect_render("one user turn", "deepseek3", hi, 1, true, "<" FW "User" FW ">Hi<" FW "Assistant" FW ">");
 	expect_render("one user turn", "mistral-v7", hi, 1, true, "[INST] Hi[/INST]");
+	expect_render("one user turn", "kimi-k2", hi, 1, true,
+	              "<|im_user|>user<|im_middle|>Hi<|im_end|><|im_assistant|>assistant<|im_middle|>");
+	/* Kimi K2: nothing trimmed; a tool result is a system-token turn named tool; an unknown role
+	 * gets no opening (llama.cpp writes only the content and <|im_end|>) */
+	const struct chat_msg kimi[] = {{"system", " Be brief. "}, {"user", " Hi\n"}, {"tool", "42"}, {"ipython", "x"}};
+	expect_render("roles", "kimi-k2", kimi, 4, false,
+	              "<|im_system|>system<|im_middle|> Be brief. <|im_end|><|im_user|>user<|im_middle|> Hi\n<|im_end|>"
+	              "<|im_system|>tool<|im_middle|>42<|im_end|>x<|im_end|>");
+	/* DeepSeek V3: the system text first with two newlines, no trimming */
+	expect_render("system", "deepseek3", sys_hi, 2, true, " Be brief. \n\n<" FW "User" FW "> Hi\n<" FW "Assistant" FW ">");
 	/* Gemma has no system turn: trimmed, it opens the next user turn */
 	expect_render("system merged", "gemma", sys_hi, 2, true,
 	              "<start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n");
@@ -195,6 +209,15 @@ static void test_detection_rules(void)
 	/* a template that is a name selects it, as in llama.cpp */
 	expect_detect("the name llama3", "llama3", 6, "llama3");
 	expect_detect("the name mistral-v7-tekken", "mistral-v7-tekken", 17, "mistral-v7-tekken");
+	expect_detect("the name kimi-k2", "kimi-k2", 7, "kimi-k2");
+	expect_detect("the name deepseek3", "deepseek3", 9, "deepseek3");
+	/* the rules' own strings: DeepSeek V3 needs all three of its tokens; Kimi K2 its assistant opening */
+	const char *ds3 = "{{'<" FW "User" FW ">' + m}}{{'<" FW "Assistant" FW ">' + c + '<" FW "end" SP "of" SP "sentence" FW ">'}}";
+	expect_detect("DeepSeek V3's tokens", ds3, strlen(ds3), "deepseek3");
+	const char *no_eos = "<" FW "User" FW "><" FW "Assistant" FW ">";
+	EXPECT(chat_template_llama_name(no_eos, strlen(no_eos)) == NULL, "DeepSeek V3 without <|end of sentence|> is not deepseek3");
+	const char *k2 = "{%- if message['role'] == 'assistant' -%}<|im_assistant|>assistant<|im_middle|>{%- endif -%}";
+	expect_detect("Kimi K2's opening", k2, strlen(k2), "kimi-k2");
 	/* allenai/OLMo-2-1124-7B-Instruct: llama.cpp's rules take it for GLM-Edge (<|user|> and
 	 * <|assistant|>, no </s>) */
 	const char *olmo2 = "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'system' %}{{ '<|system|>\n' + "
@@ -247,6 +270,10 @@ static void test_real_templates(const char *llama_dir, const char *lenml_dir)
 		{"meta-llama-Llama-3.2-3B-Instruct.jinja", "llama3"},
 		{"meta-llama-Llama-3.3-70B-Instruct.jinja", "llama3"},
 		{"deepseek-ai-DeepSeek-V3.1.jinja", "deepseek3"},
+		{"deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja", "deepseek3"},
+		{"moonshotai-Kimi-K2.jinja", "kimi-k2"},
+		{"Kimi-K2-Instruct.jinja", "kimi-k2"},
+		{"Kimi-K2-Thinking.jinja", "kimi-k2"},
 		{"google-gemma-2-2b-it.jinja", "gemma"},
 		{"openai-gpt-oss-120b.jinja", "gpt-oss"},
 		{"Mistral-Small-3.2-24B-Instruct-2506.jinja", "mistral-v7"},
