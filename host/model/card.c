@@ -36,8 +36,8 @@ void card_compute(const struct model_file *m, struct card *c)
 /* f16: 2 bytes a value. A GQA layer caches K and V rows for each KV head; an MLA layer one latent
  * row [c (kv_lora_rank) | k_pe (rope dims)] shared by all heads (in either file form: the legacy
  * attn_kv_b is the same up-projection). Beside it, what the same heads would cache as MHA (every
- * head its key nope+rope and value) and as GQA with 8 KV heads (Llama 3's and Qwen3's choice for
- * models of this size; fewer when the model has fewer heads): the point of MLA, from the file. */
+ * head its key nope+rope and value) and as GQA with 8 KV heads (Llama 3's choice at every size,
+ * 8B to 405B; fewer when the model has fewer heads): the point of MLA, from the file. */
 void card_kv(const struct hparams *hp, const struct layer_desc *layers, struct card *c)
 {
 	c->kv_bytes_per_token = c->kv_bytes_full = 0;
