@@ -91,7 +91,22 @@ static int load_layer(struct ref_forward *f, uint32_t il)
 	TRY(matrix(f, &L->up_shexp, i, "ffn_up_shexp.weight"));
 	TRY(matrix(f, &L->down_shexp, i, "ffn_down_shexp.weight"));
 	TRY(vector(f, &L->gate_inp_shexp, i, "ffn_gate_inp_shexp.weight"));
+	TRY(vector(f, &L->exp_probs_b, i, "exp_probs_b.bias"));
 	const struct hparams *hp = f->hp;
+	if (L->d->attn == ATTN_MLA) {
+		TRY(matrix(f, &L->wq_a, i, "attn_q_a.weight"));
+		TRY(vector(f, &L->q_a_norm, i, "attn_q_a_norm.weight"));
+		TRY(matrix(f, &L->wq_b, i, "attn_q_b.weight"));
+		TRY(matrix(f, &L->wkv_a, i, "attn_kv_a_mqa.weight"));
+		TRY(vector(f, &L->kv_a_norm, i, "attn_kv_a_norm.weight"));
+		TRY(matrix(f, &L->wk_b, i, "attn_k_b.weight"));
+		TRY(matrix(f, &L->wv_b, i, "attn_v_b.weight"));
+		TRY(matrix(f, &L->wkv_b, i, "attn_kv_b.weight"));
+		/* one latent row per position, whichever form reads it */
+		L->lat_cache = calloc((uint64_t)f->n_ctx * (hp->n_lora_kv + hp->n_rot), sizeof *L->lat_cache);
+		if (!L->lat_cache) return fail(VKLLM_E_NOMEM, "out of host memory for the reference latent cache");
+		return VKLLM_OK;
+	}
 	uint64_t nk = (uint64_t)L->d->n_head_kv * hp->head_dim_k, nv = (uint64_t)L->d->n_head_kv * hp->head_dim_v;
 	L->k_cache = calloc(f->n_ctx * nk, sizeof *L->k_cache);
 	L->v_cache = calloc(f->n_ctx * nv, sizeof *L->v_cache);
@@ -99,9 +114,14 @@ static int load_layer(struct ref_forward *f, uint32_t il)
 	return VKLLM_OK;
 }
 
-/* llama_context's YaRN parameters: ext_factor 1 for YaRN scaling, else 0; attn_factor cancels
- * the magnitude rope_yarn applies (get_mscale / (1 + 0.1 ln s), which is 1 for these archs), then
- * the file's rope.scaling.attn_factor. */
+/* llama_context's YaRN parameters (llama-context.cpp), in f32 as it computes them: ext_factor 1
+ * for YaRN scaling, else 0. attn_factor is what ggml's rope_yarn multiplies cos and sin by,
+ * divided by the 1 + 0.1 ln s it multiplies in itself: get_mscale(s, 1) / (1 + 0.1 ln s), about 1;
+ * with a yarn_log_multiplier (deepseek2 only; the file's value is 0.1 * mscale_all_dim)
+ * get_mscale(s, m) / get_mscale(s, m_all) / (1 + 0.1 ln s) where llama.cpp takes m = m_all for
+ * deepseek2 (m = 1 when m_all is 1), so the ratio is exactly 1 and the rope's magnitude becomes 1.
+ * Then times the file's rope.scaling.attn_factor. deepseek2 scales its softmax to make up for it
+ * (ref_mla_kq_scale). */
 static void yarn_params(struct ref_forward *f)
 {
 	const struct hparams *hp = f->hp;
@@ -110,6 +130,7 @@ static void yarn_params(struct ref_forward *f)
 	if (f->ext_factor != 0) {
 		float factor = 1.0f / hp->rope_freq_scale;
 		float mscale = factor <= 1.0f ? 1.0f : 0.1f * logf(factor) + 1.0f;
+		if (hp->rope_yarn_log_mul != 0) mscale = 1.0f; /* get_mscale(s, m_all) / get_mscale(s, m_all) */
 		attn = mscale * (1.0f / (1.0f + 0.1f * logf(factor)));
 	}
 	f->attn_factor = attn * hp->rope_attn_factor;
@@ -118,11 +139,19 @@ static void yarn_params(struct ref_forward *f)
 static int scratch(struct ref_forward *f)
 {
 	const struct hparams *hp = f->hp;
-	uint64_t wide = hp->n_embd, ff = hp->n_ff_exp, max_row = 0;
+	uint64_t wide = hp->n_embd, ff = hp->n_ff_exp, max_row = 0, lat = 1, pe = 1, mla_k = 1, mla_v = 1;
 	for (uint32_t il = 0; il < hp->n_layer; il++) {
 		const struct layer_desc *d = &f->m->layers[il];
 		uint64_t q = (uint64_t)d->n_head * (hp->head_dim_k > hp->head_dim_v ? hp->head_dim_k : hp->head_dim_v);
 		if (q > wide) wide = q;
+		if (d->attn == ATTN_MLA) {
+			/* q [H][Dk], o [H][Dv], the q low rank and the [c | k_pe] row go through the same buffers */
+			mla_k = hparams_mla_head_k(hp), mla_v = hparams_mla_head_v(hp);
+			uint64_t m[] = {d->n_head * mla_k, d->n_head * mla_v, hp->n_lora_q, hp->n_lora_kv + hp->n_rot};
+			for (size_t i = 0; i < sizeof m / sizeof *m; i++) wide = m[i] > wide ? m[i] : wide;
+			if ((uint64_t)d->n_head * hp->n_lora_kv > lat) lat = (uint64_t)d->n_head * hp->n_lora_kv;
+			if ((uint64_t)d->n_head * hp->n_rot > pe) pe = (uint64_t)d->n_head * hp->n_rot;
+		}
 		if (d->n_ff > ff) ff = d->n_ff;
 		if (d->shexp && hp->n_ff_shexp > ff) ff = hp->n_ff_shexp;
 	}
@@ -138,7 +167,13 @@ static int scratch(struct ref_forward *f)
 	f->scores = calloc(f->n_ctx, sizeof(double));
 	f->router = calloc(hp->n_expert ? hp->n_expert : 1, sizeof(double));
 	f->hidden = calloc((uint64_t)(hp->n_layer + 1) * hp->n_embd, sizeof(double));
-	bool ok = f->row && f->xtmp && f->xq && f->ff_gate && f->ff_up && f->scores && f->router && f->hidden;
+	f->q_abs = calloc(lat, sizeof(double));
+	f->o_lat = calloc(lat, sizeof(double));
+	f->q_pe = calloc(pe, sizeof(double));
+	f->kd = calloc(mla_k, sizeof(double));
+	f->vd = calloc(mla_v, sizeof(double));
+	bool ok = f->row && f->xtmp && f->xq && f->ff_gate && f->ff_up && f->scores && f->router && f->hidden && f->q_abs &&
+	          f->o_lat && f->q_pe && f->kd && f->vd;
 	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) ok = ok && *bufs[i];
 	return ok ? VKLLM_OK : fail(VKLLM_E_NOMEM, "out of host memory for the reference forward pass");
 }
@@ -146,15 +181,16 @@ static int scratch(struct ref_forward *f)
 static int create(struct ref_forward *f)
 {
 	const struct hparams *hp = f->hp;
-	if (hp->n_expert > 1024 || hp->n_expert_used > 256)
-		return fail(VKLLM_E_UNSUPPORTED, "%s: %u experts, %u used: the reference takes at most 1024 and 256",
-		            f->m->gguf.path, hp->n_expert, hp->n_expert_used);
+	if (hp->n_expert > 1024 || hp->n_expert_used > 256 || hp->n_expert_groups > 64)
+		return fail(VKLLM_E_UNSUPPORTED, "%s: %u experts, %u used, %u groups: the reference takes at most 1024, 256 "
+		            "and 64", f->m->gguf.path, hp->n_expert, hp->n_expert_used, hp->n_expert_groups);
 	TRY(matrix(f, &f->tok_embd, -1, "token_embd.weight"));
 	TRY(matrix(f, &f->output, -1, "output.weight"));
 	if (!f->output.data) f->output = f->tok_embd; /* tied */
 	TRY(vector(f, &f->output_norm, -1, "output_norm.weight"));
 	TRY(vector(f, &f->rope_freqs, -1, "rope_freqs.weight"));
 	yarn_params(f);
+	f->mla_kq_scale = ref_mla_kq_scale(f);
 	f->layers = calloc(hp->n_layer, sizeof *f->layers);
 	if (!f->layers) return fail(VKLLM_E_NOMEM, "out of host memory");
 	for (uint32_t il = 0; il < hp->n_layer; il++) TRY(load_layer(f, il));
@@ -186,11 +222,12 @@ void ref_forward_destroy(struct ref_forward *f)
 		struct ref_layer *L = &f->layers[il];
 		double *v[] = {L->attn_norm, L->ffn_norm, L->post_attn_norm, L->post_ffw_norm, L->q_norm, L->k_norm, L->bq,
 		               L->bk, L->bv, L->bo, L->gate_b, L->up_b, L->down_b, L->k_cache, L->v_cache,
-		               L->gate_inp_shexp};
+		               L->gate_inp_shexp, L->exp_probs_b, L->q_a_norm, L->kv_a_norm, L->lat_cache};
 		for (size_t i = 0; i < sizeof v / sizeof *v; i++) free(v[i]);
 	}
 	double *v[] = {f->output_norm, f->rope_freqs, f->h, f->q, f->k, f->v, f->att, f->proj,
-	               f->ff_gate, f->ff_up, f->ff_out, f->scores, f->router, f->hidden};
+	               f->ff_gate, f->ff_up, f->ff_out, f->scores, f->router, f->hidden,
+	               f->q_abs, f->o_lat, f->q_pe, f->kd, f->vd};
 	for (size_t i = 0; i < sizeof v / sizeof *v; i++) free(v[i]);
 	free(f->layers);
 	free(f->row);
@@ -202,6 +239,8 @@ void ref_forward_destroy(struct ref_forward *f)
 void ref_forward_set_numerics(struct ref_forward *f, enum ref_numerics numerics) { f->numerics = numerics; }
 
 void ref_forward_set_kv_f16(struct ref_forward *f, bool on) { f->kv_f16 = on; }
+
+void ref_forward_set_mla_form(struct ref_forward *f, enum ref_mla_form form) { f->mla_form = form; }
 
 uint32_t ref_forward_n_vocab(const struct ref_forward *f) { return f->hp->n_vocab; }
 

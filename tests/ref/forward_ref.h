@@ -1,5 +1,5 @@
-/* The CPU reference forward pass: the executable spec of every dense architecture vkllm runs
- * (llama, qwen2, qwen3, qwen3moe, smollm3, olmo2, gemma3). It computes, in float64, what
+/* The CPU reference forward pass: the executable spec of every architecture vkllm runs (llama,
+ * qwen2, qwen2moe, qwen3, qwen3moe, smollm3, olmo2, gemma3, deepseek2). It computes, in float64, what
  * llama.cpp's graph for the same GGUF computes (src/models/<arch>.cpp): it reads the layer
  * recipe (host/model/arch*.c) and nothing else, so a recipe mistake shows up here and in the
  * oracle test against llama.cpp (tests/oracle/forward_check.mjs). docs/reference_forward.md has
@@ -32,6 +32,18 @@ void ref_forward_set_numerics(struct ref_forward *f, enum ref_numerics numerics)
 /* Round every key and value to f16 as it enters the cache (round to nearest even), as an f16 KV
  * cache does in vkllm and llama.cpp; the rest stays float64. Off by default. */
 void ref_forward_set_kv_f16(struct ref_forward *f, bool on);
+
+/* Multi-head latent attention (deepseek2) has two forms that compute the same function
+ * (forward_ref_mla.c, docs/reference_forward.md):
+ *   naive     the definition: each head's key and value decompressed from the latent c
+ *             (k_nope = W_UK c, v = W_UV c), then ordinary attention per head;
+ *   absorbed  W_UK folded into the query and W_UV applied after the weighted sum, so attention
+ *             runs over the latent cache [c | k_pe] itself (what the GPU and llama.cpp run).
+ * Both keep the same latent cache and read it (rounded to f16 with ref_forward_set_kv_f16).
+ * REF_MLA_AUTO, the default, is the form llama.cpp runs for the file: absorbed for split
+ * attn_k_b / attn_v_b files, naive for legacy attn_kv_b files (there it runs plain MHA). */
+enum ref_mla_form { REF_MLA_AUTO, REF_MLA_NAIVE, REF_MLA_ABSORBED };
+void ref_forward_set_mla_form(struct ref_forward *f, enum ref_mla_form form);
 
 /* Runs tokens[0..n) at positions pos0..pos0+n-1, writing their keys and values into the cache.
  * Positions below pos0 must have been run before (the cache holds them); running a position

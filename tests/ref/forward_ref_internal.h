@@ -33,7 +33,15 @@ struct ref_layer {
 	struct ref_matrix gate_exps, up_exps, down_exps; /* {n_embd, n_ff_exp, n_expert}, ... */
 	struct ref_matrix gate_shexp, up_shexp, down_shexp; /* the shared expert (qwen2moe), a dense GLU */
 	double *gate_inp_shexp;                     /* [n_embd]: its per-token gate, or NULL */
-	double *k_cache, *v_cache;                  /* [n_ctx][n_head_kv * head_dim_k|v] */
+	double *exp_probs_b;                        /* [n_expert]: the selection bias (DeepSeek V3), or NULL */
+	/* multi-head latent attention (ATTN_MLA, forward_ref_mla.c); wq is attn_q when there is no q_a */
+	struct ref_matrix wq_a, wq_b;               /* {n_embd, q_lora}, {q_lora, H*Dk} */
+	double *q_a_norm, *kv_a_norm;               /* [q_lora], [kv_lora] */
+	struct ref_matrix wkv_a;                    /* attn_kv_a_mqa {n_embd, kv_lora + rope} */
+	struct ref_matrix wk_b, wv_b;               /* {nope, kv_lora, H} (W_UK[h] transposed), {kv_lora, Dv, H} */
+	struct ref_matrix wkv_b;                    /* legacy {kv_lora, H*(nope+Dv)}: per head nope rows of W_UK, Dv of W_UV */
+	double *k_cache, *v_cache;                  /* [n_ctx][n_head_kv * head_dim_k|v] (GQA layers) */
+	double *lat_cache;                          /* [n_ctx][kv_lora + rope]: [c | roped k_pe] (MLA layers) */
 };
 
 struct ref_forward {
@@ -44,6 +52,8 @@ struct ref_forward {
 	double *output_norm;                         /* [n_embd] */
 	double *rope_freqs;                          /* [n_rot/2] Llama 3.1 divisors, or NULL */
 	double ext_factor, attn_factor;              /* YaRN, as llama_context derives them */
+	double mla_kq_scale;                         /* MLA's softmax scale, with deepseek2's YaRN mscale */
+	enum ref_mla_form mla_form;
 	struct ref_layer *layers;                    /* [n_layer] */
 	enum ref_numerics numerics;
 	bool kv_f16;                                 /* keys and values rounded to f16 in the cache */
@@ -53,6 +63,7 @@ struct ref_forward {
 	double *hidden;                              /* [n_layer + 1][n_embd], last token of the last batch */
 	/* one token's scratch, sized for the widest layer */
 	double *h, *q, *k, *v, *att, *proj, *ff_gate, *ff_up, *ff_out, *scores, *router;
+	double *q_abs, *o_lat, *q_pe, *kd, *vd;      /* MLA: [H][kv_lora] x2, [H][rope], one head's K and V */
 };
 
 /* y[r] = sum_i W[mat][r][i] x[i] over the rows of matrix `mat`, in double. */
@@ -60,10 +71,28 @@ int ref_matvec(struct ref_forward *f, double *y, const struct ref_matrix *w, uin
 /* y = x / sqrt(mean(x^2) + eps) * w (w NULL: no weight); y may be x. */
 void ref_rms_norm(double *y, const double *x, const double *w, uint32_t n, double eps);
 
+/* RoPE as ggml_rope_ext computes it (ggml-cpu/ops.cpp rope_yarn): the first n_rot dims of each
+ * of n_heads heads of x, head_dim apart, rotated by position pos. */
+struct ref_rope_params {
+	bool neox;                 /* pairs (i, i + n_rot/2); else (2i, 2i+1) */
+	uint32_t n_rot, n_ctx_orig;
+	double base, freq_scale, ext_factor, attn_factor;
+	const double *ff;          /* [n_rot/2] frequency divisors, or NULL */
+};
+/* The parameters layer d's RoPE runs with. */
+void ref_rope_params(const struct ref_forward *f, const struct layer_desc *d, struct ref_rope_params *p);
+void ref_rope(double *x, uint32_t n_heads, uint32_t head_dim, uint32_t pos, const struct ref_rope_params *p);
+/* An f32 value rounded to f16 and back: what an f16 cache keeps. */
+double ref_f16(double x);
+
 /* The two blocks of a layer, on one token's residual stream x [n_embd] at position pos; each
  * adds its output to x. Attention first writes the token's key and value into the cache. */
 int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t pos);
 int ref_ffn_block(struct ref_forward *f, uint32_t il, double *x);
+/* The attention block of an ATTN_MLA layer (forward_ref_mla.c), called by ref_attention_block;
+ * the scale of its softmax (deepseek2's kq_scale, from the YaRN parameters already in f). */
+int ref_mla_block(struct ref_forward *f, uint32_t il, double *x, uint32_t pos);
+double ref_mla_kq_scale(const struct ref_forward *f);
 
 /* REF_LLAMA_CPU (forward_ref_llama_cpu.c): y = x as llama.cpp's CPU backend feeds it to a dot
  * product with weights of weight_type (tmp: n floats of scratch); GELU as its f16 table gives it. */

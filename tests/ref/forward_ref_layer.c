@@ -1,6 +1,7 @@
 /* The blocks of a layer, written as the math, in float64: RMSNorm, linear layers, RoPE, causal
- * GQA attention over the cache (sliding window where the recipe says), the GLU feed-forward and
- * the MoE feed-forward. Each follows the llama.cpp function named beside it. */
+ * GQA attention over the cache (sliding window where the recipe says; latent attention is in
+ * forward_ref_mla.c), the GLU feed-forward and the MoE feed-forward. Each follows the llama.cpp
+ * function named beside it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "base/status.h"
 #include "forward_ref_internal.h"
 #include "glu_ref.h"
+#include "moe_ref.h"
 #include "loader/half.h"
 #include "loader/quant.h"
 
@@ -58,15 +60,18 @@ static void yarn_corr_dims(float dims[2], uint32_t n_rot, uint32_t n_ctx_orig, f
 	dims[1] = fminf((float)n_rot - 1, end);
 }
 
-struct rope_params {
-	bool neox;                 /* pairs (i, i + n_rot/2); else (2i, 2i+1) */
-	uint32_t n_rot, n_ctx_orig;
-	double base, freq_scale, ext_factor, attn_factor;
-	const double *ff;          /* [n_rot/2] frequency divisors, or NULL */
-};
+void ref_rope_params(const struct ref_forward *f, const struct layer_desc *d, struct ref_rope_params *p)
+{
+	/* a plain layer (OLMo 3's sliding ones) has no YaRN ramp and magnitude 1 */
+	bool plain = d->rope_plain;
+	*p = (struct ref_rope_params){
+		.neox = f->m->arch->rope == ROPE_NEOX, .n_rot = f->hp->n_rot, .n_ctx_orig = f->hp->n_ctx_orig_yarn,
+		.base = d->rope_base, .freq_scale = d->rope_freq_scale,
+		.ext_factor = plain ? 0.0 : f->ext_factor, .attn_factor = plain ? 1.0 : f->attn_factor, .ff = f->rope_freqs,
+	};
+}
 
-/* Rotates the first n_rot dims of each of n_heads heads of x [n_heads][head_dim] by position pos. */
-static void rope(double *x, uint32_t n_heads, uint32_t head_dim, uint32_t pos, const struct rope_params *p)
+void ref_rope(double *x, uint32_t n_heads, uint32_t head_dim, uint32_t pos, const struct ref_rope_params *p)
 {
 	float corr[2] = {0, 0};
 	if (p->ext_factor != 0) yarn_corr_dims(corr, p->n_rot, p->n_ctx_orig, (float)p->base);
@@ -93,6 +98,9 @@ static void rope(double *x, uint32_t n_heads, uint32_t head_dim, uint32_t pos, c
 	}
 }
 
+/* an f16 cache: the f32 value the GPU has, rounded once more to f16 */
+double ref_f16(double x) { return half_to_f32(f32_to_half((float)x)); }
+
 /* ---- attention (build_qkv, the arch's q/k norm and RoPE, build_attn_mha) ---- */
 
 /* llama_hparams::is_masked_swa, LLAMA_SWA_TYPE_STANDARD: the query sees itself and the
@@ -108,6 +116,7 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 	const struct hparams *hp = f->hp;
 	struct ref_layer *L = &f->layers[il];
 	const struct layer_desc *d = L->d;
+	if (d->attn == ATTN_MLA) return ref_mla_block(f, il, x, pos);
 	uint32_t E = hp->n_embd, D = hp->head_dim_k, Dv = hp->head_dim_v, H = d->n_head, Hkv = d->n_head_kv;
 	uint32_t nq = H * D, nk = Hkv * D, nv = Hkv * Dv;
 	double eps = hp->norm_eps;
@@ -135,24 +144,18 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 	}
 
 	if (d->rope) {
-		/* a plain layer (OLMo 3's sliding ones) has no YaRN ramp and magnitude 1 */
-		bool plain = d->rope_plain;
-		struct rope_params rp = {
-			.neox = f->m->arch->rope == ROPE_NEOX, .n_rot = hp->n_rot, .n_ctx_orig = hp->n_ctx_orig_yarn,
-			.base = d->rope_base, .freq_scale = d->rope_freq_scale,
-			.ext_factor = plain ? 0.0 : f->ext_factor, .attn_factor = plain ? 1.0 : f->attn_factor, .ff = f->rope_freqs,
-		};
-		rope(q, H, D, pos, &rp);
-		rope(k, Hkv, D, pos, &rp);
+		struct ref_rope_params rp;
+		ref_rope_params(f, d, &rp);
+		ref_rope(q, H, D, pos, &rp);
+		ref_rope(k, Hkv, D, pos, &rp);
 	}
 
 	double *kc = L->k_cache + (uint64_t)pos * nk, *vc = L->v_cache + (uint64_t)pos * nv;
 	memcpy(kc, k, nk * sizeof *k);
 	memcpy(vc, v, nv * sizeof *v);
 	if (f->kv_f16) {
-		/* an f16 cache: the f32 value the GPU has, rounded once more to f16 */
-		for (uint32_t i = 0; i < nk; i++) kc[i] = half_to_f32(f32_to_half((float)kc[i]));
-		for (uint32_t i = 0; i < nv; i++) vc[i] = half_to_f32(f32_to_half((float)vc[i]));
+		for (uint32_t i = 0; i < nk; i++) kc[i] = ref_f16(kc[i]);
+		for (uint32_t i = 0; i < nv; i++) vc[i] = ref_f16(vc[i]);
 	}
 
 	/* softmax(scale * q.k) v over the visible keys, head h reading kv head h / (H / Hkv).
@@ -215,39 +218,27 @@ static int glu(struct ref_forward *f, double *out, const struct ref_matrix *gate
 	return VKLLM_OK;
 }
 
-/* Qwen MoE and Mixtral routing: softmax over all experts, the top k (the larger probability
- * first, the lower index on a tie), their probabilities renormalized to sum 1 where the arch says
- * so (the sum clamped at f16's smallest normal, as llama.cpp; qwen2moe keeps them as they are), no
- * scale; out = sum_e w_e FFN_e(h). A shared expert (qwen2moe) adds its dense GLU of h, times
- * sigmoid(g . h): llama.cpp forms that sigmoid as silu(x) / x, the same value for x != 0. */
+/* build_moe_ffn: the router's logits, the routing arch_moe_routing describes (moe_ref.c: Qwen's
+ * softmax over all experts, the top k, renormalized where the arch says so; DeepSeek's softmax or
+ * sigmoid, the selection bias, expert groups, renormalization and scale), then
+ * out = sum_k w_k FFN_{e_k}(h). A shared expert adds its dense GLU of h: ungated (deepseek2), or
+ * times sigmoid(g . h) (qwen2moe; llama.cpp forms that sigmoid as silu(x) / x, the same value for
+ * x != 0). */
 static int moe(struct ref_forward *f, struct ref_layer *L, double *out, const double *h)
 {
 	const struct hparams *hp = f->hp;
 	uint32_t X = hp->n_expert, K = hp->n_expert_used, E = hp->n_embd;
-	double *p = f->router;
-	TRY(ref_matvec(f, p, &L->router, 0, h));
-	double mx = -INFINITY, sum = 0;
-	for (uint32_t e = 0; e < X; e++) mx = fmax(mx, p[e]);
-	for (uint32_t e = 0; e < X; e++) sum += (p[e] = exp(p[e] - mx));
-	for (uint32_t e = 0; e < X; e++) p[e] /= sum;
-
+	struct moe_routing r;
+	arch_moe_routing(f->m->arch, hp, &r);
+	TRY(ref_matvec(f, f->router, &L->router, 0, h));
 	uint32_t sel[256];
-	double w[256], wsum = 0;
-	bool taken[1024] = {false};
-	for (uint32_t k = 0; k < K; k++) {
-		uint32_t best = X;
-		for (uint32_t e = 0; e < X; e++)
-			if (!taken[e] && (best == X || p[e] > p[best])) best = e;
-		taken[best] = true;
-		sel[k] = best;
-		w[k] = p[best];
-		wsum += w[k];
-	}
-	wsum = f->m->arch->moe_renorm ? fmax(wsum, 6.103515625e-5) : 1.0;
+	double w[256];
+	moe_route_one_ref(sel, w, f->router, L->exp_probs_b, X, K, r.sigmoid ? 1 : 0, r.n_group, r.n_group_used, r.norm,
+	                  r.scale);
 	memset(out, 0, E * sizeof *out);
 	for (uint32_t k = 0; k < K; k++) {
 		TRY(glu(f, f->ff_out, &L->gate_exps, &L->up_exps, &L->down_exps, NULL, NULL, NULL, sel[k], L->d->act, h));
-		for (uint32_t i = 0; i < E; i++) out[i] += w[k] / wsum * f->ff_out[i];
+		for (uint32_t i = 0; i < E; i++) out[i] += w[k] * f->ff_out[i];
 	}
 	if (L->d->shexp) {
 		double gate = 1;

@@ -7,6 +7,8 @@
  *   --logits                                   with --ppl: also "logits", one row per position
  *   --batch B                                  prefill B ids per forward call (default: all)
  *   --numerics llama-cpu                       llama.cpp's CPU roundings (forward_ref.h), not the exact math
+ *   --mla naive|absorbed                       deepseek2: the form of latent attention (default: the form
+ *                                              llama.cpp runs for the file; forward_ref.h)
  *
  * The prompt is a comma list of token ids (no tokenizer here). Greedy picks the first of equal
  * maxima, as llama.cpp's greedy sampler. Exit 0, 1 on a failure (with a message), 2 on usage. */
@@ -24,7 +26,7 @@ static int usage(const char *msg)
 {
 	if (msg) fprintf(stderr, "ref_generate: %s\n", msg);
 	fprintf(stderr, "usage: ref_generate -m MODEL.gguf -p \"ID,ID,...\" (-n N | --ppl [--logits]) [--batch B]\n"
-	                "                    [--numerics exact|llama-cpu]\n");
+	                "                    [--numerics exact|llama-cpu] [--mla naive|absorbed]\n");
 	return 2;
 }
 
@@ -138,6 +140,7 @@ int main(int argc, char **argv)
 	const char *model = NULL, *prompt = NULL;
 	long n_gen = -1, chunk = 0;
 	bool ppl = false, dump = false, llama_cpu = false;
+	enum ref_mla_form mla = REF_MLA_AUTO;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		bool has = i + 1 < argc;
@@ -149,6 +152,10 @@ int main(int argc, char **argv)
 			const char *v = argv[++i];
 			if (strcmp(v, "exact") && strcmp(v, "llama-cpu")) return usage("--numerics is exact or llama-cpu");
 			llama_cpu = !strcmp(v, "llama-cpu");
+		} else if (!strcmp(a, "--mla") && has) {
+			const char *v = argv[++i];
+			if (strcmp(v, "naive") && strcmp(v, "absorbed")) return usage("--mla is naive or absorbed");
+			mla = !strcmp(v, "naive") ? REF_MLA_NAIVE : REF_MLA_ABSORBED;
 		} else if (!strcmp(a, "--ppl")) ppl = true;
 		else if (!strcmp(a, "--logits")) dump = true;
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(NULL), 0;
@@ -169,6 +176,7 @@ int main(int argc, char **argv)
 		if (n_ctx > UINT32_MAX) n_ctx = UINT32_MAX;
 		st = ref_forward_create(&f, &m, (uint32_t)n_ctx);
 		if (!st && llama_cpu) ref_forward_set_numerics(f, REF_LLAMA_CPU);
+		if (!st) ref_forward_set_mla_form(f, mla);
 		uint32_t c = chunk > 0 && chunk < n ? (uint32_t)chunk : (uint32_t)n;
 		if (!st) st = ppl ? perplexity(f, ids, (uint32_t)n, c, dump) : generate(f, ids, (uint32_t)n, (uint32_t)n_gen, c);
 		ref_forward_destroy(f);

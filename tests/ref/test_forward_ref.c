@@ -6,8 +6,13 @@
  *    layers), the token at position 0 reaches positions up to L*(w-1) and not one further; with a
  *    global layer it reaches every position;
  *  - REF_LLAMA_CPU numerics on f32 weights only round activations to f32: logits stay within 1e-5;
+ *  - deepseek2's latent attention: the naive and absorbed forms give the same logits (V3 layout,
+ *    V2-Lite's plain attn_q, the legacy attn_kv_b; f32 and q8_0; with and without the f16 latent
+ *    cache), and a legacy file whose attn_kv_b is the split file's attn_k_b / attn_v_b put back
+ *    together gives the split file's logits;
  *  - bad tokens and positions are refused with a message.
  * The llama.cpp comparison itself is tests/oracle/forward_check.mjs. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -38,6 +43,19 @@ static int open_synth(struct opened *o, const char *arch, int type, uint32_t n_l
 	return st;
 }
 
+/* a tiny deepseek2 (synth's V3 layout) with V2-Lite's plain attn_q and/or the legacy attn_kv_b */
+static int open_deepseek2(struct opened *o, int type, bool no_q_lora, bool legacy, bool open)
+{
+	snprintf(o->path, sizeof o->path, "%s/deepseek2-%d-%d-%d.gguf", dir, type, no_q_lora, legacy);
+	struct synth_options so = {.arch = "deepseek2", .type = type, .seed = 5, .out = o->path, .tied = -1, .quiet = true,
+	                           .no_q_lora = no_q_lora, .legacy_kv_b = legacy};
+	struct synth_result r;
+	int st = synth_model(&so, &r);
+	if (!st && open) st = model_file_open(&o->m, o->path);
+	o->open = open && st == VKLLM_OK;
+	return st;
+}
+
 static void close_synth(struct opened *o)
 {
 	if (o->open) model_file_close(&o->m);
@@ -54,10 +72,13 @@ static double max_rel_diff(const double *a, const double *b, uint64_t n)
 static uint32_t token_at(uint32_t i, uint32_t n_vocab) { return (i * 37u + 5u) % n_vocab; }
 
 /* logits [n][V] of tokens 0..n-1, run in chunks of `chunk` (1: single steps) */
-static int run_chunks(const struct model_file *m, const uint32_t *ids, uint32_t n, uint32_t chunk, double *logits)
+static int run_chunks_as(const struct model_file *m, const uint32_t *ids, uint32_t n, uint32_t chunk, double *logits,
+                         enum ref_mla_form form, bool kv_f16)
 {
 	struct ref_forward *f;
 	TRY(ref_forward_create(&f, m, n));
+	ref_forward_set_mla_form(f, form);
+	ref_forward_set_kv_f16(f, kv_f16);
 	uint32_t V = ref_forward_n_vocab(f);
 	int st = VKLLM_OK;
 	for (uint32_t p = 0; p < n && !st; p += chunk) {
@@ -66,6 +87,11 @@ static int run_chunks(const struct model_file *m, const uint32_t *ids, uint32_t 
 	}
 	ref_forward_destroy(f);
 	return st;
+}
+
+static int run_chunks(const struct model_file *m, const uint32_t *ids, uint32_t n, uint32_t chunk, double *logits)
+{
+	return run_chunks_as(m, ids, n, chunk, logits, REF_MLA_AUTO, false);
 }
 
 static int test_prefill_equals_steps(const char *arch, int type)
@@ -136,6 +162,119 @@ static int test_window(uint32_t n_layer, uint32_t n_swa)
 	return 0;
 }
 
+/* MLA: naive == absorbed. Both are float64 and differ only in the order of their sums
+ * (q_nope.(W_UK c) vs (W_UK^T q_nope).c, and W_UV applied per key or once after the weighted sum),
+ * so they agree to double rounding: 1e-10 leaves room for growth through 3 layers and 12
+ * positions and is still 7 orders below the f32 noise a wrong form would be hidden in. */
+enum { MLA_N = 12 };
+static const double MLA_TOL = 1e-10;
+
+static int test_mla_forms(int type, bool no_q_lora, bool legacy)
+{
+	struct opened o;
+	REQUIRE_OK(open_deepseek2(&o, type, no_q_lora, legacy, true));
+	uint32_t V = o.m.hp.n_vocab, ids[MLA_N];
+	for (uint32_t i = 0; i < MLA_N; i++) ids[i] = token_at(i, V);
+	const char *what = legacy && no_q_lora ? "attn_q, attn_kv_b" : legacy ? "legacy attn_kv_b" : no_q_lora ? "plain attn_q"
+	                                                                                                 : "V3 layout";
+	uint64_t n = (uint64_t)MLA_N * V;
+	double *nv = malloc(sizeof(double) * n), *ab = malloc(sizeof(double) * n), *nv16 = malloc(sizeof(double) * n),
+	       *ab16 = malloc(sizeof(double) * n), *steps = malloc(sizeof(double) * n);
+	REQUIRE(nv && ab && nv16 && ab16 && steps, "out of memory");
+	REQUIRE_OK(run_chunks_as(&o.m, ids, MLA_N, MLA_N, nv, REF_MLA_NAIVE, false));
+	REQUIRE_OK(run_chunks_as(&o.m, ids, MLA_N, MLA_N, ab, REF_MLA_ABSORBED, false));
+	REQUIRE_OK(run_chunks_as(&o.m, ids, MLA_N, MLA_N, nv16, REF_MLA_NAIVE, true));
+	REQUIRE_OK(run_chunks_as(&o.m, ids, MLA_N, MLA_N, ab16, REF_MLA_ABSORBED, true));
+	REQUIRE_OK(run_chunks_as(&o.m, ids, MLA_N, 1, steps, REF_MLA_NAIVE, false));
+	double d = max_rel_diff(nv, ab, n), d16 = max_rel_diff(nv16, ab16, n), f16 = max_rel_diff(ab, ab16, n);
+	double ds = max_rel_diff(nv, steps, n);
+	const char *tn = quant_type_info(type)->name;
+	EXPECT(d <= MLA_TOL, "deepseek2 %s %s: naive vs absorbed logits differ by %g", what, tn, d);
+	EXPECT(d16 <= MLA_TOL, "deepseek2 %s %s, f16 latent cache: naive vs absorbed differ by %g", what, tn, d16);
+	/* the f16 cache must round something, and no more than f16 does (2^-11 per entry) */
+	EXPECT(f16 > 0 && f16 < 1e-2, "deepseek2 %s %s: the f16 latent cache moves logits by %g", what, tn, f16);
+	EXPECT(ds <= 1e-12, "deepseek2 %s %s: naive prefill vs single steps differ by %g", what, tn, ds);
+	printf("# deepseek2 %-16s %-4s naive == absorbed (%.1e; f16 cache %.1e, which moves logits %.1e), "
+	       "naive prefill == steps (%.1e)\n", what, tn, d, d16, f16, ds);
+	free(nv), free(ab), free(nv16), free(ab16), free(steps);
+	close_synth(&o);
+	return 0;
+}
+
+/* f32 tensor `name` of a file (NULL: absent or not f32) */
+static const float *f32_tensor(const struct model_file *m, const char *name, const struct gguf_tensor **t)
+{
+	*t = gguf_tensor(&m->gguf, name);
+	return *t && (*t)->type == QT_F32 ? (*t)->data : NULL;
+}
+
+/* attn_kv_b from attn_k_b and attn_v_b: per head, nope rows of W_UK (k_b holds it transposed)
+ * then Dv rows of W_UV, each row kv_lora wide */
+static int join_kv_b(const struct model_file *split, uint32_t il, float *kv_b)
+{
+	char kn[GGUF_MAX_NAME], vn[GGUF_MAX_NAME];
+	snprintf(kn, sizeof kn, "blk.%u.attn_k_b.weight", il);
+	snprintf(vn, sizeof vn, "blk.%u.attn_v_b.weight", il);
+	const struct gguf_tensor *kt, *vt;
+	const float *k = f32_tensor(split, kn, &kt), *v = f32_tensor(split, vn, &vt);
+	REQUIRE(k && v, "%s or %s missing or not f32", kn, vn);
+	uint64_t nope = kt->ne[0], C = kt->ne[1], H = kt->ne[2], Dv = vt->ne[1], r = 0;
+	for (uint64_t h = 0; h < H; h++) {
+		for (uint64_t d = 0; d < nope; d++, r++)
+			for (uint64_t c = 0; c < C; c++) kv_b[r * C + c] = k[(h * C + c) * nope + d];
+		for (uint64_t j = 0; j < Dv; j++, r++)
+			for (uint64_t c = 0; c < C; c++) kv_b[r * C + c] = v[(h * Dv + j) * C + c];
+	}
+	return 0;
+}
+
+/* The legacy file and the split one of the same seed share every tensor but the up-projections;
+ * writing the split file's attn_k_b / attn_v_b into the legacy attn_kv_b (an exact rearrangement
+ * in f32) must give the split file's logits, in either form, to double rounding. */
+static int test_mla_legacy_is_split(void)
+{
+	struct opened split, legacy;
+	REQUIRE_OK(open_deepseek2(&split, QT_F32, false, false, true));
+	REQUIRE_OK(open_deepseek2(&legacy, QT_F32, false, true, false));
+	struct gguf_file g;
+	REQUIRE_OK(gguf_open(&g, legacy.path));
+	FILE *fp = fopen(legacy.path, "r+b");
+	REQUIRE(fp, "cannot open %s for writing", legacy.path);
+	for (uint32_t il = 0; il < split.m.hp.n_layer; il++) {
+		char name[GGUF_MAX_NAME];
+		snprintf(name, sizeof name, "blk.%u.attn_kv_b.weight", il);
+		const struct gguf_tensor *t = gguf_tensor(&g, name);
+		REQUIRE(t && t->type == QT_F32, "%s: no f32 %s", legacy.path, name);
+		float *kv_b = malloc(t->size);
+		REQUIRE(kv_b, "out of memory");
+		REQUIRE(join_kv_b(&split.m, il, kv_b) == 0, "layer %u: cannot join attn_k_b and attn_v_b", il);
+		bool ok = fseek(fp, (long)(g.data_offset + t->offset), SEEK_SET) == 0 && fwrite(kv_b, 1, t->size, fp) == t->size;
+		free(kv_b);
+		REQUIRE(ok, "cannot write %s", name);
+	}
+	fclose(fp);
+	gguf_close(&g);
+	REQUIRE_OK(model_file_open(&legacy.m, legacy.path));
+	legacy.open = true;
+
+	uint32_t V = split.m.hp.n_vocab, ids[MLA_N];
+	for (uint32_t i = 0; i < MLA_N; i++) ids[i] = token_at(i, V);
+	uint64_t n = (uint64_t)MLA_N * V;
+	double *a = malloc(sizeof(double) * n), *b = malloc(sizeof(double) * n), *c = malloc(sizeof(double) * n);
+	REQUIRE(a && b && c, "out of memory");
+	REQUIRE_OK(run_chunks_as(&split.m, ids, MLA_N, MLA_N, a, REF_MLA_ABSORBED, false));
+	REQUIRE_OK(run_chunks_as(&legacy.m, ids, MLA_N, MLA_N, b, REF_MLA_ABSORBED, false));
+	REQUIRE_OK(run_chunks_as(&legacy.m, ids, MLA_N, MLA_N, c, REF_MLA_NAIVE, false));
+	double d1 = max_rel_diff(a, b, n), d2 = max_rel_diff(a, c, n);
+	EXPECT(d1 <= MLA_TOL, "deepseek2: legacy attn_kv_b (absorbed) vs split attn_k_b/attn_v_b: logits differ by %g", d1);
+	EXPECT(d2 <= MLA_TOL, "deepseek2: legacy attn_kv_b (naive) vs split attn_k_b/attn_v_b: logits differ by %g", d2);
+	printf("# deepseek2 legacy attn_kv_b joined from the split file == split (absorbed %.1e, naive %.1e)\n", d1, d2);
+	free(a), free(b), free(c);
+	close_synth(&split);
+	close_synth(&legacy);
+	return 0;
+}
+
 static int test_llama_cpu_numerics(void)
 {
 	struct opened o;
@@ -170,10 +309,17 @@ int main(void)
 	snprintf(dir, sizeof dir, "/tmp/vkllm-forward-ref-XXXXXX");
 	bool made = mkdtemp(dir) != NULL; /* REQUIRE evaluates its condition twice */
 	REQUIRE(made, "cannot make a temporary folder");
-	const char *archs[] = {"llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3"};
+	const char *archs[] = {"llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3", "deepseek2"};
 	for (size_t i = 0; i < sizeof archs / sizeof *archs; i++)
 		if (test_prefill_equals_steps(archs[i], QT_F32)) break;
 	test_prefill_equals_steps("llama", QT_Q8_0);
+	test_prefill_equals_steps("deepseek2", QT_Q8_0);
+	test_mla_forms(QT_F32, false, false);
+	test_mla_forms(QT_F32, true, false);
+	test_mla_forms(QT_F32, false, true);
+	test_mla_forms(QT_Q8_0, false, false);
+	test_mla_forms(QT_Q8_0, true, true);
+	test_mla_legacy_is_split();
 	test_window(5, 4); /* gemma3's pattern of 6: five local layers, no global one */
 	test_window(6, 4); /* the sixth is global */
 	test_llama_cpu_numerics();
