@@ -5,10 +5,13 @@
  *    f32 weights, bf16 for bf16, Q8_0 blocks for Q4_0, Q5_0, Q8_0 and MXFP4, Q8_1 for Q4_1 and
  *    Q5_1, Q8_K for the K-quants (ggml-cpu.c type_traits_cpu); the integer dot product of the
  *    blocks is exact, so rounding x and then summing in double is the same number up to f32
- *    rounding. (Q8_1's block sum s is rounded to f16 in ggml; here it is exact.) f16 weights keep
- *    f32 activations: on x86 with AMX (this project's machines) ggml-cpu's AMX buffer type takes
- *    f16 matmuls with an AVX-512 kernel that reads the activations as f32 (amx/mmq.cpp), and the
- *    oracle test matches it to 3e-6 that way; without AMX ggml would round them to f16.
+ *    rounding. (Q8_1's block sum s is rounded to f16 in ggml; here it is exact.) f16 weights:
+ *    f16 activations (vec_dot_type f16), except on x86 with AMX, where ggml-cpu's AMX buffer type
+ *    takes f16 matmuls with an AVX-512 kernel that reads the activations as f32 (amx/mmq.cpp).
+ *    Which one a machine does is asked of the CPU (cpu_has_amx). Measured on an AVX-512 machine
+ *    without AMX: deepseek2's q8_0 synth files (f16 fallbacks for attn_q_b's rows of 48 and
+ *    attn_output's of 80) agree with llama.cpp to 1e-7 of the logit range with f16 activations,
+ *    and differ by 1 with f32 ones.
  *  - GELU is read from a table indexed by the f16 of x (vec.h, GGML_GELU_FP16). */
 #include <math.h>
 #include <string.h>
@@ -46,6 +49,17 @@ static void q8_k_round(double *y, const float *x, uint64_t n)
 	}
 }
 
+/* whether llama.cpp's CPU backend would load its AMX variant (sapphirerapids) here */
+static bool cpu_has_amx(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("amx-tile");
+#else
+	return false;
+#endif
+}
+
 void ref_llama_cpu_activations(double *y, float *tmp, const double *x, uint64_t n, uint32_t weight_type)
 {
 	for (uint64_t i = 0; i < n; i++) tmp[i] = (float)x[i];
@@ -59,8 +73,13 @@ void ref_llama_cpu_activations(double *y, float *tmp, const double *x, uint64_t 
 			return;
 		}
 		break;
-	case QT_F32:
 	case QT_F16: /* see the top of the file */
+		if (!cpu_has_amx()) {
+			for (uint64_t i = 0; i < n; i++) y[i] = half_to_f32(f32_to_half(tmp[i]));
+			return;
+		}
+		break;
+	case QT_F32:
 		break;
 	default: /* the K-quants and the other i-quants */
 		if (n % 256 == 0) {
