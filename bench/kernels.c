@@ -6,8 +6,10 @@
  *   copy:   reads n*4 + writes n*4
  *   matvec, gemm: read the weights (rows * row_bytes) + x (cols*k*4) + write y (cols*rows*4)
  *   attention: reads K and V of the positions each query sees + q, writes out
+ *   mla: reads the latent cache rows (kv_lora + rope f16 values) once + q_abs and q_pe, writes the
+ *        latent outputs
  * FLOPs: matmul 2*rows*k*cols; attention 2*(head_dim_k + head_dim_v) per (query head, key) pair
- * the causal mask keeps. Memory-bound kernels (decode) are judged against the copy peak,
+ * the causal mask keeps; mla 2*((kv_lora + rope) + kv_lora) per (query head, key) pair. Memory-bound kernels (decode) are judged against the copy peak,
  * compute-bound ones (prefill) against the FMA peak. */
 #include "bench/kernels.h"
 
@@ -260,6 +262,57 @@ static int measure_attention(struct gpu *g, const struct attn_case *c, double *n
 	return st;
 }
 
+/* DeepSeek V3's absorbed MLA decode: 128 heads over one latent cache of 512 + 64 f16 values a
+ * position (op_mla_attention); the per-head absorptions around it are matvecs, measured above. */
+#define MLA_HEADS 128
+#define MLA_LORA 512
+#define MLA_ROPE 64
+
+static int measure_mla(struct gpu *g, const struct attn_case *c, double *ns)
+{
+	struct mla_attn_desc a = {.n_q = c->n_q, .n_head = MLA_HEADS, .kv_lora = MLA_LORA, .n_pe = MLA_ROPE, .n_ctx = c->n_kv,
+	                          .cache_type = ATTN_KV_F16, .scale = 0.0721687836f /* 1/sqrt(192) */};
+	uint64_t qa = (uint64_t)c->n_q * MLA_HEADS * MLA_LORA, qp = (uint64_t)c->n_q * MLA_HEADS * MLA_ROPE;
+	uint64_t cn = (uint64_t)c->n_kv * (MLA_LORA + MLA_ROPE), scratch_bytes = op_mla_attention_scratch_bytes(g, &a);
+	uint32_t step[2] = {c->n_kv, c->n_kv - c->n_q};
+	struct gpu_buffer bqa = {0}, bqp = {0}, bc = {0}, bo = {0}, sb = {0}, stepb = {0};
+	struct gpu_rec rec = {0};
+	struct gpu_timer t = {0};
+	int st = gpu_buffer_create(g, &bqa, qa * 4, GPU_MEM_DEVICE, "bench.q_abs");
+	if (!st) st = gpu_buffer_create(g, &bqp, qp * 4, GPU_MEM_DEVICE, "bench.q_pe");
+	if (!st) st = gpu_buffer_create(g, &bo, qa * 4, GPU_MEM_DEVICE, "bench.o_lat");
+	if (!st) st = gpu_buffer_create(g, &bc, cn * 2, GPU_MEM_DEVICE, "bench.latent");
+	if (!st && scratch_bytes) st = gpu_buffer_create(g, &sb, scratch_bytes, GPU_MEM_DEVICE, "bench.scratch");
+	if (!st) st = gpu_buffer_create(g, &stepb, sizeof step, GPU_MEM_DEVICE, "bench.step");
+	if (!st) st = gpu_upload(g, &stepb, 0, step, sizeof step);
+	if (!st) st = gpu_timer_create(g, &t, 2);
+	if (!st) st = gpu_rec_begin(g, &rec);
+	if (!st) {
+		gpu_timer_reset(&rec, &t);
+		union {
+			uint32_t u;
+			float f;
+		} two_halves = {0x34003400u}; /* the f16 cache as pairs of 0.25 */
+		st = op_fill(&rec, gpu_whole(&bqa), (uint32_t)qa, 0.01f);
+		if (!st) st = op_fill(&rec, gpu_whole(&bqp), (uint32_t)qp, 0.01f);
+		if (!st) st = op_fill(&rec, gpu_whole(&bc), (uint32_t)(cn / 2), two_halves.f);
+		gpu_barrier(&rec);
+		gpu_timestamp(&rec, &t, 0);
+		struct gpu_view none = {0}, scratch = scratch_bytes ? gpu_whole(&sb) : none;
+		if (!st)
+			st = op_mla_attention(&rec, gpu_whole(&bo), scratch, gpu_whole(&bqa), gpu_whole(&bqp), gpu_whole(&bc),
+			                      gpu_whole(&stepb), &a);
+		gpu_timestamp(&rec, &t, 1);
+	}
+	if (!st) st = gpu_rec_end(&rec);
+	if (!st) st = time_recording(g, &rec, &t, ns);
+	gpu_rec_destroy(&rec);
+	gpu_timer_destroy(g, &t);
+	gpu_buffer_destroy(g, &bqa), gpu_buffer_destroy(g, &bqp), gpu_buffer_destroy(g, &bo);
+	gpu_buffer_destroy(g, &bc), gpu_buffer_destroy(g, &sb), gpu_buffer_destroy(g, &stepb);
+	return st;
+}
+
 struct report {
 	bool as_json;
 	struct json j;
@@ -344,6 +397,20 @@ int bench_kernels(struct gpu *g, bool as_json, const char *only, FILE *out)
 		char shape[48];
 		snprintf(shape, sizeof shape, "%s %ux%u", c->name, c->n_q, c->n_kv);
 		report_row(&r, "attention", "f16", shape, ns, bytes, pairs * ATT_HEADS * 2.0 * (2 * ATT_DIM), c->n_q > 1);
+	}
+	/* MLA decode at 4096 and 32768 cached positions, and a 128-token prefill chunk at the end of 4096
+	 * (128 x 128 heads of 512 latent floats is 32 MiB of q_abs, within every device's binding) */
+	static const struct attn_case mla_cases[] = {{"decode", 1, 4096}, {"decode", 1, 32768}, {"prefill", 128, 4096}};
+	for (size_t i = 0; i < sizeof mla_cases / sizeof mla_cases[0]; i++) {
+		const struct attn_case *c = &mla_cases[i];
+		if (only && strcmp(only, "mla")) continue;
+		double ns = 0;
+		TRY(measure_mla(g, c, &ns));
+		double pairs = attn_pairs(c), cache_bytes = (double)c->n_kv * (MLA_LORA + MLA_ROPE) * 2;
+		double bytes = cache_bytes + 4.0 * c->n_q * MLA_HEADS * (2 * MLA_LORA + MLA_ROPE);
+		char shape[48];
+		snprintf(shape, sizeof shape, "%s %ux%u", c->name, c->n_q, c->n_kv);
+		report_row(&r, "mla", "f16", shape, ns, bytes, pairs * MLA_HEADS * 2.0 * (2 * MLA_LORA + MLA_ROPE), c->n_q > 1);
 	}
 	if (as_json) {
 		json_array_end(&r.j);

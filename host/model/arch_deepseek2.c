@@ -72,6 +72,7 @@ static int deepseek2_finish(struct hparams *hp, const struct gguf_file *f)
 		snprintf(key, sizeof key, "%s.attention.q_lora_rank", hp->arch);
 		TRY(gguf_get_u32(f, key, false, &v));
 	}
+	if (lite) hp->n_lora_q = 0; /* llama.cpp does not read the key there: a plain attn_q */
 	if (!hp->expert_gating) /* DeepSeek V2/V2.5 files carry no key: softmax (GLM 4.7 Lite: sigmoid) */
 		hp->expert_gating = (hp->n_layer == 47 || hp->n_layer == 48) && hp->n_vocab == 154880 ? 2 : 1;
 	if (hp->expert_gating != 1 && hp->expert_gating != 2)

@@ -8,6 +8,8 @@
  *  - the same 24 tokens run one at a time (the decode matvec path) give the same logits as the
  *    chunks, within the same tolerance (prefill of N tokens == N decode steps);
  *  - gemma3 (window 8) and smollm3 (every 4th layer NoPE) run 24 positions: three windows.
+ *  - deepseek2 (MLA in absorbed form over an f16 or f32 latent cache) in the V3 layout, the V2-Lite
+ *    layout from a legacy attn_kv_b file, and one real-shaped DeepSeek-V2-Lite layer.
  *  - a session refuses tokens past its context with VKLLM_E_CONTEXT_FULL and runs nothing.
  *
  * Tolerances, relative to the row's largest |logit|. The reference computes in float64 on the
@@ -42,6 +44,7 @@ struct model_case {
 	uint32_t n_embd, n_head, head_dim, n_ff, n_layer, n_swa; /* 0: the tiny preset's */
 	const char *preset;       /* a real shape instead of the tiny one (then arch is NULL) */
 	uint32_t n_head_kv, n_vocab;
+	bool no_q_lora, legacy_kv_b;  /* deepseek2 layouts */
 };
 
 /* how many cases ran their decode steps with q|k|v as one matrix, and how many apart: both paths
@@ -81,7 +84,8 @@ static int run_case(struct gpu *g, const struct model_case *c, enum attn_kv_type
 	struct synth_options so = {.arch = c->arch, .preset = c->preset, .type = c->type, .seed = 11, .out = path,
 	                           .n_embd = c->n_embd, .n_head = c->n_head, .n_head_kv = c->n_head_kv,
 	                           .head_dim = c->head_dim, .n_ff = c->n_ff, .n_layer = c->n_layer, .n_swa = c->n_swa,
-	                           .n_vocab = c->n_vocab, .tied = -1, .quiet = true};
+	                           .n_vocab = c->n_vocab, .no_q_lora = c->no_q_lora, .legacy_kv_b = c->legacy_kv_b,
+	                           .tied = -1, .quiet = true};
 	struct synth_result sr;
 	REQUIRE_OK(synth_model(&so, &sr));
 	struct model_file m;
@@ -115,7 +119,12 @@ static int run_case(struct gpu *g, const struct model_case *c, enum attn_kv_type
 		const struct gguf_tensor *t = &m.gguf.tensors[i];
 		uint64_t bytes = t->n_dims == 1 ? t->ne[0] * 4 : t->size;
 		if (!strcmp(t->name, "token_embd.weight") && w.lm_head != &w.tok_embd) bytes = t->size / t->ne[1];
-		else if (t->ne[2] > 1) bytes = bytes / t->ne[2] * m.hp.n_expert_used;
+		else if (strstr(t->name, "_exps.")) bytes = bytes / t->ne[2] * m.hp.n_expert_used;
+		else if (strstr(t->name, "attn_kv_b.")) {
+			/* split at load: W_UK transposed in f32 (kv_lora x nope per head), W_UV rows as they are */
+			uint64_t H = m.layers[0].n_head, nope = hparams_mla_head_k(&m.hp) - m.hp.n_rot, Dv = hparams_mla_head_v(&m.hp);
+			bytes = H * m.hp.n_lora_kv * nope * 4 + t->size / (H * (nope + Dv)) * H * Dv;
+		}
 		want += bytes;
 	}
 	uint64_t got = model_weights_decode_bytes(&w, m.hp.n_expert_used);
@@ -168,7 +177,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* tiny shapes for every arch; Q4_K needs rows that are multiples of 256 */
-	static const char *archs[] = {"llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3"};
+	static const char *archs[] = {"llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3",
+	                              "deepseek2"};
 	static const struct {
 		const char *name;
 		int type;
@@ -181,6 +191,8 @@ int main(int argc, char **argv)
 			if (only && !strstr(name, only)) continue;
 			struct model_case c = {.name = name, .arch = archs[a], .type = types[t].type};
 			if (types[t].type == QT_Q4_K) c.n_embd = 256, c.n_head = 4, c.head_dim = 64, c.n_ff = 512;
+			/* deepseek2's head_dim is nope + rope: keep nope a whole number of 32-blocks */
+			if (types[t].type == QT_Q4_K && !strcmp(archs[a], "deepseek2")) c.head_dim = 72;
 			bool mm = op_gemm_uses_coopmat(&g, (uint32_t)types[t].type);
 			run_case(&g, &c, ATTN_KV_F16, mm ? 5e-3 : 3e-3);
 			if (types[t].type == QT_F32) run_case(&g, &c, ATTN_KV_F32, mm ? 5e-3 : 5e-5);
@@ -194,6 +206,10 @@ int main(int argc, char **argv)
 		 .n_head_kv = 2, .head_dim = 32, .n_ff = 256, .n_layer = 2, .n_vocab = 512},
 		{.name = "qwen3-0.6b-1layer-q8_0", .preset = "qwen3-0.6b", .type = QT_Q8_0, .n_layer = 1, .n_vocab = 1024},
 		{.name = "gemma3-1b-1layer-f16", .preset = "gemma3-1b", .type = QT_F16, .n_layer = 1, .n_vocab = 1024},
+		/* MLA: V2-Lite's plain attn_q with the legacy attn_kv_b (split at load); one real-shaped
+		 * DeepSeek-V2-Lite layer (16 heads, kv_lora 512, rope 64, 128 + 64 / 128 per head, dense) */
+		{.name = "deepseek2-lite-legacy-q8_0", .arch = "deepseek2", .type = QT_Q8_0, .no_q_lora = true, .legacy_kv_b = true},
+		{.name = "deepseek-v2-lite-1layer-f16", .preset = "deepseek-v2-lite", .type = QT_F16, .n_layer = 1, .n_vocab = 1024},
 	};
 	for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) {
 		if (only && !strstr(extra[i].name, only)) continue;
