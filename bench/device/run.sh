@@ -4,7 +4,8 @@
 #   tests    every GPU test under the validation layer (a validation message fails a test)
 #   kernels  vkllm bench --kernels: copy and FMA peaks, kernels as a share of them
 #   models   vkllm bench -m on synthesized models (default full qwen3-8b q8_0 and q4_K and
-#            qwen3-0.6b q8_0; or the PRESET:TYPE words given): prefill and decode tokens/s, and
+#            qwen3-0.6b q8_0; or the PRESET:TYPE[:LAYERS] words given, e.g.
+#            deepseek-v2-lite:q4_K or deepseek-v3:q4_K:4): prefill and decode tokens/s, and
 #            decode's weight bytes a second as a share of the copy peak (the peaks are measured
 #            first when kernels has not run). Synthesizing the 8.7 GB q8_0 8B takes a while: one
 #            model a call is the safe choice, e.g. `run.sh models qwen3-8b:q8_0`.
@@ -46,11 +47,12 @@ if [[ " $parts " == *" models "* ]]; then
   copy=$(json_num copy_gbs "$out/kernels.json")
   echo "== vkllm bench -m (copy peak ${copy} GB/s)"
   for spec in $specs; do
-    m="/tmp/${spec/:/-}.gguf"
-    [ -s "$m" ] || "$bin/vkllm" synth --preset "${spec%%:*}" --type "${spec##*:}" -q -o "$m" || continue
-    "$bin/vkllm" bench -m "$m" -p 512 -n 128 -r 3 --json >"$out/${spec/:/-}.json" || continue
-    tg=$(json_num tg_tps "$out/${spec/:/-}.json") gbs=$(json_num tg_gbs "$out/${spec/:/-}.json")
-    pp=$(json_num pp_tps "$out/${spec/:/-}.json")
+    IFS=: read -r preset type layers <<<"$spec"
+    name="${spec//:/-}" m="/tmp/${spec//:/-}.gguf"
+    [ -s "$m" ] || "$bin/vkllm" synth --preset "$preset" --type "$type" ${layers:+--n-layer "$layers"} -q -o "$m" || continue
+    "$bin/vkllm" bench -m "$m" -p 512 -n 128 -r 3 --json >"$out/$name.json" || continue
+    tg=$(json_num tg_tps "$out/$name.json") gbs=$(json_num tg_gbs "$out/$name.json")
+    pp=$(json_num pp_tps "$out/$name.json")
     awk -v s="$spec" -v pp="$pp" -v tg="$tg" -v g="$gbs" -v c="$copy" 'BEGIN {
       printf "%-16s pp512 %8.1f tok/s  tg128 %7.1f tok/s  decode %6.0f GB/s = %4.1f%% of copy\n", s, pp, tg, g, 100 * g / c }'
   done | tee "$out/models.txt"
