@@ -229,6 +229,26 @@ struct mla_attn_params {
 	ABI_F32 scale;
 };
 
+/* mla_decompress.comp: MLA's decompressed form, per head K and V rebuilt from the latent cache for
+ * positions j < n_kv = min(STEP[step_offset], n_ctx):
+ *   K[j][h] = [ WK[h] . CACHE[j][0:C] (nope values) | CACHE[j][C:C+R] ]   WK [n_head * nope][C]
+ *   V[j][h] = WV[h] . CACHE[j][0:C] (v_dim values)                        WV [n_head * v_dim][C]
+ * Weights f16; offsets in elements of each binding's type. */
+struct mla_decompress_params {
+	ABI_U32 n_ctx;
+	ABI_U32 n_head;
+	ABI_U32 kv_lora;        /* C */
+	ABI_U32 n_pe;           /* R */
+	ABI_U32 nope;
+	ABI_U32 v_dim;
+	ABI_U32 cache_offset;
+	ABI_U32 wk_offset;
+	ABI_U32 wv_offset;
+	ABI_U32 k_offset;
+	ABI_U32 v_offset;
+	ABI_U32 step_offset;
+};
+
 /* embed.comp: OUT[t] = scale * decode(W row ids[t] - first_row) for ids in [first_row, first_row + n_rows);
  * rows for other ids are left untouched (a table split over several buffers takes one dispatch each). */
 struct embed_params {

@@ -59,6 +59,12 @@ vkllm_shader(mla_prep_f16 mla_prep.comp DEFINES OUT_F16)
 vkllm_shader(mla_prep_f32 mla_prep.comp)
 vkllm_shader(mla_attention_f16 mla_attention.comp DEFINES KV_F16)
 vkllm_shader(mla_attention_f32 mla_attention.comp)
+# MLA's decompressed form for prefill: per head K and V from the latent cache (host/ops/mla_decompress.c),
+# named by cache type, then output type
+vkllm_shader(mla_decompress_f16_f16 mla_decompress.comp DEFINES KV_F16 OUT_F16)
+vkllm_shader(mla_decompress_f16_f32 mla_decompress.comp DEFINES KV_F16)
+vkllm_shader(mla_decompress_f32_f16 mla_decompress.comp DEFINES OUT_F16)
+vkllm_shader(mla_decompress_f32_f32 mla_decompress.comp)
 vkllm_shader(argmax_f32 argmax.comp)
 vkllm_shader(argmax_merge_f32 argmax.comp DEFINES MERGE)
 vkllm_shader(topk_f32 topk.comp)
