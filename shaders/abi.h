@@ -177,7 +177,7 @@ struct attn_prep_params {
 /* mla_prep.comp: the latent projection's tail and the query split of multi-head latent attention.
  * Per token t (one workgroup for the KV slot, one per query head):
  *   CACHE[row] = [ rms_norm(kv[t][0:C]) * norm | rope(kv[t][C:C+R]) ]   row = STEP[step_offset + 1] + t
- *   QN[t][h] = q[t][h][0:nope]      QP[t][h] = rope(q[t][h][nope:nope+R])
+ *   QN[t][h] = q[t][h][0:nope]      QP[t][h] = rope(q[t][h][nope:nope+R])   (or q_pe rotated in q)
  * RoPE optional (rope 0: the pe dims pass through, Kimi Linear's NoPE MLA). */
 struct mla_prep_params {
 	ABI_U32 n_tokens;
@@ -206,6 +206,7 @@ struct mla_prep_params {
 	ABI_F32 mscale;
 	ABI_F32 corr_low;
 	ABI_F32 corr_high;
+	ABI_U32 q_in_place;     /* 1: q_pe rotated inside q, no QN / QP (the decompressed form's queries) */
 };
 
 /* mla_attention.comp: absorbed MLA attention over the latent cache, MQA with one latent "KV head":

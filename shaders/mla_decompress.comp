@@ -17,8 +17,9 @@
 // the row tiles: row tile x copies heads x, x + gx, ... of its positions.
 //
 // Variants: -D KV_F16 (f16 latent cache; default f32), -D OUT_F16 (f16 K and V, what op_attention
-// reads as an f16 cache; default f32). Weights are always f16 (the checkpoints' kv_b is bf16/f16;
-// f16 halves the bytes each tile loads). Spec constants: 0 workgroup size (= BM/TM * BN/TN),
+// reads as an f16 cache; default f32). Weights are always f32: every file type decodes into f32
+// exactly, so K and V are the absorbed form's numbers (f16 would round q8_0 and f32 files' values;
+// the weights are a small part of what a tile loads beside the latents). Spec constants: 0 workgroup size (= BM/TM * BN/TN),
 // 1 BM, 2 BN, 3 TM, 4 TN, 5 KS (latent values per step).
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -46,8 +47,8 @@ const uint THREADS_R = BM / TM;
 const uint THREADS_C = BN / TN;
 
 layout(binding = 0) readonly buffer Cacheb { KV_T CACHE[]; };
-layout(binding = 1) readonly buffer WKb { float16_t WK[]; };
-layout(binding = 2) readonly buffer WVb { float16_t WV[]; };
+layout(binding = 1) readonly buffer WKb { float WK[]; };
+layout(binding = 2) readonly buffer WVb { float WV[]; };
 layout(binding = 3) readonly buffer Stepb { uint STEP[]; };
 layout(binding = 4) writeonly buffer Kb { OUT_T K[]; };
 layout(binding = 5) writeonly buffer Vb { OUT_T V[]; };

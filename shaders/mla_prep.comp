@@ -6,7 +6,8 @@
 // k_pe is one rope head shared by every query head and is never normed (deepseek2.cpp). The cache
 // row is what absorbed attention reads: the normed latent c (the values, and with q_abs the nope
 // half of every head's scores) and the rotated shared key. q_nope goes out contiguous, [t][h] rows
-// of nope, for the per-head absorption through attn_k_b; q_pe rotated beside it.
+// of nope, for the per-head absorption through attn_k_b; q_pe rotated beside it. The decompressed
+// form (q_in_place) wants q as it is with q_pe rotated inside it: then nothing goes to QN / QP.
 // One workgroup per (token, slot): slot 0 the KV latent, slots 1..n_head the query heads.
 // Variants: mla_prep_f16 (-D OUT_F16: an f16 cache), mla_prep_f32.
 #version 450
@@ -24,7 +25,7 @@
 #include "common/index.glsl"
 #include "common/rope.glsl"
 
-layout(binding = 0) readonly buffer Qb { float Q[]; };
+layout(binding = 0) buffer Qb { float Q[]; };
 layout(binding = 1) readonly buffer KVb { float KV[]; };
 layout(binding = 2) readonly buffer Normb { float NORM[]; };
 layout(binding = 3) readonly buffer Stepb { uint STEP[]; };
@@ -86,11 +87,18 @@ void main()
 
 	uint h = slot - 1u, nope = p.nope;
 	uint src = p.q_offset + t * p.q_stride + h * (nope + R), a = t * p.n_head + h;
-	for (uint i = tid; i < nope; i += WORKGROUP_SIZE) QN[p.qn_offset + a * nope + i] = Q[src + i];
+	if (p.q_in_place == 0u)
+		for (uint i = tid; i < nope; i += WORKGROUP_SIZE) QN[p.qn_offset + a * nope + i] = Q[src + i];
+	// each pair is read and written by one invocation, so q can be rotated in place
 	for (uint i = tid; i < R >> 1; i += WORKGROUP_SIZE) {
 		uvec2 j = pair(i);
 		vec2 y = rotate(i, t, Q[src + nope + j.x], Q[src + nope + j.y]);
-		QP[p.qp_offset + a * R + j.x] = y.x;
-		QP[p.qp_offset + a * R + j.y] = y.y;
+		if (p.q_in_place != 0u) {
+			Q[src + nope + j.x] = y.x;
+			Q[src + nope + j.y] = y.y;
+		} else {
+			QP[p.qp_offset + a * R + j.x] = y.x;
+			QP[p.qp_offset + a * R + j.y] = y.y;
+		}
 	}
 }

@@ -12,14 +12,20 @@
  *
  * Every head of a token reads the one latent cache: the cache holds C + R values a position where
  * MHA would hold H (nope + R + v). The per-head steps run in passes of mla_tokens_per_pass() tokens
- * (all of a chunk, except on small bindings or a wide model's long prefill chunk). */
+ * (all of a chunk, except on small bindings or a wide model's long prefill chunk).
+ *
+ * Prefill chunks may take the decompressed form instead (mla_decompress_prefill): q keeps its
+ * [q_nope | rope(q_pe)] heads, K = [W_UK c | k_pe] and V = W_UV c are rebuilt per head for the
+ * positions so far (op_mla_decompress), and flash attention runs as MHA (op_attention). */
 #include "graph/attn_mla.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/status.h"
 #include "graph/forward_internal.h"
+#include "ops/mla_decompress.h"
 
 void mla_widths(const struct model_file *m, struct mla_widths *w)
 {
@@ -74,12 +80,53 @@ static void attn_desc(const struct fwd_state *s, uint32_t il, uint32_t n, uint32
 	};
 }
 
+bool mla_decompress_prefill(const struct gpu *g)
+{
+	const char *env = getenv("VKLLM_MLA_PREFILL");
+	if (env && !strcmp(env, "absorbed")) return false;
+	if (env && !strcmp(env, "decompressed")) return true;
+	return gpu_is_cpu(g);
+}
+
+void mla_decompress_bytes(const struct model_file *m, uint32_t n_ctx, uint32_t elem, uint64_t *k, uint64_t *v)
+{
+	struct mla_widths w;
+	mla_widths(m, &w);
+	uint64_t per_head_k = hparams_mla_head_k(&m->hp), per_head_v = hparams_mla_head_v(&m->hp);
+	*k = w.heads ? (uint64_t)n_ctx * w.heads * per_head_k * elem : 0;
+	*v = w.heads ? (uint64_t)n_ctx * w.heads * per_head_v * elem : 0;
+}
+
+/* the decompressed form's flash attention: MHA over the rebuilt K and V */
+static void mha_desc(const struct fwd_state *s, uint32_t il, uint32_t n, struct attn_desc *a)
+{
+	const struct hparams *hp = &s->m->hp;
+	uint32_t H = s->m->layers[il].n_head;
+	*a = (struct attn_desc){
+		.n_q = n, .n_head = H, .n_head_kv = H, .head_dim_k = hparams_mla_head_k(hp), .head_dim_v = hparams_mla_head_v(hp),
+		.n_ctx = s->n_ctx, .kv_type = ATTN_KV_F32, .scale = mla_kq_scale(hp, s->attn_factor),
+	};
+}
+
+/* a chunk takes the decompressed form when the device chose it and its buffers exist */
+static bool decompressed(const struct fwd_state *s, uint32_t il, uint32_t n)
+{
+	return n > 1 && s->mla_k.buffer && s->w->layers[il].mla_wk.present;
+}
+
 uint64_t mla_attn_scratch_bytes(const struct fwd_state *s, uint32_t il, uint32_t n)
 {
 	uint32_t pass = mla_tokens_per_pass(s->g, s->m);
 	struct mla_attn_desc a;
 	attn_desc(s, il, n < pass ? n : pass, 0, &a);
-	return op_mla_attention_scratch_bytes(s->g, &a);
+	uint64_t bytes = op_mla_attention_scratch_bytes(s->g, &a);
+	if (n > 1 && s->mla_k.buffer) {
+		struct attn_desc m;
+		mha_desc(s, il, n, &m);
+		uint64_t b = op_attention_scratch_bytes(s->g, &m);
+		if (b > bytes) bytes = b;
+	}
+	return bytes;
 }
 
 /* q = W_qb (rms_norm(W_qa h) * q_a_norm), or W_q h where the file has a plain attn_q */
@@ -114,6 +161,25 @@ int record_attn_mla(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint3
 	};
 	struct gpu_view cache = gpu_whole(&s->k_cache[il]);
 	struct gpu_view scratch = s->attn_scratch.buffer ? gpu_whole(&s->attn_scratch) : (struct gpu_view){0};
+	struct gpu_view att = fwd_rows(&s->att, 0, n, H * Dv), none = {0};
+	if (decompressed(s, il, n)) {
+		struct mla_prep_desc pd = {
+			.n_tokens = n, .n_head = H, .kv_lora = C, .n_pe = R, .nope = nope, .eps = hp->norm_eps,
+			.rope = d->rope ? &rc : NULL, .pos = fwd_step_pos(s, n), .step = fwd_step_words(s),
+			.cache_type = s->kv_type, .n_ctx = s->n_ctx, .q_in_place = true,
+		};
+		TRY(op_mla_prep(rec, cache, none, none, q, kv, fwd_whole(&L->kv_a_norm), &pd));
+		/* K and V in f32: the form then rounds where the absorbed one does (the latent cache) and
+		 * nowhere else; rebuilt in f16 they moved logits by 3e-3 of their range (test_forward_gpu) */
+		struct mla_decompress_desc dd = {.n_ctx = s->n_ctx, .n_head = H, .kv_lora = C, .n_pe = R, .nope = nope,
+		                                 .v_dim = Dv, .cache_type = s->kv_type, .out_type = ATTN_KV_F32};
+		struct gpu_view k = gpu_whole(&s->mla_k), v = gpu_whole(&s->mla_v);
+		TRY(op_mla_decompress(rec, k, v, cache, fwd_whole(&L->mla_wk), fwd_whole(&L->mla_wv), fwd_step_words(s), &dd));
+		struct attn_desc a;
+		mha_desc(s, il, n, &a);
+		TRY(op_attention(rec, att, scratch, q, k, v, none, fwd_step_words(s), &a));
+		return fwd_block_output(s, rec, &L->wo, &L->bo, &L->post_attn_norm, att, n);
+	}
 	uint32_t pass = mla_tokens_per_pass(s->g, s->m);
 	for (uint32_t t0 = 0; t0 < n; t0 += pass) {
 		uint32_t m = n - t0 < pass ? n - t0 : pass, A = m * H;
@@ -138,5 +204,5 @@ int record_attn_mla(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint3
 		struct moe_matvec_desc vd = {.n_assign = A, .x_div = 1, .n_rows = Dv, .n_k = C, .n_exp = H};
 		TRY(op_moe_matvec(rec, fwd_rows(&s->att, t0, m, H * Dv), fwd_whole(&L->v_b), L->v_b.type, olat, heads, &vd));
 	}
-	return fwd_block_output(s, rec, &L->wo, &L->bo, &L->post_attn_norm, fwd_rows(&s->att, 0, n, H * Dv), n);
+	return fwd_block_output(s, rec, &L->wo, &L->bo, &L->post_attn_norm, att, n);
 }

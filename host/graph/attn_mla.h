@@ -26,6 +26,14 @@ uint64_t mla_attn_scratch_bytes(const struct fwd_state *s, uint32_t il, uint32_t
  * the file's yarn_log_multiplier (llama.cpp's TAG_DEEPSEEK2_YARN_LOG_MUL_FIX). */
 float mla_kq_scale(const struct hparams *hp, float attn_factor);
 
+/* Whether the device's prefill chunks take the decompressed form (K and V rebuilt from the latent
+ * cache, then flash attention) rather than the absorbed one: CPU devices, where it measured 2-7x
+ * faster (docs/mla.md); VKLLM_MLA_PREFILL=absorbed|decompressed forces a form (tests run both). */
+bool mla_decompress_prefill(const struct gpu *g);
+/* Bytes of the decompressed form's K and V buffers ([n_ctx][H][nope + rope], [n_ctx][H][v] of
+ * elem bytes: f32 in the graph); 0 for either when the model has no MLA layer. */
+void mla_decompress_bytes(const struct model_file *m, uint32_t n_ctx, uint32_t elem, uint64_t *k, uint64_t *v);
+
 /* Records layer il's attention for a chunk of n tokens: x += W_o attention(norm(x)). */
 int record_attn_mla(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint32_t n);
 

@@ -51,6 +51,7 @@ struct fwd_state {
 	struct gpu_buffer mla_qn, mla_qp;           /* [pass][n_head][nope], [pass][n_head][rope] */
 	struct gpu_buffer mla_qabs, mla_olat;       /* [pass][n_head][kv_lora] */
 	struct gpu_buffer mla_head_ids;             /* [pass * n_head] uint32: a % n_head */
+	struct gpu_buffer mla_k, mla_v;             /* the decompressed form's K [n_ctx][H][nope + rope], V [n_ctx][H][v] */
 	struct gpu_buffer logits;       /* [n_logits][n_vocab] f32 */
 	struct gpu_buffer cand_idx, cand_val; /* GPU_MEM_READBACK: [n_cand] uint32, [n_cand] f32 */
 	struct gpu_buffer cand_scratch;

@@ -7,6 +7,7 @@
 
 #include "base/status.h"
 #include "loader/quant.h"
+#include "graph/attn_mla.h"
 
 /* the types the matmul and embedding kernels decode (shaders/variants.cmake) */
 static bool kernel_type(uint32_t t)
@@ -178,6 +179,47 @@ static int split_kv_b(struct upload *u, struct layer_weights *L, uint32_t il)
 	return st;
 }
 
+/* The decompressed form's up-projections as plain row-major f32 matrices: W_UK[h] (nope rows of
+ * kv_lora) and W_UV[h] (v rows), from attn_k_b / attn_v_b (W_UK stored transposed) or from a legacy
+ * attn_kv_b (both as rows). Decoded exactly, whatever the file's type. */
+static int mla_decompress_weights(struct upload *u, struct layer_weights *L, uint32_t il)
+{
+	const struct hparams *hp = &u->m->hp;
+	uint64_t C = hp->n_lora_kv, H = u->m->layers[il].n_head, Dv = hparams_mla_head_v(hp);
+	uint64_t nope = hparams_mla_head_k(hp) - hp->n_rot;
+	const struct gguf_tensor *kb = lookup(u->m, (int)il, "attn_k_b.weight"), *vb = lookup(u->m, (int)il, "attn_v_b.weight");
+	const struct gguf_tensor *kvb = lookup(u->m, (int)il, "attn_kv_b.weight"), *any = kb ? kb : kvb;
+	float *wk = malloc(H * nope * C * 4), *wv = malloc(H * Dv * C * 4), *row = malloc((C > nope ? C : nope) * 4);
+	int st = wk && wv && row ? VKLLM_OK : fail(VKLLM_E_NOMEM, "out of host memory for MLA's decompression weights");
+	for (uint64_t h = 0; !st && h < H; h++) {
+		if (kvb) {
+			uint64_t rb = quant_row_size(kvb->type, C);
+			const uint8_t *head = kvb->data + h * (nope + Dv) * rb;
+			for (uint64_t d = 0; !st && d < nope; d++) st = quant_dequantize(kvb->type, head + d * rb, wk + (h * nope + d) * C, C);
+			for (uint64_t j = 0; !st && j < Dv; j++)
+				st = quant_dequantize(kvb->type, head + (nope + j) * rb, wv + (h * Dv + j) * C, C);
+			continue;
+		}
+		uint64_t krb = quant_row_size(kb->type, nope), vrb = quant_row_size(vb->type, C);
+		for (uint64_t c = 0; !st && c < C; c++) { /* k_b[h] row c holds W_UK[h][:, c] */
+			st = quant_dequantize(kb->type, kb->data + (h * C + c) * krb, row, nope);
+			for (uint64_t d = 0; d < nope; d++) wk[(h * nope + d) * C + c] = row[d];
+		}
+		for (uint64_t j = 0; !st && j < Dv; j++)
+			st = quant_dequantize(vb->type, vb->data + (h * Dv + j) * vrb, wv + (h * Dv + j) * C, C);
+	}
+	if (!st) {
+		L->mla_wk = (struct weight){.type = QT_F32, .n_in = C, .n_out = H * nope, .n_mat = 1, .row_bytes = C * 4};
+		L->mla_wv = (struct weight){.type = QT_F32, .n_in = C, .n_out = H * Dv, .n_mat = 1, .row_bytes = C * 4};
+		uint64_t done = u->done; /* extra copies: no file bytes to report */
+		st = put(u, &L->mla_wk, any, wk, H * nope * C * 4);
+		if (!st) st = put(u, &L->mla_wv, any, wv, H * Dv * C * 4);
+		u->done = done;
+	}
+	free(wk), free(wv), free(row);
+	return st;
+}
+
 static int layer(struct upload *u, uint32_t il, struct layer_weights *L)
 {
 	int i = (int)il;
@@ -220,6 +262,7 @@ static int layer(struct upload *u, uint32_t il, struct layer_weights *L)
 	TRY(matrix(u, &L->k_b, i, "attn_k_b.weight"));
 	TRY(matrix(u, &L->v_b, i, "attn_v_b.weight"));
 	if (lookup(u->m, i, "attn_kv_b.weight")) TRY(split_kv_b(u, L, il));
+	if (u->m->layers[il].attn == ATTN_MLA && mla_decompress_prefill(u->g)) TRY(mla_decompress_weights(u, L, il));
 	return VKLLM_OK;
 }
 
@@ -258,7 +301,7 @@ static void free_weight(struct gpu *g, struct weight *w)
 
 /* Every weight of a layer: the parts first (LAYER_PARTS of them), then the fused buffers that hold
  * some of the parts' bytes (their views are row ranges of these). */
-enum { LAYER_PARTS = 36, LAYER_ALL = 39 };
+enum { LAYER_PARTS = 38, LAYER_ALL = 41 };
 static void layer_weight_list(struct layer_weights *L, struct weight *all[LAYER_ALL])
 {
 	struct weight *list[LAYER_ALL] = {
@@ -267,6 +310,7 @@ static void layer_weight_list(struct layer_weights *L, struct weight *all[LAYER_
 		&L->gate_b, &L->up_b, &L->down_b, &L->router, &L->gate_exps, &L->up_exps, &L->down_exps,
 		&L->gate_shexp, &L->up_shexp, &L->down_shexp, &L->gate_inp_shexp,
 		&L->exp_probs_b, &L->q_a, &L->q_a_norm, &L->q_b, &L->kv_a, &L->kv_a_norm, &L->k_b, &L->v_b,
+		&L->mla_wk, &L->mla_wv,
 		&L->qkv, &L->gate_up, &L->gate_up_shexp};
 	memcpy(all, list, sizeof list);
 }
@@ -279,7 +323,8 @@ uint64_t model_weights_decode_bytes(const struct model_weights *w, uint32_t n_ex
 		struct weight *all[LAYER_ALL];
 		layer_weight_list(&w->layers[il], all);
 		for (size_t i = 0; i < LAYER_PARTS; i++) {
-			if (!all[i]->present) continue;
+			/* the decompressed form's copies serve prefill only */
+			if (!all[i]->present || all[i] == &w->layers[il].mla_wk || all[i] == &w->layers[il].mla_wv) continue;
 			bool heads = all[i] == &w->layers[il].k_b || all[i] == &w->layers[il].v_b; /* MLA: every head's, whole */
 			if (all[i]->n_mat > 1 && !heads) /* experts: the token's own */
 				bytes += all[i]->view.size / all[i]->n_mat * (n_expert_used < all[i]->n_mat ? n_expert_used : all[i]->n_mat);

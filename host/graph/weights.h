@@ -31,6 +31,9 @@ struct layer_weights {
 	struct weight q_a, q_a_norm, q_b;            /* q through its low rank: W_qb rms(W_qa h) */
 	struct weight kv_a, kv_a_norm;               /* [c | k_pe] = W_kv_a h, and c's norm */
 	struct weight k_b, v_b;                      /* per head: W_UK^T {nope, kv_lora, H}, W_UV {kv_lora, v, H} */
+	/* the decompressed form's W_UK [H * nope][kv_lora] and W_UV [H * v][kv_lora] in f32, on devices
+	 * whose prefill takes that form (mla_decompress_prefill) */
+	struct weight mla_wk, mla_wv;
 	/* Projections of the same input uploaded back to back into one buffer, when they share a type
 	 * and a row length: qkv = wq|wk|wv, gate_up = gate|up. Present, it owns the buffer, and the
 	 * parts' views are its row ranges; a decode step multiplies it as one matrix (one dispatch

@@ -60,8 +60,10 @@ int op_mla_prep(struct gpu_rec *rec, struct gpu_view cache, struct gpu_view q_no
 	TRY(ops_check_view(op, "kv", kv, 4, ((uint64_t)(d->n_tokens - 1) * kv_stride + C + R) * 4));
 	TRY(ops_check_view(op, "norm", norm, 4, (uint64_t)C * 4));
 	TRY(ops_check_view(op, "cache", cache, elem, (uint64_t)d->n_ctx * (C + R) * elem));
-	TRY(ops_check_view(op, "q_nope", q_nope, 4, (uint64_t)d->n_tokens * d->n_head * nope * 4));
-	TRY(ops_check_view(op, "q_pe", q_pe, 4, (uint64_t)d->n_tokens * d->n_head * R * 4));
+	if (!d->q_in_place) {
+		TRY(ops_check_view(op, "q_nope", q_nope, 4, (uint64_t)d->n_tokens * d->n_head * nope * 4));
+		TRY(ops_check_view(op, "q_pe", q_pe, 4, (uint64_t)d->n_tokens * d->n_head * R * 4));
+	}
 	TRY(ops_check_view(op, "step", d->step, 4, ((uint64_t)d->step_index + 2) * 4));
 
 	uint32_t spec[] = {ops_norm_workgroup(g, C)};
@@ -70,6 +72,7 @@ int op_mla_prep(struct gpu_rec *rec, struct gpu_view cache, struct gpu_view q_no
 	struct mla_prep_params pc = {
 		.n_tokens = d->n_tokens, .n_head = d->n_head, .kv_lora = C, .n_pe = R, .nope = nope, .q_stride = q_stride,
 		.kv_stride = kv_stride, .n_ctx = d->n_ctx, .t_offset = d->t_offset, .eps = d->eps, .rope = d->rope != NULL,
+		.q_in_place = d->q_in_place,
 	};
 	if (d->rope) {
 		pc.neox = d->rope->neox, pc.theta_scale = sc.theta_scale, pc.freq_scale = d->rope->freq_scale;
@@ -82,8 +85,9 @@ int op_mla_prep(struct gpu_rec *rec, struct gpu_view cache, struct gpu_view q_no
 		ops_aligned(g, d->step, 4, &pc.step_offset),
 		ops_aligned(g, d->rope ? d->pos : d->step, 4, &pc.pos_offset),
 		ops_aligned(g, cache, elem, &pc.cache_offset),
-		ops_aligned(g, q_nope, 4, &pc.qn_offset),
-		ops_aligned(g, q_pe, 4, &pc.qp_offset),
+		/* in place: bound to the cache, never written (the binding needs a buffer) */
+		ops_aligned(g, d->q_in_place ? kv : q_nope, 4, &pc.qn_offset),
+		ops_aligned(g, d->q_in_place ? kv : q_pe, 4, &pc.qp_offset),
 	};
 	pc.step_offset += d->step_index;
 	uint32_t gx, gy;

@@ -50,8 +50,8 @@ int op_mla_decompress(struct gpu_rec *rec, struct gpu_view k_out, struct gpu_vie
 	uint32_t ce = kv16 ? 2 : 4, oe = out16 ? 2 : 4;
 	uint64_t rows = (uint64_t)H * (nope + Dv);
 	TRY(ops_check_view(op, "cache", cache, ce, (uint64_t)d->n_ctx * (C + R) * ce));
-	TRY(ops_check_view(op, "w_uk", w_uk, 2, (uint64_t)H * nope * C * 2));
-	TRY(ops_check_view(op, "w_uv", w_uv, 2, (uint64_t)H * Dv * C * 2));
+	TRY(ops_check_view(op, "w_uk", w_uk, 4, (uint64_t)H * nope * C * 4));
+	TRY(ops_check_view(op, "w_uv", w_uv, 4, (uint64_t)H * Dv * C * 4));
 	TRY(ops_check_view(op, "step", step, 4, ((uint64_t)d->step_index + 1) * 4));
 	TRY(ops_check_view(op, "k_out", k_out, oe, (uint64_t)d->n_ctx * H * (nope + R) * oe));
 	TRY(ops_check_view(op, "v_out", v_out, oe, (uint64_t)d->n_ctx * H * Dv * oe));
@@ -70,8 +70,8 @@ int op_mla_decompress(struct gpu_rec *rec, struct gpu_view k_out, struct gpu_vie
 	struct mla_decompress_params pc = {.n_ctx = d->n_ctx, .n_head = H, .kv_lora = C, .n_pe = R, .nope = nope, .v_dim = Dv};
 	struct gpu_view views[] = {
 		ops_aligned(g, cache, ce, &pc.cache_offset),
-		ops_aligned(g, w_uk, 2, &pc.wk_offset),
-		ops_aligned(g, w_uv, 2, &pc.wv_offset),
+		ops_aligned(g, w_uk, 4, &pc.wk_offset),
+		ops_aligned(g, w_uv, 4, &pc.wv_offset),
 		ops_aligned(g, step, 4, &pc.step_offset),
 		ops_aligned(g, k_out, oe, &pc.k_offset),
 		ops_aligned(g, v_out, oe, &pc.v_offset),

@@ -6,7 +6,8 @@
  *   k_out[j][h] = [ w_uk[h] c_j (nope values) | k_pe_j (n_pe values) ]     k_out [n_ctx][n_head][nope + n_pe]
  *   v_out[j][h] = w_uv[h] c_j (v_dim values)                               v_out [n_ctx][n_head][v_dim]
  * cache [n_ctx][kv_lora + n_pe] as op_mla_prep writes it (c_j then k_pe_j, f16 or f32);
- * w_uk [n_head * nope][kv_lora] and w_uv [n_head * v_dim][kv_lora] f16, row-major; k_out and v_out
+ * w_uk [n_head * nope][kv_lora] and w_uv [n_head * v_dim][kv_lora] f32, row-major (every file type
+ * decodes into f32 exactly, so the rebuilt K and V are the absorbed form's numbers); k_out and v_out
  * in out_type. Positions >= n_kv are neither read nor written, and their tiles cost nothing, so one
  * recording replays for every chunk. */
 #ifndef VKLLM_OPS_MLA_DECOMPRESS_H

@@ -180,6 +180,7 @@ struct mla_prep_desc {
 	uint32_t t_offset;     /* these tokens start at token t_offset of the step's chunk (rows p0 + t_offset + t) */
 	enum attn_kv_type cache_type;
 	uint32_t n_ctx;
+	bool q_in_place;       /* rotate q_pe inside q and write no q_nope / q_pe (their views may have no buffer) */
 };
 int op_mla_prep(struct gpu_rec *rec, struct gpu_view cache, struct gpu_view q_nope, struct gpu_view q_pe, struct gpu_view q,
                 struct gpu_view kv, struct gpu_view norm, const struct mla_prep_desc *d);

@@ -40,6 +40,14 @@ static int create_mla(struct session *s)
 	TRY(buffer(s, &fs->mla_qabs, P * w.lat * 4, GPU_MEM_DEVICE, "mla q absorbed"));
 	TRY(buffer(s, &fs->mla_olat, P * w.lat * 4, GPU_MEM_DEVICE, "mla latent out"));
 	TRY(buffer(s, &fs->mla_head_ids, P * w.heads * 4, GPU_MEM_DEVICE, "mla head ids"));
+	/* the decompressed form's K and V, when the device's prefill takes it and they fit a binding
+	 * (else prefill stays absorbed) */
+	uint64_t kb, vb, range = s->g->profile.max_storage_buffer_range;
+	mla_decompress_bytes(s->m, fs->n_ctx, 4, &kb, &vb); /* f32: attn_mla.c says why */
+	if (mla_decompress_prefill(s->g) && fs->n_batch > 1 && kb <= range && vb <= range) {
+		TRY(buffer(s, &fs->mla_k, kb, GPU_MEM_DEVICE, "mla decompressed k"));
+		TRY(buffer(s, &fs->mla_v, vb, GPU_MEM_DEVICE, "mla decompressed v"));
+	}
 	uint32_t *ids = malloc(P * w.heads * 4);
 	if (!ids) return fail(VKLLM_E_NOMEM, "out of host memory");
 	for (uint64_t a = 0; a < P * w.heads; a++) ids[a] = (uint32_t)(a % w.heads);
@@ -177,7 +185,8 @@ void session_destroy(struct session *s)
 	                             &fs->cand_scratch, &fs->attn_scratch, &fs->router_logits, &fs->moe_ids, &fs->moe_w,
 	                             &fs->moe_counts, &fs->moe_offsets, &fs->moe_perm, &fs->moe_inv, &fs->moe_identity,
 	                             &fs->moe_x, &fs->moe_gate, &fs->moe_up, &fs->moe_down, &fs->mla_qa, &fs->mla_kv,
-	                             &fs->mla_qn, &fs->mla_qp, &fs->mla_qabs, &fs->mla_olat, &fs->mla_head_ids};
+	                             &fs->mla_qn, &fs->mla_qp, &fs->mla_qabs, &fs->mla_olat, &fs->mla_head_ids,
+	                             &fs->mla_k, &fs->mla_v};
 	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
 		if (bufs[i]->buffer) gpu_buffer_destroy(s->g, bufs[i]);
 	memset(s, 0, sizeof *s);

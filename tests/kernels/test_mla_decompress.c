@@ -11,7 +11,8 @@
  * the sentinel.
  *
  * Values: cache in [-1, 1] (f16-rounded for an f16 cache), weights in [-1, 1] * 2 / sqrt(C),
- * f16-rounded (the reference reads the same rounded values), so K and V entries are about 0.7 rms.
+ * in f32 as the loader gives them (the reference reads the same values), so K and V entries are
+ * about 0.7 rms.
  *
  * Tolerances, decompression: an output is a dot product of C terms summed in f32 in an order of the
  * kernel's choosing; any order is within (C + 2) 2^-24 sum_k |w_k c_k| of the exact value (Higham's
@@ -76,8 +77,8 @@ static float widen(const void *raw, size_t i, enum attn_kv_type t)
 
 /* byte offsets of the views: multiples of the element, not of any device's binding alignment */
 #define C_PAD 12
-#define WK_PAD 2
-#define WV_PAD 10
+#define WK_PAD 4
+#define WV_PAD 12
 #define K_PAD 20
 #define V_PAD 4
 
@@ -88,12 +89,12 @@ static int make_inputs(struct gpu *g, const struct shape *s, uint32_t n_ctx, enu
 	in->cache = malloc(nc * 4), in->wk = malloc(nwk * 4), in->wv = malloc(nwv * 4);
 	float ws = 2.0f / sqrtf((float)s->C);
 	for (size_t i = 0; i < nc; i++) in->cache[i] = rounded(test_randf(seed), kv);
-	for (size_t i = 0; i < nwk; i++) in->wk[i] = rounded(ws * test_randf(seed), ATTN_KV_F16);
-	for (size_t i = 0; i < nwv; i++) in->wv[i] = rounded(ws * test_randf(seed), ATTN_KV_F16);
-	void *rc = to_bytes(in->cache, nc, kv), *rk = to_bytes(in->wk, nwk, ATTN_KV_F16), *rv = to_bytes(in->wv, nwv, ATTN_KV_F16);
+	for (size_t i = 0; i < nwk; i++) in->wk[i] = ws * test_randf(seed);
+	for (size_t i = 0; i < nwv; i++) in->wv[i] = ws * test_randf(seed);
+	void *rc = to_bytes(in->cache, nc, kv), *rk = to_bytes(in->wk, nwk, ATTN_KV_F32), *rv = to_bytes(in->wv, nwv, ATTN_KV_F32);
 	TRY(buf_make(g, &in->bc, "cache", rc, nc * esize(kv), C_PAD));
-	TRY(buf_make(g, &in->bwk, "w_uk", rk, nwk * 2, WK_PAD));
-	TRY(buf_make(g, &in->bwv, "w_uv", rv, nwv * 2, WV_PAD));
+	TRY(buf_make(g, &in->bwk, "w_uk", rk, nwk * 4, WK_PAD));
+	TRY(buf_make(g, &in->bwv, "w_uv", rv, nwv * 4, WV_PAD));
 	TRY(gpu_buffer_create(g, &in->bstep, 64, GPU_MEM_UPLOAD, "step"));
 	free(rc), free(rk), free(rv);
 	return VKLLM_OK;
@@ -191,8 +192,8 @@ static int decompress_case(struct gpu *g, const struct dcase *c, uint64_t *seed)
 	REQUIRE_OK(gpu_rec_begin(g, &rec));
 	REQUIRE_OK(op_mla_decompress(&rec, view_at(&bk, K_PAD, nk * oe), view_at(&bv, V_PAD, nv * oe),
 	                             view_at(&in.bc, C_PAD, (size_t)c->n_ctx * (s->C + s->R) * esize(c->kv)),
-	                             view_at(&in.bwk, WK_PAD, (size_t)H * s->nope * s->C * 2),
-	                             view_at(&in.bwv, WV_PAD, (size_t)H * s->Dv * s->C * 2), view_at(&in.bstep, 0, 64), &d));
+	                             view_at(&in.bwk, WK_PAD, (size_t)H * s->nope * s->C * 4),
+	                             view_at(&in.bwv, WV_PAD, (size_t)H * s->Dv * s->C * 4), view_at(&in.bstep, 0, 64), &d));
 	REQUIRE_OK(gpu_rec_end(&rec));
 	for (int r = 0; r < 2; r++) {
 		set_step(&in, c->n_kv[r], 0);
@@ -278,8 +279,8 @@ static int e2e_case(struct gpu *g, const struct ecase *c, uint64_t *seed)
 	struct gpu_rec rec;
 	REQUIRE_OK(gpu_rec_begin(g, &rec));
 	REQUIRE_OK(op_mla_decompress(&rec, kview, vview, view_at(&in.bc, C_PAD, (size_t)c->n_ctx * (C + R) * esize(c->kv)),
-	                             view_at(&in.bwk, WK_PAD, (size_t)H * nope * C * 2),
-	                             view_at(&in.bwv, WV_PAD, (size_t)H * Dv * C * 2), view_at(&in.bstep, 0, 64), &d));
+	                             view_at(&in.bwk, WK_PAD, (size_t)H * nope * C * 4),
+	                             view_at(&in.bwv, WV_PAD, (size_t)H * Dv * C * 4), view_at(&in.bstep, 0, 64), &d));
 	REQUIRE_OK(op_attention(&rec, view_at(&bo, 0, no * 4), sb ? view_at(&bscr, 0, sb) : NO_VIEW, view_at(&bq, 0, nq * 4),
 	                        kview, vview, NO_VIEW, view_at(&in.bstep, 0, 64), &a));
 	REQUIRE_OK(gpu_rec_end(&rec));

@@ -8,8 +8,9 @@
  *  - the same 24 tokens run one at a time (the decode matvec path) give the same logits as the
  *    chunks, within the same tolerance (prefill of N tokens == N decode steps);
  *  - gemma3 (window 8) and smollm3 (every 4th layer NoPE) run 24 positions: three windows.
- *  - deepseek2 (MLA in absorbed form over an f16 or f32 latent cache) in the V3 layout, the V2-Lite
- *    layout from a legacy attn_kv_b file, and one real-shaped DeepSeek-V2-Lite layer.
+ *  - deepseek2 (MLA over an f16 or f32 latent cache) in the V3 layout, the V2-Lite layout from a
+ *    legacy attn_kv_b file, and one real-shaped DeepSeek-V2-Lite layer; decode steps run the
+ *    absorbed form, chunks the device's prefill form and then, forced, the other one.
  *  - a session refuses tokens past its context with VKLLM_E_CONTEXT_FULL and runs nothing.
  *
  * Tolerances, relative to the row's largest |logit|. The reference computes in float64 on the
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "base/status.h"
+#include "graph/attn_mla.h"
 #include "graph/weights.h"
 #include "loader/quant.h"
 #include "model/model.h"
@@ -231,6 +233,23 @@ int main(int argc, char **argv)
 		run_case(&g, &c, ATTN_KV_F16, mm ? 5e-3 : 3e-3);
 	}
 	unsetenv("VKLLM_MOE_PATH");
+	/* MLA prefill's other form: CPU devices rebuild K and V for flash attention, GPUs stay absorbed
+	 * (attn_mla.c); each device checks both against the reference and against the decode steps */
+	const char *mla_forced = mla_decompress_prefill(&g) ? "absorbed" : "decompressed";
+	setenv("VKLLM_MLA_PREFILL", mla_forced, 1);
+	for (size_t t = 0; t < 3; t++) {
+		char name[64];
+		snprintf(name, sizeof name, "deepseek2-%s-%s", types[t].name, mla_forced);
+		if (only && !strstr(name, only)) continue;
+		struct model_case c = {.name = name, .arch = "deepseek2", .type = types[t].type};
+		bool mm = op_gemm_uses_coopmat(&g, (uint32_t)types[t].type);
+		run_case(&g, &c, ATTN_KV_F16, mm ? 5e-3 : 3e-3);
+		if (types[t].type == QT_F32) run_case(&g, &c, ATTN_KV_F32, mm ? 5e-3 : 5e-5);
+	}
+	const struct model_case lite = {.name = "deepseek2-lite-legacy-q8_0-forced", .arch = "deepseek2", .type = QT_Q8_0,
+	                                .no_q_lora = true, .legacy_kv_b = true};
+	if (!only || strstr(lite.name, only)) run_case(&g, &lite, ATTN_KV_F16, 3e-3);
+	unsetenv("VKLLM_MLA_PREFILL");
 	printf("# decode steps with q|k|v fused: %d cases, apart: %d\n", qkv_fused_cases, qkv_apart_cases);
 	if (!only) EXPECT(qkv_fused_cases > 0 && qkv_apart_cases > 0, "both decode paths ran (fused %d, apart %d)",
 	                  qkv_fused_cases, qkv_apart_cases);
