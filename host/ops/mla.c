@@ -29,6 +29,10 @@ _Static_assert(sizeof(struct mla_prep_params) <= 128, "mla_prep's push constants
 /* a split covers at least this many positions of a full cache: the combine pass costs more than a
  * split of a short cache gains */
 #define MLA_MIN_SPLIT_LEN 256
+/* CPU devices: loop iterations one invocation may run (llvmpipe's guard is 65535; margin for the
+ * loops outside the tiles) */
+#define MLA_CPU_LOOP_BUDGET 60000u
+#define MLA_CPU_MAX_SPLIT 4096
 
 int op_mla_prep(struct gpu_rec *rec, struct gpu_view cache, struct gpu_view q_nope, struct gpu_view q_pe, struct gpu_view q,
                 struct gpu_view kv, struct gpu_view norm, const struct mla_prep_desc *d)
@@ -108,10 +112,10 @@ static uint32_t shared_bytes(uint32_t wg, uint32_t hb, uint32_t bc, uint32_t d)
 
 static int mla_check(const struct mla_attn_desc *a)
 {
-	if (!a->n_q || !a->n_head || !a->kv_lora || !a->n_pe || !a->n_ctx || a->n_split > MLA_MAX_SPLIT ||
+	if (!a->n_q || !a->n_head || !a->kv_lora || !a->n_pe || !a->n_ctx || a->n_split > MLA_CPU_MAX_SPLIT ||
 	    (a->cache_type != ATTN_KV_F16 && a->cache_type != ATTN_KV_F32) || !(a->scale > 0.0f))
 		return fail(VKLLM_E_ARG, "mla_attention: n_q %u, heads %u, kv_lora %u, rope dims %u, n_ctx %u, n_split %u (0..%d), "
-		            "scale %g: invalid", a->n_q, a->n_head, a->kv_lora, a->n_pe, a->n_ctx, a->n_split, MLA_MAX_SPLIT,
+		            "scale %g: invalid", a->n_q, a->n_head, a->kv_lora, a->n_pe, a->n_ctx, a->n_split, MLA_CPU_MAX_SPLIT,
 		            (double)a->scale);
 	return VKLLM_OK;
 }
@@ -150,6 +154,16 @@ static int mla_tune(const struct gpu *g, const struct mla_attn_desc *a, struct m
 			if (n_split > MLA_MAX_SPLIT) n_split = MLA_MAX_SPLIT;
 			if (n_split < 1) n_split = 1;
 		}
+	}
+	if (gpu_is_cpu(g)) {
+		/* llvmpipe (Mesa 22.3) stops a shader invocation's loops after 65535 iterations in all, silently
+		 * (its infinite-loop guard counts every loop of the invocation): a split may hold only as many
+		 * tiles as keep one invocation under it, or the attention ends early and is wrong (test_mla's
+		 * long-context cases). Iterations one tile costs an invocation, at most: */
+		uint32_t per_tile = (bc * d + wg - 1) / wg + (d + tp - 1) / tp + tp + 3 * bc +
+		                    ((hb * a->kv_lora + wg - 1) / wg) * (bc + 1) + 8;
+		uint32_t max_len = MLA_CPU_LOOP_BUDGET / per_tile * bc, need = (a->n_ctx + max_len - 1) / max_len;
+		if (n_split < need) n_split = need;
 	}
 	*t = (struct mla_tuning){wg, hb, bc, tp, n_split};
 	return VKLLM_OK;

@@ -7,7 +7,9 @@
  * forced splits of 3 and 7, against no split); prefill chunks whose (token, head) rows are not a
  * multiple of the workgroup's 16; kv_lora 32, 64, 96 and DeepSeek V3's 512 with rope dims 8, 16,
  * 32 and 64; 3, 4, 7 and 128 heads; f16 and f32 caches; a chunk at a token offset (t_offset, the
- * passes of attn_mla.c); one recorded decode step replayed at three positions.
+ * passes of attn_mla.c); one recorded decode step replayed at three positions; long contexts (4096
+ * and 8192 positions with fewer splits asked than a CPU device needs: llvmpipe ends an invocation's
+ * loops after 65535 iterations, and op_mla_attention must split below that or be silently wrong).
  *
  * Values: q_abs and q_pe in [-1, 1], cache rows in [-1, 1] (f16-rounded for an f16 cache; the
  * reference reads the same values), scale 1/sqrt(nope + rope) with nope = 128 as in DeepSeek:
@@ -254,6 +256,8 @@ int main(void)
 		{"prefill 9 x 7 heads from 0", 9, 7, 32, 8, 0, 16, ATTN_KV_F32, 1, 0},
 		{"prefill pass at token offset 6", 4, 4, 32, 8, 3, 32, ATTN_KV_F16, 0, 6},
 		{"DeepSeek V3 decode, 128 heads, 512 + 64", 1, 128, 512, 64, 299, 600, ATTN_KV_F16, 0, 0},
+		{"DeepSeek V3 decode at 4096, no split asked", 1, 128, 512, 64, 4000, 4096, ATTN_KV_F16, 1, 0},
+		{"16 heads of 512 + 64 at 8192, 2 splits asked", 1, 16, 512, 64, 8100, 8192, ATTN_KV_F32, 2, 0},
 		{"DeepSeek V3 prefill 3 tokens", 3, 128, 512, 64, 40, 64, ATTN_KV_F16, 0, 0},
 	};
 	for (size_t i = 0; i < sizeof acases / sizeof *acases; i++) attn_case(&g, &acases[i], 1, &seed);
