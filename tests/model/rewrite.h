@@ -18,6 +18,7 @@ struct edit {
 	const char *set_arch;       /* general.architecture */
 	const char *f32_key;        /* replace this key with an f32 1.0 */
 	const char *u32_key;        /* replace this key with u32 u32_value */
+	const char *extra_u32_key;  /* add this key as u32 u32_value */
 	uint32_t u32_value;
 	const char *drop_tensor;
 	const char *grow_tensor;    /* ne[1] += 32 */
@@ -50,6 +51,7 @@ static inline int rewrite(const char *src, const char *dst, const struct edit *e
 		}
 		gguf_w_raw(&w, f.map + kv->offset, end - kv->offset, true);
 	}
+	if (e->extra_u32_key) gguf_w_u32(&w, e->extra_u32_key, e->u32_value);
 	for (uint64_t i = 0; i < f.n_tensors; i++) {
 		struct gguf_tensor *t = &f.tensors[i];
 		if (e->drop_tensor && !strcmp(t->name, e->drop_tensor)) continue;

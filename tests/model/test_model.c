@@ -437,7 +437,54 @@ static void test_bad_models(void)
 		expect_bad(olmo, &(struct edit){.drop_tensor = "output.weight"}, VKLLM_E_FORMAT, "missing tensor 'output.weight'",
 		           "olmo2 without output");
 	unlink(olmo);
+	/* deepseek2: MLA keys that disagree with the tensors are refused naming the key, the tensor and
+	 * both numbers; key_length must be the latent row; a half-given MLA pair is refused */
+	char ds[256];
+	if (synth_tiny("deepseek2", QT_F32, 1, "good-deepseek2.gguf", ds, sizeof ds) == VKLLM_OK) {
+		expect_bad(ds, &(struct edit){.u32_key = "deepseek2.attention.kv_lora_rank", .u32_value = 64}, VKLLM_E_FORMAT,
+		           "key_length 40 disagrees with kv_lora_rank 64 + rope.dimension_count 8", "kv_lora_rank against key_length");
+		expect_bad(ds, &(struct edit){.u32_key = "deepseek2.attention.q_lora_rank", .u32_value = 128}, VKLLM_E_FORMAT,
+		           "deepseek2.attention.q_lora_rank says 128 but tensor 'blk.0.attn_q_a_norm.weight' has 96 in dimension 0",
+		           "q_lora_rank against its norm");
+		expect_bad(ds, &(struct edit){.u32_key = "deepseek2.attention.value_length_mla", .u32_value = 32}, VKLLM_E_FORMAT,
+		           "value_length_mla says 32 but tensor 'blk.0.attn_v_b.weight' has 24 in dimension 1", "value_length_mla");
+		expect_bad(ds, &(struct edit){.drop_key = "deepseek2.attention.key_length_mla"}, VKLLM_E_FORMAT,
+		           "key_length_mla 0 and value_length_mla 24: both or neither", "half an MLA pair");
+		expect_bad(ds, &(struct edit){.grow_tensor = "blk.1.attn_kv_a_mqa.weight"}, VKLLM_E_FORMAT,
+		           "kv_lora_rank + rope.dimension_count says 40 but tensor 'blk.1.attn_kv_a_mqa.weight' has 72",
+		           "compressed KV width");
+		/* one more block counted as multi-token prediction: its tensors load and are skipped */
+		expect_bad(ds, &(struct edit){.u32_key = "deepseek2.block_count", .u32_value = 4}, VKLLM_E_FORMAT,
+		           "missing tensor 'blk.3.", "a fourth trunk block");
+	}
+	unlink(ds);
 	unlink(good);
+}
+
+/* A deepseek2 file whose last block is a multi-token-prediction block (nextn_predict_layers 1): it
+ * opens with that block loaded and skipped (n_layer is the trunk), as llama.cpp loads such files. */
+static void test_mtp_skipped(void)
+{
+	char path[256], mtp[256];
+	struct synth_options o = {.arch = "deepseek2", .type = QT_F32, .seed = 1, .n_layer = 3, .tied = -1, .quiet = true};
+	path_in_tmp(path, sizeof path, "ds-3layers.gguf");
+	o.out = path;
+	struct synth_result r;
+	if (synth_model(&o, &r)) {
+		EXPECT(0, "synth: %s", vkllm_error());
+		return;
+	}
+	/* declare block 2 a multi-token-prediction block: block_count stays 3, one of them nextn */
+	path_in_tmp(mtp, sizeof mtp, "ds-mtp.gguf");
+	EXPECT(rewrite(path, mtp, &(struct edit){.extra_u32_key = "deepseek2.nextn_predict_layers", .u32_value = 1}) == VKLLM_OK,
+	       "rewrite: %s", vkllm_error());
+	static struct model_file m;
+	int st = model_file_open(&m, mtp);
+	EXPECT(st == VKLLM_OK && m.hp.n_layer == 2 && m.hp.n_layer_nextn == 1, "MTP block loaded and skipped: %s, %u layers",
+	       st ? vkllm_error() : "ok", st ? 0 : m.hp.n_layer);
+	if (!st) model_file_close(&m);
+	unlink(path);
+	unlink(mtp);
 }
 
 int main(void)
@@ -452,6 +499,7 @@ int main(void)
 	test_tiny_models();
 	test_types();
 	test_bad_models();
+	test_mtp_skipped();
 	/* remove what is left in the temporary folder */
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
