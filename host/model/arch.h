@@ -12,6 +12,7 @@ enum rope_kind { ROPE_NORM, ROPE_NEOX }; /* pairs (2i, 2i+1) vs (i, i + n_rot/2)
 enum attn_kind {
 	ATTN_GQA, /* GQA/MHA/MQA over a K and V cache (host/graph/forward.c) */
 	ATTN_MLA, /* multi-head latent attention over one latent cache (host/graph/attn_mla.c) */
+	ATTN_GDN, /* gated DeltaNet linear attention with its short conv and recurrent state (host/graph/attn_gdn.c) */
 };
 enum ffn_kind { FFN_GLU, FFN_MOE };
 enum glu_act { ACT_SILU, ACT_GELU_TANH };  /* SwiGLU, GeGLU */
@@ -34,6 +35,7 @@ struct layer_desc {
 	bool rope_plain;        /* RoPE without YaRN and with magnitude 1 (OLMo 3's sliding layers) */
 	bool shexp;             /* a MoE layer's shared expert: a dense GLU of n_ff_shexp beside the routed ones */
 	bool shexp_gate;        /* its output times sigmoid(ffn_gate_inp_shexp . h) (qwen2moe) */
+	bool attn_out_gate;     /* attn_q's rows per head are [query | gate]: o *= sigmoid(gate) (qwen3next) */
 	float rope_base, rope_freq_scale;
 	uint32_t n_head, n_head_kv, n_ff;
 };

@@ -68,6 +68,16 @@ struct hparams {
 	uint32_t head_dim_v_mla;    /* attention.value_length_mla */
 	float rope_yarn_log_mul;    /* rope.scaling.yarn_log_multiplier as the file stores it (0.1 * mscale_all_dim) */
 
+	/* gated DeltaNet linear attention (qwen3next, qwen35, qwen35moe; docs/deltanet.md) */
+	uint32_t ssm_d_conv;        /* ssm.conv_kernel: the short causal convolution's width (4) */
+	uint32_t ssm_d_inner;       /* ssm.inner_size: value heads x head_v_dim */
+	uint32_t ssm_d_state;       /* ssm.state_size: head_k_dim (= head_v_dim) */
+	uint32_t ssm_dt_rank;       /* ssm.time_step_rank: value heads */
+	uint32_t ssm_n_group;       /* ssm.group_count: key heads */
+	uint32_t full_attn_interval; /* full_attention_interval (default 4): every Nth layer is full attention */
+	bool is_recurrent[MODEL_MAX_LAYERS]; /* attention.recurrent_layers, else (il + 1) % interval != 0 */
+	uint32_t rope_sections[4];  /* rope.dimension_sections (qwen35's IMROPE) */
+
 	/* arch specifics */
 	uint32_t nope_every;        /* smollm3: every 4th layer has no RoPE (not in GGUF, hard-coded) */
 	float attn_scale;           /* q scale; 0 means 1/sqrt(head_dim_k) */
