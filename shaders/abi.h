@@ -422,4 +422,65 @@ struct moe_rows_params {
 	ABI_U32 accumulate;     /* scatter: add to OUT */
 };
 
+/* Gated DeltaNet (host/ops/gdn.c, tests/ref/gdn_ref.h).
+ * gdn_conv.comp: depthwise causal conv of K taps + SiLU over T tokens of C channels; tap j of channel c
+ * is W[c*K + j] (oldest first); STATE [K-1][C] holds the previous K-1 inputs (oldest first).
+ * -D STATE_UPDATE: the state shift alone (a second dispatch, after the outputs). */
+struct gdn_conv_params {
+	ABI_U32 n_tokens;
+	ABI_U32 C;
+	ABI_U32 K;
+	ABI_U32 x_offset;
+	ABI_U32 x_stride;       /* between tokens */
+	ABI_U32 w_offset;
+	ABI_U32 state_offset;
+	ABI_U32 y_offset;
+	ABI_U32 y_stride;
+};
+
+/* gdn_recurrent.comp, gdn_chunk_prep.comp, gdn_chunk_scan.comp: the gated delta rule over n_tokens,
+ * value heads Hv reading key head h / (Hv/Hk) (tiled = 0) or h % Hk (tiled = 1); state [Hv][Dk][Dv] f32;
+ * q, k [T][.. Hk*Dk ..] (q_stride, k_stride), v [T][.. Hv*Dv ..], g [T][Hv] (or [T][Hv][Dk] per_channel),
+ * beta [T][Hv], o [T][.. Hv*Dv ..]. l2norm: q, k normalised x / sqrt(sum x^2 + eps) first. */
+struct gdn_params {
+	ABI_U32 n_tokens;
+	ABI_U32 Hk;
+	ABI_U32 Hv;
+	ABI_U32 Dk;
+	ABI_U32 Dv;
+	ABI_U32 tiled;
+	ABI_U32 per_channel;
+	ABI_U32 l2norm;
+	ABI_F32 eps;
+	ABI_F32 scale;
+	ABI_U32 q_offset;
+	ABI_U32 q_stride;
+	ABI_U32 k_offset;
+	ABI_U32 k_stride;
+	ABI_U32 v_offset;
+	ABI_U32 v_stride;
+	ABI_U32 g_offset;
+	ABI_U32 beta_offset;
+	ABI_U32 state_offset;
+	ABI_U32 o_offset;
+	ABI_U32 o_stride;
+	ABI_U32 scratch_offset;
+	ABI_U32 chunk0;         /* chunked: the first chunk of this dispatch (tokens chunk0 * 64 ..) */
+	ABI_U32 n_chunks;       /* chunked: chunks in this dispatch */
+	ABI_U32 n_slices;       /* value-column slices per head (grid = Hv * n_slices) */
+};
+
+/* gdn_gated_norm.comp: Y[r] = X[r] / sqrt(mean(X[r]^2) + eps) * W * gate(Z[r]), rows of n,
+ * gate = silu, or sigmoid when sigmoid_gate. */
+struct gdn_norm_params {
+	ABI_U32 n;
+	ABI_U32 n_rows;
+	ABI_U32 sigmoid_gate;
+	ABI_F32 eps;
+	ABI_U32 x_offset;
+	ABI_U32 z_offset;
+	ABI_U32 w_offset;
+	ABI_U32 y_offset;
+};
+
 #endif

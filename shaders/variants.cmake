@@ -95,3 +95,11 @@ foreach(t F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K MXFP4)
   vkllm_shader(moe_matvec_${lower} moe_matvec.comp DEFINES WTYPE_${t})
   vkllm_shader(moe_gemm_${lower} gemm.comp DEFINES WTYPE_${t} MOE)
 endforeach()
+# gated DeltaNet (host/ops/gdn.c, tests/ref/gdn_ref.h): short conv + SiLU and its state shift, the
+# recurrent delta rule, the chunked form's prep and scan, the gated output norm
+vkllm_shader(gdn_conv gdn_conv.comp)
+vkllm_shader(gdn_conv_state gdn_conv.comp DEFINES STATE_UPDATE)
+vkllm_shader(gdn_recurrent gdn_recurrent.comp)
+vkllm_shader(gdn_chunk_prep gdn_chunk_prep.comp)
+vkllm_shader(gdn_chunk_scan gdn_chunk_scan.comp)
+vkllm_shader(gdn_gated_norm gdn_gated_norm.comp)
