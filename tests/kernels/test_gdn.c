@@ -13,7 +13,10 @@
  *   |k| = 1, 0 < beta < 1), so it does not grow with the number of tokens, and the chunked form
  *   (forward substitution over 64 rows, e^{G_i - G_j} <= 1) is as well conditioned. The rms term
  *   covers outputs near zero that come from sums of O(rms) terms.
- *   Measured worst ratios are printed per case (# lines).
+ *   Measured worst ratios are printed per case (# lines): on lavapipe (Mesa 22.3) at most 0.22 of the
+ *   tolerance (chunked vs recurrent, 1000 tokens, Dk 64 / Dv 128), recurrent vs reference at most 0.09.
+ * `test_gdn --bench` (or VKLLM_GDN_BENCH=1) times the Qwen3-Next shape: one decode step, 512 tokens
+ * chunked and recurrent.
  * Inputs: q, k, v in [-1, 1], g in [-0.6, 0] (exp(g) >= 0.55: a slow decay keeps 1000-token history
  * in play), beta in [0.05, 0.95], the initial state in [-0.5, 0.5] (a state carried from earlier).
  * The kernels L2-normalise q, k themselves (qk_l2norm, eps 1e-6); the reference does it with
