@@ -1,17 +1,18 @@
 /* The architecture registry. Each architecture lives in its own small file (arch_*.c). */
 #include "model/arch.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/status.h"
 #include "loader/gguf.h"
 
 extern const struct arch arch_llama, arch_qwen2, arch_qwen2moe, arch_qwen3, arch_qwen3moe, arch_smollm3, arch_olmo2, arch_gemma3,
-	arch_deepseek2;
+	arch_deepseek2, arch_qwen3next, arch_qwen35, arch_qwen35moe;
 
 static const struct arch *const all[] = {
 	&arch_llama, &arch_qwen2, &arch_qwen2moe, &arch_qwen3, &arch_qwen3moe, &arch_smollm3, &arch_olmo2, &arch_gemma3,
-	&arch_deepseek2, NULL,
+	&arch_deepseek2, &arch_qwen3next, &arch_qwen35, &arch_qwen35moe, NULL,
 };
 
 const struct arch *const *arch_all(void) { return all; }
@@ -30,6 +31,27 @@ int arch_check_q_width(const struct hparams *hp, const struct gguf_file *f)
 			return fail(VKLLM_E_FORMAT, "%s: %s needs n_head * head_dim = n_embd, but layer %u has %u x %u/%u against %u",
 			            f ? f->path : "synth", hp->arch, il, hp->n_head[il], hp->head_dim_k, hp->head_dim_v, hp->n_embd);
 	return VKLLM_OK;
+}
+
+int arch_check_dim(const struct gguf_file *f, uint32_t il, const char *suffix, int d, uint64_t want, const char *what)
+{
+	char name[GGUF_MAX_NAME];
+	snprintf(name, sizeof name, "blk.%u.%s", il, suffix);
+	const struct gguf_tensor *t = gguf_tensor(f, name);
+	if (!t || t->ne[d] == want) return VKLLM_OK;
+	return fail(VKLLM_E_FORMAT, "%s: %s says %llu but tensor '%s' has %llu in dimension %d", f->path, what,
+	            (unsigned long long)want, name, (unsigned long long)t->ne[d], d);
+}
+
+uint32_t rope_imrope_section(const uint32_t sections[4], uint32_t pair)
+{
+	/* ggml_mrope_cache_init with is_imrope: the sections interleave t, h, w pair by pair */
+	uint32_t n = sections[0] + sections[1] + sections[2] + sections[3];
+	uint32_t s = n ? pair % n : 0;
+	if (s % 3 == 1 && s < 3 * sections[1]) return 1;
+	if (s % 3 == 2 && s < 3 * sections[2]) return 2;
+	if (s % 3 == 0 && s < 3 * sections[0]) return 0;
+	return 3;
 }
 
 void layer_defaults(const struct hparams *hp, uint32_t il, struct layer_desc *d)

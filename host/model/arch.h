@@ -8,7 +8,11 @@
 
 #include "model/hparams.h"
 
-enum rope_kind { ROPE_NORM, ROPE_NEOX }; /* pairs (2i, 2i+1) vs (i, i + n_rot/2) */
+/* pairs (2i, 2i+1) vs (i, i + n_rot/2). ROPE_IMROPE (qwen35*: llama.cpp's LLAMA_ROPE_TYPE_IMROPE) pairs as
+ * NEOX, but pair i takes its position from section rope_imrope_section(hp->rope_sections, i): text
+ * tokens have positions (p, p, p, 0), so pairs in sections 0-2 rotate as NEOX and a pair in
+ * section 3 does not rotate at all. Qwen3.5's [11, 11, 10, 0] over 32 pairs has none in section 3. */
+enum rope_kind { ROPE_NORM, ROPE_NEOX, ROPE_IMROPE };
 enum attn_kind {
 	ATTN_GQA, /* GQA/MHA/MQA over a K and V cache (host/graph/forward.c) */
 	ATTN_MLA, /* multi-head latent attention over one latent cache (host/graph/attn_mla.c) */
@@ -35,7 +39,9 @@ struct layer_desc {
 	bool rope_plain;        /* RoPE without YaRN and with magnitude 1 (OLMo 3's sliding layers) */
 	bool shexp;             /* a MoE layer's shared expert: a dense GLU of n_ff_shexp beside the routed ones */
 	bool shexp_gate;        /* its output times sigmoid(ffn_gate_inp_shexp . h) (qwen2moe) */
-	bool attn_out_gate;     /* attn_q's rows per head are [query | gate]: o *= sigmoid(gate) (qwen3next) */
+	bool attn_out_gate;     /* attn_q's rows per head are [query | gate]: o *= sigmoid(gate) (qwen3next, qwen35*) */
+	bool ffn_norm_post_attn; /* NORM_PRE whose pre-FFN norm is the tensor post_attention_norm, not ffn_norm
+	                          * (qwen3next, qwen35*: llama.cpp's attn_post_norm) */
 	float rope_base, rope_freq_scale;
 	uint32_t n_head, n_head_kv, n_ff;
 };
@@ -74,6 +80,14 @@ const struct arch *const *arch_all(void);
 /* For archs whose llama.cpp loader sizes Q and the attention output by n_embd (qwen2, olmo2):
  * refuses hyperparameters where n_head * head_dim differs, naming both. f may be NULL. */
 int arch_check_q_width(const struct hparams *hp, const struct gguf_file *f);
+
+/* A tensor of layer il whose dimension d must equal `want`, which the key (or formula over keys)
+ * `what` says: the refusal names the key, the tensor and both numbers. Absent tensors pass (the
+ * generic check names what is missing). */
+int arch_check_dim(const struct gguf_file *f, uint32_t il, const char *suffix, int d, uint64_t want, const char *what);
+
+/* IMROPE: which position section (0-3, ggml_mrope_cache_init's t, h, w, e) rotates pair i. */
+uint32_t rope_imrope_section(const uint32_t sections[4], uint32_t pair);
 
 /* The common part of every layer: heads and FFN size from hp, RoPE on, no window. */
 void layer_defaults(const struct hparams *hp, uint32_t il, struct layer_desc *d);

@@ -31,32 +31,19 @@ static const struct hp_key deepseek2_keys[] = {
 	{0},
 };
 
-/* A tensor of layer il whose dimension d must equal a key's value: the refusal names the key, the
- * tensor and both numbers, so a converter bug reads as one. Absent tensors are left to the
- * generic check (it names what is missing). */
-static int dim_matches(const struct gguf_file *f, uint32_t il, const char *suffix, int d, uint64_t want, const char *key)
-{
-	char name[GGUF_MAX_NAME];
-	snprintf(name, sizeof name, "blk.%u.%s", il, suffix);
-	const struct gguf_tensor *t = gguf_tensor(f, name);
-	if (!t || t->ne[d] == want) return VKLLM_OK;
-	return fail(VKLLM_E_FORMAT, "%s: %s says %llu but tensor '%s' has %llu in dimension %d", f->path, key,
-	            (unsigned long long)want, name, (unsigned long long)t->ne[d], d);
-}
-
 static int check_mla_tensors(const struct hparams *hp, const struct gguf_file *f)
 {
 	uint32_t nope = hparams_mla_head_k(hp) - hp->n_rot;
 	for (uint32_t il = 0; il < hp->n_layer; il++) {
-		TRY(dim_matches(f, il, "attn_kv_a_norm.weight", 0, hp->n_lora_kv, "deepseek2.attention.kv_lora_rank"));
-		TRY(dim_matches(f, il, "attn_kv_a_mqa.weight", 1, (uint64_t)hp->n_lora_kv + hp->n_rot,
+		TRY(arch_check_dim(f, il, "attn_kv_a_norm.weight", 0, hp->n_lora_kv, "deepseek2.attention.kv_lora_rank"));
+		TRY(arch_check_dim(f, il, "attn_kv_a_mqa.weight", 1, (uint64_t)hp->n_lora_kv + hp->n_rot,
 		                "deepseek2.attention.kv_lora_rank + rope.dimension_count"));
-		if (hp->n_lora_q) TRY(dim_matches(f, il, "attn_q_a_norm.weight", 0, hp->n_lora_q, "deepseek2.attention.q_lora_rank"));
-		TRY(dim_matches(f, il, "attn_k_b.weight", 0, nope, "deepseek2.attention.key_length_mla - rope.dimension_count"));
-		TRY(dim_matches(f, il, "attn_k_b.weight", 1, hp->n_lora_kv, "deepseek2.attention.kv_lora_rank"));
-		TRY(dim_matches(f, il, "attn_v_b.weight", 0, hp->n_lora_kv, "deepseek2.attention.kv_lora_rank"));
-		TRY(dim_matches(f, il, "attn_v_b.weight", 1, hparams_mla_head_v(hp), "deepseek2.attention.value_length_mla"));
-		TRY(dim_matches(f, il, "attn_kv_b.weight", 0, hp->n_lora_kv, "deepseek2.attention.kv_lora_rank"));
+		if (hp->n_lora_q) TRY(arch_check_dim(f, il, "attn_q_a_norm.weight", 0, hp->n_lora_q, "deepseek2.attention.q_lora_rank"));
+		TRY(arch_check_dim(f, il, "attn_k_b.weight", 0, nope, "deepseek2.attention.key_length_mla - rope.dimension_count"));
+		TRY(arch_check_dim(f, il, "attn_k_b.weight", 1, hp->n_lora_kv, "deepseek2.attention.kv_lora_rank"));
+		TRY(arch_check_dim(f, il, "attn_v_b.weight", 0, hp->n_lora_kv, "deepseek2.attention.kv_lora_rank"));
+		TRY(arch_check_dim(f, il, "attn_v_b.weight", 1, hparams_mla_head_v(hp), "deepseek2.attention.value_length_mla"));
+		TRY(arch_check_dim(f, il, "attn_kv_b.weight", 0, hp->n_lora_kv, "deepseek2.attention.kv_lora_rank"));
 	}
 	return VKLLM_OK;
 }

@@ -278,6 +278,22 @@ void hparams_write(const struct hparams *hp, struct gguf_writer *w, const struct
 	if (hp->n_ff_shexp && !hp->n_expert_shared) w_u32(w, a, "expert_shared_feed_forward_length", hp->n_ff_shexp);
 	if (hp->n_expert_groups) w_u32(w, a, "expert_group_count", hp->n_expert_groups);
 	if (hp->n_group_used) w_u32(w, a, "expert_group_used_count", hp->n_group_used);
+	if (hp->rope_sections[0] || hp->rope_sections[1] || hp->rope_sections[2] || hp->rope_sections[3]) {
+		int32_t v[4] = {(int32_t)hp->rope_sections[0], (int32_t)hp->rope_sections[1], (int32_t)hp->rope_sections[2],
+		                (int32_t)hp->rope_sections[3]};
+		char key[128];
+		key_name(key, sizeof key, a, "rope.dimension_sections");
+		gguf_w_arr_i32(w, key, v, 4);
+	}
+	if (hp->ssm_d_state) {
+		/* gated DeltaNet: which layers are recurrent, as the converter writes it from layer_types
+		 * (MTP blocks false) */
+		bool rec[MODEL_MAX_LAYERS] = {0};
+		memcpy(rec, hp->is_recurrent, hp->n_layer * sizeof rec[0]);
+		char key[128];
+		key_name(key, sizeof key, a, "attention.recurrent_layers");
+		gguf_w_arr_bool(w, key, rec, hp->n_layer + hp->n_layer_nextn);
+	}
 	for (const struct hp_key *k = arch_keys; k && k->suffix; k++) {
 		const void *field = (const char *)hp + k->offset;
 		if (k->kind == HP_U32) {

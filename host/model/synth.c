@@ -23,21 +23,21 @@
 
 /* Real models' shapes (from their Hugging Face config.json files). */
 static const struct synth_preset presets[] = {
-	{"qwen3-0.6b", "qwen3", "Qwen3-0.6B", 1024, 28, 16, 8, 128, 3072, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, false, 0, {0}},
-	{"qwen3-8b", "qwen3", "Qwen3-8B", 4096, 36, 32, 8, 128, 12288, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, false, 0, false, 0, {0}},
+	{"qwen3-0.6b", "qwen3", "Qwen3-0.6B", 1024, 28, 16, 8, 128, 3072, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, false, 0, {0}, {0}},
+	{"qwen3-8b", "qwen3", "Qwen3-8B", 4096, 36, 32, 8, 128, 12288, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, false, 0, false, 0, {0}, {0}},
 	{"qwen3-30b-a3b", "qwen3moe", "Qwen3-30B-A3B", 2048, 48, 32, 4, 128, 6144, 151936, 40960, 128, 8, 768, 0, 1e6f, 1e-6f,
-	 false, 0, false, 0, {0}},
+	 false, 0, false, 0, {0}, {0}},
 	{"qwen1.5-moe-a2.7b", "qwen2moe", "Qwen1.5-MoE-A2.7B", 2048, 24, 16, 16, 128, 5632, 151936, 8192, 60, 4, 1408, 0,
-	 1e6f, 1e-6f, false, 0, true, 5632, {0}},
-	{"qwen2.5-0.5b", "qwen2", "Qwen2.5-0.5B", 896, 24, 14, 2, 64, 4864, 151936, 32768, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, true, 0, {0}},
+	 1e6f, 1e-6f, false, 0, true, 5632, {0}, {0}},
+	{"qwen2.5-0.5b", "qwen2", "Qwen2.5-0.5B", 896, 24, 14, 2, 64, 4864, 151936, 32768, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, true, 0, {0}, {0}},
 	{"llama-3.1-8b", "llama", "Llama-3.1-8B", 4096, 32, 32, 8, 128, 14336, 128256, 131072, 0, 0, 0, 0, 5e5f, 1e-5f, false, 8,
-	 false, 0, {0}},
-	{"llama-3.2-1b", "llama", "Llama-3.2-1B", 2048, 16, 32, 8, 64, 8192, 128256, 131072, 0, 0, 0, 0, 5e5f, 1e-5f, true, 32, false, 0, {0}},
+	 false, 0, {0}, {0}},
+	{"llama-3.2-1b", "llama", "Llama-3.2-1B", 2048, 16, 32, 8, 64, 8192, 128256, 131072, 0, 0, 0, 0, 5e5f, 1e-5f, true, 32, false, 0, {0}, {0}},
 	{"mistral-small-3.1", "llama", "Mistral-Small-3.1-24B (text)", 5120, 40, 32, 8, 128, 32768, 131072, 131072, 0, 0, 0, 0, 1e9f,
-	 1e-5f, false, 0, false, 0, {0}},
-	{"smollm3-3b", "smollm3", "SmolLM3-3B", 2048, 36, 16, 4, 128, 11008, 128256, 65536, 0, 0, 0, 0, 5e6f, 1e-6f, true, 0, false, 0, {0}},
-	{"olmo2-1b", "olmo2", "OLMo-2-0425-1B", 2048, 16, 16, 16, 128, 8192, 100352, 4096, 0, 0, 0, 0, 5e5f, 1e-6f, false, 0, false, 0, {0}},
-	{"gemma3-1b", "gemma3", "Gemma-3-1B", 1152, 26, 4, 1, 256, 6912, 262144, 32768, 0, 0, 0, 512, 1e6f, 1e-6f, true, 0, false, 0, {0}},
+	 1e-5f, false, 0, false, 0, {0}, {0}},
+	{"smollm3-3b", "smollm3", "SmolLM3-3B", 2048, 36, 16, 4, 128, 11008, 128256, 65536, 0, 0, 0, 0, 5e6f, 1e-6f, true, 0, false, 0, {0}, {0}},
+	{"olmo2-1b", "olmo2", "OLMo-2-0425-1B", 2048, 16, 16, 16, 128, 8192, 100352, 4096, 0, 0, 0, 0, 5e5f, 1e-6f, false, 0, false, 0, {0}, {0}},
+	{"gemma3-1b", "gemma3", "Gemma-3-1B", 1152, 26, 4, 1, 256, 6912, 262144, 32768, 0, 0, 0, 512, 1e6f, 1e-6f, true, 0, false, 0, {0}, {0}},
 	/* deepseek2: head_dim is the per-head key (qk_nope 128 + qk_rope 64); n_head_kv 1 is the MQA
 	 * over the latent cache that the converter writes. n_ff is the dense layers' intermediate_size,
 	 * n_ff_exp moe_intermediate_size. DeepSeek-V3 (deepseek-ai/DeepSeek-V3 config.json): YaRN
@@ -48,7 +48,7 @@ static const struct synth_preset presets[] = {
 	 false, 0, false, 0,
 	 {.q_lora = 1536, .kv_lora = 512, .rope = 64, .v_head = 128, .n_shared = 1, .n_dense_lead = 3, .n_group = 8,
 	  .n_group_used = 4, .gating = 2, .norm = true, .scale = 2.5f, .yarn_factor = 40, .yarn_orig_ctx = 4096,
-	  .mscale_all_dim = 1.0f}},
+	  .mscale_all_dim = 1.0f}, {0}},
 	/* Kimi K2 (moonshotai/Kimi-K2-Instruct config.json, model_type kimi_k2 on DeepseekV3ForCausalLM):
 	 * V3's block with 64 heads, 384 experts in one group, 1 dense layer, routed_scaling_factor 2.827,
 	 * rope_theta 50000, YaRN factor 32 over 4096 (131072), vocabulary 163840 */
@@ -56,7 +56,7 @@ static const struct synth_preset presets[] = {
 	 false, 0,
 	 {.q_lora = 1536, .kv_lora = 512, .rope = 64, .v_head = 128, .n_shared = 1, .n_dense_lead = 1, .n_group = 1,
 	  .n_group_used = 1, .gating = 2, .norm = true, .scale = 2.827f, .yarn_factor = 32, .yarn_orig_ctx = 4096,
-	  .mscale_all_dim = 1.0f}},
+	  .mscale_all_dim = 1.0f}, {0}},
 	/* DeepSeek-V2-Lite (deepseek-ai/DeepSeek-V2-Lite config.json): q_lora_rank null (a plain attn_q),
 	 * 64 experts top-6 with softmax scores, 2 shared experts, no groups, norm_topk_prob false,
 	 * routed_scaling_factor 1; YaRN factor 40 over 4096, mscale = mscale_all_dim = 0.707 */
@@ -64,7 +64,16 @@ static const struct synth_preset presets[] = {
 	 1e-6f, false, 0, false, 0,
 	 {.q_lora = 0, .kv_lora = 512, .rope = 64, .v_head = 128, .n_shared = 2, .n_dense_lead = 1, .n_group = 1,
 	  .n_group_used = 1, .gating = 1, .norm = false, .scale = 1.0f, .yarn_factor = 40, .yarn_orig_ctx = 4096,
-	  .mscale_all_dim = 0.707f}},
+	  .mscale_all_dim = 0.707f}, {0}},
+	/* Qwen3-Next-80B-A3B (Qwen/Qwen3-Next-80B-A3B-Instruct config.json, as transformers'
+	 * Qwen3NextConfig defaults and /work/shared/reference/deltanet-notes.md 1.1 transcribe it):
+	 * 48 layers, every 4th gated full attention (16 q heads, 2 KV heads of 256, partial_rotary_factor
+	 * 0.25 -> 64 rotated dims), the other 36 gated DeltaNet (16 key heads and 32 value heads of 128,
+	 * conv kernel 4); 512 experts of 512, top-10, one shared expert of 512; untied; 262144 context.
+	 * rope_theta 1e7 as Qwen3-Next-derived configs carry it (not read from the official file). The
+	 * file's MTP block (block 48) is not written. */
+	{"qwen3-next-80b-a3b", "qwen3next", "Qwen3-Next-80B-A3B", 2048, 48, 16, 2, 256, 5120, 151936, 262144, 512, 10, 512, 0,
+	 1e7f, 1e-6f, false, 0, false, 512, {0}, {.d_conv = 4, .n_k_heads = 16, .n_v_heads = 32, .head_dim = 128, .interval = 4, .n_rot = 64}},
 	{0},
 };
 
@@ -74,7 +83,7 @@ const struct synth_preset *synth_presets(void) { return presets; }
  * gemma3 gets 6 layers so one is global; smollm3 4 so one is NoPE. */
 static void tiny_preset(struct synth_preset *p, const char *arch)
 {
-	*p = (struct synth_preset){"tiny", arch, "tiny", 64, 2, 4, 2, 16, 128, 512, 4096, 0, 0, 0, 0, 1e4f, 1e-6f, true, 0, false, 0, {0}};
+	*p = (struct synth_preset){"tiny", arch, "tiny", 64, 2, 4, 2, 16, 128, 512, 4096, 0, 0, 0, 0, 1e4f, 1e-6f, true, 0, false, 0, {0}, {0}};
 	if (!strcmp(arch, "gemma3")) p->n_layer = 6, p->n_swa = 8, p->rope_base = 1e6f; /* global base != local */
 	if (!strcmp(arch, "smollm3")) p->n_layer = 4;
 	if (!strcmp(arch, "qwen3moe")) p->n_expert = 8, p->n_expert_used = 2, p->n_ff_exp = 32;
@@ -82,6 +91,16 @@ static void tiny_preset(struct synth_preset *p, const char *arch)
 		p->n_expert = 8, p->n_expert_used = 2, p->n_ff_exp = 32, p->n_ff_shexp = 96, p->qkv_bias = true, p->tied = false;
 	if (!strcmp(arch, "olmo2")) p->tied = false;
 	if (!strcmp(arch, "qwen2")) p->qkv_bias = true;
+	if (!strncmp(arch, "qwen3next", 9) || !strncmp(arch, "qwen35", 6)) {
+		/* 4 layers so the last is full attention; 2 key heads shared by 4 value heads (so qwen3next's
+		 * interleaved and qwen35's tiled head sharing differ); every matmul's K a multiple of 32
+		 * (64, 128 for ssm_out and attn_output); partial RoPE on a quarter of the head, as the real ones */
+		p->n_layer = 4, p->head_dim = 32, p->tied = !strcmp(arch, "qwen35");
+		p->gdn = (struct synth_gdn){.d_conv = 4, .n_k_heads = 2, .n_v_heads = 4, .head_dim = 32, .interval = 4, .n_rot = 8};
+		if (strncmp(arch, "qwen35", 6) == 0) /* IMROPE over the 4 rotated pairs: t, h, w, t */
+			p->gdn.sections[0] = 2, p->gdn.sections[1] = 1, p->gdn.sections[2] = 1;
+		if (strcmp(arch, "qwen35")) p->n_expert = 8, p->n_expert_used = 2, p->n_ff_exp = 32, p->n_ff_shexp = 64;
+	}
 	if (!strcmp(arch, "deepseek2")) {
 		/* DeepSeek V3's layout in small: a dense first layer, q through its low rank, sigmoid routing
 		 * with a bias over groups, a shared expert, YaRN; head sizes unlike each other on purpose */
@@ -198,9 +217,20 @@ static int make_hparams(struct hparams *hp, const struct arch *a, const struct s
 		return fail(VKLLM_E_ARG, "experts: %u used of %u with FFN size %u is not a valid MoE shape", hp->n_expert_used,
 		            hp->n_expert, hp->n_ff_exp);
 	if (hp->n_expert && strcmp(a->name, "qwen3moe") && strcmp(a->name, "qwen2moe") && strcmp(a->name, "llama") &&
-	    strcmp(a->name, "deepseek2"))
+	    strcmp(a->name, "deepseek2") && strcmp(a->name, "qwen3next") && strcmp(a->name, "qwen35moe"))
 		return fail(VKLLM_E_ARG, "architecture %s has no experts (--n-expert)", a->name);
 	if (!strcmp(a->name, "deepseek2")) TRY(mla_hparams(hp, p));
+	if (p->gdn.head_dim) {
+		const struct synth_gdn *g = &p->gdn;
+		hp->ssm_d_conv = g->d_conv;
+		hp->ssm_d_state = g->head_dim;
+		hp->ssm_n_group = g->n_k_heads;
+		hp->ssm_dt_rank = g->n_v_heads;
+		hp->ssm_d_inner = g->head_dim * g->n_v_heads;
+		hp->full_attn_interval = g->interval;
+		hp->n_rot = g->n_rot;
+		memcpy(hp->rope_sections, g->sections, sizeof hp->rope_sections);
+	}
 	return a->finish ? a->finish(hp, NULL) : VKLLM_OK;
 }
 
@@ -280,6 +310,12 @@ static void fill_row(const struct tensor_spec *s, const struct hparams *hp, uint
 	case TR_NORM: scale = 0.1f, shift = qk ? ATTN_GAIN : 1.0f; break;
 	case TR_BIAS: scale = 0.1f; break;
 	case TR_ROPE_FREQS: break; /* not random: see llama3_rope_freqs */
+	case TR_CONV: scale = 1.0f / sqrtf((float)n); break; /* a unit-scale sum over the window */
+	case TR_SSM_A:
+		/* -exp(A_log) with A between about 0.1 and 1: with softplus(alpha + dt) near 0.7 the state
+		 * decays by 0.5-0.95 a token, so it remembers a few tokens to a few dozen */
+		for (uint64_t i = 0; i < n; i++) out[i] = -expf(0.5f * out[i] - 1.0f);
+		return;
 	}
 	/* Gemma multiplies input embeddings by sqrt(n_embd): undo it, so the residual stream starts
 	 * at the same scale as for the other architectures */
@@ -292,7 +328,9 @@ static void fill_row(const struct tensor_spec *s, const struct hparams *hp, uint
  * Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0, then f16). */
 static uint32_t tensor_type(const struct tensor_spec *s, uint32_t wanted)
 {
-	if (s->n_dims == 1 || s->role == TR_ROUTER || s->role == TR_NORM || s->role == TR_BIAS) return QT_F32;
+	if (s->n_dims == 1 || s->role == TR_ROUTER || s->role == TR_NORM || s->role == TR_BIAS || s->role == TR_CONV ||
+	    s->role == TR_SSM_A)
+		return QT_F32;
 	uint32_t t = wanted;
 	if (s->ne[0] % quant_type_info(t)->block_size) {
 		switch (t) {

@@ -48,6 +48,12 @@ struct synth_preset {
 		float mscale_all_dim;
 		bool legacy_kv_b;
 	} mla;
+	struct synth_gdn {        /* qwen3next, qwen35*: gated DeltaNet layers (the ssm.* keys) */
+		uint32_t d_conv, n_k_heads, n_v_heads, head_dim; /* head_dim: key and value head size (ssm.state_size) */
+		uint32_t interval;      /* every interval-th layer is full attention */
+		uint32_t n_rot;         /* the full-attention layers' partial RoPE */
+		uint32_t sections[4];   /* qwen35*: IMROPE sections */
+	} gdn;
 };
 
 /* NULL-terminated list, for --help and errors. */

@@ -39,8 +39,10 @@ static struct tensor_spec *add(struct tensor_list *l, int32_t layer, const char 
 static bool attention(struct tensor_list *l, const struct arch *a, const struct hparams *hp, int il,
                       const struct layer_desc *d)
 {
-	uint64_t E = hp->n_embd, q = (uint64_t)d->n_head * hp->head_dim_k, k = (uint64_t)d->n_head_kv * hp->head_dim_k,
+	/* a gated attention's q carries the gate: [query | gate] per head */
+	uint64_t E = hp->n_embd, q = (uint64_t)d->n_head * hp->head_dim_k * (d->attn_out_gate ? 2 : 1), k = (uint64_t)d->n_head_kv * hp->head_dim_k,
 	         v = (uint64_t)d->n_head_kv * hp->head_dim_v, o = (uint64_t)d->n_head * hp->head_dim_v;
+	uint64_t qh = (uint64_t)d->n_head * hp->head_dim_k; /* the norms see the query part alone */
 	bool ok = ADD2(l, il, "attn_q.weight", TR_MATRIX, true, E, q) && ADD2(l, il, "attn_k.weight", TR_MATRIX, true, E, k) &&
 	          ADD2(l, il, "attn_v.weight", TR_MATRIX, true, E, v) && ADD2(l, il, "attn_output.weight", TR_MATRIX, true, o, E);
 	/* every arch here accepts Q/K/V biases (llama.cpp's create_tensor_qkv); Qwen2 has them */
@@ -55,7 +57,7 @@ static bool attention(struct tensor_list *l, const struct arch *a, const struct 
 		ok = ok && ADD1(l, il, "attn_q_norm.weight", TR_NORM, true, hp->head_dim_k) &&
 		     ADD1(l, il, "attn_k_norm.weight", TR_NORM, true, hp->head_dim_k);
 	if (d->qk_norm == QK_NORM_FULL)
-		ok = ok && ADD1(l, il, "attn_q_norm.weight", TR_NORM, true, q) && ADD1(l, il, "attn_k_norm.weight", TR_NORM, true, k);
+		ok = ok && ADD1(l, il, "attn_q_norm.weight", TR_NORM, true, qh) && ADD1(l, il, "attn_k_norm.weight", TR_NORM, true, k);
 	return ok;
 }
 
@@ -79,6 +81,24 @@ static bool mla_attention(struct tensor_list *l, const struct hparams *hp, int i
 	else
 		ok = ok && ADD2(l, il, "attn_kv_b.weight", TR_MATRIX, true, C, H * (nope + Dv));
 	return ok && ADD2(l, il, "attn_output.weight", TR_MATRIX, true, H * Dv, E);
+}
+
+/* Gated DeltaNet (qwen3next.cpp / qwen35.cpp load_arch_tensors): q|k|v in one projection (the
+ * short conv runs over all of it), the output gate z, b and a per value head (qwen3next: one ssm_ba
+ * grouped per key head; qwen35*: ssm_beta and ssm_alpha), the conv kernel, dt bias and
+ * -exp(A_log) per value head, the gated norm over one head, and the output projection. */
+static bool gdn_attention(struct tensor_list *l, const struct arch *a, const struct hparams *hp, int il)
+{
+	uint64_t E = hp->n_embd, Hv = hp->ssm_dt_rank, key_dim = (uint64_t)hp->ssm_d_state * hp->ssm_n_group,
+	         value_dim = (uint64_t)hp->ssm_d_state * Hv, conv_dim = 2 * key_dim + value_dim;
+	bool ok = ADD2(l, il, "attn_qkv.weight", TR_MATRIX, true, E, conv_dim) &&
+	          ADD2(l, il, "attn_gate.weight", TR_MATRIX, true, E, value_dim);
+	if (a == arch_find("qwen3next")) ok = ok && ADD2(l, il, "ssm_ba.weight", TR_MATRIX, true, E, 2 * Hv);
+	else ok = ok && ADD2(l, il, "ssm_beta.weight", TR_MATRIX, true, E, Hv) && ADD2(l, il, "ssm_alpha.weight", TR_MATRIX, true, E, Hv);
+	return ok && ADD2(l, il, "ssm_conv1d.weight", TR_CONV, true, hp->ssm_d_conv, conv_dim) &&
+	       ADD1(l, il, "ssm_dt.bias", TR_BIAS, true, Hv) && ADD1(l, il, "ssm_a", TR_SSM_A, true, Hv) &&
+	       ADD1(l, il, "ssm_norm.weight", TR_NORM, true, hp->ssm_d_state) &&
+	       ADD2(l, il, "ssm_out.weight", TR_MATRIX, true, value_dim, E);
 }
 
 static bool feed_forward(struct tensor_list *l, const struct arch *a, const struct hparams *hp, int il,
@@ -120,7 +140,9 @@ static bool norms(struct tensor_list *l, const struct hparams *hp, int il, const
 	uint64_t E = hp->n_embd;
 	bool pre = d->norm == NORM_PRE || d->norm == NORM_SANDWICH, post = d->norm == NORM_POST || d->norm == NORM_SANDWICH;
 	bool ok = true;
-	if (pre) ok = ok && ADD1(l, il, "attn_norm.weight", TR_NORM, true, E) && ADD1(l, il, "ffn_norm.weight", TR_NORM, true, E);
+	if (pre)
+		ok = ok && ADD1(l, il, "attn_norm.weight", TR_NORM, true, E) &&
+		     ADD1(l, il, d->ffn_norm_post_attn ? "post_attention_norm.weight" : "ffn_norm.weight", TR_NORM, true, E);
 	if (post)
 		ok = ok && ADD1(l, il, "post_attention_norm.weight", TR_NORM, true, E) &&
 		     ADD1(l, il, "post_ffw_norm.weight", TR_NORM, true, E);
@@ -137,8 +159,9 @@ int tensor_list_build(struct tensor_list *l, const struct arch *a, const struct 
 	if (ok && a == arch_find("llama")) ok = ADD1(l, -1, "rope_freqs.weight", TR_ROPE_FREQS, false, hp->n_rot / 2) != NULL;
 	for (uint32_t il = 0; ok && il < hp->n_layer; il++)
 		ok = norms(l, hp, (int)il, &layers[il]) &&
-		     (layers[il].attn == ATTN_MLA ? mla_attention(l, hp, (int)il, &layers[il])
-		                                  : attention(l, a, hp, (int)il, &layers[il])) &&
+		     (layers[il].attn == ATTN_MLA   ? mla_attention(l, hp, (int)il, &layers[il])
+		      : layers[il].attn == ATTN_GDN ? gdn_attention(l, a, hp, (int)il)
+		                                    : attention(l, a, hp, (int)il, &layers[il])) &&
 		     feed_forward(l, a, hp, (int)il, &layers[il]);
 	if (!ok) {
 		tensor_list_free(l);
