@@ -38,8 +38,13 @@ void card_compute(const struct model_file *m, struct card *c)
  * attn_kv_b is the same up-projection). Beside it, what the same heads would cache as MHA (every
  * head its key nope+rope and value) and as GQA with 8 KV heads (Llama 3's choice at every size,
  * 8B to 405B; fewer when the model has fewer heads): the point of MLA, from the file. */
+const uint32_t card_ctx_compare[2] = {4096, 262144};
+
 void card_kv(const struct hparams *hp, const struct layer_desc *layers, struct card *c)
 {
+	uint64_t attn_per_token = 0; /* the KV of one of this model's attention layers, for the comparison */
+	c->n_gdn_layers = 0;
+	c->gdn_conv_bytes = c->gdn_delta_bytes = 0;
 	c->kv_bytes_per_token = c->kv_bytes_full = 0;
 	c->kv_mla = false;
 	c->kv_mha_per_token = c->kv_gqa_per_token = 0;
@@ -47,6 +52,13 @@ void card_kv(const struct hparams *hp, const struct layer_desc *layers, struct c
 	for (uint32_t il = 0; il < hp->n_layer; il++) {
 		const struct layer_desc *d = &layers[il];
 		uint64_t ctx = d->swa && hp->n_swa < hp->n_ctx_train ? hp->n_swa : hp->n_ctx_train, per_token;
+		if (d->attn == ATTN_GDN) {
+			uint64_t conv_channels = 2ull * hp->ssm_n_group * hp->ssm_d_state + (uint64_t)hp->ssm_dt_rank * hp->ssm_d_state;
+			c->n_gdn_layers++;
+			c->gdn_conv_bytes += 4ull * (hp->ssm_d_conv - 1) * conv_channels;
+			c->gdn_delta_bytes += 4ull * hp->ssm_dt_rank * hp->ssm_d_state * hp->ssm_d_state; /* Dk = Dv = state_size */
+			continue;
+		}
 		if (d->attn == ATTN_MLA) {
 			uint64_t head = hparams_mla_head_k(hp) + hparams_mla_head_v(hp);
 			uint32_t g = d->n_head < 8 ? d->n_head : 8;
@@ -57,6 +69,7 @@ void card_kv(const struct hparams *hp, const struct layer_desc *layers, struct c
 			if (g < c->kv_gqa_heads) c->kv_gqa_heads = g;
 		} else {
 			per_token = 2ull * d->n_head_kv * (hp->head_dim_k + hp->head_dim_v);
+			attn_per_token = per_token;
 		}
 		c->kv_bytes_per_token += per_token;
 		c->kv_bytes_full += per_token * ctx;
@@ -64,6 +77,10 @@ void card_kv(const struct hparams *hp, const struct layer_desc *layers, struct c
 	/* MLA layers have no window: the full context is n_ctx_train for each */
 	c->kv_mha_full = c->kv_mha_per_token * hp->n_ctx_train;
 	c->kv_gqa_full = c->kv_gqa_per_token * hp->n_ctx_train;
+	for (int i = 0; i < 2; i++) {
+		c->kv_at[i] = c->kv_bytes_per_token * card_ctx_compare[i];
+		c->kv_all_attn_at[i] = attn_per_token * hp->n_layer * card_ctx_compare[i];
+	}
 }
 
 static const char *norm_name(enum norm_place n)
@@ -125,6 +142,26 @@ static size_t mla_text(const struct model_file *m, const struct layer_desc *d, c
 	return k;
 }
 
+static const char *rope_name(const struct arch *a)
+{
+	return a->rope == ROPE_NEOX ? "neox" : a->rope == ROPE_IMROPE ? "imrope" : "normal";
+}
+
+/* Gated DeltaNet: heads, the conv, and how value heads share key heads (qwen3next interleaves,
+ * value head h reading key head h / r; qwen35* tiles, h % key heads) */
+static size_t gdn_text(const struct model_file *m, char *out, size_t n)
+{
+	const struct hparams *hp = &m->hp;
+	size_t k = 0;
+	uint32_t conv = 2 * hp->ssm_n_group * hp->ssm_d_state + hp->ssm_dt_rank * hp->ssm_d_state;
+	PUT("gated DeltaNet: %u key heads, %u value heads, head dim %u, short conv %u over %u channels, f32 state %u x %u "
+	    "per value head", hp->ssm_n_group, hp->ssm_dt_rank, hp->ssm_d_state, hp->ssm_d_conv, conv, hp->ssm_d_state,
+	    hp->ssm_d_state);
+	if (hp->ssm_dt_rank > hp->ssm_n_group)
+		PUT(", value head h reads key head %s", strcmp(m->arch->name, "qwen3next") ? "h mod key heads" : "h / (value/key heads)");
+	return k;
+}
+
 static size_t gqa_text(const struct model_file *m, const struct layer_desc *d, char *out, size_t n)
 {
 	const struct hparams *hp = &m->hp;
@@ -136,12 +173,16 @@ static size_t gqa_text(const struct model_file *m, const struct layer_desc *d, c
 	if (d->swa) PUT(", sliding window %u", hp->n_swa);
 	else PUT(", full context");
 	if (d->rope) {
-		PUT(", RoPE %s base %g", m->arch->rope == ROPE_NEOX ? "NeoX" : "normal", d->rope_base);
+		PUT(", RoPE %s base %g", m->arch->rope == ROPE_NEOX ? "NeoX" : m->arch->rope == ROPE_IMROPE ? "IMRoPE" : "normal",
+		    d->rope_base);
+		if (m->arch->rope == ROPE_IMROPE)
+			PUT(" (sections %u/%u/%u/%u)", hp->rope_sections[0], hp->rope_sections[1], hp->rope_sections[2], hp->rope_sections[3]);
 		if (hp->n_rot != hp->head_dim_k) PUT(" on %u of %u dims", hp->n_rot, hp->head_dim_k);
 		if (d->rope_freq_scale != 1.0f) PUT(", scaled x%g", 1.0 / d->rope_freq_scale);
 	} else {
 		PUT(", NoPE (no position encoding)");
 	}
+	if (d->attn_out_gate) PUT(", output gated by sigmoid (q carries the gate)");
 	return k;
 }
 
@@ -176,7 +217,7 @@ static size_t ffn_text(const struct model_file *m, const struct layer_desc *d, c
 
 static void layer_text(const struct model_file *m, const struct layer_desc *d, char *out, size_t n)
 {
-	size_t k = d->attn == ATTN_MLA ? mla_text(m, d, out, n) : gqa_text(m, d, out, n);
+	size_t k = d->attn == ATTN_MLA ? mla_text(m, d, out, n) : d->attn == ATTN_GDN ? gdn_text(m, out, n) : gqa_text(m, d, out, n);
 	PUT("\n      ");
 	if (k < n) ffn_text(m, d, out + k, n - k);
 }
@@ -257,7 +298,23 @@ void card_print_text(const struct model_file *m, const struct card *c, FILE *f)
 	}
 	bytes_h(a, sizeof a, (double)c->kv_bytes_per_token);
 	bytes_h(b, sizeof b, (double)c->kv_bytes_full);
-	fprintf(f, "  KV cache      %s per token (f16), %s at %u tokens\n", a, b, hp->n_ctx_train);
+	fprintf(f, "  KV cache      %s per token (f16%s), %s at %u tokens\n", a, c->n_gdn_layers ? ", attention layers only" : "", b,
+	        hp->n_ctx_train);
+	if (c->n_gdn_layers) {
+		char s1[64], s2[64];
+		bytes_h(a, sizeof a, (double)(c->gdn_conv_bytes + c->gdn_delta_bytes));
+		bytes_h(s1, sizeof s1, (double)c->gdn_conv_bytes);
+		bytes_h(s2, sizeof s2, (double)c->gdn_delta_bytes);
+		fprintf(f, "  state         %s per sequence, constant (f32, %u DeltaNet layers): conv %s, DeltaNet %s\n", a,
+		        c->n_gdn_layers, s1, s2);
+		for (int i = 0; i < 2; i++) {
+			bytes_h(a, sizeof a, (double)(c->kv_at[i] + c->gdn_conv_bytes + c->gdn_delta_bytes));
+			bytes_h(s1, sizeof s1, (double)c->kv_at[i]);
+			bytes_h(b, sizeof b, (double)c->kv_all_attn_at[i]);
+			fprintf(f, "                at %u tokens: %s (KV %s + state) against %s with all %u layers full attention%s\n",
+			        card_ctx_compare[i], a, s1, b, hp->n_layer, i ? "" : " (same KV heads and head dims, f16)");
+		}
+	}
 	if (c->kv_mla) {
 		fprintf(f, "                MLA: one latent row of %u values a layer, shared by all heads\n", hp->n_lora_kv + hp->n_rot);
 		bytes_h(a, sizeof a, (double)c->kv_mha_per_token);
@@ -297,7 +354,7 @@ static void json_gqa(struct json *j, const struct model_file *m, const struct la
 	json_key(j, "rope");
 	if (d->rope) {
 		json_object_begin(j);
-		json_key(j, "kind"), json_string(j, m->arch->rope == ROPE_NEOX ? "neox" : "normal");
+		json_key(j, "kind"), json_string(j, rope_name(m->arch));
 		json_key(j, "dims"), json_u64(j, hp->n_rot);
 		json_key(j, "base"), json_double(j, d->rope_base);
 		json_key(j, "freq_scale"), json_double(j, d->rope_freq_scale);
@@ -321,7 +378,7 @@ static void json_mla(struct json *j, const struct model_file *m, const struct la
 	json_key(j, "latent_per_token"), json_u64(j, hp->n_lora_kv + hp->n_rot);
 	json_key(j, "rope");
 	json_object_begin(j);
-	json_key(j, "kind"), json_string(j, m->arch->rope == ROPE_NEOX ? "neox" : "normal");
+	json_key(j, "kind"), json_string(j, rope_name(m->arch));
 	json_key(j, "dims"), json_u64(j, hp->n_rot);
 	json_key(j, "base"), json_double(j, d->rope_base);
 	json_key(j, "freq_scale"), json_double(j, d->rope_freq_scale);
@@ -346,7 +403,17 @@ static void json_layer(struct json *j, const struct model_file *m, uint32_t firs
 	json_key(j, "attention");
 	json_object_begin(j);
 	if (d->attn == ATTN_MLA) json_mla(j, m, d);
-	else json_gqa(j, m, d);
+	else if (d->attn == ATTN_GDN) {
+		json_key(j, "kind"), json_string(j, "gdn");
+		json_key(j, "n_head_k"), json_u64(j, hp->ssm_n_group);
+		json_key(j, "n_head_v"), json_u64(j, hp->ssm_dt_rank);
+		json_key(j, "head_dim"), json_u64(j, hp->ssm_d_state);
+		json_key(j, "conv_kernel"), json_u64(j, hp->ssm_d_conv);
+		json_key(j, "head_sharing"), json_string(j, strcmp(m->arch->name, "qwen3next") ? "tiled" : "interleaved");
+	} else {
+		json_gqa(j, m, d);
+		json_key(j, "output_gate"), json_bool(j, d->attn_out_gate);
+	}
 	json_object_end(j);
 	json_key(j, "ffn");
 	json_object_begin(j);
@@ -415,6 +482,27 @@ void card_print_json(const struct model_file *m, const struct card *c, FILE *f)
 		json_key(&j, "gqa_kv_heads"), json_u64(&j, c->kv_gqa_heads);
 		json_key(&j, "gqa_bytes_per_token"), json_u64(&j, c->kv_gqa_per_token);
 		json_key(&j, "gqa_bytes_full_context"), json_u64(&j, c->kv_gqa_full);
+		json_object_end(&j);
+	}
+	if (c->n_gdn_layers) {
+		json_key(&j, "recurrent_state");
+		json_object_begin(&j);
+		json_key(&j, "type"), json_string(&j, "f32");
+		json_key(&j, "n_layers"), json_u64(&j, c->n_gdn_layers);
+		json_key(&j, "conv_bytes"), json_u64(&j, c->gdn_conv_bytes);
+		json_key(&j, "delta_bytes"), json_u64(&j, c->gdn_delta_bytes);
+		json_key(&j, "bytes_per_sequence"), json_u64(&j, c->gdn_conv_bytes + c->gdn_delta_bytes);
+		json_key(&j, "compare");
+		json_array_begin(&j);
+		for (int i = 0; i < 2; i++) {
+			json_object_begin(&j);
+			json_key(&j, "tokens"), json_u64(&j, card_ctx_compare[i]);
+			json_key(&j, "kv_bytes"), json_u64(&j, c->kv_at[i]);
+			json_key(&j, "kv_and_state_bytes"), json_u64(&j, c->kv_at[i] + c->gdn_conv_bytes + c->gdn_delta_bytes);
+			json_key(&j, "all_attention_kv_bytes"), json_u64(&j, c->kv_all_attn_at[i]);
+			json_object_end(&j);
+		}
+		json_array_end(&j);
 		json_object_end(&j);
 	}
 	json_object_end(&j);

@@ -24,10 +24,21 @@ struct card {
 	bool kv_mla;
 	uint32_t kv_gqa_heads;
 	uint64_t kv_mha_per_token, kv_mha_full, kv_gqa_per_token, kv_gqa_full;
+	/* gated DeltaNet (qwen3next, qwen35*): each recurrent layer keeps a constant state per sequence,
+	 * f32: the short conv's last d_conv - 1 inputs of every conv channel, and one Dk x Dv matrix per
+	 * value head. Beside it the attention layers' KV at 4k and 256k tokens, and what a model of the
+	 * same width would cache with every layer full attention like this one's (same KV heads and head
+	 * dims, f16, one sequence, no state). */
+	uint32_t n_gdn_layers;
+	uint64_t gdn_conv_bytes, gdn_delta_bytes; /* all recurrent layers, one sequence */
+	uint64_t kv_at[2], kv_all_attn_at[2];     /* at card_ctx_compare[i] tokens: this model's KV, all-attention's */
 	struct card_type_share types[40];
 	uint32_t n_types;
 	bool random_weights;           /* written by vkllm synth */
 };
+
+/* The context lengths of the DeltaNet comparison: 4096 and 262144 tokens. */
+extern const uint32_t card_ctx_compare[2];
 
 void card_compute(const struct model_file *m, struct card *c);
 /* The KV-cache part of card_compute, from hyperparameters and layer recipes alone. */
