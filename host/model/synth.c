@@ -94,11 +94,11 @@ static void tiny_preset(struct synth_preset *p, const char *arch)
 	if (!strncmp(arch, "qwen3next", 9) || !strncmp(arch, "qwen35", 6)) {
 		/* 4 layers so the last is full attention; 2 key heads shared by 4 value heads (so qwen3next's
 		 * interleaved and qwen35's tiled head sharing differ); every matmul's K a multiple of 32
-		 * (64, 128 for ssm_out and attn_output); partial RoPE on a quarter of the head, as the real ones */
-		p->n_layer = 4, p->head_dim = 32, p->tied = !strcmp(arch, "qwen35");
-		p->gdn = (struct synth_gdn){.d_conv = 4, .n_k_heads = 2, .n_v_heads = 4, .head_dim = 32, .interval = 4, .n_rot = 8};
-		if (strncmp(arch, "qwen35", 6) == 0) /* IMROPE over the 4 rotated pairs: t, h, w, t */
-			p->gdn.sections[0] = 2, p->gdn.sections[1] = 1, p->gdn.sections[2] = 1;
+		 * (64, 128 for ssm_out); attention heads of 16 with partial RoPE on a quarter, as the real ones */
+		p->n_layer = 4, p->tied = !strcmp(arch, "qwen35");
+		p->gdn = (struct synth_gdn){.d_conv = 4, .n_k_heads = 2, .n_v_heads = 4, .head_dim = 32, .interval = 4, .n_rot = 4};
+		if (strncmp(arch, "qwen35", 6) == 0) /* IMROPE over the 2 rotated pairs: t, h */
+			p->gdn.sections[0] = 1, p->gdn.sections[1] = 1;
 		if (strcmp(arch, "qwen35")) p->n_expert = 8, p->n_expert_used = 2, p->n_ff_exp = 32, p->n_ff_shexp = 64;
 	}
 	if (!strcmp(arch, "deepseek2")) {

@@ -300,7 +300,8 @@ static void test_tiny_models(void)
 		 * projection has no attention gain on any arch. Tolerance 10%: 4096 or more samples, so
 		 * the sd is known to about 1%. */
 		double mean, sd;
-		const struct gguf_tensor *wo = gguf_tensor(&m.gguf, "blk.0.attn_output.weight");
+		const struct gguf_tensor *wo = gguf_tensor(&m.gguf, m.layers[0].attn == ATTN_GDN ? "blk.0.ssm_out.weight"
+		                                                                                 : "blk.0.attn_output.weight");
 		tensor_stats(wo, &mean, &sd);
 		EXPECT(fabs(mean) < 0.02 && fabs(sd * sqrt((double)wo->ne[0]) - 1.0) < 0.1, "%s attn_output: mean %g sd %g (want 0, %g)",
 		       (*a)->name, mean, sd, 1 / sqrt((double)wo->ne[0]));
@@ -316,7 +317,8 @@ static void test_tiny_models(void)
 		EXPECT(c.params_total > 0 && c.params_active <= c.params_total, "card");
 		/* KV cache per token: f16 K and V for every layer; MLA: the latent row of 32 + 8 */
 		uint64_t kv = 0;
-		for (uint32_t il = 0; il < m.hp.n_layer; il++) kv += mla ? 2 * 40 : 2ull * 2 * m.layers[il].n_head_kv * 16;
+		for (uint32_t il = 0; il < m.hp.n_layer; il++)
+			kv += m.layers[il].attn == ATTN_GDN ? 0 : mla ? 2 * 40 : 2ull * 2 * m.layers[il].n_head_kv * 16;
 		EXPECT(c.kv_bytes_per_token == kv, "%s kv bytes %llu, expected %llu", (*a)->name,
 		       (unsigned long long)c.kv_bytes_per_token, (unsigned long long)kv);
 		/* beside it, 4 heads of key 40 and value 24 as MHA; GQA with 8 heads is no smaller */
@@ -487,6 +489,93 @@ static void test_mtp_skipped(void)
 	unlink(mtp);
 }
 
+/* qwen3next / qwen35*: the Qwen3-Next preset's exact count and its published 80B / 3B; the card's
+ * state and KV numbers; files whose ssm.* keys disagree with their tensors. */
+static void test_gdn(void)
+{
+	/* Qwen3-Next-80B-A3B by hand: 12 gated attention layers (q with its gate 2048 x 2*16*256, k and
+	 * v 2048 x 2*256, o 4096 x 2048, q/k norms 256), 36 DeltaNet layers (attn_qkv 2048 x 8192,
+	 * attn_gate 2048 x 4096, ssm_ba 2048 x 64, conv 4 x 8192, dt bias and a 32 each, norm 128,
+	 * ssm_out 4096 x 2048), on every layer two norms and the MoE (router 2048 x 512, 512 experts
+	 * 3 x 2048 x 512, shared 3 x 2048 x 512 and its gate 2048); embedding and output 151936 x 2048,
+	 * final norm. */
+	uint64_t E = 2048, attn = E * 8192 + 2 * E * 512 + 4096 * E + 2 * 256;
+	uint64_t gdn = E * 8192 + E * 4096 + E * 64 + 4 * 8192 + 32 + 32 + 128 + 4096 * E;
+	uint64_t expert = 3 * E * 512, ffn = E * 512 + expert + E + 2 * E;
+	uint64_t rest = 2 * 151936 * E + E, total = rest + 12 * attn + 36 * gdn + 48 * (ffn + 512 * expert),
+	         active = rest + 12 * attn + 36 * gdn + 48 * (ffn + 10 * expert);
+	struct synth_options o = {.type = -1, .seed = 1, .tied = -1, .dry_run = true, .preset = "qwen3-next-80b-a3b"};
+	struct synth_result r;
+	int st = synth_model(&o, &r);
+	EXPECT(st == VKLLM_OK && r.n_params == total && r.n_params_active == active,
+	       "qwen3-next-80b-a3b: %llu / %llu params, formula %llu / %llu (%s)", (unsigned long long)r.n_params,
+	       (unsigned long long)r.n_params_active, (unsigned long long)total, (unsigned long long)active, st ? vkllm_error() : "");
+	/* the model card: "80B in total and 3B activated". The count here is 79.67 B and 3.875 B active
+	 * (3.56 B without the input embedding, which a token reads one row of): the card rounds the
+	 * active figure down, so it is held to 3 to 4 B */
+	EXPECT(fabs((double)r.n_params / 80e9 - 1) < 0.02 && r.n_params_active > 3e9 && r.n_params_active < 4e9,
+	       "qwen3-next-80b-a3b: %.3f B / %.3f B against 80 / 3", r.n_params / 1e9, r.n_params_active / 1e9);
+	printf("# %-18s %7.3f B total %7.3f B active\n", o.preset, r.n_params / 1e9, r.n_params_active / 1e9);
+	o.n_layer = 4;
+	EXPECT(synth_model(&o, &r) == VKLLM_OK && r.n_params == rest + attn + 3 * gdn + 4 * (ffn + 512 * expert),
+	       "qwen3-next-80b-a3b --n-layer 4: %llu", (unsigned long long)r.n_params);
+	o.n_layer = 0;
+
+	/* the card: 36 DeltaNet layers of conv 3 x 8192 and 32 heads of 128 x 128, f32; 12 attention
+	 * layers of 2 KV heads x (256 + 256) f16 */
+	static struct hparams hp;
+	static struct layer_desc layers[MODEL_MAX_LAYERS];
+	struct card c;
+	EXPECT(synth_hparams(&o, &hp, layers) == VKLLM_OK, "qwen3-next hparams: %s", vkllm_error());
+	card_kv(&hp, layers, &c);
+	EXPECT(c.n_gdn_layers == 36 && c.gdn_conv_bytes == 36ull * 3 * 8192 * 4 && c.gdn_delta_bytes == 36ull * 32 * 128 * 128 * 4,
+	       "qwen3-next state: %u layers, conv %llu, delta %llu", c.n_gdn_layers, (unsigned long long)c.gdn_conv_bytes,
+	       (unsigned long long)c.gdn_delta_bytes);
+	EXPECT(c.kv_bytes_per_token == 12 * 2048 && c.kv_at[0] == 12ull * 2048 * 4096 && c.kv_at[1] == 12ull * 2048 * 262144 &&
+	           c.kv_all_attn_at[0] == 48ull * 2048 * 4096 && c.kv_all_attn_at[1] == 48ull * 2048 * 262144,
+	       "qwen3-next KV: %llu a token, %llu / %llu, all-attention %llu / %llu", (unsigned long long)c.kv_bytes_per_token,
+	       (unsigned long long)c.kv_at[0], (unsigned long long)c.kv_at[1], (unsigned long long)c.kv_all_attn_at[0],
+	       (unsigned long long)c.kv_all_attn_at[1]);
+	for (uint32_t il = 0; il < hp.n_layer; il++)
+		EXPECT(layers[il].attn == ((il + 1) % 4 ? ATTN_GDN : ATTN_GQA) && layers[il].attn_out_gate == !((il + 1) % 4),
+		       "qwen3-next layer %u kind", il);
+
+	/* tiny files: keys against tensors, naming both; the interval rule when recurrent_layers is absent */
+	const char *archs[] = {"qwen3next", "qwen35", "qwen35moe"};
+	for (int i = 0; i < 3; i++) {
+		char good[256], name[64], key[96], want[256];
+		snprintf(name, sizeof name, "good-%s.gguf", archs[i]);
+		if (synth_tiny(archs[i], QT_F32, 1, name, good, sizeof good) != VKLLM_OK) {
+			EXPECT(0, "synth %s: %s", archs[i], vkllm_error());
+			continue;
+		}
+		snprintf(key, sizeof key, "%s.ssm.group_count", archs[i]);
+		snprintf(want, sizeof want, "%s.ssm.group_count x ssm.state_size x 2 + ssm.time_step_rank x ssm.state_size (the conv "
+		         "channels q|k|v) says 192 but tensor 'blk.0.ssm_conv1d.weight' has 256 in dimension 1", archs[i]);
+		expect_bad(good, &(struct edit){.u32_key = key, .u32_value = 1}, VKLLM_E_FORMAT, want, "group_count vs conv channels");
+		snprintf(key, sizeof key, "%s.ssm.conv_kernel", archs[i]);
+		snprintf(want, sizeof want, "%s says 3 but tensor 'blk.0.ssm_conv1d.weight' has 4 in dimension 0", key);
+		expect_bad(good, &(struct edit){.u32_key = key, .u32_value = 3}, VKLLM_E_FORMAT, want, "conv_kernel");
+		snprintf(key, sizeof key, "%s.ssm.inner_size", archs[i]);
+		snprintf(want, sizeof want, "%s 64 disagrees with ssm.state_size 32 x ssm.time_step_rank 4 = 128", key);
+		expect_bad(good, &(struct edit){.u32_key = key, .u32_value = 64}, VKLLM_E_FORMAT, want, "inner_size");
+		snprintf(key, sizeof key, "%s.full_attention_interval", archs[i]);
+		expect_bad(good, &(struct edit){.u32_key = key, .u32_value = 2}, VKLLM_OK, "", "recurrent_layers wins over the interval");
+		char noarr[256];
+		path_in_tmp(noarr, sizeof noarr, "gdn-noarr.gguf");
+		snprintf(key, sizeof key, "%s.attention.recurrent_layers", archs[i]);
+		static struct model_file m;
+		EXPECT(rewrite(good, noarr, &(struct edit){.drop_key = key}) == VKLLM_OK && model_file_open(&m, noarr) == VKLLM_OK,
+		       "%s without recurrent_layers: %s", archs[i], vkllm_error());
+		if (m.arch) {
+			EXPECT(m.hp.full_attn_interval == 4 && m.hp.is_recurrent[2] && !m.hp.is_recurrent[3], "%s interval rule", archs[i]);
+			model_file_close(&m);
+		}
+		unlink(noarr);
+		unlink(good);
+	}
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -500,6 +589,7 @@ int main(void)
 	test_types();
 	test_bad_models();
 	test_mtp_skipped();
+	test_gdn();
 	/* remove what is left in the temporary folder */
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
