@@ -21,7 +21,7 @@ static const struct gguf_tensor *find(const struct ref_forward *f, int il, const
 	return gguf_tensor(&f->m->gguf, name);
 }
 
-static int matrix(struct ref_forward *f, struct ref_matrix *w, int il, const char *suffix)
+int ref_load_matrix(struct ref_forward *f, struct ref_matrix *w, int il, const char *suffix)
 {
 	memset(w, 0, sizeof *w);
 	const struct gguf_tensor *t = find(f, il, suffix);
@@ -38,13 +38,14 @@ static int matrix(struct ref_forward *f, struct ref_matrix *w, int il, const cha
 	return VKLLM_OK;
 }
 
-/* A 1-D tensor (norm, bias, rope_freqs) read once into doubles; *out stays NULL when absent. */
-static int vector(struct ref_forward *f, double **out, int il, const char *suffix)
+/* A tensor (norm, bias, rope_freqs; the DeltaNet's conv taps) read once into doubles, all its
+ * elements in file order; *out stays NULL when absent. */
+int ref_load_vector(struct ref_forward *f, double **out, int il, const char *suffix)
 {
 	*out = NULL;
 	const struct gguf_tensor *t = find(f, il, suffix);
 	if (!t) return VKLLM_OK;
-	uint64_t n = t->ne[0];
+	uint64_t n = t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
 	float *tmp = malloc(n * sizeof *tmp);
 	double *v = malloc(n * sizeof *v);
 	int st = tmp && v ? quant_dequantize(t->type, t->data, tmp, n) : fail(VKLLM_E_NOMEM, "out of host memory");
@@ -63,45 +64,56 @@ static int load_layer(struct ref_forward *f, uint32_t il)
 	struct ref_layer *L = &f->layers[il];
 	int i = (int)il;
 	L->d = &f->m->layers[il];
-	TRY(vector(f, &L->attn_norm, i, "attn_norm.weight"));
-	TRY(vector(f, &L->ffn_norm, i, "ffn_norm.weight"));
-	TRY(vector(f, &L->post_attn_norm, i, "post_attention_norm.weight"));
-	TRY(vector(f, &L->post_ffw_norm, i, "post_ffw_norm.weight"));
-	TRY(vector(f, &L->q_norm, i, "attn_q_norm.weight"));
-	TRY(vector(f, &L->k_norm, i, "attn_k_norm.weight"));
-	TRY(matrix(f, &L->wq, i, "attn_q.weight"));
-	TRY(matrix(f, &L->wk, i, "attn_k.weight"));
-	TRY(matrix(f, &L->wv, i, "attn_v.weight"));
-	TRY(matrix(f, &L->wo, i, "attn_output.weight"));
-	TRY(vector(f, &L->bq, i, "attn_q.bias"));
-	TRY(vector(f, &L->bk, i, "attn_k.bias"));
-	TRY(vector(f, &L->bv, i, "attn_v.bias"));
-	TRY(vector(f, &L->bo, i, "attn_output.bias"));
-	TRY(matrix(f, &L->gate, i, "ffn_gate.weight"));
-	TRY(matrix(f, &L->up, i, "ffn_up.weight"));
-	TRY(matrix(f, &L->down, i, "ffn_down.weight"));
-	TRY(vector(f, &L->gate_b, i, "ffn_gate.bias"));
-	TRY(vector(f, &L->up_b, i, "ffn_up.bias"));
-	TRY(vector(f, &L->down_b, i, "ffn_down.bias"));
-	TRY(matrix(f, &L->router, i, "ffn_gate_inp.weight"));
-	TRY(matrix(f, &L->gate_exps, i, "ffn_gate_exps.weight"));
-	TRY(matrix(f, &L->up_exps, i, "ffn_up_exps.weight"));
-	TRY(matrix(f, &L->down_exps, i, "ffn_down_exps.weight"));
-	TRY(matrix(f, &L->gate_shexp, i, "ffn_gate_shexp.weight"));
-	TRY(matrix(f, &L->up_shexp, i, "ffn_up_shexp.weight"));
-	TRY(matrix(f, &L->down_shexp, i, "ffn_down_shexp.weight"));
-	TRY(vector(f, &L->gate_inp_shexp, i, "ffn_gate_inp_shexp.weight"));
-	TRY(vector(f, &L->exp_probs_b, i, "exp_probs_b.bias"));
+	TRY(ref_load_vector(f, &L->attn_norm, i, "attn_norm.weight"));
+	TRY(ref_load_vector(f, &L->ffn_norm, i, "ffn_norm.weight"));
+	TRY(ref_load_vector(f, &L->post_attn_norm, i, "post_attention_norm.weight"));
+	TRY(ref_load_vector(f, &L->post_ffw_norm, i, "post_ffw_norm.weight"));
+	TRY(ref_load_vector(f, &L->q_norm, i, "attn_q_norm.weight"));
+	TRY(ref_load_vector(f, &L->k_norm, i, "attn_k_norm.weight"));
+	TRY(ref_load_matrix(f, &L->wq, i, "attn_q.weight"));
+	TRY(ref_load_matrix(f, &L->wk, i, "attn_k.weight"));
+	TRY(ref_load_matrix(f, &L->wv, i, "attn_v.weight"));
+	TRY(ref_load_matrix(f, &L->wo, i, "attn_output.weight"));
+	TRY(ref_load_vector(f, &L->bq, i, "attn_q.bias"));
+	TRY(ref_load_vector(f, &L->bk, i, "attn_k.bias"));
+	TRY(ref_load_vector(f, &L->bv, i, "attn_v.bias"));
+	TRY(ref_load_vector(f, &L->bo, i, "attn_output.bias"));
+	TRY(ref_load_matrix(f, &L->gate, i, "ffn_gate.weight"));
+	TRY(ref_load_matrix(f, &L->up, i, "ffn_up.weight"));
+	TRY(ref_load_matrix(f, &L->down, i, "ffn_down.weight"));
+	TRY(ref_load_vector(f, &L->gate_b, i, "ffn_gate.bias"));
+	TRY(ref_load_vector(f, &L->up_b, i, "ffn_up.bias"));
+	TRY(ref_load_vector(f, &L->down_b, i, "ffn_down.bias"));
+	TRY(ref_load_matrix(f, &L->router, i, "ffn_gate_inp.weight"));
+	TRY(ref_load_matrix(f, &L->gate_exps, i, "ffn_gate_exps.weight"));
+	TRY(ref_load_matrix(f, &L->up_exps, i, "ffn_up_exps.weight"));
+	TRY(ref_load_matrix(f, &L->down_exps, i, "ffn_down_exps.weight"));
+	TRY(ref_load_matrix(f, &L->gate_shexp, i, "ffn_gate_shexp.weight"));
+	TRY(ref_load_matrix(f, &L->up_shexp, i, "ffn_up_shexp.weight"));
+	TRY(ref_load_matrix(f, &L->down_shexp, i, "ffn_down_shexp.weight"));
+	TRY(ref_load_vector(f, &L->gate_inp_shexp, i, "ffn_gate_inp_shexp.weight"));
+	TRY(ref_load_vector(f, &L->exp_probs_b, i, "exp_probs_b.bias"));
+	/* qwen3next and qwen35 name their pre-FFN norm post_attention_norm (llama.cpp's attn_post_norm,
+	 * applied to the residual stream before the FFN) */
+	if (L->d->ffn_norm_post_attn) {
+		free(L->ffn_norm);
+		L->ffn_norm = L->post_attn_norm;
+		L->post_attn_norm = NULL;
+	}
 	const struct hparams *hp = f->hp;
+	if (L->d->attn == ATTN_GDN) {
+		f->recurrent = true;
+		return ref_gdn_load(f, il);
+	}
 	if (L->d->attn == ATTN_MLA) {
-		TRY(matrix(f, &L->wq_a, i, "attn_q_a.weight"));
-		TRY(vector(f, &L->q_a_norm, i, "attn_q_a_norm.weight"));
-		TRY(matrix(f, &L->wq_b, i, "attn_q_b.weight"));
-		TRY(matrix(f, &L->wkv_a, i, "attn_kv_a_mqa.weight"));
-		TRY(vector(f, &L->kv_a_norm, i, "attn_kv_a_norm.weight"));
-		TRY(matrix(f, &L->wk_b, i, "attn_k_b.weight"));
-		TRY(matrix(f, &L->wv_b, i, "attn_v_b.weight"));
-		TRY(matrix(f, &L->wkv_b, i, "attn_kv_b.weight"));
+		TRY(ref_load_matrix(f, &L->wq_a, i, "attn_q_a.weight"));
+		TRY(ref_load_vector(f, &L->q_a_norm, i, "attn_q_a_norm.weight"));
+		TRY(ref_load_matrix(f, &L->wq_b, i, "attn_q_b.weight"));
+		TRY(ref_load_matrix(f, &L->wkv_a, i, "attn_kv_a_mqa.weight"));
+		TRY(ref_load_vector(f, &L->kv_a_norm, i, "attn_kv_a_norm.weight"));
+		TRY(ref_load_matrix(f, &L->wk_b, i, "attn_k_b.weight"));
+		TRY(ref_load_matrix(f, &L->wv_b, i, "attn_v_b.weight"));
+		TRY(ref_load_matrix(f, &L->wkv_b, i, "attn_kv_b.weight"));
 		/* one latent row per position, whichever form reads it */
 		L->lat_cache = calloc((uint64_t)f->n_ctx * (hp->n_lora_kv + hp->n_rot), sizeof *L->lat_cache);
 		if (!L->lat_cache) return fail(VKLLM_E_NOMEM, "out of host memory for the reference latent cache");
@@ -143,6 +155,7 @@ static int scratch(struct ref_forward *f)
 	for (uint32_t il = 0; il < hp->n_layer; il++) {
 		const struct layer_desc *d = &f->m->layers[il];
 		uint64_t q = (uint64_t)d->n_head * (hp->head_dim_k > hp->head_dim_v ? hp->head_dim_k : hp->head_dim_v);
+		if (d->attn_out_gate) q *= 2; /* attn_q's rows per head are [query | gate] */
 		if (q > wide) wide = q;
 		if (d->attn == ATTN_MLA) {
 			/* q [H][Dk], o [H][Dv], the q low rank and the [c | k_pe] row go through the same buffers */
@@ -154,6 +167,10 @@ static int scratch(struct ref_forward *f)
 		}
 		if (d->n_ff > ff) ff = d->n_ff;
 		if (d->shexp && hp->n_ff_shexp > ff) ff = hp->n_ff_shexp;
+		/* and whatever the file's FFN matrices are (a shared expert whose width defaults to n_ff) */
+		const struct ref_layer *L = &f->layers[il];
+		uint64_t m[] = {L->gate.n_out, L->gate_exps.n_out, L->gate_shexp.n_out};
+		for (size_t i = 0; i < sizeof m / sizeof *m; i++) ff = m[i] > ff ? m[i] : ff;
 	}
 	for (uint64_t i = 0; i < f->m->gguf.n_tensors; i++)
 		if (f->m->gguf.tensors[i].ne[0] > max_row) max_row = f->m->gguf.tensors[i].ne[0];
@@ -172,7 +189,9 @@ static int scratch(struct ref_forward *f)
 	f->q_pe = calloc(pe, sizeof(double));
 	f->kd = calloc(mla_k, sizeof(double));
 	f->vd = calloc(mla_v, sizeof(double));
-	bool ok = f->row && f->xtmp && f->xq && f->ff_gate && f->ff_up && f->scores && f->router && f->hidden && f->q_abs &&
+	f->gate = calloc(wide, sizeof(double));
+	TRY(ref_gdn_scratch(f));
+	bool ok = f->gate && f->row && f->xtmp && f->xq && f->ff_gate && f->ff_up && f->scores && f->router && f->hidden && f->q_abs &&
 	          f->o_lat && f->q_pe && f->kd && f->vd;
 	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) ok = ok && *bufs[i];
 	return ok ? VKLLM_OK : fail(VKLLM_E_NOMEM, "out of host memory for the reference forward pass");
@@ -184,11 +203,11 @@ static int create(struct ref_forward *f)
 	if (hp->n_expert > 1024 || hp->n_expert_used > 256 || hp->n_expert_groups > 64)
 		return fail(VKLLM_E_UNSUPPORTED, "%s: %u experts, %u used, %u groups: the reference takes at most 1024, 256 "
 		            "and 64", f->m->gguf.path, hp->n_expert, hp->n_expert_used, hp->n_expert_groups);
-	TRY(matrix(f, &f->tok_embd, -1, "token_embd.weight"));
-	TRY(matrix(f, &f->output, -1, "output.weight"));
+	TRY(ref_load_matrix(f, &f->tok_embd, -1, "token_embd.weight"));
+	TRY(ref_load_matrix(f, &f->output, -1, "output.weight"));
 	if (!f->output.data) f->output = f->tok_embd; /* tied */
-	TRY(vector(f, &f->output_norm, -1, "output_norm.weight"));
-	TRY(vector(f, &f->rope_freqs, -1, "rope_freqs.weight"));
+	TRY(ref_load_vector(f, &f->output_norm, -1, "output_norm.weight"));
+	TRY(ref_load_vector(f, &f->rope_freqs, -1, "rope_freqs.weight"));
 	yarn_params(f);
 	f->mla_kq_scale = ref_mla_kq_scale(f);
 	f->layers = calloc(hp->n_layer, sizeof *f->layers);
@@ -222,12 +241,14 @@ void ref_forward_destroy(struct ref_forward *f)
 		struct ref_layer *L = &f->layers[il];
 		double *v[] = {L->attn_norm, L->ffn_norm, L->post_attn_norm, L->post_ffw_norm, L->q_norm, L->k_norm, L->bq,
 		               L->bk, L->bv, L->bo, L->gate_b, L->up_b, L->down_b, L->k_cache, L->v_cache,
-		               L->gate_inp_shexp, L->exp_probs_b, L->q_a_norm, L->kv_a_norm, L->lat_cache};
+		               L->gate_inp_shexp, L->exp_probs_b, L->q_a_norm, L->kv_a_norm, L->lat_cache,
+		               L->conv_w, L->dt_bias, L->ssm_a, L->ssm_norm, L->conv_state, L->ssm_state};
 		for (size_t i = 0; i < sizeof v / sizeof *v; i++) free(v[i]);
 	}
 	double *v[] = {f->output_norm, f->rope_freqs, f->h, f->q, f->k, f->v, f->att, f->proj,
 	               f->ff_gate, f->ff_up, f->ff_out, f->scores, f->router, f->hidden,
-	               f->q_abs, f->o_lat, f->q_pe, f->kd, f->vd};
+	               f->q_abs, f->o_lat, f->q_pe, f->kd, f->vd, f->gate};
+	ref_gdn_free(f);
 	for (size_t i = 0; i < sizeof v / sizeof *v; i++) free(v[i]);
 	free(f->layers);
 	free(f->row);
@@ -307,10 +328,17 @@ int ref_forward_batch(struct ref_forward *f, const uint32_t *tokens, uint32_t n,
 		if (tokens[t] >= f->tok_embd.n_out)
 			return fail(VKLLM_E_ARG, "reference forward pass: token %u is outside the vocabulary of %llu", tokens[t],
 			            (unsigned long long)f->tok_embd.n_out);
+	/* a recurrent state holds every token run so far and cannot forget the last ones */
+	if (f->recurrent && pos0 != f->n_past)
+		return fail(VKLLM_E_ARG, "reference forward pass: %s has recurrent layers, whose state continues from position "
+		            "%u; position %u needs a new context (and the positions before it run again)", f->m->gguf.path,
+		            f->n_past, pos0);
 	double *x = malloc((uint64_t)n * f->hp->n_embd * sizeof *x);
 	if (!x) return fail(VKLLM_E_NOMEM, "out of host memory");
 	int st = batch(f, x, tokens, n, pos0, logits, all_logits);
 	free(x);
+	/* after a failure the state is part way through the batch: only a new context is sound */
+	f->n_past = st ? UINT32_MAX : pos0 + n;
 	return st;
 }
 

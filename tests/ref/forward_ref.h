@@ -1,5 +1,6 @@
 /* The CPU reference forward pass: the executable spec of every architecture vkllm runs (llama,
- * qwen2, qwen2moe, qwen3, qwen3moe, smollm3, olmo2, gemma3, deepseek2). It computes, in float64, what
+ * qwen2, qwen2moe, qwen3, qwen3moe, smollm3, olmo2, gemma3, deepseek2, and the gated DeltaNet hybrids
+ * qwen3next, qwen35, qwen35moe in their recurrent form). It computes, in float64, what
  * llama.cpp's graph for the same GGUF computes (src/models/<arch>.cpp): it reads the layer
  * recipe (host/model/arch*.c) and nothing else, so a recipe mistake shows up here and in the
  * oracle test against llama.cpp (tests/oracle/forward_check.mjs). docs/reference_forward.md has
@@ -48,7 +49,10 @@ void ref_forward_set_mla_form(struct ref_forward *f, enum ref_mla_form form);
 /* Runs tokens[0..n) at positions pos0..pos0+n-1, writing their keys and values into the cache.
  * Positions below pos0 must have been run before (the cache holds them); running a position
  * again overwrites it and forgets nothing else, so a caller rewinding must rerun every later
- * position. logits: with all_logits, [n][n_vocab], one row per token; otherwise [n_vocab] for the
+ * position. A model with recurrent layers (gated DeltaNet) carries their state from batch to
+ * batch and cannot rewind: pos0 must be the position after the last one run (0 in a new
+ * context, which starts from a zero state); anything else is refused. After a failed batch
+ * only a new context is sound. logits: with all_logits, [n][n_vocab], one row per token; otherwise [n_vocab] for the
  * last token only. NULL: no logits (only the cache is filled). */
 int ref_forward_batch(struct ref_forward *f, const uint32_t *tokens, uint32_t n, uint32_t pos0, double *logits,
                       bool all_logits);

@@ -42,6 +42,14 @@ struct ref_layer {
 	struct ref_matrix wkv_b;                    /* legacy {kv_lora, H*(nope+Dv)}: per head nope rows of W_UK, Dv of W_UV */
 	double *k_cache, *v_cache;                  /* [n_ctx][n_head_kv * head_dim_k|v] (GQA layers) */
 	double *lat_cache;                          /* [n_ctx][kv_lora + rope]: [c | roped k_pe] (MLA layers) */
+	/* gated DeltaNet (ATTN_GDN, forward_ref_gdn.c): qwen3next's ssm_in {n_embd, Hk*(2Dk + 2rDv)} and
+	 * ssm_ba {n_embd, 2Hv}, grouped per key head; or attn_qkv {n_embd, 2HkDk + HvDv} [q | k | v] and
+	 * attn_gate {n_embd, HvDv} (z), with qwen35's ssm_beta / ssm_alpha {n_embd, Hv} */
+	struct ref_matrix ssm_in, wqkv, wgate, ssm_ba, ssm_beta, ssm_alpha, ssm_out;
+	double *conv_w;                             /* ssm_conv1d [conv_dim][d_conv], taps oldest first */
+	double *dt_bias, *ssm_a, *ssm_norm;         /* [Hv] ssm_dt.bias, [Hv] ssm_a (= -exp(A_log)), [Dv] */
+	double *conv_state;                         /* [d_conv - 1][conv_dim]: the last pre-conv inputs */
+	double *ssm_state;                          /* [Hv][Dk][Dv]: S, key index i, value index j */
 };
 
 struct ref_forward {
@@ -64,6 +72,11 @@ struct ref_forward {
 	/* one token's scratch, sized for the widest layer */
 	double *h, *q, *k, *v, *att, *proj, *ff_gate, *ff_up, *ff_out, *scores, *router;
 	double *q_abs, *o_lat, *q_pe, *kd, *vd;      /* MLA: [H][kv_lora] x2, [H][rope], one head's K and V */
+	double *gate;                                /* gated attention: [H][D] sigmoid gate */
+	/* gated DeltaNet: the ssm_in output, [q | k | v] before and after the conv, z, b, a, g, beta, o */
+	double *gdn_mixed, *gdn_qkv, *gdn_conv, *gdn_z, *gdn_b, *gdn_a, *gdn_g, *gdn_beta, *gdn_o;
+	uint32_t n_past;                             /* recurrent models: the next position (the state holds 0..n_past-1) */
+	bool recurrent;                              /* some layer is ATTN_GDN */
 };
 
 /* y[r] = sum_i W[mat][r][i] x[i] over the rows of matrix `mat`, in double. */
@@ -75,6 +88,7 @@ void ref_rms_norm(double *y, const double *x, const double *w, uint32_t n, doubl
  * of n_heads heads of x, head_dim apart, rotated by position pos. */
 struct ref_rope_params {
 	bool neox;                 /* pairs (i, i + n_rot/2); else (2i, 2i+1) */
+	const uint32_t *sections;  /* IMROPE (qwen35): [4] rope.dimension_sections, or NULL */
 	uint32_t n_rot, n_ctx_orig;
 	double base, freq_scale, ext_factor, attn_factor;
 	const double *ff;          /* [n_rot/2] frequency divisors, or NULL */
@@ -93,6 +107,18 @@ int ref_ffn_block(struct ref_forward *f, uint32_t il, double *x);
  * the scale of its softmax (deepseek2's kq_scale, from the YaRN parameters already in f). */
 int ref_mla_block(struct ref_forward *f, uint32_t il, double *x, uint32_t pos);
 double ref_mla_kq_scale(const struct ref_forward *f);
+/* Gated DeltaNet (forward_ref_gdn.c): an ATTN_GDN layer's weights and its zeroed recurrent state
+ * (load_layer calls it), the scratch for the widest such layer, and the block itself, which
+ * ref_attention_block calls: one token in, the conv and delta-rule states advanced by one. */
+int ref_gdn_load(struct ref_forward *f, uint32_t il);
+int ref_gdn_scratch(struct ref_forward *f);
+void ref_gdn_free(struct ref_forward *f);
+int ref_gdn_block(struct ref_forward *f, uint32_t il, double *x);
+
+/* Weights by their name in layer il (il < 0: a global tensor): a matrix left in the file type
+ * (data NULL when absent), or a tensor of any shape read into doubles (*out NULL when absent). */
+int ref_load_matrix(struct ref_forward *f, struct ref_matrix *w, int il, const char *name);
+int ref_load_vector(struct ref_forward *f, double **out, int il, const char *name);
 
 /* REF_LLAMA_CPU (forward_ref_llama_cpu.c): y = x as llama.cpp's CPU backend feeds it to a dot
  * product with weights of weight_type (tmp: n floats of scratch); GELU as its f16 table gives it. */

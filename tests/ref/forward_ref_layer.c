@@ -64,8 +64,10 @@ void ref_rope_params(const struct ref_forward *f, const struct layer_desc *d, st
 {
 	/* a plain layer (OLMo 3's sliding ones) has no YaRN ramp and magnitude 1 */
 	bool plain = d->rope_plain;
+	enum rope_kind kind = f->m->arch->rope;
 	*p = (struct ref_rope_params){
-		.neox = f->m->arch->rope == ROPE_NEOX, .n_rot = f->hp->n_rot, .n_ctx_orig = f->hp->n_ctx_orig_yarn,
+		.neox = kind != ROPE_NORM, .sections = kind == ROPE_IMROPE ? f->hp->rope_sections : NULL,
+		.n_rot = f->hp->n_rot, .n_ctx_orig = f->hp->n_ctx_orig_yarn,
 		.base = d->rope_base, .freq_scale = d->rope_freq_scale,
 		.ext_factor = plain ? 0.0 : f->ext_factor, .attn_factor = plain ? 1.0 : f->attn_factor, .ff = f->rope_freqs,
 	};
@@ -81,7 +83,10 @@ void ref_rope(double *x, uint32_t n_heads, uint32_t head_dim, uint32_t pos, cons
 	for (uint32_t i = 0; i < half; i++) {
 		/* theta_i = pos * base^(-2i/n_rot) / ff_i, interpolated (freq_scale) and, for YaRN,
 		 * ramped back to the extrapolated angle on the high-frequency pairs */
-		double theta_extrap = pos * pow(p->base, -2.0 * i / p->n_rot) / (p->ff ? p->ff[i] : 1.0);
+		/* IMROPE (qwen35): pair i takes its position from section rope_imrope_section(i) of the
+		 * token's (pos, pos, pos, 0) (ggml_mrope_cache_init, llm_graph_input_pos::set_input) */
+		uint32_t pi = p->sections && rope_imrope_section(p->sections, i) == 3 ? 0 : pos;
+		double theta_extrap = pi * pow(p->base, -2.0 * i / p->n_rot) / (p->ff ? p->ff[i] : 1.0);
 		double theta_interp = p->freq_scale * theta_extrap, theta = theta_interp;
 		if (p->ext_factor != 0) {
 			double ramp_y = (i - corr[0]) / fmax(0.001, corr[1] - corr[0]);
@@ -117,6 +122,7 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 	struct ref_layer *L = &f->layers[il];
 	const struct layer_desc *d = L->d;
 	if (d->attn == ATTN_MLA) return ref_mla_block(f, il, x, pos);
+	if (d->attn == ATTN_GDN) return ref_gdn_block(f, il, x);
 	uint32_t E = hp->n_embd, D = hp->head_dim_k, Dv = hp->head_dim_v, H = d->n_head, Hkv = d->n_head_kv;
 	uint32_t nq = H * D, nk = Hkv * D, nv = Hkv * Dv;
 	double eps = hp->norm_eps;
@@ -133,6 +139,13 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 	add_bias(q, L->bq, nq);
 	add_bias(k, L->bk, nk);
 	add_bias(v, L->bv, nv);
+	/* gated attention (qwen3next, qwen35): attn_q's rows per head are [query (D) | gate (D)] */
+	if (d->attn_out_gate) {
+		for (uint32_t hh = 0; hh < H; hh++) {
+			memcpy(f->gate + hh * D, q + (uint64_t)hh * 2 * D + D, D * sizeof *q);
+			memmove(q + hh * D, q + (uint64_t)hh * 2 * D, D * sizeof *q);
+		}
+	}
 
 	/* QK-norm: OLMo 2 over the whole projection, Qwen 3 and Gemma 3 per head; before RoPE */
 	if (d->qk_norm == QK_NORM_FULL) {
@@ -186,6 +199,10 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 		}
 		for (uint32_t i = 0; i < Dv; i++) o[i] /= den;
 	}
+
+	/* the output gate, elementwise: o *= sigmoid(gate) (ggml_sigmoid) */
+	if (d->attn_out_gate)
+		for (uint32_t i = 0; i < H * Dv; i++) f->att[i] *= 1.0 / (1.0 + exp(-f->gate[i]));
 
 	double *out = f->proj;
 	TRY(ref_matvec(f, out, &L->wo, 0, f->att));

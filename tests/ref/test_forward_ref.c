@@ -10,6 +10,10 @@
  *    V2-Lite's plain attn_q, the legacy attn_kv_b; f32 and q8_0; with and without the f16 latent
  *    cache), and a legacy file whose attn_kv_b is the split file's attn_k_b / attn_v_b put back
  *    together gives the split file's logits;
+ *  - gated DeltaNet archs (qwen3next, qwen35, qwen35moe): the recurrent state (conv and delta rule)
+ *    carries from batch to batch (prefill == steps == chunks above, two batches == one), a new
+ *    context starts from zeros (the same logits again), a position already past is refused, and in
+ *    a model of DeltaNet layers only, token 0 still moves the logits far beyond the conv windows;
  *  - bad tokens and positions are refused with a message.
  * The llama.cpp comparison itself is tests/oracle/forward_check.mjs. */
 #include <stdio.h>
@@ -275,6 +279,57 @@ static int test_mla_legacy_is_split(void)
 	return 0;
 }
 
+/* The recurrent state of the DeltaNet archs. A model of n_layer 3 has DeltaNet layers only (every
+ * 4th layer is full attention), so what token 0 does to position p > 3 (K - 1) goes through the
+ * delta rule's S: the conv windows alone reach 3 (K - 1) = 9 positions. */
+static int test_recurrent(const char *arch, int type)
+{
+	enum { N = 24, SPLIT = 7 };
+	struct opened o, g;
+	REQUIRE_OK(open_synth(&o, arch, type, 0, 0));
+	uint32_t V = o.m.hp.n_vocab, ids[N], other[N];
+	for (uint32_t i = 0; i < N; i++) ids[i] = other[i] = token_at(i, V);
+	other[0] = (ids[0] + 1) % V;
+	uint64_t n = (uint64_t)N * V;
+	double *a = malloc(sizeof(double) * n), *b = malloc(sizeof(double) * n), *c = malloc(sizeof(double) * n);
+	REQUIRE(a && b && c, "out of memory");
+	const char *tn = quant_type_info(type)->name;
+	/* one batch, two batches, and one batch again in a new context */
+	REQUIRE_OK(run_chunks(&o.m, ids, N, N, a));
+	struct ref_forward *f;
+	REQUIRE_OK(ref_forward_create(&f, &o.m, N));
+	REQUIRE_OK(ref_forward_batch(f, ids, SPLIT, 0, b, true));
+	REQUIRE_OK(ref_forward_batch(f, ids + SPLIT, N - SPLIT, SPLIT, b + (uint64_t)SPLIT * V, true));
+	/* a position the state has passed cannot be run again */
+	int st = ref_forward_batch(f, ids, 1, SPLIT, NULL, false);
+	EXPECT(st == VKLLM_E_ARG && strstr(vkllm_error(), "recurrent"), "%s: rerunning position %u accepted (%d: %s)", arch,
+	       SPLIT, st, vkllm_error());
+	ref_forward_destroy(f);
+	REQUIRE_OK(run_chunks(&o.m, ids, N, N, c));
+	double d_split = max_rel_diff(a, b, n), d_new = max_rel_diff(a, c, n);
+	EXPECT(d_split <= 1e-12, "%s %s: batches of %u + %u vs one of %u: logits differ by %g", arch, tn, SPLIT, N - SPLIT, N,
+	       d_split);
+	EXPECT(d_new == 0, "%s %s: a new context does not start from a clean state (logits differ by %g)", arch, tn, d_new);
+
+	/* memory through S in a model of DeltaNet layers only */
+	REQUIRE_OK(open_synth(&g, arch, type, 3, 0));
+	bool all_gdn = true;
+	for (uint32_t il = 0; il < g.m.hp.n_layer; il++) all_gdn = all_gdn && g.m.layers[il].attn == ATTN_GDN;
+	REQUIRE(all_gdn, "%s with 3 layers: expected DeltaNet layers only", arch);
+	REQUIRE_OK(run_chunks(&g.m, ids, N, N, a));
+	REQUIRE_OK(run_chunks(&g.m, other, N, N, b));
+	uint32_t reach = g.m.hp.n_layer * (g.m.hp.ssm_d_conv - 1);
+	double d_far = max_rel_diff(a + (uint64_t)(N - 1) * V, b + (uint64_t)(N - 1) * V, V);
+	EXPECT(d_far > 1e-9, "%s %s, DeltaNet layers only: token 0 does not reach position %u (diff %g) beyond the conv "
+	       "windows' %u: the state S is not carried", arch, tn, N - 1, d_far, reach);
+	printf("# %-9s %-4s two batches == one (%.1e), new context == fresh (%.1e), rerun refused; DeltaNet only: token 0 "
+	       "moves position %u by %.1e (conv reach %u)\n", arch, tn, d_split, d_new, N - 1, d_far, reach);
+	free(a), free(b), free(c);
+	close_synth(&o);
+	close_synth(&g);
+	return 0;
+}
+
 static int test_llama_cpu_numerics(void)
 {
 	struct opened o;
@@ -309,11 +364,15 @@ int main(void)
 	snprintf(dir, sizeof dir, "/tmp/vkllm-forward-ref-XXXXXX");
 	bool made = mkdtemp(dir) != NULL; /* REQUIRE evaluates its condition twice */
 	REQUIRE(made, "cannot make a temporary folder");
-	const char *archs[] = {"llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3", "deepseek2"};
+	const char *archs[] = {"llama",  "qwen2",     "qwen2moe",  "qwen3",     "qwen3moe", "smollm3",
+	                       "olmo2",  "gemma3",    "deepseek2", "qwen3next", "qwen35",   "qwen35moe"};
 	for (size_t i = 0; i < sizeof archs / sizeof *archs; i++)
 		if (test_prefill_equals_steps(archs[i], QT_F32)) break;
 	test_prefill_equals_steps("llama", QT_Q8_0);
 	test_prefill_equals_steps("deepseek2", QT_Q8_0);
+	test_prefill_equals_steps("qwen3next", QT_Q8_0);
+	const char *gdn[] = {"qwen3next", "qwen35", "qwen35moe"};
+	for (size_t i = 0; i < sizeof gdn / sizeof *gdn; i++) test_recurrent(gdn[i], QT_F32);
 	test_mla_forms(QT_F32, false, false);
 	test_mla_forms(QT_F32, true, false);
 	test_mla_forms(QT_F32, false, true);
