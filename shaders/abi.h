@@ -250,6 +250,21 @@ struct mla_decompress_params {
 	ABI_U32 step_offset;
 };
 
+/* gdn_gates.comp: a gated DeltaNet layer's log-decay and beta per token and value head */
+struct gdn_gates_params {
+	ABI_U32 n_tokens;
+	ABI_U32 n_head_k;
+	ABI_U32 n_head_v;
+	ABI_U32 grouped;        /* 1: qwen3next's ssm_ba order in one buffer; 0: b and a apart */
+	ABI_U32 b_offset;
+	ABI_U32 a_offset;
+	ABI_U32 stride;         /* between tokens, in both */
+	ABI_U32 dt_offset;
+	ABI_U32 sa_offset;
+	ABI_U32 g_offset;
+	ABI_U32 beta_offset;
+};
+
 /* embed.comp: OUT[t] = scale * decode(W row ids[t] - first_row) for ids in [first_row, first_row + n_rows);
  * rows for other ids are left untouched (a table split over several buffers takes one dispatch each). */
 struct embed_params {

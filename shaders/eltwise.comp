@@ -5,9 +5,10 @@
 //   SOFTCAP: OUT[i] = scale * tanh(A[i] / scale) (Gemma's final logit soft-capping)
 //   ADD_GATED: OUT[i] = A[i] + sigmoid(G[i / b_period]) * B[i]  (a shared expert's output, scaled
 //            per token by its gate: qwen2moe; llama.cpp forms the sigmoid as silu(g) / g)
+//   MUL_SIGMOID: OUT[i] = A[i] * sigmoid(B[i])   (a gated attention's output gate: qwen3next)
 // In place (OUT the same memory as A or B) is allowed: each element is read and written by one
 // invocation. Variants: add_f32 (-D ADD), scale_f32 (-D SCALE), softcap_f32 (-D SOFTCAP),
-// add_gated_f32 (-D ADD_GATED).
+// add_gated_f32 (-D ADD_GATED), mul_sigmoid_f32 (-D MUL_SIGMOID).
 #version 450
 #extension GL_GOOGLE_include_directive : require
 
@@ -15,7 +16,7 @@
 #include "common/index.glsl"
 
 layout(binding = 0) readonly buffer InA { float A[]; };
-#if defined(ADD) || defined(ADD_GATED)
+#if defined(ADD) || defined(ADD_GATED) || defined(MUL_SIGMOID)
 layout(binding = 1) readonly buffer InB { float B[]; };
 layout(binding = 2) buffer Out { float OUT[]; };
 #ifdef ADD_GATED
@@ -33,6 +34,8 @@ void main()
 	if (i >= p.n) return;
 #ifdef ADD
 	OUT[p.out_offset + i] = A[p.a_offset + i] + B[p.b_offset + i % p.b_period];
+#elif defined(MUL_SIGMOID)
+	OUT[p.out_offset + i] = A[p.a_offset + i] / (1.0 + exp(-B[p.b_offset + i]));
 #elif defined(ADD_GATED)
 	float g = 1.0 / (1.0 + exp(-G[p.g_offset + i / p.b_period]));
 	OUT[p.out_offset + i] = A[p.a_offset + i] + g * B[p.b_offset + i];

@@ -31,7 +31,7 @@ static struct bench_stats stats(const double *tps, int n)
 static int run_test(struct engine *e, const uint32_t *ids, uint32_t count, bool decode, int reps, double *tps)
 {
 	for (int r = -1; r < reps; r++) {
-		session_rewind(&e->s, 0);
+		TRY(session_rewind(&e->s, 0));
 		double t0 = cli_now();
 		if (decode)
 			for (uint32_t i = 0; i < count; i++) TRY(session_eval(&e->s, &ids[i], 1, false, NULL));

@@ -177,12 +177,13 @@ static void pop_msg(struct chat *c)
 }
 
 /* /clear: the system message stays; the context is emptied (its cache is overwritten later) */
-static void clear_conversation(struct chat *c, const char *system)
+static int clear_conversation(struct chat *c, const char *system)
 {
 	while (c->n_msgs > (system ? 1u : 0u)) pop_msg(c);
-	session_rewind(&c->e->s, 0);
+	TRY(session_rewind(&c->e->s, 0));
 	c->text.n = 0;
 	sampler_reset(&c->smp);
+	return VKLLM_OK;
 }
 
 /* ---- the context mirror ---- */
@@ -242,7 +243,7 @@ static int prefill(struct chat *c, struct turn_stats *ts)
 		          e->s.fs.n_ctx);
 	if (!st) {
 		double t0 = cli_now();
-		session_rewind(&e->s, keep);
+		st = session_rewind(&e->s, keep);
 		c->text.n = from;
 		sampler_reset(&c->smp);
 		for (uint32_t i = 0; i < keep; i++) sampler_accept(&c->smp, c->ids[i]);
@@ -429,7 +430,8 @@ static int converse(struct chat *c, const struct chat_args *r)
 		if (msg.n == 0) continue;
 		if (is_command(msg.p, "/exit") || is_command(msg.p, "/quit")) break;
 		if (is_command(msg.p, "/clear")) {
-			clear_conversation(c, r->system);
+			st = clear_conversation(c, r->system);
+			if (st) break;
 			notice(c, "vkllm: the conversation is cleared");
 			continue;
 		}

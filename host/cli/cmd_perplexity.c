@@ -111,7 +111,7 @@ int cmd_perplexity(int argc, char **argv)
 	for (size_t w0 = 0; !st && w0 + 1 < ids.n; w0 += C) {
 		/* one window: positions from 0, every token after its first scored */
 		size_t wn = ids.n - w0 < C ? ids.n - w0 : C;
-		session_rewind(&e.s, 0);
+		st = session_rewind(&e.s, 0);
 		windows++;
 		for (size_t c0 = 0; !st && c0 < wn; c0 += B) {
 			uint32_t cn = (uint32_t)(wn - c0 < B ? wn - c0 : B);

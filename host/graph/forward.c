@@ -2,6 +2,7 @@
  * the recipe describes them, and the head. Read it beside tests/ref/forward_ref_layer.c: the
  * blocks come in the same order and each names the reference function it matches. */
 #include "graph/forward.h"
+#include "graph/attn_gdn.h"
 #include "graph/attn_mla.h"
 #include "graph/forward_internal.h"
 
@@ -72,6 +73,7 @@ uint64_t fwd_attn_scratch_bytes(const struct fwd_state *s, uint32_t n_tokens)
 	for (uint32_t il = 0; il < s->m->hp.n_layer; il++) {
 		struct attn_desc a;
 		attn_desc(s, il, n_tokens, &a);
+		if (s->m->layers[il].attn == ATTN_GDN) continue; /* its scratch is gdn_scratch */
 		uint64_t b = s->m->layers[il].attn == ATTN_MLA ? mla_attn_scratch_bytes(s, il, n_tokens)
 		                                               : op_attention_scratch_bytes(s->g, &a);
 		if (b > most) most = b;
@@ -186,14 +188,24 @@ static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t i
 		TRY(fwd_linear(rec, k, &L->wk, in, n, false));
 		TRY(fwd_linear(rec, v, &L->wv, in, n, false));
 	}
+	/* qwen3next's output gate: the second half of attn_q (weights.c put it there) */
+	struct gpu_view gate = fwd_rows(&s->attn_gate, 0, n, nq);
+	if (d->attn_out_gate) TRY(fwd_linear(rec, gate, &L->wq_gate, in, n, false));
 	TRY(bias(rec, q, &L->bq, nq, n));
 	TRY(bias(rec, k, &L->bk, nk, n));
 	TRY(bias(rec, v, &L->bv, nv, n));
 
 	/* QK-norm before RoPE (OLMo 2 over the whole projection, Qwen 3 and Gemma 3 per head), then
 	 * the cache stores */
+	/* IMROPE (qwen35*) gives text tokens the position p in sections 0-2 and 0 in section 3: NEOX,
+	 * as long as no rotated pair falls in section 3 (none does in Qwen3.5's [11, 11, 10, 0]) */
+	if (s->m->arch->rope == ROPE_IMROPE)
+		for (uint32_t i = 0; i < hp->n_rot / 2; i++)
+			if (rope_imrope_section(hp->rope_sections, i) == 3)
+				return fail(VKLLM_E_UNSUPPORTED, "%s: rope pair %u of %u falls in IMROPE's fourth section, which vkllm "
+				            "does not rotate for text yet", s->m->gguf.path, i, hp->n_rot / 2);
 	struct rope_config rc = {
-		.neox = s->m->arch->rope == ROPE_NEOX, .n_rot = hp->n_rot, .freq_base = d->rope_base,
+		.neox = s->m->arch->rope != ROPE_NORM, .n_rot = hp->n_rot, .freq_base = d->rope_base,
 		.freq_scale = d->rope_freq_scale, .ext_factor = d->rope_plain ? 0.0f : s->ext_factor,
 		.attn_factor = d->rope_plain ? 1.0f : s->attn_factor, .beta_fast = 32.0f, .beta_slow = 1.0f,
 		.n_ctx_orig = hp->n_ctx_orig_yarn,
@@ -226,6 +238,7 @@ static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t i
 	struct gpu_view scratch = s->attn_scratch.buffer ? gpu_whole(&s->attn_scratch) : no_view;
 	TRY(op_attention(rec, att, scratch, q, gpu_whole(&s->k_cache[il]), gpu_whole(&s->v_cache[il]), no_view,
 	                 fwd_step_words(s), &a));
+	if (d->attn_out_gate) TRY(op_mul_sigmoid(rec, att, att, gate, n * H * Dv));
 	return fwd_block_output(s, rec, &L->wo, &L->bo, &L->post_attn_norm, att, n);
 }
 
@@ -398,7 +411,10 @@ int fwd_graph_record(struct fwd_state *s, struct fwd_graph *gr, uint32_t n, bool
 		gr->n_recs = i + 1;
 		if (i == 0) st = record_embed(s, rec, n);
 		else if (i <= L) {
-			st = s->m->layers[i - 1].attn == ATTN_MLA ? record_attn_mla(s, rec, i - 1, n) : record_attention(s, rec, i - 1, n);
+			enum attn_kind kind = s->m->layers[i - 1].attn;
+			st = kind == ATTN_MLA   ? record_attn_mla(s, rec, i - 1, n)
+			     : kind == ATTN_GDN ? record_attn_gdn(s, rec, i - 1, n)
+			                        : record_attention(s, rec, i - 1, n);
 			if (st == VKLLM_OK) st = record_ffn(s, rec, i - 1, n);
 		} else st = record_head(s, rec, n, all);
 		if (st == VKLLM_OK) st = gpu_rec_end(rec);

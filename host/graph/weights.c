@@ -220,6 +220,38 @@ static int mla_decompress_weights(struct upload *u, struct layer_weights *L, uin
 	return st;
 }
 
+/* qwen3next's gated attention: attn_q holds, per head, head_dim query rows then head_dim gate rows.
+ * Reordered at load (whole rows, in the file's type) into every head's query rows, then every head's
+ * gate rows, so q and the gate are two plain products over one buffer. */
+static int split_q_gate(struct upload *u, struct layer_weights *L, uint32_t il)
+{
+	const struct gguf_tensor *t = lookup(u->m, (int)il, "attn_q.weight");
+	if (!t) return VKLLM_OK;
+	uint64_t H = u->m->layers[il].n_head, D = u->m->hp.head_dim_k, rb = quant_row_size(t->type, t->ne[0]);
+	uint8_t *rows = malloc(2 * H * D * rb);
+	if (!rows) return fail(VKLLM_E_NOMEM, "out of host memory reordering %s", t->name);
+	for (uint64_t h = 0; h < H; h++) {
+		memcpy(rows + h * D * rb, t->data + (2 * h) * D * rb, D * rb);
+		memcpy(rows + (H + h) * D * rb, t->data + (2 * h + 1) * D * rb, D * rb);
+	}
+	struct weight whole;
+	memset(&whole, 0, sizeof whole);
+	int st = matrix_shape(u, &whole, t);
+	if (!st) st = put(u, &whole, t, rows, 2 * H * D * rb);
+	free(rows);
+	TRY(st);
+	/* the parts are views of one buffer: the buffer lives in wq, the gate views it */
+	L->wq = whole;
+	L->wq.view.buf = &L->wq.buf;
+	L->wq.n_out = H * D;
+	L->wq.view.size = H * D * rb;
+	L->wq_gate = whole;
+	L->wq_gate.buf = (struct gpu_buffer){0};
+	L->wq_gate.view = (struct gpu_view){&L->wq.buf, H * D * rb, H * D * rb};
+	L->wq_gate.n_out = H * D;
+	return VKLLM_OK;
+}
+
 static int layer(struct upload *u, uint32_t il, struct layer_weights *L)
 {
 	int i = (int)il;
@@ -231,7 +263,13 @@ static int layer(struct upload *u, uint32_t il, struct layer_weights *L)
 	TRY(vector(u, &L->k_norm, i, "attn_k_norm.weight"));
 	struct weight *qkv[] = {&L->wq, &L->wk, &L->wv};
 	const char *qkv_names[] = {"attn_q.weight", "attn_k.weight", "attn_v.weight"};
-	TRY(fused(u, &L->qkv, qkv, qkv_names, 3, i));
+	if (u->m->layers[il].attn_out_gate) {
+		TRY(split_q_gate(u, L, il));
+		TRY(matrix(u, &L->wk, i, "attn_k.weight"));
+		TRY(matrix(u, &L->wv, i, "attn_v.weight"));
+	} else {
+		TRY(fused(u, &L->qkv, qkv, qkv_names, 3, i));
+	}
 	TRY(matrix(u, &L->wo, i, "attn_output.weight"));
 	TRY(vector(u, &L->bq, i, "attn_q.bias"));
 	TRY(vector(u, &L->bk, i, "attn_k.bias"));
@@ -263,6 +301,21 @@ static int layer(struct upload *u, uint32_t il, struct layer_weights *L)
 	TRY(matrix(u, &L->v_b, i, "attn_v_b.weight"));
 	if (lookup(u->m, i, "attn_kv_b.weight")) TRY(split_kv_b(u, L, il));
 	if (u->m->layers[il].attn == ATTN_MLA && mla_decompress_prefill(u->g)) TRY(mla_decompress_weights(u, L, il));
+	if (u->m->layers[il].ffn_norm_post_attn) { /* the pre-FFN norm is stored as post_attention_norm */
+		L->ffn_norm = L->post_attn_norm;
+		L->ffn_norm.view.buf = &L->ffn_norm.buf; /* views point at their weight's own buffer struct */
+		memset(&L->post_attn_norm, 0, sizeof L->post_attn_norm);
+	}
+	TRY(matrix(u, &L->gdn_qkv, i, "attn_qkv.weight"));
+	TRY(matrix(u, &L->gdn_gate, i, "attn_gate.weight"));
+	TRY(matrix(u, &L->gdn_ba, i, "ssm_ba.weight"));
+	TRY(matrix(u, &L->gdn_beta, i, "ssm_beta.weight"));
+	TRY(matrix(u, &L->gdn_alpha, i, "ssm_alpha.weight"));
+	TRY(vector(u, &L->gdn_conv, i, "ssm_conv1d.weight"));
+	TRY(vector(u, &L->gdn_dt, i, "ssm_dt.bias"));
+	TRY(vector(u, &L->gdn_a, i, "ssm_a"));
+	TRY(vector(u, &L->gdn_norm, i, "ssm_norm.weight"));
+	TRY(matrix(u, &L->gdn_out, i, "ssm_out.weight"));
 	return VKLLM_OK;
 }
 
@@ -301,7 +354,7 @@ static void free_weight(struct gpu *g, struct weight *w)
 
 /* Every weight of a layer: the parts first (LAYER_PARTS of them), then the fused buffers that hold
  * some of the parts' bytes (their views are row ranges of these). */
-enum { LAYER_PARTS = 38, LAYER_ALL = 41 };
+enum { LAYER_PARTS = 49, LAYER_ALL = 52 };
 static void layer_weight_list(struct layer_weights *L, struct weight *all[LAYER_ALL])
 {
 	struct weight *list[LAYER_ALL] = {
@@ -311,6 +364,8 @@ static void layer_weight_list(struct layer_weights *L, struct weight *all[LAYER_
 		&L->gate_shexp, &L->up_shexp, &L->down_shexp, &L->gate_inp_shexp,
 		&L->exp_probs_b, &L->q_a, &L->q_a_norm, &L->q_b, &L->kv_a, &L->kv_a_norm, &L->k_b, &L->v_b,
 		&L->mla_wk, &L->mla_wv,
+		&L->gdn_qkv, &L->gdn_gate, &L->gdn_beta, &L->gdn_alpha, &L->gdn_conv, &L->gdn_dt, &L->gdn_a, &L->gdn_norm,
+		&L->gdn_out, &L->wq_gate, &L->gdn_ba,
 		&L->qkv, &L->gate_up, &L->gate_up_shexp};
 	memcpy(all, list, sizeof list);
 }

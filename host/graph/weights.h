@@ -34,6 +34,13 @@ struct layer_weights {
 	/* the decompressed form's W_UK [H * nope][kv_lora] and W_UV [H * v][kv_lora] in f32, on devices
 	 * whose prefill takes that form (mla_decompress_prefill) */
 	struct weight mla_wk, mla_wv;
+	/* gated DeltaNet (host/graph/attn_gdn.c): q|k|v before the conv, the output gate z, b and a
+	 * (qwen3next's grouped ssm_ba, or qwen35's ssm_beta and ssm_alpha), the conv taps, dt bias, -exp(A_log),
+	 * the per-head output norm and the output projection */
+	struct weight gdn_qkv, gdn_gate, gdn_ba, gdn_beta, gdn_alpha, gdn_conv, gdn_dt, gdn_a, gdn_norm, gdn_out;
+	/* qwen3next's gated attention: attn_q's rows are [query | gate] per head; uploaded as all the
+	 * query rows, then all the gate rows (wq the first half, wq_gate the second) */
+	struct weight wq_gate;
 	/* Projections of the same input uploaded back to back into one buffer, when they share a type
 	 * and a row length: qkv = wq|wk|wv, gate_up = gate|up. Present, it owns the buffer, and the
 	 * parts' views are its row ranges; a decode step multiplies it as one matrix (one dispatch

@@ -61,6 +61,25 @@ int op_add_gated(struct gpu_rec *rec, struct gpu_view out, struct gpu_view a, st
 	return gpu_dispatch(rec, p, views, 4, &pc, sizeof pc, gx, gy, 1);
 }
 
+int op_mul_sigmoid(struct gpu_rec *rec, struct gpu_view out, struct gpu_view a, struct gpu_view gate, uint32_t n)
+{
+	struct gpu *g = rec->g;
+	const char *op = "mul_sigmoid_f32";
+	if (n == 0) return fail(VKLLM_E_ARG, "%s: no elements", op);
+	TRY(ops_check_view(op, "a", a, 4, (uint64_t)n * 4));
+	TRY(ops_check_view(op, "gate", gate, 4, (uint64_t)n * 4));
+	TRY(ops_check_view(op, "out", out, 4, (uint64_t)n * 4));
+	uint32_t spec[] = {ops_elementwise_wg(g)};
+	const struct gpu_pipeline *p;
+	TRY(gpu_pipeline_get(g, &p, SH_MUL_SIGMOID_F32, spec, 1));
+	struct eltwise_params pc = {.n = n, .scale = 1.0f, .b_period = n};
+	struct gpu_view views[] = {ops_aligned(g, a, 4, &pc.a_offset), ops_aligned(g, gate, 4, &pc.b_offset),
+	                           ops_aligned(g, out, 4, &pc.out_offset)};
+	uint32_t gx, gy;
+	gpu_groups_1d(g, (n + spec[0] - 1) / spec[0], &gx, &gy);
+	return gpu_dispatch(rec, p, views, 3, &pc, sizeof pc, gx, gy, 1);
+}
+
 /* SCALE and SOFTCAP: one input, one float */
 static int unary(struct gpu_rec *rec, const char *op, enum shader_id shader, struct gpu_view out, struct gpu_view in,
                  uint32_t n, float scale)

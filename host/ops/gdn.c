@@ -245,3 +245,33 @@ int op_gdn_gated_norm(struct gpu_rec *rec, struct gpu_view y, struct gpu_view x,
 	gpu_groups_1d(g, n_rows, &gx, &gy);
 	return gpu_dispatch(rec, p, views, 4, &pc, sizeof pc, gx, gy, 1);
 }
+
+int op_gdn_gates(struct gpu_rec *rec, struct gpu_view g, struct gpu_view beta, struct gpu_view b, struct gpu_view a,
+                 struct gpu_view dt_bias, struct gpu_view ssm_a, uint32_t n_tokens, uint32_t n_head_k, uint32_t n_head_v,
+                 uint32_t stride, bool grouped)
+{
+	struct gpu *gp = rec->g;
+	const char *op = "gdn_gates";
+	uint64_t n = (uint64_t)n_tokens * n_head_v, row = grouped ? 2ull * n_head_v : n_head_v;
+	if (!n_tokens || !n_head_k || !n_head_v || n_head_v % n_head_k || stride < row || n > UINT32_MAX)
+		return fail(VKLLM_E_ARG, "%s: %u tokens, %u key heads, %u value heads (a multiple), row stride %u (at least "
+		            "%llu): invalid", op, n_tokens, n_head_k, n_head_v, stride, (unsigned long long)row);
+	uint64_t need = ((uint64_t)(n_tokens - 1) * stride + row) * 4;
+	TRY(ops_check_view(op, "b", b, 4, need));
+	TRY(ops_check_view(op, "a", a, 4, need));
+	TRY(ops_check_view(op, "dt_bias", dt_bias, 4, (uint64_t)n_head_v * 4));
+	TRY(ops_check_view(op, "ssm_a", ssm_a, 4, (uint64_t)n_head_v * 4));
+	TRY(ops_check_view(op, "g", g, 4, n * 4));
+	TRY(ops_check_view(op, "beta", beta, 4, n * 4));
+	uint32_t spec[] = {ops_elementwise_wg(gp)};
+	const struct gpu_pipeline *p;
+	TRY(gpu_pipeline_get(gp, &p, SH_GDN_GATES, spec, 1));
+	struct gdn_gates_params pc = {.n_tokens = n_tokens, .n_head_k = n_head_k, .n_head_v = n_head_v, .grouped = grouped,
+	                              .stride = stride};
+	struct gpu_view views[] = {ops_aligned(gp, b, 4, &pc.b_offset), ops_aligned(gp, a, 4, &pc.a_offset),
+	                           ops_aligned(gp, dt_bias, 4, &pc.dt_offset), ops_aligned(gp, ssm_a, 4, &pc.sa_offset),
+	                           ops_aligned(gp, g, 4, &pc.g_offset), ops_aligned(gp, beta, 4, &pc.beta_offset)};
+	uint32_t gx, gy;
+	gpu_groups_1d(gp, (n + spec[0] - 1) / spec[0], &gx, &gy);
+	return gpu_dispatch(rec, p, views, 6, &pc, sizeof pc, gx, gy, 1);
+}

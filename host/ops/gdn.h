@@ -58,4 +58,13 @@ int op_gdn_chunked(struct gpu_rec *rec, struct gpu_view o, struct gpu_view state
 int op_gdn_gated_norm(struct gpu_rec *rec, struct gpu_view y, struct gpu_view x, struct gpu_view z, struct gpu_view w,
                       uint32_t n, uint32_t n_rows, float eps, bool sigmoid_gate);
 
+/* The decay and write strength of every token and value head (shaders/gdn_gates.comp):
+ *   g [n_tokens][n_head_v] = softplus(a + dt_bias) * ssm_a,  beta [n_tokens][n_head_v] = sigmoid(b)
+ * grouped (qwen3next's ssm_ba): b and a are one view, rows `stride` apart, per key head the b then
+ * the a of its n_head_v / n_head_k value heads; else b [n_tokens][n_head_v] and a likewise (stride
+ * between tokens in both). dt_bias, ssm_a [n_head_v] f32 (ssm_a already -exp(A_log)). */
+int op_gdn_gates(struct gpu_rec *rec, struct gpu_view g, struct gpu_view beta, struct gpu_view b, struct gpu_view a,
+                 struct gpu_view dt_bias, struct gpu_view ssm_a, uint32_t n_tokens, uint32_t n_head_k, uint32_t n_head_v,
+                 uint32_t stride, bool grouped);
+
 #endif

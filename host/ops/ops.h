@@ -125,6 +125,8 @@ int op_add_bias(struct gpu_rec *rec, struct gpu_view out, struct gpu_view in, st
  * output scaled by its per-token gate, qwen2moe); out may be a or b */
 int op_add_gated(struct gpu_rec *rec, struct gpu_view out, struct gpu_view a, struct gpu_view b, struct gpu_view gate,
                  uint32_t width, uint32_t n_rows);
+/* out[i] = a[i] * sigmoid(gate[i]), i < n (f32): a gated attention's output gate (qwen3next); out may be a */
+int op_mul_sigmoid(struct gpu_rec *rec, struct gpu_view out, struct gpu_view a, struct gpu_view gate, uint32_t n);
 /* out[i] = in[i] * scale, i < n (f32) */
 int op_scale(struct gpu_rec *rec, struct gpu_view out, struct gpu_view in, uint32_t n, float scale);
 /* out[i] = cap * tanh(in[i] / cap), i < n (f32, cap > 0): Gemma's final logit soft-capping */

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "base/status.h"
+#include "graph/attn_gdn.h"
 #include "graph/attn_mla.h"
 
 static double now_seconds(void)
@@ -56,6 +57,64 @@ static int create_mla(struct session *s)
 	return st;
 }
 
+/* gated DeltaNet's scratch (host/graph/attn_gdn.c) and qwen3next's attention output gate */
+static int create_gdn(struct session *s)
+{
+	struct fwd_state *fs = &s->fs;
+	uint64_t B = fs->n_batch;
+	for (uint32_t il = 0; il < s->m->hp.n_layer; il++)
+		if (s->m->layers[il].attn_out_gate && !fs->attn_gate.buffer) {
+			struct fwd_widths wd;
+			fwd_widths(s->m, &wd);
+			TRY(buffer(s, &fs->attn_gate, B * wd.q * 4, GPU_MEM_DEVICE, "attention gate"));
+		}
+	struct gdn_widths w;
+	gdn_widths(s->m, &w);
+	if (!w.heads) return VKLLM_OK;
+	TRY(buffer(s, &fs->gdn_qkv, B * w.conv * 4, GPU_MEM_DEVICE, "deltanet qkv"));
+	TRY(buffer(s, &fs->gdn_conv, B * w.conv * 4, GPU_MEM_DEVICE, "deltanet conv out"));
+	TRY(buffer(s, &fs->gdn_z, B * w.value * 4, GPU_MEM_DEVICE, "deltanet z"));
+	TRY(buffer(s, &fs->gdn_o, B * w.value * 4, GPU_MEM_DEVICE, "deltanet out"));
+	TRY(buffer(s, &fs->gdn_b, B * w.ba * 4, GPU_MEM_DEVICE, "deltanet b|a"));
+	TRY(buffer(s, &fs->gdn_a, B * w.heads * 4, GPU_MEM_DEVICE, "deltanet a"));
+	TRY(buffer(s, &fs->gdn_g, B * w.heads * 4, GPU_MEM_DEVICE, "deltanet g"));
+	TRY(buffer(s, &fs->gdn_beta, B * w.heads * 4, GPU_MEM_DEVICE, "deltanet beta"));
+	uint64_t sb = 0;
+	for (uint32_t n = 2; n <= fs->n_batch; n *= 2) {
+		uint64_t b = gdn_scratch_bytes(fs, n);
+		if (b > sb) sb = b;
+	}
+	uint64_t b = gdn_scratch_bytes(fs, fs->n_batch);
+	if (b > sb) sb = b;
+	if (sb) TRY(buffer(s, &fs->gdn_scratch, sb, GPU_MEM_DEVICE, "deltanet chunk scratch"));
+	return VKLLM_OK;
+}
+
+/* A recurrent layer's state starts at zero: the conv sees zeros before the first token, S is empty. */
+static int zero_states(struct session *s)
+{
+	uint64_t conv, delta;
+	gdn_state_bytes(s->m, &conv, &delta);
+	if (!delta) return VKLLM_OK;
+	void *zeros = calloc(1, conv > delta ? conv : delta);
+	if (!zeros) return fail(VKLLM_E_NOMEM, "out of host memory");
+	int st = VKLLM_OK;
+	for (uint32_t il = 0; !st && il < s->m->hp.n_layer; il++)
+		if (s->m->layers[il].attn == ATTN_GDN) {
+			st = gpu_upload(s->g, &s->fs.k_cache[il], 0, zeros, conv);
+			if (!st) st = gpu_upload(s->g, &s->fs.v_cache[il], 0, zeros, delta);
+		}
+	free(zeros);
+	return st;
+}
+
+static bool has_recurrent_state(const struct model_file *m)
+{
+	for (uint32_t il = 0; il < m->hp.n_layer; il++)
+		if (m->layers[il].attn == ATTN_GDN) return true;
+	return false;
+}
+
 static int create(struct session *s)
 {
 	struct fwd_state *fs = &s->fs;
@@ -74,6 +133,7 @@ static int create(struct session *s)
 		uint64_t kb = (uint64_t)fs->n_ctx * d->n_head_kv * hp->head_dim_k * elem;
 		uint64_t vb = (uint64_t)fs->n_ctx * d->n_head_kv * hp->head_dim_v * elem;
 		if (d->attn == ATTN_MLA) kb = mla_cache_bytes(s->m, fs->n_ctx, elem), vb = 0; /* one latent cache */
+		if (d->attn == ATTN_GDN) gdn_state_bytes(s->m, &kb, &vb); /* the recurrent state: conv, then S */
 		if (kb > s->g->profile.max_storage_buffer_range || vb > s->g->profile.max_storage_buffer_range)
 			return fail(VKLLM_E_UNSUPPORTED,
 			            "a KV cache of %u positions needs %llu MiB per layer, more than one binding of device %s allows "
@@ -124,6 +184,7 @@ static int create(struct session *s)
 		TRY(st);
 	}
 	TRY(create_mla(s));
+	TRY(create_gdn(s));
 	uint64_t cs = fwd_cand_scratch_bytes(fs);
 	if (cs) TRY(buffer(s, &fs->cand_scratch, cs, GPU_MEM_DEVICE, "top-k scratch"));
 
@@ -136,6 +197,9 @@ static int create(struct session *s)
 		if (b > as) as = b;
 	}
 	if (as) TRY(buffer(s, &fs->attn_scratch, as, GPU_MEM_DEVICE, "attention scratch"));
+	s->history = calloc(fs->n_ctx, sizeof *s->history);
+	if (!s->history) return fail(VKLLM_E_NOMEM, "out of host memory");
+	TRY(zero_states(s));
 	if (!fs->step.mapped || !fs->cand_idx.mapped || !fs->cand_val.mapped)
 		return fail(VKLLM_E_UNSUPPORTED, "device %s gave no host-visible memory for the step buffer", s->g->profile.name);
 	return VKLLM_OK;
@@ -186,7 +250,9 @@ void session_destroy(struct session *s)
 	                             &fs->moe_counts, &fs->moe_offsets, &fs->moe_perm, &fs->moe_inv, &fs->moe_identity,
 	                             &fs->moe_x, &fs->moe_gate, &fs->moe_up, &fs->moe_down, &fs->mla_qa, &fs->mla_kv,
 	                             &fs->mla_qn, &fs->mla_qp, &fs->mla_qabs, &fs->mla_olat, &fs->mla_head_ids,
-	                             &fs->mla_k, &fs->mla_v};
+	                             &fs->mla_k, &fs->mla_v, &fs->gdn_qkv, &fs->gdn_conv, &fs->gdn_z, &fs->gdn_o,
+	                             &fs->gdn_b, &fs->gdn_a, &fs->gdn_g, &fs->gdn_beta, &fs->gdn_scratch, &fs->attn_gate};
+	free(s->history);
 	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
 		if (bufs[i]->buffer) gpu_buffer_destroy(s->g, bufs[i]);
 	memset(s, 0, sizeof *s);
@@ -303,6 +369,7 @@ int session_eval(struct session *s, const uint32_t *tokens, uint32_t n, bool all
 		struct fwd_graph *gr;
 		TRY(graph(s, i, all, &gr));
 		write_step(s, tokens + done, c, s->n_past);
+		memcpy(s->history + s->n_past, tokens + done, (size_t)c * sizeof *tokens);
 		TRY(fwd_graph_run(gr));
 		/* llvmpipe JIT-compiles each kernel at its first dispatch, not at pipeline creation
 		 * (a 16-token run showed the f32 router matvec at 8.5 ms a call instead of 0.2): on CPU
@@ -328,7 +395,16 @@ void session_candidates(const struct session *s, const uint32_t **ids, const flo
 	*logits = s->fs.cand_val.mapped;
 }
 
-void session_rewind(struct session *s, uint32_t n_past)
+int session_rewind(struct session *s, uint32_t n_past)
 {
-	if (n_past < s->n_past) s->n_past = n_past;
+	if (n_past >= s->n_past) return VKLLM_OK;
+	if (!has_recurrent_state(s->m)) {
+		s->n_past = n_past; /* the KV cache's later rows are overwritten by the next eval */
+		return VKLLM_OK;
+	}
+	/* a recurrent state holds every token so far and cannot be taken apart: start it again and
+	 * run the kept tokens through (prefill-sized chunks, so it costs one prefill of n_past) */
+	s->n_past = 0;
+	TRY(zero_states(s));
+	return n_past ? session_eval(s, s->history, n_past, false, NULL) : VKLLM_OK;
 }

@@ -42,6 +42,7 @@ struct session {
 	struct fwd_graph last[SESSION_MAX_SIZES];       /* recorded on first use */
 	struct fwd_graph all[SESSION_MAX_SIZES];
 	uint32_t n_past;          /* positions 0..n_past-1 are in the cache */
+	uint32_t *history;        /* [n_ctx]: the tokens at positions 0..n_past-1 (a recurrent model's rewind reruns them) */
 	uint64_t kv_bytes, scratch_bytes;
 	double record_seconds;    /* time spent recording graphs (they are recorded once) */
 	uint32_t n_graphs;        /* graphs recorded so far */
@@ -70,7 +71,9 @@ void session_candidates(const struct session *s, const uint32_t **ids, const flo
 void session_profile_print(const struct session *s, FILE *f);
 void session_profile_reset(struct session *s);
 
-/* Forgets positions from n_past on (they are overwritten by the next eval). */
-void session_rewind(struct session *s, uint32_t n_past);
+/* Forgets positions from n_past on. With attention only, the KV rows past it are simply overwritten
+ * by the next eval; a model with recurrent layers (gated DeltaNet) restarts its state from zero and
+ * reruns the kept tokens (docs/deltanet.md), so this may run the device and fail. */
+int session_rewind(struct session *s, uint32_t n_past);
 
 #endif

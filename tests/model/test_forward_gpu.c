@@ -11,6 +11,9 @@
  *  - deepseek2 (MLA over an f16 or f32 latent cache) in the V3 layout, the V2-Lite layout from a
  *    legacy attn_kv_b file, and one real-shaped DeepSeek-V2-Lite layer; decode steps run the
  *    absorbed form, chunks the device's prefill form and then, forced, the other one.
+ *  - qwen3next, qwen35, qwen35moe (gated DeltaNet layers 3:1 with gated attention): decode steps run
+ *    the recurrent delta rule, chunks the device's form (token by token on CPU devices, chunks of
+ *    64 on GPUs) and then, forced, the other one; the recurrent state restarts on rewind.
  *  - a session refuses tokens past its context with VKLLM_E_CONTEXT_FULL and runs nothing.
  *
  * Tolerances, relative to the row's largest |logit|. The reference computes in float64 on the
@@ -26,6 +29,7 @@
 #include <unistd.h>
 
 #include "base/status.h"
+#include "graph/attn_gdn.h"
 #include "graph/attn_mla.h"
 #include "graph/weights.h"
 #include "loader/quant.h"
@@ -136,7 +140,7 @@ static int run_case(struct gpu *g, const struct model_case *c, enum attn_kv_type
 	struct session_options opt = {.n_ctx = N_TOK, .n_batch = CHUNK, .kv_type = kv, .all_logits = true};
 	REQUIRE_OK(session_create(&s, g, &m, &w, &opt));
 	REQUIRE_OK(session_eval(&s, ids, N_TOK, true, chunked));
-	session_rewind(&s, 0);
+	REQUIRE_OK(session_rewind(&s, 0));
 	for (uint32_t t = 0; t < N_TOK; t++) REQUIRE_OK(session_eval(&s, &ids[t], 1, false, single + (size_t)t * V));
 
 	double worst_ref = 0, worst_steps = 0;
@@ -180,7 +184,7 @@ int main(int argc, char **argv)
 	}
 	/* tiny shapes for every arch; Q4_K needs rows that are multiples of 256 */
 	static const char *archs[] = {"llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3",
-	                              "deepseek2"};
+	                              "deepseek2", "qwen3next", "qwen35", "qwen35moe"};
 	static const struct {
 		const char *name;
 		int type;
@@ -250,6 +254,21 @@ int main(int argc, char **argv)
 	                                .no_q_lora = true, .legacy_kv_b = true};
 	if (!only || strstr(lite.name, only)) run_case(&g, &lite, ATTN_KV_F16, 3e-3);
 	unsetenv("VKLLM_MLA_PREFILL");
+	/* gated DeltaNet prefill's other form: GPUs run chunks of 64 (WY/UT), CPU devices token by token */
+	const char *gdn_forced = gdn_chunked_prefill(&g) ? "recurrent" : "chunked";
+	setenv("VKLLM_GDN_PREFILL", gdn_forced, 1);
+	static const char *gdn_archs[] = {"qwen3next", "qwen35", "qwen35moe"};
+	for (size_t a = 0; a < 3; a++)
+		for (size_t t = 0; t < 3; t++) {
+			char name[64];
+			snprintf(name, sizeof name, "%s-%s-%s", gdn_archs[a], types[t].name, gdn_forced);
+			if (only && !strstr(name, only)) continue;
+			struct model_case c = {.name = name, .arch = gdn_archs[a], .type = types[t].type};
+			bool mm = op_gemm_uses_coopmat(&g, (uint32_t)types[t].type);
+			run_case(&g, &c, ATTN_KV_F16, mm ? 5e-3 : 3e-3);
+			if (types[t].type == QT_F32) run_case(&g, &c, ATTN_KV_F32, mm ? 5e-3 : 5e-5);
+		}
+	unsetenv("VKLLM_GDN_PREFILL");
 	printf("# decode steps with q|k|v fused: %d cases, apart: %d\n", qkv_fused_cases, qkv_apart_cases);
 	if (!only) EXPECT(qkv_fused_cases > 0 && qkv_apart_cases > 0, "both decode paths ran (fused %d, apart %d)",
 	                  qkv_fused_cases, qkv_apart_cases);

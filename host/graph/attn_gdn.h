@@ -1,0 +1,27 @@
+/* The gated DeltaNet block (ATTN_GDN: qwen3next, qwen35, qwen35moe; docs/deltanet.md): projections,
+ * the short causal conv, the delta rule over a recurrent state, the gated output norm. */
+#ifndef VKLLM_ATTN_GDN_H
+#define VKLLM_ATTN_GDN_H
+
+#include "graph/forward.h"
+
+/* Widths (floats per token) of the scratch for the widest DeltaNet layer; all 0 without one. */
+struct gdn_widths {
+	uint32_t conv;   /* q | k | v channels (2 key_dim + value_dim) */
+	uint32_t value;  /* value_dim: the output gate z and the output */
+	uint32_t ba;     /* b and a (2 x value heads) */
+	uint32_t heads;  /* value heads: g and beta */
+};
+void gdn_widths(const struct model_file *m, struct gdn_widths *w);
+/* A DeltaNet layer's recurrent state: conv [d_conv - 1][conv channels] and S [Hv][Dk][Dv], f32. */
+void gdn_state_bytes(const struct model_file *m, uint64_t *conv, uint64_t *delta);
+/* Whether prefill chunks run the chunked delta rule (GPUs) or the token-by-token one (CPU devices,
+ * where it measured faster); VKLLM_GDN_PREFILL=chunked|recurrent forces either. */
+bool gdn_chunked_prefill(const struct gpu *g);
+/* Scratch bytes for a chunk of n tokens. */
+uint64_t gdn_scratch_bytes(const struct fwd_state *s, uint32_t n);
+
+/* Records layer il for a chunk of n tokens: x += W_out gated_norm(delta_rule(conv(W_qkv norm(x)))). */
+int record_attn_gdn(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint32_t n);
+
+#endif
