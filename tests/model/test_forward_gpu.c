@@ -14,6 +14,7 @@
  *  - qwen3next, qwen35, qwen35moe (gated DeltaNet layers 3:1 with gated attention): decode steps run
  *    the recurrent delta rule, chunks the device's form (token by token on CPU devices, chunks of
  *    64 on GPUs) and then, forced, the other one; the recurrent state restarts on rewind.
+ *  - a rewind to position 10 and tokens 10.. again give the chunks' logits (recurrent models rerun);
  *  - a session refuses tokens past its context with VKLLM_E_CONTEXT_FULL and runs nothing.
  *
  * Tolerances, relative to the row's largest |logit|. The reference computes in float64 on the
@@ -158,6 +159,20 @@ static int run_case(struct gpu *g, const struct model_case *c, enum attn_kv_type
 	       c->name, kvn, worst_ref, at_ref, tol);
 	EXPECT(worst_steps <= tol, "%s cache %s: one token at a time differs from chunks by %.3g at position %u (tolerance %g)",
 	       c->name, kvn, worst_steps, at_steps, tol);
+
+	/* a rewind to position 10, then tokens 10.. again, as chat does when a turn re-renders: the same
+	 * logits as the one evaluation (a recurrent model restarts its state and reruns 0..9) */
+	REQUIRE_OK(session_rewind(&s, 10));
+	float *again = malloc((size_t)(N_TOK - 10) * V * sizeof *again);
+	REQUIRE_OK(session_eval(&s, ids + 10, N_TOK - 10, true, again));
+	double worst_rw = 0;
+	for (uint32_t t = 10; t < N_TOK; t++) {
+		double e = row_error_f(again + (size_t)(t - 10) * V, chunked + (size_t)t * V, V);
+		if (!(e <= worst_rw)) worst_rw = e;
+	}
+	EXPECT(worst_rw <= tol, "%s cache %s: after a rewind to 10 the logits differ by %.3g (tolerance %g)", c->name, kvn,
+	       worst_rw, tol);
+	free(again);
 
 	/* the context is full now: one more token is refused and nothing runs */
 	uint32_t before = s.n_past;
