@@ -134,7 +134,6 @@ math(EXPR want "${p1} + ${g1}")
 if(NOT c2 EQUAL want OR NOT c3 EQUAL 0)
   message(FATAL_ERROR "chat qwen3next: turn 2 should continue from all ${want} tokens, turn 3 from none:\n${err}")
 endif()
-string(REGEX MATCHALL "[^\n]+" answers "${out}")
 
 expect_failure(2 "--chat-template is one of chatml, qwen3" -m ${model} --chat-template vicuna)
 expect_failure(2 "chat needs a model: vkllm chat -m MODEL.gguf")
