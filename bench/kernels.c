@@ -20,6 +20,7 @@
 #include "base/json.h"
 #include "base/status.h"
 #include "loader/quant.h"
+#include "ops/gdn.h"
 #include "ops/ops.h"
 
 #define REPEATS 7
@@ -313,6 +314,111 @@ static int measure_mla(struct gpu *g, const struct attn_case *c, double *ns)
 	return st;
 }
 
+/* Gated DeltaNet in Qwen3-Next's shape (80B-A3B: 16 key heads, 32 value heads, Dk = Dv = 128, conv
+ * over q | k | v = 2*16*128 + 32*128 = 8192 channels, kernel 4), laid out as the model runs it: q, k
+ * and v read straight out of the conv output [T][8192], q and k L2-normed by the op, o [T][32*128].
+ *
+ * Bytes: the recurrent step reads and writes the state once (2 x 32 x 128 x 128 x 4 = 4 MiB) and per
+ * token reads q, k (16 x 128 floats each), v (32 x 128), g and beta (32 each) and writes o (32 x 128);
+ * the prefill rows count the same (state once, the scratch of the chunked form not counted); the
+ * conv reads x and its weights [8192][4], reads and writes the state (3 x 8192), writes y.
+ *
+ * FLOPs, per token and value head (the exps, the L2 norms' square roots, scalars per row ignored):
+ *   recurrent (gdn_recurrent.comp): S *= e^g (Dk Dv), S^T k (2 Dk Dv), S += k d^T (2 Dk Dv),
+ *     o = S^T q (2 Dk Dv), the q and k norms (4 Dk): 7 Dk Dv + 4 Dk
+ *   chunked, per chunk of C = 64 tokens and value head (a partial last chunk costs a whole one: the
+ *   shaders pad it with zeros):
+ *     gdn_chunk_prep.comp: the q and k norms 4 C Dk; k_i.k_j and q_i.k_j for j <= i, 2 x 2 Dk x
+ *       C(C+1)/2 = 2 Dk C(C+1); the forward substitution (I + L) [U | W] = [beta v | beta e^G k]
+ *       over Dv + Dk columns of C(C-1)/2 FMAs each: (Dk + Dv) C(C-1)
+ *     gdn_chunk_scan.comp: Vn = U - W S (2 C Dk Dv), q S (2 C Dk Dv), P Vn with P lower
+ *       triangular (Dv C(C+1)), S += (e^{..} k)^T Vn (2 C Dk Dv)
+ *     6 C Dk Dv + (2 Dk + Dv) C(C+1) + (Dk + Dv) C(C-1) + 4 C Dk = 8.95 M at Qwen3-Next's shape,
+ *     140 K per token and head against the recurrent form's 115 K (1.21x the work, but matmul-shaped)
+ *   conv: 2 K per channel and token (and a SiLU) */
+#define GDN_HK 16
+#define GDN_HV 32
+#define GDN_D 128
+#define GDN_C (2 * GDN_HK * GDN_D + GDN_HV * GDN_D)
+#define GDN_KCONV 4
+#define GDN_CHUNK_T 64
+
+enum gdn_kernel { GDN_RECURRENT, GDN_CHUNKED, GDN_CONV };
+
+struct gdn_case {
+	enum gdn_kernel kernel;
+	const char *name;
+	uint32_t n_tokens;
+	bool cpu_skip; /* minutes on a CPU device */
+};
+
+static double gdn_flops(const struct gdn_case *c)
+{
+	double T = c->n_tokens, Dk = GDN_D, Dv = GDN_D, C = GDN_CHUNK_T;
+	if (c->kernel == GDN_CONV) return 2.0 * GDN_KCONV * GDN_C * T;
+	if (c->kernel == GDN_RECURRENT) return T * GDN_HV * (7 * Dk * Dv + 4 * Dk);
+	double chunks = (c->n_tokens + GDN_CHUNK_T - 1) / GDN_CHUNK_T;
+	return chunks * GDN_HV * (6 * C * Dk * Dv + (2 * Dk + Dv) * C * (C + 1) + (Dk + Dv) * C * (C - 1) + 4 * C * Dk);
+}
+
+static double gdn_bytes(const struct gdn_case *c)
+{
+	double T = c->n_tokens;
+	if (c->kernel == GDN_CONV) return 4.0 * (2 * T * GDN_C + GDN_KCONV * GDN_C + 2.0 * (GDN_KCONV - 1) * GDN_C);
+	return 4.0 * (2.0 * GDN_HV * GDN_D * GDN_D + T * (2 * GDN_HK * GDN_D + 2 * GDN_HV * GDN_D + 2 * GDN_HV));
+}
+
+static int measure_gdn(struct gpu *g, const struct gdn_case *c, double *ns)
+{
+	uint32_t T = c->n_tokens, out_n = c->kernel == GDN_CONV ? T * GDN_C : T * GDN_HV * GDN_D;
+	uint32_t state_n = c->kernel == GDN_CONV ? (GDN_KCONV - 1) * GDN_C : GDN_HV * GDN_D * GDN_D;
+	struct gdn_desc d = {.n_tokens = T, .n_head_k = GDN_HK, .n_head_v = GDN_HV, .head_dim_k = GDN_D,
+	                     .head_dim_v = GDN_D, .qk_l2norm = true, .l2_eps = 1e-6f, .scale = 0.08838834764f,
+	                     .q_stride = GDN_C, .k_stride = GDN_C, .v_stride = GDN_C};
+	uint64_t scratch_bytes = c->kernel == GDN_CHUNKED ? op_gdn_chunked_scratch_bytes(&d) : 0;
+	uint64_t xb = (uint64_t)T * GDN_C * 4;
+	struct gpu_buffer x = {0}, o = {0}, st_b = {0}, gb = {0}, bb = {0}, w = {0}, sb = {0};
+	struct gpu_rec rec = {0};
+	struct gpu_timer t = {0};
+	int st = gpu_buffer_create(g, &x, xb, GPU_MEM_DEVICE, "bench.gdn.x");
+	if (!st) st = gpu_buffer_create(g, &o, (uint64_t)out_n * 4, GPU_MEM_DEVICE, "bench.gdn.o");
+	if (!st) st = gpu_buffer_create(g, &st_b, (uint64_t)state_n * 4, GPU_MEM_DEVICE, "bench.gdn.state");
+	if (!st) st = gpu_buffer_create(g, &gb, (uint64_t)T * GDN_HV * 4, GPU_MEM_DEVICE, "bench.gdn.g");
+	if (!st) st = gpu_buffer_create(g, &bb, (uint64_t)T * GDN_HV * 4, GPU_MEM_DEVICE, "bench.gdn.beta");
+	if (!st) st = gpu_buffer_create(g, &w, (uint64_t)GDN_C * GDN_KCONV * 4, GPU_MEM_DEVICE, "bench.gdn.w");
+	if (!st && scratch_bytes) st = gpu_buffer_create(g, &sb, scratch_bytes, GPU_MEM_DEVICE, "bench.gdn.scratch");
+	if (!st) st = gpu_timer_create(g, &t, 2);
+	if (!st) st = gpu_rec_begin(g, &rec);
+	if (!st) {
+		gpu_timer_reset(&rec, &t);
+		/* the state starts from zeros at every replay; a decay of e^-0.05 and beta 0.5 keep it bounded */
+		st = op_fill(&rec, gpu_whole(&x), T * GDN_C, 0.01f);
+		if (!st) st = op_fill(&rec, gpu_whole(&st_b), state_n, 0.0f);
+		if (!st) st = op_fill(&rec, gpu_whole(&gb), T * GDN_HV, -0.05f);
+		if (!st) st = op_fill(&rec, gpu_whole(&bb), T * GDN_HV, 0.5f);
+		if (!st) st = op_fill(&rec, gpu_whole(&w), GDN_C * GDN_KCONV, 0.25f);
+		gpu_barrier(&rec);
+		gpu_timestamp(&rec, &t, 0);
+		struct gpu_view q = {&x, 0, xb}, k = {&x, GDN_HK * GDN_D * 4, xb - GDN_HK * GDN_D * 4};
+		struct gpu_view v = {&x, 2 * GDN_HK * GDN_D * 4, xb - 2 * GDN_HK * GDN_D * 4};
+		if (!st && c->kernel == GDN_CONV)
+			st = op_gdn_conv(&rec, gpu_whole(&o), gpu_whole(&st_b), gpu_whole(&x), gpu_whole(&w), T, GDN_C, GDN_KCONV, 0, 0);
+		else if (!st && c->kernel == GDN_RECURRENT)
+			st = op_gdn_recurrent(&rec, gpu_whole(&o), gpu_whole(&st_b), q, k, v, gpu_whole(&gb), gpu_whole(&bb), &d);
+		else if (!st)
+			st = op_gdn_chunked(&rec, gpu_whole(&o), gpu_whole(&st_b), gpu_whole(&sb), q, k, v, gpu_whole(&gb),
+			                    gpu_whole(&bb), &d);
+		gpu_timestamp(&rec, &t, 1);
+	}
+	if (!st) st = gpu_rec_end(&rec);
+	if (!st) st = time_recording(g, &rec, &t, ns);
+	gpu_rec_destroy(&rec);
+	gpu_timer_destroy(g, &t);
+	gpu_buffer_destroy(g, &x), gpu_buffer_destroy(g, &o), gpu_buffer_destroy(g, &st_b), gpu_buffer_destroy(g, &gb);
+	gpu_buffer_destroy(g, &bb), gpu_buffer_destroy(g, &w), gpu_buffer_destroy(g, &sb);
+	return st;
+}
+
 struct report {
 	bool as_json;
 	struct json j;
@@ -347,6 +453,8 @@ static void report_row(struct report *r, const char *kernel, const char *type, c
 int bench_kernels(struct gpu *g, bool as_json, const char *only, FILE *out)
 {
 	struct report r = {.as_json = as_json, .out = out};
+	const char *slow = getenv("VKLLM_BENCH_SLOW");
+	bool skip_slow = gpu_is_cpu(g) && !(slow && !strcmp(slow, "1"));
 	TRY(measure_copy(g, &r.copy_gbs));
 	TRY(measure_fma(g, &r.fma_gflops));
 	/* decode GEMVs of real models: attention/FFN of an 8B (4096 wide, FFN 14336), Qwen3's LM
@@ -405,8 +513,8 @@ int bench_kernels(struct gpu *g, bool as_json, const char *only, FILE *out)
 		const struct attn_case *c = &mla_cases[i];
 		if (only && strcmp(only, "mla")) continue;
 		/* the absorbed prefill is 2 x 10^11 FLOPs here: minutes on a CPU device, where a prefill
-		 * chunk of MLA takes the decompressed form anyway (docs/mla.md) */
-		if (c->n_q > 1 && gpu_is_cpu(g)) continue;
+		 * chunk of MLA takes the decompressed form anyway (docs/mla.md); VKLLM_BENCH_SLOW=1 runs it */
+		if (c->n_q > 1 && skip_slow) continue;
 		double ns = 0;
 		TRY(measure_mla(g, c, &ns));
 		double pairs = attn_pairs(c), cache_bytes = (double)c->n_kv * (MLA_LORA + MLA_ROPE) * 2;
@@ -418,6 +526,32 @@ int bench_kernels(struct gpu *g, bool as_json, const char *only, FILE *out)
 		 * peak the row's intensity meets first */
 		double flops = pairs * MLA_HEADS * 2.0 * (2 * MLA_LORA + MLA_ROPE);
 		report_row(&r, "mla", "f16", shape, ns, bytes, flops, flops / bytes > r.fma_gflops / r.copy_gbs);
+	}
+	/* Gated DeltaNet (Qwen3-Next): the decode step and the conv are judged against the copy peak,
+	 * prefill against the FMA peak; the recurrent prefill rows are the chunked form's comparison.
+	 * The 4096-token rows take 30-55 s a run on lavapipe (2 vCPUs), minutes with the replays: skipped
+	 * on CPU devices unless VKLLM_BENCH_SLOW=1 (the 512-token rows say the same per token there,
+	 * where the work is linear in the chunks) */
+	static const struct gdn_case gdn_cases[] = {
+		{GDN_RECURRENT, "decode", 1, false}, {GDN_CONV, "decode", 1, false},     {GDN_CONV, "prefill", 512, false},
+		{GDN_CHUNKED, "prefill", 512, false}, {GDN_CHUNKED, "prefill", 4096, true}, {GDN_RECURRENT, "prefill", 512, false},
+		{GDN_RECURRENT, "prefill", 4096, true},
+	};
+	for (size_t i = 0; i < sizeof gdn_cases / sizeof gdn_cases[0]; i++) {
+		const struct gdn_case *c = &gdn_cases[i];
+		if (only && strcmp(only, "gdn")) continue;
+		static const char *const names[] = {"gdn-rec", "gdn-chunk", "gdn-conv"};
+		char shape[48];
+		snprintf(shape, sizeof shape, "%s %u", c->name, c->n_tokens);
+		if (c->cpu_skip && skip_slow) {
+			if (!as_json)
+				fprintf(out, "%-10s %-6s %-20s skipped on CPU devices (minutes; VKLLM_BENCH_SLOW=1 runs it)\n",
+				        names[c->kernel], "f32", shape);
+			continue;
+		}
+		double ns = 0;
+		TRY(measure_gdn(g, c, &ns));
+		report_row(&r, names[c->kernel], "f32", shape, ns, gdn_bytes(c), gdn_flops(c), c->n_tokens > 1 && c->kernel != GDN_CONV);
 	}
 	if (as_json) {
 		json_array_end(&r.j);

@@ -8,7 +8,7 @@
 #include "vk/gpu.h"
 
 /* Measures the device's copy and FMA peaks, then every kernel on LLM-sized shapes (only the
- * kernel named `only` when it is not NULL: matvec, gemm, attention or mla); prints a table (or one
+ * kernel named `only` when it is not NULL: matvec, gemm, attention, mla or gdn); prints a table (or one
  * JSON object) to out. */
 int bench_kernels(struct gpu *g, bool as_json, const char *only, FILE *out);
 
