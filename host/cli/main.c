@@ -45,7 +45,7 @@ void cli_usage(FILE *f, const char *verb)
 					           "                     \"decode_bytes\":..,\"tg_gbs\":..}\n"
 					           "options (kernels):\n  --kernels          each kernel on LLM-sized shapes, in GB/s and GFLOP/s and as a\n"
 					           "                     share of the copy bandwidth and FMA peak measured first\n"
-					           "  --only KERNEL      only matvec, gemm or attention (after the peaks)\n"
+					           "  --only KERNEL      only matvec, gemm, attention, mla or gdn (after the peaks)\n"
 					           "  --json             one JSON document instead of a table\n"
 					           "  --device N         use device N of `vkllm devices`\n"
 					           "environment: VKLLM_MATVEC_TILE=wg,rows and VKLLM_GEMM_TILE=wg,bm,bn,tm,tn try other\n"
