@@ -48,6 +48,32 @@ static int time_recording(struct gpu *g, struct gpu_rec *rec, struct gpu_timer *
 	return VKLLM_OK;
 }
 
+/* One timed recording: bench_begin opens it with a two-stamp timer; the caller records its fills,
+ * a barrier, stamp 0, the op and stamp 1; bench_finish times the replays (when st is still OK) and
+ * frees the recording and timer either way. */
+struct bench_rec {
+	struct gpu_rec rec;
+	struct gpu_timer t;
+};
+
+static int bench_begin(struct gpu *g, struct bench_rec *b)
+{
+	memset(b, 0, sizeof *b);
+	TRY(gpu_timer_create(g, &b->t, 2));
+	TRY(gpu_rec_begin(g, &b->rec));
+	gpu_timer_reset(&b->rec, &b->t);
+	return VKLLM_OK;
+}
+
+static int bench_finish(struct gpu *g, struct bench_rec *b, int st, double *ns)
+{
+	if (!st) st = gpu_rec_end(&b->rec);
+	if (!st) st = time_recording(g, &b->rec, &b->t, ns);
+	gpu_rec_destroy(&b->rec);
+	gpu_timer_destroy(g, &b->t);
+	return st;
+}
+
 /* The fastest of op_copy (one float per invocation), peak_copy (one vec4) and peak_copy_texel
  * (one 16-byte texel: lavapipe's fastest loads), over 256 MiB buffers (or the largest binding),
  * well past any GPU's last-level cache. */
@@ -172,27 +198,21 @@ static int measure_matmul(struct gpu *g, const struct matmul_case *c, double *ns
 	uint64_t row_bytes = quant_row_size(c->type, c->k), wbytes = row_bytes * c->rows;
 	uint64_t xn = (uint64_t)c->k * c->cols;
 	struct gpu_buffer w = {0}, x = {0}, y = {0};
-	struct gpu_rec rec = {0};
-	struct gpu_timer t = {0};
+	struct bench_rec b = {0};
 	int st = gpu_buffer_create(g, &w, (wbytes + 255) / 256 * 256, GPU_MEM_DEVICE, "bench.w");
 	if (!st) st = gpu_buffer_create(g, &x, xn * 4, GPU_MEM_DEVICE, "bench.x");
 	if (!st) st = gpu_buffer_create(g, &y, (uint64_t)c->rows * c->cols * 4, GPU_MEM_DEVICE, "bench.y");
 	if (!st) st = fill_weights(g, &w, c->type, c->rows, c->k);
-	if (!st) st = gpu_timer_create(g, &t, 2);
-	if (!st) st = gpu_rec_begin(g, &rec);
+	if (!st) st = bench_begin(g, &b);
 	if (!st) {
-		gpu_timer_reset(&rec, &t);
-		st = op_fill(&rec, gpu_whole(&x), (uint32_t)xn, 0.5f);
-		gpu_barrier(&rec);
-		gpu_timestamp(&rec, &t, 0);
+		st = op_fill(&b.rec, gpu_whole(&x), (uint32_t)xn, 0.5f);
+		gpu_barrier(&b.rec);
+		gpu_timestamp(&b.rec, &b.t, 0);
 		struct gpu_view wv = {&w, 0, wbytes};
-		if (!st) st = op_matmul(&rec, gpu_whole(&y), wv, c->type, gpu_whole(&x), c->rows, c->k, c->cols, false);
-		gpu_timestamp(&rec, &t, 1);
+		if (!st) st = op_matmul(&b.rec, gpu_whole(&y), wv, c->type, gpu_whole(&x), c->rows, c->k, c->cols, false);
+		gpu_timestamp(&b.rec, &b.t, 1);
 	}
-	if (!st) st = gpu_rec_end(&rec);
-	if (!st) st = time_recording(g, &rec, &t, ns);
-	gpu_rec_destroy(&rec);
-	gpu_timer_destroy(g, &t);
+	st = bench_finish(g, &b, st, ns);
 	gpu_buffer_destroy(g, &w);
 	gpu_buffer_destroy(g, &x);
 	gpu_buffer_destroy(g, &y);
@@ -226,8 +246,7 @@ static int measure_attention(struct gpu *g, const struct attn_case *c, double *n
 	uint64_t scratch_bytes = op_attention_scratch_bytes(g, &a);
 	uint32_t step[2] = {c->n_kv, c->n_kv - c->n_q};
 	struct gpu_buffer q = {0}, k = {0}, v = {0}, o = {0}, sb = {0}, stepb = {0};
-	struct gpu_rec rec = {0};
-	struct gpu_timer t = {0};
+	struct bench_rec b = {0};
 	int st = gpu_buffer_create(g, &q, qn * 4, GPU_MEM_DEVICE, "bench.q");
 	if (!st) st = gpu_buffer_create(g, &o, qn * 4, GPU_MEM_DEVICE, "bench.o");
 	if (!st) st = gpu_buffer_create(g, &k, kvn * 2, GPU_MEM_DEVICE, "bench.k");
@@ -235,29 +254,24 @@ static int measure_attention(struct gpu *g, const struct attn_case *c, double *n
 	if (!st && scratch_bytes) st = gpu_buffer_create(g, &sb, scratch_bytes, GPU_MEM_DEVICE, "bench.scratch");
 	if (!st) st = gpu_buffer_create(g, &stepb, sizeof step, GPU_MEM_DEVICE, "bench.step");
 	if (!st) st = gpu_upload(g, &stepb, 0, step, sizeof step);
-	if (!st) st = gpu_timer_create(g, &t, 2);
-	if (!st) st = gpu_rec_begin(g, &rec);
+	if (!st) st = bench_begin(g, &b);
 	if (!st) {
-		gpu_timer_reset(&rec, &t);
 		/* The f16 caches are filled as f32 words whose bits are two halves 0x3400 (0.25 each). */
 		union {
 			uint32_t u;
 			float f;
 		} two_halves = {0x34003400u};
-		st = op_fill(&rec, gpu_whole(&q), (uint32_t)qn, 0.01f);
-		if (!st) st = op_fill(&rec, gpu_whole(&k), (uint32_t)(kvn / 2), two_halves.f);
-		if (!st) st = op_fill(&rec, gpu_whole(&v), (uint32_t)(kvn / 2), two_halves.f);
-		gpu_barrier(&rec);
-		gpu_timestamp(&rec, &t, 0);
+		st = op_fill(&b.rec, gpu_whole(&q), (uint32_t)qn, 0.01f);
+		if (!st) st = op_fill(&b.rec, gpu_whole(&k), (uint32_t)(kvn / 2), two_halves.f);
+		if (!st) st = op_fill(&b.rec, gpu_whole(&v), (uint32_t)(kvn / 2), two_halves.f);
+		gpu_barrier(&b.rec);
+		gpu_timestamp(&b.rec, &b.t, 0);
 		struct gpu_view none = {0}, scratch = scratch_bytes ? gpu_whole(&sb) : none;
-		if (!st) st = op_attention(&rec, gpu_whole(&o), scratch, gpu_whole(&q), gpu_whole(&k), gpu_whole(&v), none,
+		if (!st) st = op_attention(&b.rec, gpu_whole(&o), scratch, gpu_whole(&q), gpu_whole(&k), gpu_whole(&v), none,
 		                           gpu_whole(&stepb), &a);
-		gpu_timestamp(&rec, &t, 1);
+		gpu_timestamp(&b.rec, &b.t, 1);
 	}
-	if (!st) st = gpu_rec_end(&rec);
-	if (!st) st = time_recording(g, &rec, &t, ns);
-	gpu_rec_destroy(&rec);
-	gpu_timer_destroy(g, &t);
+	st = bench_finish(g, &b, st, ns);
 	gpu_buffer_destroy(g, &q), gpu_buffer_destroy(g, &o), gpu_buffer_destroy(g, &k);
 	gpu_buffer_destroy(g, &v), gpu_buffer_destroy(g, &sb), gpu_buffer_destroy(g, &stepb);
 	return st;
@@ -277,8 +291,7 @@ static int measure_mla(struct gpu *g, const struct attn_case *c, double *ns)
 	uint64_t cn = (uint64_t)c->n_kv * (MLA_LORA + MLA_ROPE), scratch_bytes = op_mla_attention_scratch_bytes(g, &a);
 	uint32_t step[2] = {c->n_kv, c->n_kv - c->n_q};
 	struct gpu_buffer bqa = {0}, bqp = {0}, bc = {0}, bo = {0}, sb = {0}, stepb = {0};
-	struct gpu_rec rec = {0};
-	struct gpu_timer t = {0};
+	struct bench_rec b = {0};
 	int st = gpu_buffer_create(g, &bqa, qa * 4, GPU_MEM_DEVICE, "bench.q_abs");
 	if (!st) st = gpu_buffer_create(g, &bqp, qp * 4, GPU_MEM_DEVICE, "bench.q_pe");
 	if (!st) st = gpu_buffer_create(g, &bo, qa * 4, GPU_MEM_DEVICE, "bench.o_lat");
@@ -286,29 +299,24 @@ static int measure_mla(struct gpu *g, const struct attn_case *c, double *ns)
 	if (!st && scratch_bytes) st = gpu_buffer_create(g, &sb, scratch_bytes, GPU_MEM_DEVICE, "bench.scratch");
 	if (!st) st = gpu_buffer_create(g, &stepb, sizeof step, GPU_MEM_DEVICE, "bench.step");
 	if (!st) st = gpu_upload(g, &stepb, 0, step, sizeof step);
-	if (!st) st = gpu_timer_create(g, &t, 2);
-	if (!st) st = gpu_rec_begin(g, &rec);
+	if (!st) st = bench_begin(g, &b);
 	if (!st) {
-		gpu_timer_reset(&rec, &t);
 		union {
 			uint32_t u;
 			float f;
 		} two_halves = {0x34003400u}; /* the f16 cache as pairs of 0.25 */
-		st = op_fill(&rec, gpu_whole(&bqa), (uint32_t)qa, 0.01f);
-		if (!st) st = op_fill(&rec, gpu_whole(&bqp), (uint32_t)qp, 0.01f);
-		if (!st) st = op_fill(&rec, gpu_whole(&bc), (uint32_t)(cn / 2), two_halves.f);
-		gpu_barrier(&rec);
-		gpu_timestamp(&rec, &t, 0);
+		st = op_fill(&b.rec, gpu_whole(&bqa), (uint32_t)qa, 0.01f);
+		if (!st) st = op_fill(&b.rec, gpu_whole(&bqp), (uint32_t)qp, 0.01f);
+		if (!st) st = op_fill(&b.rec, gpu_whole(&bc), (uint32_t)(cn / 2), two_halves.f);
+		gpu_barrier(&b.rec);
+		gpu_timestamp(&b.rec, &b.t, 0);
 		struct gpu_view none = {0}, scratch = scratch_bytes ? gpu_whole(&sb) : none;
 		if (!st)
-			st = op_mla_attention(&rec, gpu_whole(&bo), scratch, gpu_whole(&bqa), gpu_whole(&bqp), gpu_whole(&bc),
+			st = op_mla_attention(&b.rec, gpu_whole(&bo), scratch, gpu_whole(&bqa), gpu_whole(&bqp), gpu_whole(&bc),
 			                      gpu_whole(&stepb), &a);
-		gpu_timestamp(&rec, &t, 1);
+		gpu_timestamp(&b.rec, &b.t, 1);
 	}
-	if (!st) st = gpu_rec_end(&rec);
-	if (!st) st = time_recording(g, &rec, &t, ns);
-	gpu_rec_destroy(&rec);
-	gpu_timer_destroy(g, &t);
+	st = bench_finish(g, &b, st, ns);
 	gpu_buffer_destroy(g, &bqa), gpu_buffer_destroy(g, &bqp), gpu_buffer_destroy(g, &bo);
 	gpu_buffer_destroy(g, &bc), gpu_buffer_destroy(g, &sb), gpu_buffer_destroy(g, &stepb);
 	return st;
@@ -378,8 +386,7 @@ static int measure_gdn(struct gpu *g, const struct gdn_case *c, double *ns)
 	uint64_t scratch_bytes = c->kernel == GDN_CHUNKED ? op_gdn_chunked_scratch_bytes(&d) : 0;
 	uint64_t xb = (uint64_t)T * GDN_C * 4;
 	struct gpu_buffer x = {0}, o = {0}, st_b = {0}, gb = {0}, bb = {0}, w = {0}, sb = {0};
-	struct gpu_rec rec = {0};
-	struct gpu_timer t = {0};
+	struct bench_rec b = {0};
 	int st = gpu_buffer_create(g, &x, xb, GPU_MEM_DEVICE, "bench.gdn.x");
 	if (!st) st = gpu_buffer_create(g, &o, (uint64_t)out_n * 4, GPU_MEM_DEVICE, "bench.gdn.o");
 	if (!st) st = gpu_buffer_create(g, &st_b, (uint64_t)state_n * 4, GPU_MEM_DEVICE, "bench.gdn.state");
@@ -387,33 +394,28 @@ static int measure_gdn(struct gpu *g, const struct gdn_case *c, double *ns)
 	if (!st) st = gpu_buffer_create(g, &bb, (uint64_t)T * GDN_HV * 4, GPU_MEM_DEVICE, "bench.gdn.beta");
 	if (!st) st = gpu_buffer_create(g, &w, (uint64_t)GDN_C * GDN_KCONV * 4, GPU_MEM_DEVICE, "bench.gdn.w");
 	if (!st && scratch_bytes) st = gpu_buffer_create(g, &sb, scratch_bytes, GPU_MEM_DEVICE, "bench.gdn.scratch");
-	if (!st) st = gpu_timer_create(g, &t, 2);
-	if (!st) st = gpu_rec_begin(g, &rec);
+	if (!st) st = bench_begin(g, &b);
 	if (!st) {
-		gpu_timer_reset(&rec, &t);
 		/* the state starts from zeros at every replay; a decay of e^-0.05 and beta 0.5 keep it bounded */
-		st = op_fill(&rec, gpu_whole(&x), T * GDN_C, 0.01f);
-		if (!st) st = op_fill(&rec, gpu_whole(&st_b), state_n, 0.0f);
-		if (!st) st = op_fill(&rec, gpu_whole(&gb), T * GDN_HV, -0.05f);
-		if (!st) st = op_fill(&rec, gpu_whole(&bb), T * GDN_HV, 0.5f);
-		if (!st) st = op_fill(&rec, gpu_whole(&w), GDN_C * GDN_KCONV, 0.25f);
-		gpu_barrier(&rec);
-		gpu_timestamp(&rec, &t, 0);
+		st = op_fill(&b.rec, gpu_whole(&x), T * GDN_C, 0.01f);
+		if (!st) st = op_fill(&b.rec, gpu_whole(&st_b), state_n, 0.0f);
+		if (!st) st = op_fill(&b.rec, gpu_whole(&gb), T * GDN_HV, -0.05f);
+		if (!st) st = op_fill(&b.rec, gpu_whole(&bb), T * GDN_HV, 0.5f);
+		if (!st) st = op_fill(&b.rec, gpu_whole(&w), GDN_C * GDN_KCONV, 0.25f);
+		gpu_barrier(&b.rec);
+		gpu_timestamp(&b.rec, &b.t, 0);
 		struct gpu_view q = {&x, 0, xb}, k = {&x, GDN_HK * GDN_D * 4, xb - GDN_HK * GDN_D * 4};
 		struct gpu_view v = {&x, 2 * GDN_HK * GDN_D * 4, xb - 2 * GDN_HK * GDN_D * 4};
 		if (!st && c->kernel == GDN_CONV)
-			st = op_gdn_conv(&rec, gpu_whole(&o), gpu_whole(&st_b), gpu_whole(&x), gpu_whole(&w), T, GDN_C, GDN_KCONV, 0, 0);
+			st = op_gdn_conv(&b.rec, gpu_whole(&o), gpu_whole(&st_b), gpu_whole(&x), gpu_whole(&w), T, GDN_C, GDN_KCONV, 0, 0);
 		else if (!st && c->kernel == GDN_RECURRENT)
-			st = op_gdn_recurrent(&rec, gpu_whole(&o), gpu_whole(&st_b), q, k, v, gpu_whole(&gb), gpu_whole(&bb), &d);
+			st = op_gdn_recurrent(&b.rec, gpu_whole(&o), gpu_whole(&st_b), q, k, v, gpu_whole(&gb), gpu_whole(&bb), &d);
 		else if (!st)
-			st = op_gdn_chunked(&rec, gpu_whole(&o), gpu_whole(&st_b), gpu_whole(&sb), q, k, v, gpu_whole(&gb),
+			st = op_gdn_chunked(&b.rec, gpu_whole(&o), gpu_whole(&st_b), gpu_whole(&sb), q, k, v, gpu_whole(&gb),
 			                    gpu_whole(&bb), &d);
-		gpu_timestamp(&rec, &t, 1);
+		gpu_timestamp(&b.rec, &b.t, 1);
 	}
-	if (!st) st = gpu_rec_end(&rec);
-	if (!st) st = time_recording(g, &rec, &t, ns);
-	gpu_rec_destroy(&rec);
-	gpu_timer_destroy(g, &t);
+	st = bench_finish(g, &b, st, ns);
 	gpu_buffer_destroy(g, &x), gpu_buffer_destroy(g, &o), gpu_buffer_destroy(g, &st_b), gpu_buffer_destroy(g, &gb);
 	gpu_buffer_destroy(g, &bb), gpu_buffer_destroy(g, &w), gpu_buffer_destroy(g, &sb);
 	return st;
