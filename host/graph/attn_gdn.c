@@ -27,13 +27,14 @@ void gdn_widths(const struct model_file *m, struct gdn_widths *w)
 {
 	const struct hparams *hp = &m->hp;
 	memset(w, 0, sizeof *w);
-	for (uint32_t il = 0; il < hp->n_layer; il++)
-		if (m->layers[il].attn == ATTN_GDN) {
-			w->value = hp->ssm_d_state * hp->ssm_dt_rank;
-			w->conv = 2 * hp->ssm_d_state * hp->ssm_n_group + w->value;
-			w->ba = 2 * hp->ssm_dt_rank;
-			w->heads = hp->ssm_dt_rank;
-		}
+	uint32_t il = 0;
+	while (il < hp->n_layer && m->layers[il].attn != ATTN_GDN) il++;
+	if (il == hp->n_layer) return;
+	/* every DeltaNet layer has the model's one ssm.* shape */
+	w->value = hp->ssm_d_state * hp->ssm_dt_rank;
+	w->conv = 2 * hp->ssm_d_state * hp->ssm_n_group + w->value;
+	w->ba = 2 * hp->ssm_dt_rank;
+	w->heads = hp->ssm_dt_rank;
 }
 
 void gdn_state_bytes(const struct model_file *m, uint64_t *conv, uint64_t *delta)
@@ -59,8 +60,7 @@ static void delta_desc(const struct fwd_state *s, uint32_t n, struct gdn_desc *d
 	uint32_t D = hp->ssm_d_state, conv = 2 * D * hp->ssm_n_group + D * hp->ssm_dt_rank;
 	*d = (struct gdn_desc){
 		.n_tokens = n, .n_head_k = hp->ssm_n_group, .n_head_v = hp->ssm_dt_rank, .head_dim_k = D, .head_dim_v = D,
-		/* qwen3next: value head h reads key head h / r; Qwen3.5 tiles the key heads */
-		.heads_tiled = strcmp(s->m->arch->name, "qwen3next") != 0, .qk_l2norm = true, .l2_eps = hp->norm_eps,
+		.heads_tiled = s->m->arch->gdn_heads_tiled, .qk_l2norm = true, .l2_eps = hp->norm_eps,
 		.scale = 1.0f / sqrtf((float)D), .q_stride = conv, .k_stride = conv, .v_stride = conv,
 	};
 }

@@ -153,12 +153,9 @@ int record_attn_mla(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint3
 	TRY(project_q(s, rec, L, in, q, n));
 	TRY(fwd_linear(rec, kv, &L->kv_a, in, n, false));
 
-	/* deepseek2's rope: NORM pairs with the model's YaRN; Kimi Linear's MLA layers have none */
-	struct rope_config rc = {
-		.neox = s->m->arch->rope == ROPE_NEOX, .n_rot = R, .freq_base = d->rope_base, .freq_scale = d->rope_freq_scale,
-		.ext_factor = s->ext_factor, .attn_factor = s->attn_factor, .beta_fast = 32.0f, .beta_slow = 1.0f,
-		.n_ctx_orig = hp->n_ctx_orig_yarn,
-	};
+	/* deepseek2's rope: NORM pairs with the model's YaRN over the R dims; Kimi Linear's MLA layers have none */
+	struct rope_config rc;
+	fwd_rope_config(s, d, R, &rc);
 	struct gpu_view cache = gpu_whole(&s->k_cache[il]);
 	struct gpu_view scratch = s->attn_scratch.buffer ? gpu_whole(&s->attn_scratch) : (struct gpu_view){0};
 	struct gpu_view att = fwd_rows(&s->att, 0, n, H * Dv), none = {0};

@@ -112,6 +112,15 @@ void fwd_rope_yarn(const struct hparams *hp, float *ext_factor, float *attn_fact
 
 /* ---- blocks ---- */
 
+void fwd_rope_config(const struct fwd_state *s, const struct layer_desc *d, uint32_t n_rot, struct rope_config *rc)
+{
+	*rc = (struct rope_config){
+		.neox = s->m->arch->rope != ROPE_NORM, .n_rot = n_rot, .freq_base = d->rope_base, .freq_scale = d->rope_freq_scale,
+		.ext_factor = d->rope_plain ? 0.0f : s->ext_factor, .attn_factor = d->rope_plain ? 1.0f : s->attn_factor,
+		.beta_fast = 32.0f, .beta_slow = 1.0f, .n_ctx_orig = s->m->hp.n_ctx_orig_yarn,
+	};
+}
+
 int fwd_linear(struct gpu_rec *rec, struct gpu_view y, const struct weight *w, struct gpu_view x, uint32_t n, bool accumulate)
 {
 	return op_matmul(rec, y, fwd_whole(w), w->type, x, (uint32_t)w->n_out, (uint32_t)w->n_in, n, accumulate);
@@ -204,12 +213,8 @@ static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t i
 			if (rope_imrope_section(hp->rope_sections, i) == 3)
 				return fail(VKLLM_E_UNSUPPORTED, "%s: rope pair %u of %u falls in IMROPE's fourth section, which vkllm "
 				            "does not rotate for text yet", s->m->gguf.path, i, hp->n_rot / 2);
-	struct rope_config rc = {
-		.neox = s->m->arch->rope != ROPE_NORM, .n_rot = hp->n_rot, .freq_base = d->rope_base,
-		.freq_scale = d->rope_freq_scale, .ext_factor = d->rope_plain ? 0.0f : s->ext_factor,
-		.attn_factor = d->rope_plain ? 1.0f : s->attn_factor, .beta_fast = 32.0f, .beta_slow = 1.0f,
-		.n_ctx_orig = hp->n_ctx_orig_yarn,
-	};
+	struct rope_config rc;
+	fwd_rope_config(s, d, hp->n_rot, &rc);
 	struct gpu_view ff = s->w->rope_freqs.present ? fwd_whole(&s->w->rope_freqs) : no_view;
 	if (d->qk_norm != QK_NORM_FULL) {
 		/* per-head norm or none: all of it in one dispatch, the same numbers as the ops below */

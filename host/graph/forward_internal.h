@@ -27,6 +27,11 @@ static inline struct gpu_view fwd_step_pos(const struct fwd_state *s, uint32_t n
 	return v;
 }
 
+/* The RoPE of layer d's queries and keys over n_rot dims: the model's pairing (NORM or NEOX; IMROPE
+ * is NEOX for text), base and scale, llama_context's YaRN factors; a plain layer (OLMo 3's sliding
+ * ones) has no YaRN and magnitude 1. */
+void fwd_rope_config(const struct fwd_state *s, const struct layer_desc *d, uint32_t n_rot, struct rope_config *rc);
+
 /* y (+)= W x for n tokens; a weight's rows are its outputs */
 int fwd_linear(struct gpu_rec *rec, struct gpu_view y, const struct weight *w, struct gpu_view x, uint32_t n, bool accumulate);
 /* build_norm at a block's input: pre-norm archs norm x into h; OLMo 2 feeds x in as it is */

@@ -56,6 +56,7 @@ struct arch {
 	bool qkv_bias;          /* synth writes attn_{q,k,v}.bias (Qwen2); readers accept them on every arch */
 	bool q_is_n_embd;       /* llama.cpp sizes Q as n_embd: n_head * head_dim must equal it */
 	bool moe_renorm;        /* the chosen experts' weights are renormalized to sum 1 (qwen3moe; not qwen2moe) */
+	bool gdn_heads_tiled;   /* gated DeltaNet: value head h reads key head h % Hk (Qwen3.5), else h / (Hv/Hk) */
 	const struct hp_key *keys;
 	/* After the generic and table keys: defaults, derived values, checks. f is NULL in synth. */
 	int (*finish)(struct hparams *hp, const struct gguf_file *f);

@@ -177,10 +177,11 @@ const struct arch arch_qwen3next = {
 };
 
 const struct arch arch_qwen35 = {
-	.name = "qwen35", .family = "Qwen3.5", .rope = ROPE_IMROPE, .keys = gdn_keys, .finish = gdn_finish, .layer = gdn_layer,
+	.name = "qwen35", .family = "Qwen3.5", .rope = ROPE_IMROPE, .gdn_heads_tiled = true, .keys = gdn_keys, .finish = gdn_finish, .layer = gdn_layer,
 };
 
 const struct arch arch_qwen35moe = {
-	.name = "qwen35moe", .family = "Qwen3.5 MoE", .rope = ROPE_IMROPE, .moe_renorm = true, .keys = gdn_keys,
+	.name = "qwen35moe", .family = "Qwen3.5 MoE", .rope = ROPE_IMROPE, .moe_renorm = true, .gdn_heads_tiled = true,
+	.keys = gdn_keys,
 	.finish = gdn_finish, .layer = gdn_layer,
 };

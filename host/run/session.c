@@ -62,12 +62,13 @@ static int create_gdn(struct session *s)
 {
 	struct fwd_state *fs = &s->fs;
 	uint64_t B = fs->n_batch;
-	for (uint32_t il = 0; il < s->m->hp.n_layer; il++)
-		if (s->m->layers[il].attn_out_gate && !fs->attn_gate.buffer) {
-			struct fwd_widths wd;
-			fwd_widths(s->m, &wd);
-			TRY(buffer(s, &fs->attn_gate, B * wd.q * 4, GPU_MEM_DEVICE, "attention gate"));
-		}
+	bool gated = false;
+	for (uint32_t il = 0; il < s->m->hp.n_layer; il++) gated = gated || s->m->layers[il].attn_out_gate;
+	if (gated) {
+		struct fwd_widths wd;
+		fwd_widths(s->m, &wd);
+		TRY(buffer(s, &fs->attn_gate, B * wd.q * 4, GPU_MEM_DEVICE, "attention gate"));
+	}
 	struct gdn_widths w;
 	gdn_widths(s->m, &w);
 	if (!w.heads) return VKLLM_OK;
@@ -79,15 +80,7 @@ static int create_gdn(struct session *s)
 	TRY(buffer(s, &fs->gdn_a, B * w.heads * 4, GPU_MEM_DEVICE, "deltanet a"));
 	TRY(buffer(s, &fs->gdn_g, B * w.heads * 4, GPU_MEM_DEVICE, "deltanet g"));
 	TRY(buffer(s, &fs->gdn_beta, B * w.heads * 4, GPU_MEM_DEVICE, "deltanet beta"));
-	uint64_t sb = 0;
-	for (uint32_t n = 2; n <= fs->n_batch; n *= 2) {
-		uint64_t b = gdn_scratch_bytes(fs, n);
-		if (b > sb) sb = b;
-	}
-	uint64_t b = gdn_scratch_bytes(fs, fs->n_batch);
-	if (b > sb) sb = b;
-	if (sb) TRY(buffer(s, &fs->gdn_scratch, sb, GPU_MEM_DEVICE, "deltanet chunk scratch"));
-	return VKLLM_OK;
+	return VKLLM_OK; /* the chunked scratch is sized with the attention scratch, per chunk size */
 }
 
 /* A recurrent layer's state starts at zero: the conv sees zeros before the first token, S is empty. */
@@ -110,9 +103,9 @@ static int zero_states(struct session *s)
 
 static bool has_recurrent_state(const struct model_file *m)
 {
-	for (uint32_t il = 0; il < m->hp.n_layer; il++)
-		if (m->layers[il].attn == ATTN_GDN) return true;
-	return false;
+	struct gdn_widths w;
+	gdn_widths(m, &w);
+	return w.heads > 0;
 }
 
 static int create(struct session *s)
@@ -191,12 +184,14 @@ static int create(struct session *s)
 	/* chunk sizes: 1, 2, 4, ... below n_batch, and n_batch */
 	for (uint32_t n = 1; n < B && s->n_sizes < SESSION_MAX_SIZES - 1; n *= 2) s->sizes[s->n_sizes++] = n;
 	s->sizes[s->n_sizes++] = B;
-	uint64_t as = 0;
+	uint64_t as = 0, gs = 0;
 	for (uint32_t i = 0; i < s->n_sizes; i++) {
-		uint64_t b = fwd_attn_scratch_bytes(fs, s->sizes[i]);
+		uint64_t b = fwd_attn_scratch_bytes(fs, s->sizes[i]), c = gdn_scratch_bytes(fs, s->sizes[i]);
 		if (b > as) as = b;
+		if (c > gs) gs = c;
 	}
 	if (as) TRY(buffer(s, &fs->attn_scratch, as, GPU_MEM_DEVICE, "attention scratch"));
+	if (gs) TRY(buffer(s, &fs->gdn_scratch, gs, GPU_MEM_DEVICE, "deltanet chunk scratch"));
 	s->history = calloc(fs->n_ctx, sizeof *s->history);
 	if (!s->history) return fail(VKLLM_E_NOMEM, "out of host memory");
 	TRY(zero_states(s));

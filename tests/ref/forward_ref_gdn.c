@@ -48,7 +48,7 @@ static struct gdn_dims dims_of(const struct hparams *hp)
  * (the fused op's h % Hk; their converter reorders the value heads to match) */
 static enum gdn_head_map head_map(const struct ref_forward *f)
 {
-	return strcmp(f->m->arch->name, "qwen3next") ? GDN_HEADS_TILED : GDN_HEADS_INTERLEAVED;
+	return f->m->arch->gdn_heads_tiled ? GDN_HEADS_TILED : GDN_HEADS_INTERLEAVED;
 }
 
 int ref_gdn_load(struct ref_forward *f, uint32_t il)
