@@ -140,57 +140,19 @@ static int vector(struct upload *u, struct weight *w, int il, const char *suffix
 	return st;
 }
 
-/* A legacy MLA file's attn_kv_b {kv_lora, H * (nope + v)} holds, per head, nope rows of W_UK and v
- * rows of W_UV. MLA runs in absorbed form from attn_k_b (W_UK transposed per head) and attn_v_b
- * (W_UV per head), the split today's converter writes: v_b takes the W_UV rows as they are, in the
- * file's type; k_b is W_UK transposed, which no block layout survives, so it is dequantized and
- * stored in f32 (exact: every type here decodes to values an f32 holds). */
-static int split_kv_b(struct upload *u, struct layer_weights *L, uint32_t il)
-{
-	const struct hparams *hp = &u->m->hp;
-	const struct gguf_tensor *t = lookup(u->m, (int)il, "attn_kv_b.weight");
-	uint64_t C = hp->n_lora_kv, H = u->m->layers[il].n_head, Dv = hparams_mla_head_v(hp);
-	uint64_t nope = hparams_mla_head_k(hp) - hp->n_rot, rows = nope + Dv;
-	uint64_t row_bytes = quant_row_size(t->type, C);
-	if (!kernel_type(t->type) || !quant_type_info(t->type)->can_dequantize)
-		return fail(VKLLM_E_UNSUPPORTED, "%s: tensor %s is %s, which vkllm cannot split", u->m->gguf.path, t->name,
-		            gguf_type_name(t->type));
-	uint8_t *vb = malloc(H * Dv * row_bytes);
-	float *kb = malloc(H * C * nope * sizeof *kb), *row = malloc(C * sizeof *row);
-	int st = vb && kb && row ? VKLLM_OK : fail(VKLLM_E_NOMEM, "out of host memory splitting %s", t->name);
-	for (uint64_t h = 0; !st && h < H; h++) {
-		const uint8_t *head = t->data + h * rows * row_bytes;
-		for (uint64_t d = 0; !st && d < nope; d++) {
-			st = quant_dequantize(t->type, head + d * row_bytes, row, C);
-			for (uint64_t c = 0; c < C; c++) kb[(h * C + c) * nope + d] = row[c];
-		}
-		memcpy(vb + h * Dv * row_bytes, head + nope * row_bytes, Dv * row_bytes);
-	}
-	if (!st) {
-		L->k_b = (struct weight){.type = QT_F32, .n_in = nope, .n_out = C, .n_mat = H, .row_bytes = nope * 4};
-		L->v_b = (struct weight){.type = t->type, .n_in = C, .n_out = Dv, .n_mat = H, .row_bytes = row_bytes};
-		st = put(u, &L->k_b, t, kb, H * C * nope * 4);
-		/* put() counts the source tensor's bytes once for progress; the second part adds none */
-		uint64_t done = u->done;
-		if (!st) st = put(u, &L->v_b, t, vb, H * Dv * row_bytes);
-		u->done = done;
-	}
-	free(vb), free(kb), free(row);
-	return st;
-}
-
-/* The decompressed form's up-projections as plain row-major f32 matrices: W_UK[h] (nope rows of
- * kv_lora) and W_UV[h] (v rows), from attn_k_b / attn_v_b (W_UK stored transposed) or from a legacy
- * attn_kv_b (both as rows). Decoded exactly, whatever the file's type. */
-static int mla_decompress_weights(struct upload *u, struct layer_weights *L, uint32_t il)
+/* MLA's per-head up-projections decoded into f32, row-major: W_UK [H][nope][kv_lora] and W_UV
+ * [H][v][kv_lora], from attn_k_b (W_UK[h] stored transposed) and attn_v_b, or from a legacy
+ * attn_kv_b (per head, nope rows of W_UK then v rows of W_UV). Exact: every type here decodes to
+ * values an f32 holds. */
+static int mla_up_projections(struct upload *u, uint32_t il, float *wk, float *wv)
 {
 	const struct hparams *hp = &u->m->hp;
 	uint64_t C = hp->n_lora_kv, H = u->m->layers[il].n_head, Dv = hparams_mla_head_v(hp);
 	uint64_t nope = hparams_mla_head_k(hp) - hp->n_rot;
 	const struct gguf_tensor *kb = lookup(u->m, (int)il, "attn_k_b.weight"), *vb = lookup(u->m, (int)il, "attn_v_b.weight");
-	const struct gguf_tensor *kvb = lookup(u->m, (int)il, "attn_kv_b.weight"), *any = kb ? kb : kvb;
-	float *wk = malloc(H * nope * C * 4), *wv = malloc(H * Dv * C * 4), *row = malloc((C > nope ? C : nope) * 4);
-	int st = wk && wv && row ? VKLLM_OK : fail(VKLLM_E_NOMEM, "out of host memory for MLA's decompression weights");
+	const struct gguf_tensor *kvb = lookup(u->m, (int)il, "attn_kv_b.weight");
+	float *row = malloc(nope * sizeof *row);
+	int st = row ? VKLLM_OK : fail(VKLLM_E_NOMEM, "out of host memory decoding layer %u's MLA projections", il);
 	for (uint64_t h = 0; !st && h < H; h++) {
 		if (kvb) {
 			uint64_t rb = quant_row_size(kvb->type, C);
@@ -208,7 +170,59 @@ static int mla_decompress_weights(struct upload *u, struct layer_weights *L, uin
 		for (uint64_t j = 0; !st && j < Dv; j++)
 			st = quant_dequantize(vb->type, vb->data + (h * Dv + j) * vrb, wv + (h * Dv + j) * C, C);
 	}
+	free(row);
+	return st;
+}
+
+/* A legacy MLA file's attn_kv_b, split into what the absorbed kernels read: v_b takes W_UV's rows as
+ * they are, in the file's type; k_b is W_UK transposed per head, which no block layout survives,
+ * so it is stored in f32. */
+static int split_kv_b(struct upload *u, struct layer_weights *L, uint32_t il, const float *wk)
+{
+	const struct hparams *hp = &u->m->hp;
+	const struct gguf_tensor *t = lookup(u->m, (int)il, "attn_kv_b.weight");
+	uint64_t C = hp->n_lora_kv, H = u->m->layers[il].n_head, Dv = hparams_mla_head_v(hp);
+	uint64_t nope = hparams_mla_head_k(hp) - hp->n_rot, row_bytes = quant_row_size(t->type, C);
+	uint8_t *vb = malloc(H * Dv * row_bytes);
+	float *kb = malloc(H * C * nope * sizeof *kb);
+	int st = vb && kb ? VKLLM_OK : fail(VKLLM_E_NOMEM, "out of host memory splitting %s", t->name);
+	for (uint64_t h = 0; !st && h < H; h++) {
+		for (uint64_t d = 0; d < nope; d++)
+			for (uint64_t c = 0; c < C; c++) kb[(h * C + c) * nope + d] = wk[(h * nope + d) * C + c];
+		memcpy(vb + h * Dv * row_bytes, t->data + (h * (nope + Dv) + nope) * row_bytes, Dv * row_bytes);
+	}
 	if (!st) {
+		L->k_b = (struct weight){.type = QT_F32, .n_in = nope, .n_out = C, .n_mat = H, .row_bytes = nope * 4};
+		L->v_b = (struct weight){.type = t->type, .n_in = C, .n_out = Dv, .n_mat = H, .row_bytes = row_bytes};
+		st = put(u, &L->k_b, t, kb, H * C * nope * 4);
+		/* put() counts the source tensor's bytes once for progress; the second part adds none */
+		uint64_t done = u->done;
+		if (!st) st = put(u, &L->v_b, t, vb, H * Dv * row_bytes);
+		u->done = done;
+	}
+	free(vb), free(kb);
+	return st;
+}
+
+/* What an MLA layer needs beyond its file tensors: a legacy attn_kv_b split for the absorbed
+ * kernels, and on devices whose prefill takes the decompressed form (mla_decompress_prefill) W_UK
+ * and W_UV as row-major f32 matrices. The up-projections are decoded once for both. */
+static int mla_derived(struct upload *u, struct layer_weights *L, uint32_t il)
+{
+	const struct hparams *hp = &u->m->hp;
+	const struct gguf_tensor *kvb = lookup(u->m, (int)il, "attn_kv_b.weight");
+	bool decompress = mla_decompress_prefill(u->g);
+	if (!kvb && !decompress) return VKLLM_OK;
+	if (kvb && (!kernel_type(kvb->type) || !quant_type_info(kvb->type)->can_dequantize))
+		return fail(VKLLM_E_UNSUPPORTED, "%s: tensor %s is %s, which vkllm cannot split", u->m->gguf.path, kvb->name,
+		            gguf_type_name(kvb->type));
+	uint64_t C = hp->n_lora_kv, H = u->m->layers[il].n_head, Dv = hparams_mla_head_v(hp);
+	uint64_t nope = hparams_mla_head_k(hp) - hp->n_rot;
+	float *wk = malloc(H * nope * C * 4), *wv = malloc(H * Dv * C * 4);
+	int st = wk && wv ? mla_up_projections(u, il, wk, wv) : fail(VKLLM_E_NOMEM, "out of host memory for layer %u's MLA", il);
+	if (!st && kvb) st = split_kv_b(u, L, il, wk);
+	if (!st && decompress) {
+		const struct gguf_tensor *any = kvb ? kvb : lookup(u->m, (int)il, "attn_k_b.weight");
 		L->mla_wk = (struct weight){.type = QT_F32, .n_in = C, .n_out = H * nope, .n_mat = 1, .row_bytes = C * 4};
 		L->mla_wv = (struct weight){.type = QT_F32, .n_in = C, .n_out = H * Dv, .n_mat = 1, .row_bytes = C * 4};
 		uint64_t done = u->done; /* extra copies: no file bytes to report */
@@ -216,7 +230,7 @@ static int mla_decompress_weights(struct upload *u, struct layer_weights *L, uin
 		if (!st) st = put(u, &L->mla_wv, any, wv, H * Dv * C * 4);
 		u->done = done;
 	}
-	free(wk), free(wv), free(row);
+	free(wk), free(wv);
 	return st;
 }
 
@@ -299,8 +313,7 @@ static int layer(struct upload *u, uint32_t il, struct layer_weights *L)
 	TRY(vector(u, &L->kv_a_norm, i, "attn_kv_a_norm.weight"));
 	TRY(matrix(u, &L->k_b, i, "attn_k_b.weight"));
 	TRY(matrix(u, &L->v_b, i, "attn_v_b.weight"));
-	if (lookup(u->m, i, "attn_kv_b.weight")) TRY(split_kv_b(u, L, il));
-	if (u->m->layers[il].attn == ATTN_MLA && mla_decompress_prefill(u->g)) TRY(mla_decompress_weights(u, L, il));
+	if (u->m->layers[il].attn == ATTN_MLA) TRY(mla_derived(u, L, il));
 	if (u->m->layers[il].ffn_norm_post_attn) { /* the pre-FFN norm is stored as post_attention_norm */
 		L->ffn_norm = L->post_attn_norm;
 		L->ffn_norm.view.buf = &L->ffn_norm.buf; /* views point at their weight's own buffer struct */
