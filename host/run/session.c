@@ -364,7 +364,8 @@ int session_eval(struct session *s, const uint32_t *tokens, uint32_t n, bool all
 		struct fwd_graph *gr;
 		TRY(graph(s, i, all, &gr));
 		write_step(s, tokens + done, c, s->n_past);
-		memcpy(s->history + s->n_past, tokens + done, (size_t)c * sizeof *tokens);
+		/* memmove: a rewind reruns the history from itself */
+		memmove(s->history + s->n_past, tokens + done, (size_t)c * sizeof *tokens);
 		TRY(fwd_graph_run(gr));
 		/* llvmpipe JIT-compiles each kernel at its first dispatch, not at pipeline creation
 		 * (a 16-token run showed the f32 router matvec at 8.5 ms a call instead of 0.2): on CPU
