@@ -17,7 +17,12 @@ enum attn_kind {
 	ATTN_GQA, /* GQA/MHA/MQA over a K and V cache (host/graph/forward.c) */
 	ATTN_MLA, /* multi-head latent attention over one latent cache (host/graph/attn_mla.c) */
 	ATTN_GDN, /* gated DeltaNet linear attention with its short conv and recurrent state (host/graph/attn_gdn.c) */
+	ATTN_KDA, /* Kimi delta attention: DeltaNet with a per-channel decay, q/k/v convs, low-rank gates (host/graph/attn_kda.c) */
 };
+/* Whether a layer carries a recurrent state (conv + delta-rule S) instead of a KV cache. */
+static inline bool attn_is_recurrent(enum attn_kind k) { return k == ATTN_GDN || k == ATTN_KDA; }
+/* Whether a MoE layer has the router's selection bias exp_probs_b.bias (DeepSeek V3, Kimi). */
+enum moe_bias { MOE_BIAS_NONE, MOE_BIAS_OPTIONAL /* synth writes it for sigmoid routing */, MOE_BIAS_REQUIRED };
 enum ffn_kind { FFN_GLU, FFN_MOE };
 enum glu_act { ACT_SILU, ACT_GELU_TANH };  /* SwiGLU, GeGLU */
 enum norm_place {
@@ -57,6 +62,7 @@ struct arch {
 	bool q_is_n_embd;       /* llama.cpp sizes Q as n_embd: n_head * head_dim must equal it */
 	bool moe_renorm;        /* the chosen experts' weights are renormalized to sum 1 (qwen3moe; not qwen2moe) */
 	bool gdn_heads_tiled;   /* gated DeltaNet: value head h reads key head h % Hk (Qwen3.5), else h / (Hv/Hk) */
+	enum moe_bias moe_bias; /* the selection bias exp_probs_b of MoE layers */
 	const struct hp_key *keys;
 	/* After the generic and table keys: defaults, derived values, checks. f is NULL in synth. */
 	int (*finish)(struct hparams *hp, const struct gguf_file *f);

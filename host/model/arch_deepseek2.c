@@ -105,6 +105,6 @@ static void deepseek2_layer(const struct hparams *hp, uint32_t il, struct layer_
 }
 
 const struct arch arch_deepseek2 = {
-	.name = "deepseek2", .family = "DeepSeek V2/V3, Kimi K2", .rope = ROPE_NORM, .keys = deepseek2_keys,
+	.name = "deepseek2", .family = "DeepSeek V2/V3, Kimi K2", .rope = ROPE_NORM, .moe_bias = MOE_BIAS_OPTIONAL, .keys = deepseek2_keys,
 	.finish = deepseek2_finish, .layer = deepseek2_layer,
 };

@@ -122,7 +122,8 @@ static int check_sizes(const struct hparams *hp, const char *path)
 	for (uint32_t il = 0; il < hp->n_layer; il++) {
 		if (hp->n_head[il] == 0)
 			return fail(VKLLM_E_FORMAT, "%s: layer %u has no attention heads (%s.attention.head_count)", path, il, hp->arch);
-		if (hp->n_head_kv[il] == 0 || hp->n_head[il] % hp->n_head_kv[il])
+		/* head_count_kv 0: a recurrent layer of a hybrid; model.c refuses it on attention layers */
+		if (hp->n_head_kv[il] && hp->n_head[il] % hp->n_head_kv[il])
 			return fail(VKLLM_E_FORMAT, "%s: layer %u: head_count %u is not a multiple of head_count_kv %u", path, il,
 			            hp->n_head[il], hp->n_head_kv[il]);
 	}
@@ -285,7 +286,7 @@ void hparams_write(const struct hparams *hp, struct gguf_writer *w, const struct
 		key_name(key, sizeof key, a, "rope.dimension_sections");
 		gguf_w_arr_i32(w, key, v, 4);
 	}
-	if (hp->ssm_d_state) {
+	if (hp->ssm_d_state && !hp->recurrent_by_kv_heads) {
 		/* gated DeltaNet: which layers are recurrent, as the converter writes it from layer_types
 		 * (MTP blocks false) */
 		bool rec[MODEL_MAX_LAYERS] = {0};

@@ -20,7 +20,8 @@ struct hparams {
 	uint32_t n_embd;            /* embedding_length */
 	uint32_t n_layer;           /* block_count */
 	uint32_t n_head[MODEL_MAX_LAYERS];    /* attention.head_count (scalar or per-layer array) */
-	uint32_t n_head_kv[MODEL_MAX_LAYERS]; /* attention.head_count_kv, default n_head */
+	uint32_t n_head_kv[MODEL_MAX_LAYERS]; /* attention.head_count_kv, default n_head; 0 marks a recurrent
+	                                       * layer of a hybrid (kimi-linear), refused on attention layers */
 	uint32_t n_ff[MODEL_MAX_LAYERS];      /* feed_forward_length */
 	uint32_t head_dim_k;        /* attention.key_length, default n_embd / n_head */
 	uint32_t head_dim_v;        /* attention.value_length, default n_embd / n_head */
@@ -77,6 +78,11 @@ struct hparams {
 	uint32_t full_attn_interval; /* full_attention_interval (default 4): every Nth layer is full attention */
 	bool is_recurrent[MODEL_MAX_LAYERS]; /* attention.recurrent_layers, else (il + 1) % interval != 0 */
 	uint32_t rope_sections[4];  /* rope.dimension_sections (qwen35's IMROPE) */
+	/* Kimi Linear's KDA layers reuse the fields above: ssm_d_state = kda.head_dim (key = value head
+	 * size), ssm_dt_rank = ssm_n_group = head_count (one key head per value head), and a layer is
+	 * recurrent where head_count_kv is 0 (llama.cpp's hybrid rule, as Jamba): then
+	 * attention.recurrent_layers is not written */
+	bool recurrent_by_kv_heads;
 
 	/* arch specifics */
 	uint32_t nope_every;        /* smollm3: every 4th layer has no RoPE (not in GGUF, hard-coded) */

@@ -15,6 +15,16 @@ void model_describe_layers(const struct arch *a, const struct hparams *hp, struc
 	for (uint32_t il = 0; il < hp->n_layer; il++) a->layer(hp, il, &layers[il]);
 }
 
+/* head_count_kv 0 marks a hybrid's recurrent layer: on a layer with attention it is an error */
+static int check_kv_heads(const struct model_file *m)
+{
+	for (uint32_t il = 0; il < m->hp.n_layer; il++)
+		if (!attn_is_recurrent(m->layers[il].attn) && m->hp.n_head_kv[il] == 0)
+			return fail(VKLLM_E_FORMAT, "%s: layer %u has attention but %s.attention.head_count_kv is 0 there", m->gguf.path,
+			            il, m->hp.arch);
+	return VKLLM_OK;
+}
+
 static int load_vocab_info(struct model_file *m)
 {
 	const struct gguf_file *f = &m->gguf;
@@ -120,6 +130,7 @@ static int check_model(struct model_file *m)
 	if (m->arch->finish) TRY(m->arch->finish(&m->hp, f));
 	TRY(load_vocab_info(m));
 	model_describe_layers(m->arch, &m->hp, m->layers);
+	TRY(check_kv_heads(m));
 	TRY(tensor_list_build(&m->specs, m->arch, &m->hp, m->layers));
 	TRY(check_tensors(m));
 	m->tied_output = gguf_tensor(f, "output.weight") == NULL;

@@ -74,6 +74,18 @@ static const struct synth_preset presets[] = {
 	 * file's MTP block (block 48) is not written. */
 	{"qwen3-next-80b-a3b", "qwen3next", "Qwen3-Next-80B-A3B", 2048, 48, 16, 2, 256, 5120, 151936, 262144, 512, 10, 512, 0,
 	 1e7f, 1e-6f, false, 0, false, 512, {0}, {.d_conv = 4, .n_k_heads = 16, .n_v_heads = 32, .head_dim = 128, .interval = 4, .n_rot = 64}},
+	/* Kimi-Linear-48B-A3B (moonshotai/Kimi-Linear-48B-A3B-Instruct config.json, as llama.cpp's
+	 * kimi-linear.cpp comments and torchtitan's KimiLinearModelArgs transcribe it): 27 layers,
+	 * full_attn_layers 4, 8, ..., 24 and 27 (1-based: every 4th and the last) MLA without RoPE, the
+	 * other 20 KDA (32 heads of 128, conv kernel 4); MLA q_lora_rank null, kv_lora 512, qk_nope 128 +
+	 * qk_rope 64, v 128; 256 experts of 1024, top-8, sigmoid with the bias, renormalized,
+	 * routed_scaling_factor 2.446, one shared expert; first_k_dense_replace 1 (dense 9216); rms eps
+	 * 1e-5; vocabulary 163840; untied; 1M context. */
+	{"kimi-linear-48b-a3b", "kimi-linear", "Kimi-Linear-48B-A3B", 2304, 27, 32, 1, 192, 9216, 163840, 1048576, 256, 8,
+	 1024, 0, 1e4f, 1e-5f, false, 0, false, 0,
+	 {.q_lora = 0, .kv_lora = 512, .rope = 64, .v_head = 128, .n_shared = 1, .n_dense_lead = 1, .gating = 2, .norm = true,
+	  .scale = 2.446f},
+	 {.d_conv = 4, .n_k_heads = 32, .n_v_heads = 32, .head_dim = 128, .interval = 4}},
 	{0},
 };
 
@@ -109,6 +121,16 @@ static void tiny_preset(struct synth_preset *p, const char *arch)
 		p->mla = (struct synth_mla){.q_lora = 96, .kv_lora = 32, .rope = 8, .v_head = 24, .n_shared = 1, .n_dense_lead = 1,
 		                            .n_group = 4, .n_group_used = 2, .gating = 2, .norm = true, .scale = 2.5f,
 		                            .yarn_factor = 4.0f, .yarn_orig_ctx = 1024, .mscale_all_dim = 1.0f};
+	}
+	if (!strcmp(arch, "kimi-linear")) {
+		/* Kimi Linear in small: 6 layers, KDA except the 4th and the last (MLA without RoPE, so KDA
+		 * follows MLA once); a dense first layer; 4 heads everywhere, KDA heads of 32; MLA heads of
+		 * nope 32 + pe 8, v 24 over a latent of 32; 8 experts top-2, sigmoid with the bias */
+		p->n_layer = 6, p->n_head_kv = 1, p->head_dim = 40, p->n_expert = 8, p->n_expert_used = 2, p->n_ff_exp = 32;
+		p->tied = false, p->norm_eps = 1e-5f;
+		p->mla = (struct synth_mla){.kv_lora = 32, .rope = 8, .v_head = 24, .n_shared = 1, .n_dense_lead = 1, .gating = 2,
+		                            .norm = true, .scale = 2.446f};
+		p->gdn = (struct synth_gdn){.d_conv = 4, .n_k_heads = 4, .n_v_heads = 4, .head_dim = 32, .interval = 4};
 	}
 }
 
@@ -217,9 +239,13 @@ static int make_hparams(struct hparams *hp, const struct arch *a, const struct s
 		return fail(VKLLM_E_ARG, "experts: %u used of %u with FFN size %u is not a valid MoE shape", hp->n_expert_used,
 		            hp->n_expert, hp->n_ff_exp);
 	if (hp->n_expert && strcmp(a->name, "qwen3moe") && strcmp(a->name, "qwen2moe") && strcmp(a->name, "llama") &&
-	    strcmp(a->name, "deepseek2") && strcmp(a->name, "qwen3next") && strcmp(a->name, "qwen35moe"))
+	    strcmp(a->name, "deepseek2") && strcmp(a->name, "qwen3next") && strcmp(a->name, "qwen35moe") && strcmp(a->name, "kimi-linear"))
 		return fail(VKLLM_E_ARG, "architecture %s has no experts (--n-expert)", a->name);
-	if (!strcmp(a->name, "deepseek2")) TRY(mla_hparams(hp, p));
+	bool kimi = !strcmp(a->name, "kimi-linear");
+	if (kimi && p->mla.legacy_kv_b)
+		return fail(VKLLM_E_ARG, "--legacy-kv-b: kimi-linear files carry attn_k_b / attn_v_b (llama.cpp's legacy path "
+		            "for it is not the model)");
+	if (!strcmp(a->name, "deepseek2") || kimi) TRY(mla_hparams(hp, p));
 	if (p->gdn.head_dim) {
 		const struct synth_gdn *g = &p->gdn;
 		hp->ssm_d_conv = g->d_conv;
@@ -227,9 +253,14 @@ static int make_hparams(struct hparams *hp, const struct arch *a, const struct s
 		hp->ssm_n_group = g->n_k_heads;
 		hp->ssm_dt_rank = g->n_v_heads;
 		hp->ssm_d_inner = g->head_dim * g->n_v_heads;
-		hp->full_attn_interval = g->interval;
-		hp->n_rot = g->n_rot;
+		if (g->n_rot) hp->n_rot = g->n_rot;
 		memcpy(hp->rope_sections, g->sections, sizeof hp->rope_sections);
+		if (kimi) { /* full attention every interval-th layer and the last, as full_attn_layers; KDA: 0 KV heads */
+			for (uint32_t il = 0; il < hp->n_layer; il++)
+				hp->n_head_kv[il] = (il + 1) % g->interval == 0 || il + 1 == hp->n_layer ? 1 : 0;
+		} else {
+			hp->full_attn_interval = g->interval;
+		}
 	}
 	return a->finish ? a->finish(hp, NULL) : VKLLM_OK;
 }

@@ -101,6 +101,26 @@ static bool gdn_attention(struct tensor_list *l, const struct arch *a, const str
 	       ADD2(l, il, "ssm_out.weight", TR_MATRIX, true, value_dim, E);
 }
 
+/* Kimi delta attention (kimi-linear.cpp load_arch_tensors): q, k, v projections of H heads of D,
+ * each with its own conv kernel {d_conv, 1, H*D} (the converter's 4-d shape; a trailing 1 is the
+ * same ne), the decay's low-rank pair f_a {n_embd, D} and f_b {D, H*D} with a dt bias per channel,
+ * beta per head, -exp(A_log) per head {1, H}, the output gate's low-rank pair g_a, g_b, the norm
+ * over one head, and attn_output. */
+static bool kda_attention(struct tensor_list *l, const struct hparams *hp, int il, const struct layer_desc *d)
+{
+	uint64_t E = hp->n_embd, H = d->n_head, D = hp->ssm_d_state, HD = H * D, K = hp->ssm_d_conv;
+	return ADD2(l, il, "attn_q.weight", TR_MATRIX, true, E, HD) && ADD2(l, il, "attn_k.weight", TR_MATRIX, true, E, HD) &&
+	       ADD2(l, il, "attn_v.weight", TR_MATRIX, true, E, HD) &&
+	       add(l, il, "ssm_conv1d_q.weight", TR_CONV, true, 4, K, 1, HD) &&
+	       add(l, il, "ssm_conv1d_k.weight", TR_CONV, true, 4, K, 1, HD) &&
+	       add(l, il, "ssm_conv1d_v.weight", TR_CONV, true, 4, K, 1, HD) &&
+	       ADD2(l, il, "ssm_f_a.weight", TR_MATRIX, true, E, D) && ADD2(l, il, "ssm_f_b.weight", TR_MATRIX, true, D, HD) &&
+	       ADD2(l, il, "ssm_beta.weight", TR_MATRIX, true, E, H) && add(l, il, "ssm_a", TR_SSM_A, true, 4, 1, H, 1) &&
+	       ADD1(l, il, "ssm_dt.bias", TR_BIAS, true, HD) && ADD2(l, il, "ssm_g_a.weight", TR_MATRIX, true, E, D) &&
+	       ADD2(l, il, "ssm_g_b.weight", TR_MATRIX, true, D, HD) && ADD1(l, il, "ssm_norm.weight", TR_NORM, true, D) &&
+	       ADD2(l, il, "attn_output.weight", TR_MATRIX, true, HD, E);
+}
+
 static bool feed_forward(struct tensor_list *l, const struct arch *a, const struct hparams *hp, int il,
                          const struct layer_desc *d)
 {
@@ -117,12 +137,12 @@ static bool feed_forward(struct tensor_list *l, const struct arch *a, const stru
 			     ADD2(l, il, "ffn_down_shexp.weight", TR_MATRIX, true, S, E);
 		/* the gate is one row (ne {n_embd}), kept f32 like the router */
 		if (d->shexp_gate) ok = ok && ADD1(l, il, "ffn_gate_inp_shexp.weight", TR_ROUTER, true, E);
-		/* the selection bias (DeepSeek V3, Kimi K2): optional in llama.cpp, written by synth when
-		 * the routing is sigmoid, as converters do */
-		if (a == arch_find("deepseek2")) {
-			struct tensor_spec *b = ADD1(l, il, "exp_probs_b.bias", TR_BIAS, false, X);
+		/* the selection bias (DeepSeek V3, Kimi K2: optional in llama.cpp, written by synth when
+		 * the routing is sigmoid, as converters do; Kimi Linear: required) */
+		if (a->moe_bias != MOE_BIAS_NONE) {
+			struct tensor_spec *b = ADD1(l, il, "exp_probs_b.bias", TR_BIAS, a->moe_bias == MOE_BIAS_REQUIRED, X);
 			if (!b) return false;
-			b->synth = hp->expert_gating == 2;
+			b->synth = b->required || hp->expert_gating == 2;
 		}
 		return ok;
 	}
@@ -161,6 +181,7 @@ int tensor_list_build(struct tensor_list *l, const struct arch *a, const struct 
 		ok = norms(l, hp, (int)il, &layers[il]) &&
 		     (layers[il].attn == ATTN_MLA   ? mla_attention(l, hp, (int)il, &layers[il])
 		      : layers[il].attn == ATTN_GDN ? gdn_attention(l, a, hp, (int)il)
+		      : layers[il].attn == ATTN_KDA ? kda_attention(l, hp, (int)il, &layers[il])
 		                                    : attention(l, a, hp, (int)il, &layers[il])) &&
 		     feed_forward(l, a, hp, (int)il, &layers[il]);
 	if (!ok) {
