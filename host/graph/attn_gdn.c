@@ -28,13 +28,16 @@ void gdn_widths(const struct model_file *m, struct gdn_widths *w)
 	const struct hparams *hp = &m->hp;
 	memset(w, 0, sizeof *w);
 	uint32_t il = 0;
-	while (il < hp->n_layer && m->layers[il].attn != ATTN_GDN) il++;
+	while (il < hp->n_layer && !attn_is_recurrent(m->layers[il].attn)) il++;
 	if (il == hp->n_layer) return;
-	/* every DeltaNet layer has the model's one ssm.* shape */
+	/* every DeltaNet layer has the model's one ssm.* shape (KDA: Hk = Hv heads of ssm_d_state) */
 	w->value = hp->ssm_d_state * hp->ssm_dt_rank;
 	w->conv = 2 * hp->ssm_d_state * hp->ssm_n_group + w->value;
 	w->ba = 2 * hp->ssm_dt_rank;
 	w->heads = hp->ssm_dt_rank;
+	bool kda = m->layers[il].attn == ATTN_KDA;
+	w->gate = kda ? w->value : w->heads;
+	w->low_rank = kda ? hp->ssm_d_state : 0;
 }
 
 void gdn_state_bytes(const struct model_file *m, uint64_t *conv, uint64_t *delta)
@@ -54,14 +57,16 @@ bool gdn_chunked_prefill(const struct gpu *g)
 	return !gpu_is_cpu(g);
 }
 
-static void delta_desc(const struct fwd_state *s, uint32_t n, struct gdn_desc *d)
+void gdn_delta_desc(const struct fwd_state *s, uint32_t n, struct gdn_desc *d)
 {
 	const struct hparams *hp = &s->m->hp;
-	uint32_t D = hp->ssm_d_state, conv = 2 * D * hp->ssm_n_group + D * hp->ssm_dt_rank;
+	struct gdn_widths w;
+	gdn_widths(s->m, &w);
+	uint32_t D = hp->ssm_d_state;
 	*d = (struct gdn_desc){
 		.n_tokens = n, .n_head_k = hp->ssm_n_group, .n_head_v = hp->ssm_dt_rank, .head_dim_k = D, .head_dim_v = D,
-		.heads_tiled = s->m->arch->gdn_heads_tiled, .qk_l2norm = true, .l2_eps = hp->norm_eps,
-		.scale = 1.0f / sqrtf((float)D), .q_stride = conv, .k_stride = conv, .v_stride = conv,
+		.heads_tiled = s->m->arch->gdn_heads_tiled, .gate_per_channel = w.gate > w.heads, .qk_l2norm = true,
+		.l2_eps = hp->norm_eps, .scale = 1.0f / sqrtf((float)D), .q_stride = w.conv, .k_stride = w.conv, .v_stride = w.conv,
 	};
 }
 
@@ -71,7 +76,7 @@ uint64_t gdn_scratch_bytes(const struct fwd_state *s, uint32_t n)
 	gdn_widths(s->m, &w);
 	if (!w.heads || n < 2 || !gdn_chunked_prefill(s->g)) return 0;
 	struct gdn_desc d;
-	delta_desc(s, n, &d);
+	gdn_delta_desc(s, n, &d);
 	return op_gdn_chunked_scratch_bytes(&d);
 }
 
@@ -99,7 +104,7 @@ int record_attn_gdn(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint3
 	}
 	TRY(op_gdn_conv(rec, cv, gpu_whole(&s->k_cache[il]), qkv, fwd_whole(&L->gdn_conv), n, conv, hp->ssm_d_conv, 0, 0));
 	struct gdn_desc dd;
-	delta_desc(s, n, &dd);
+	gdn_delta_desc(s, n, &dd);
 	struct gpu_view q = {cv.buf, cv.offset, cv.size - (VkDeviceSize)(key_dim + value_dim) * 4};
 	struct gpu_view k = {cv.buf, cv.offset + (VkDeviceSize)key_dim * 4, cv.size - (VkDeviceSize)(key_dim + value_dim) * 4};
 	struct gpu_view v = {cv.buf, cv.offset + (VkDeviceSize)2 * key_dim * 4, cv.size - (VkDeviceSize)2 * key_dim * 4};

@@ -3,6 +3,7 @@
  * blocks come in the same order and each names the reference function it matches. */
 #include "graph/forward.h"
 #include "graph/attn_gdn.h"
+#include "graph/attn_kda.h"
 #include "graph/attn_mla.h"
 #include "graph/forward_internal.h"
 
@@ -40,6 +41,7 @@ void fwd_widths(const struct model_file *m, struct fwd_widths *wd)
 			q = d->n_head * hparams_mla_head_k(hp), att = d->n_head * hparams_mla_head_v(hp);
 			k = v = 0;
 		}
+		if (attn_is_recurrent(d->attn)) q = k = v = att = 0; /* their own buffers (gdn_widths) */
 		if (q > wd->q) wd->q = q;
 		if (k > wd->k) wd->k = k;
 		if (v > wd->v) wd->v = v;
@@ -73,7 +75,7 @@ uint64_t fwd_attn_scratch_bytes(const struct fwd_state *s, uint32_t n_tokens)
 	for (uint32_t il = 0; il < s->m->hp.n_layer; il++) {
 		struct attn_desc a;
 		attn_desc(s, il, n_tokens, &a);
-		if (s->m->layers[il].attn == ATTN_GDN) continue; /* its scratch is gdn_scratch */
+		if (attn_is_recurrent(s->m->layers[il].attn)) continue; /* its scratch is gdn_scratch */
 		uint64_t b = s->m->layers[il].attn == ATTN_MLA ? mla_attn_scratch_bytes(s, il, n_tokens)
 		                                               : op_attention_scratch_bytes(s->g, &a);
 		if (b > most) most = b;
@@ -419,6 +421,7 @@ int fwd_graph_record(struct fwd_state *s, struct fwd_graph *gr, uint32_t n, bool
 			enum attn_kind kind = s->m->layers[i - 1].attn;
 			st = kind == ATTN_MLA   ? record_attn_mla(s, rec, i - 1, n)
 			     : kind == ATTN_GDN ? record_attn_gdn(s, rec, i - 1, n)
+			     : kind == ATTN_KDA ? record_attn_kda(s, rec, i - 1, n)
 			                        : record_attention(s, rec, i - 1, n);
 			if (st == VKLLM_OK) st = record_ffn(s, rec, i - 1, n);
 		} else st = record_head(s, rec, n, all);

@@ -52,10 +52,11 @@ struct fwd_state {
 	struct gpu_buffer mla_qabs, mla_olat;       /* [pass][n_head][kv_lora] */
 	struct gpu_buffer mla_head_ids;             /* [pass * n_head] uint32: a % n_head */
 	struct gpu_buffer mla_k, mla_v;             /* the decompressed form's K [n_ctx][H][nope + rope], V [n_ctx][H][v] */
-	/* gated DeltaNet (host/graph/attn_gdn.c), [n_batch] rows; a DeltaNet layer's state is in its
-	 * k_cache (the conv state) and v_cache (S) slots */
+	/* gated DeltaNet and KDA (host/graph/attn_gdn.c, attn_kda.c), [n_batch] rows; a recurrent
+	 * layer's state is in its k_cache (the conv state) and v_cache (S) slots */
 	struct gpu_buffer gdn_qkv, gdn_conv, gdn_z, gdn_o;  /* [n_batch][conv channels], .., [n_batch][value_dim] */
-	struct gpu_buffer gdn_b, gdn_a, gdn_g, gdn_beta;    /* [n_batch][2 Hv] (b and a), [n_batch][Hv] */
+	struct gpu_buffer gdn_b, gdn_a, gdn_g, gdn_beta;    /* [n_batch][2 Hv] (b and a), [n_batch][gate width] x2, [n_batch][Hv] */
+	struct gpu_buffer kda_lr;                           /* KDA's low-rank projections: [n_batch][head size] */
 	struct gpu_buffer gdn_scratch;                      /* the chunked delta rule's */
 	struct gpu_buffer attn_gate;                        /* qwen3next's gated attention: [n_batch][n_head * head_dim] */
 	struct gpu_buffer logits;       /* [n_logits][n_vocab] f32 */

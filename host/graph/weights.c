@@ -329,6 +329,13 @@ static int layer(struct upload *u, uint32_t il, struct layer_weights *L)
 	TRY(vector(u, &L->gdn_a, i, "ssm_a"));
 	TRY(vector(u, &L->gdn_norm, i, "ssm_norm.weight"));
 	TRY(matrix(u, &L->gdn_out, i, "ssm_out.weight"));
+	TRY(vector(u, &L->kda_conv_q, i, "ssm_conv1d_q.weight"));
+	TRY(vector(u, &L->kda_conv_k, i, "ssm_conv1d_k.weight"));
+	TRY(vector(u, &L->kda_conv_v, i, "ssm_conv1d_v.weight"));
+	TRY(matrix(u, &L->kda_f_a, i, "ssm_f_a.weight"));
+	TRY(matrix(u, &L->kda_f_b, i, "ssm_f_b.weight"));
+	TRY(matrix(u, &L->kda_g_a, i, "ssm_g_a.weight"));
+	TRY(matrix(u, &L->kda_g_b, i, "ssm_g_b.weight"));
 	return VKLLM_OK;
 }
 
@@ -367,7 +374,7 @@ static void free_weight(struct gpu *g, struct weight *w)
 
 /* Every weight of a layer: the parts first (LAYER_PARTS of them), then the fused buffers that hold
  * some of the parts' bytes (their views are row ranges of these). */
-enum { LAYER_PARTS = 49, LAYER_ALL = 52 };
+enum { LAYER_PARTS = 56, LAYER_ALL = 59 };
 static void layer_weight_list(struct layer_weights *L, struct weight *all[LAYER_ALL])
 {
 	struct weight *list[LAYER_ALL] = {
@@ -379,6 +386,7 @@ static void layer_weight_list(struct layer_weights *L, struct weight *all[LAYER_
 		&L->mla_wk, &L->mla_wv,
 		&L->gdn_qkv, &L->gdn_gate, &L->gdn_beta, &L->gdn_alpha, &L->gdn_conv, &L->gdn_dt, &L->gdn_a, &L->gdn_norm,
 		&L->gdn_out, &L->wq_gate, &L->gdn_ba,
+		&L->kda_conv_q, &L->kda_conv_k, &L->kda_conv_v, &L->kda_f_a, &L->kda_f_b, &L->kda_g_a, &L->kda_g_b,
 		&L->qkv, &L->gate_up, &L->gate_up_shexp};
 	memcpy(all, list, sizeof list);
 }

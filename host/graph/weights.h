@@ -38,6 +38,10 @@ struct layer_weights {
 	 * (qwen3next's grouped ssm_ba, or qwen35's ssm_beta and ssm_alpha), the conv taps, dt bias, -exp(A_log),
 	 * the per-head output norm and the output projection */
 	struct weight gdn_qkv, gdn_gate, gdn_ba, gdn_beta, gdn_alpha, gdn_conv, gdn_dt, gdn_a, gdn_norm, gdn_out;
+	/* Kimi delta attention (host/graph/attn_kda.c) besides wq|wk|wv, gdn_beta, gdn_dt (per channel),
+	 * gdn_a, gdn_norm and wo: the q, k, v conv taps, and the low-rank pairs of the decay (f) and of
+	 * the output gate (g) */
+	struct weight kda_conv_q, kda_conv_k, kda_conv_v, kda_f_a, kda_f_b, kda_g_a, kda_g_b;
 	/* qwen3next's gated attention: attn_q's rows are [query | gate] per head; uploaded as all the
 	 * query rows, then all the gate rows (wq the first half, wq_gate the second) */
 	struct weight wq_gate;

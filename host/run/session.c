@@ -77,8 +77,9 @@ static int create_gdn(struct session *s)
 	TRY(buffer(s, &fs->gdn_z, B * w.value * 4, GPU_MEM_DEVICE, "deltanet z"));
 	TRY(buffer(s, &fs->gdn_o, B * w.value * 4, GPU_MEM_DEVICE, "deltanet out"));
 	TRY(buffer(s, &fs->gdn_b, B * w.ba * 4, GPU_MEM_DEVICE, "deltanet b|a"));
-	TRY(buffer(s, &fs->gdn_a, B * w.heads * 4, GPU_MEM_DEVICE, "deltanet a"));
-	TRY(buffer(s, &fs->gdn_g, B * w.heads * 4, GPU_MEM_DEVICE, "deltanet g"));
+	TRY(buffer(s, &fs->gdn_a, B * w.gate * 4, GPU_MEM_DEVICE, "deltanet a"));
+	TRY(buffer(s, &fs->gdn_g, B * w.gate * 4, GPU_MEM_DEVICE, "deltanet g"));
+	if (w.low_rank) TRY(buffer(s, &fs->kda_lr, B * w.low_rank * 4, GPU_MEM_DEVICE, "kda low rank"));
 	TRY(buffer(s, &fs->gdn_beta, B * w.heads * 4, GPU_MEM_DEVICE, "deltanet beta"));
 	return VKLLM_OK; /* the chunked scratch is sized with the attention scratch, per chunk size */
 }
@@ -93,7 +94,7 @@ static int zero_states(struct session *s)
 	if (!zeros) return fail(VKLLM_E_NOMEM, "out of host memory");
 	int st = VKLLM_OK;
 	for (uint32_t il = 0; !st && il < s->m->hp.n_layer; il++)
-		if (s->m->layers[il].attn == ATTN_GDN) {
+		if (attn_is_recurrent(s->m->layers[il].attn)) {
 			st = gpu_upload(s->g, &s->fs.k_cache[il], 0, zeros, conv);
 			if (!st) st = gpu_upload(s->g, &s->fs.v_cache[il], 0, zeros, delta);
 		}
@@ -126,7 +127,7 @@ static int create(struct session *s)
 		uint64_t kb = (uint64_t)fs->n_ctx * d->n_head_kv * hp->head_dim_k * elem;
 		uint64_t vb = (uint64_t)fs->n_ctx * d->n_head_kv * hp->head_dim_v * elem;
 		if (d->attn == ATTN_MLA) kb = mla_cache_bytes(s->m, fs->n_ctx, elem), vb = 0; /* one latent cache */
-		if (d->attn == ATTN_GDN) gdn_state_bytes(s->m, &kb, &vb); /* the recurrent state: conv, then S */
+		if (attn_is_recurrent(d->attn)) gdn_state_bytes(s->m, &kb, &vb); /* the recurrent state: conv, then S */
 		if (kb > s->g->profile.max_storage_buffer_range || vb > s->g->profile.max_storage_buffer_range)
 			return fail(VKLLM_E_UNSUPPORTED,
 			            "a KV cache of %u positions needs %llu MiB per layer, more than one binding of device %s allows "
@@ -246,7 +247,7 @@ void session_destroy(struct session *s)
 	                             &fs->moe_x, &fs->moe_gate, &fs->moe_up, &fs->moe_down, &fs->mla_qa, &fs->mla_kv,
 	                             &fs->mla_qn, &fs->mla_qp, &fs->mla_qabs, &fs->mla_olat, &fs->mla_head_ids,
 	                             &fs->mla_k, &fs->mla_v, &fs->gdn_qkv, &fs->gdn_conv, &fs->gdn_z, &fs->gdn_o,
-	                             &fs->gdn_b, &fs->gdn_a, &fs->gdn_g, &fs->gdn_beta, &fs->gdn_scratch, &fs->attn_gate};
+	                             &fs->gdn_b, &fs->gdn_a, &fs->gdn_g, &fs->gdn_beta, &fs->gdn_scratch, &fs->attn_gate, &fs->kda_lr};
 	free(s->history);
 	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
 		if (bufs[i]->buffer) gpu_buffer_destroy(s->g, bufs[i]);

@@ -36,7 +36,7 @@ if (!vkllm || !dir) {
   process.exit(2);
 }
 const ARCHS = ["llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3", "deepseek2", "qwen3next",
-               "qwen35", "qwen35moe"];
+               "qwen35", "qwen35moe", "kimi-linear"];
 const archs = opt("--arch", ARCHS.join(",")).split(",");
 const MODELS = archs.map((arch) => ({name: `${arch}-f32`, synth: ["--arch", arch]}));
 if (archs.includes("llama"))
