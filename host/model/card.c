@@ -38,7 +38,7 @@ void card_compute(const struct model_file *m, struct card *c)
  * attn_kv_b is the same up-projection). Beside it, what the same heads would cache as MHA (every
  * head its key nope+rope and value) and as GQA with 8 KV heads (Llama 3's choice at every size,
  * 8B to 405B; fewer when the model has fewer heads): the point of MLA, from the file. */
-const uint32_t card_ctx_compare[2] = {4096, 262144};
+const uint32_t card_ctx_compare[CARD_N_CTX] = {4096, 131072, 1048576};
 
 void card_kv(const struct hparams *hp, const struct layer_desc *layers, struct card *c)
 {
@@ -52,7 +52,7 @@ void card_kv(const struct hparams *hp, const struct layer_desc *layers, struct c
 	for (uint32_t il = 0; il < hp->n_layer; il++) {
 		const struct layer_desc *d = &layers[il];
 		uint64_t ctx = d->swa && hp->n_swa < hp->n_ctx_train ? hp->n_swa : hp->n_ctx_train, per_token;
-		if (d->attn == ATTN_GDN) {
+		if (attn_is_recurrent(d->attn)) { /* DeltaNet or KDA: Hk = Hv heads of state_size for KDA */
 			uint64_t conv_channels = 2ull * hp->ssm_n_group * hp->ssm_d_state + (uint64_t)hp->ssm_dt_rank * hp->ssm_d_state;
 			c->n_gdn_layers++;
 			c->gdn_conv_bytes += 4ull * (hp->ssm_d_conv - 1) * conv_channels;
@@ -64,6 +64,7 @@ void card_kv(const struct hparams *hp, const struct layer_desc *layers, struct c
 			uint32_t g = d->n_head < 8 ? d->n_head : 8;
 			per_token = 2ull * (hp->n_lora_kv + hp->n_rot);
 			c->kv_mla = true;
+			attn_per_token = per_token; /* a hybrid's all-attention twin: every layer this MLA */
 			c->kv_mha_per_token += 2ull * d->n_head * head;
 			c->kv_gqa_per_token += 2ull * g * head;
 			if (g < c->kv_gqa_heads) c->kv_gqa_heads = g;
@@ -77,7 +78,7 @@ void card_kv(const struct hparams *hp, const struct layer_desc *layers, struct c
 	/* MLA layers have no window: the full context is n_ctx_train for each */
 	c->kv_mha_full = c->kv_mha_per_token * hp->n_ctx_train;
 	c->kv_gqa_full = c->kv_gqa_per_token * hp->n_ctx_train;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < CARD_N_CTX; i++) {
 		c->kv_at[i] = c->kv_bytes_per_token * card_ctx_compare[i];
 		c->kv_all_attn_at[i] = attn_per_token * hp->n_layer * card_ctx_compare[i];
 	}
@@ -127,11 +128,15 @@ static size_t mla_text(const struct model_file *m, const struct layer_desc *d, c
 	PUT("attention: MLA, %u heads; q ", d->n_head);
 	if (hp->n_lora_q) PUT("through rank %u (attn_q_a, norm, attn_q_b)", hp->n_lora_q);
 	else PUT("plain (attn_q)");
-	PUT("; keys and values compressed to rank %u (normed) plus one RoPE key of %u shared by all heads", hp->n_lora_kv,
-	    rope);
-	PUT("\n      per head: key %u (%u nope + %u rope), value %u; %s", dk, dk - rope, rope, dv,
+	PUT("; keys and values compressed to rank %u (normed) plus one %s key of %u shared by all heads", hp->n_lora_kv,
+	    d->rope ? "RoPE" : "unrotated", rope);
+	PUT("\n      per head: key %u (%u nope + %u %s), value %u; %s", dk, dk - rope, rope, d->rope ? "rope" : "pe", dv,
 	    hparams_is_mla(hp) ? "attn_k_b/attn_v_b" : "legacy attn_kv_b");
 	PUT("; decode: absorbed, MQA over the latent cache (%u values a token)", hp->n_lora_kv + rope);
+	if (!d->rope) {
+		PUT("\n      NoPE: no position encoding anywhere (the KDA layers' order carries position)");
+		return k;
+	}
 	PUT("\n      RoPE %s base %g on the %u rope dims", m->arch->rope == ROPE_NEOX ? "NeoX" : "normal", d->rope_base, rope);
 	if (hp->rope_scaling == ROPE_SCALING_YARN && d->rope_freq_scale < 1.0f) {
 		PUT(", YaRN x%g from %u tokens", 1.0 / d->rope_freq_scale, hp->n_ctx_orig_yarn);
@@ -159,6 +164,18 @@ static size_t gdn_text(const struct model_file *m, char *out, size_t n)
 	    hp->ssm_d_state);
 	if (hp->ssm_dt_rank > hp->ssm_n_group)
 		PUT(", value head h reads key head %s", strcmp(m->arch->name, "qwen3next") ? "h mod key heads" : "h / (value/key heads)");
+	return k;
+}
+
+/* Kimi delta attention: heads, the three convs, the per-channel decay and the sigmoid output gate */
+static size_t kda_text(const struct model_file *m, char *out, size_t n)
+{
+	const struct hparams *hp = &m->hp;
+	size_t k = 0;
+	uint32_t H = hp->ssm_dt_rank, D = hp->ssm_d_state;
+	PUT("Kimi delta attention (KDA): %u heads of %u; q, k, v each through a short conv of %u; decay per channel (%u a "
+	    "token) through rank %u plus dt bias; output gate sigmoid through rank %u; f32 state %u x %u per head",
+	    H, D, hp->ssm_d_conv, H * D, D, D, D, D);
 	return k;
 }
 
@@ -217,7 +234,10 @@ static size_t ffn_text(const struct model_file *m, const struct layer_desc *d, c
 
 static void layer_text(const struct model_file *m, const struct layer_desc *d, char *out, size_t n)
 {
-	size_t k = d->attn == ATTN_MLA ? mla_text(m, d, out, n) : d->attn == ATTN_GDN ? gdn_text(m, out, n) : gqa_text(m, d, out, n);
+	size_t k = d->attn == ATTN_MLA   ? mla_text(m, d, out, n)
+	           : d->attn == ATTN_GDN ? gdn_text(m, out, n)
+	           : d->attn == ATTN_KDA ? kda_text(m, out, n)
+	                                 : gqa_text(m, d, out, n);
 	PUT("\n      ");
 	if (k < n) ffn_text(m, d, out + k, n - k);
 }
@@ -305,14 +325,17 @@ void card_print_text(const struct model_file *m, const struct card *c, FILE *f)
 		bytes_h(a, sizeof a, (double)(c->gdn_conv_bytes + c->gdn_delta_bytes));
 		bytes_h(s1, sizeof s1, (double)c->gdn_conv_bytes);
 		bytes_h(s2, sizeof s2, (double)c->gdn_delta_bytes);
-		fprintf(f, "  state         %s per sequence, constant (f32, %u DeltaNet layers): conv %s, DeltaNet %s\n", a,
-		        c->n_gdn_layers, s1, s2);
-		for (int i = 0; i < 2; i++) {
-			bytes_h(a, sizeof a, (double)(c->kv_at[i] + c->gdn_conv_bytes + c->gdn_delta_bytes));
+		const char *kind = m->arch->name[0] == 'k' ? "KDA" : "DeltaNet"; /* one kind per model */
+		fprintf(f, "  state         %s per sequence, constant (f32, %u %s layers): conv %s, %s %s\n", a, c->n_gdn_layers, kind,
+		        s1, kind, s2);
+		for (int i = 0; i < CARD_N_CTX; i++) {
+			uint64_t ours = c->kv_at[i] + c->gdn_conv_bytes + c->gdn_delta_bytes;
+			bytes_h(a, sizeof a, (double)ours);
 			bytes_h(s1, sizeof s1, (double)c->kv_at[i]);
 			bytes_h(b, sizeof b, (double)c->kv_all_attn_at[i]);
-			fprintf(f, "                at %u tokens: %s (KV %s + state) against %s with all %u layers full attention%s\n",
-			        card_ctx_compare[i], a, s1, b, hp->n_layer, i ? "" : " (same KV heads and head dims, f16)");
+			fprintf(f, "                at %u tokens: %s (KV %s + state) against %s with all %u layers full attention (%.1fx)%s\n",
+			        card_ctx_compare[i], a, s1, b, hp->n_layer, (double)c->kv_all_attn_at[i] / (double)ours,
+			        i ? "" : c->kv_mla ? " (their MLA latent cache, f16)" : " (same KV heads and head dims, f16)");
 		}
 	}
 	if (c->kv_mla) {
@@ -403,7 +426,13 @@ static void json_layer(struct json *j, const struct model_file *m, uint32_t firs
 	json_key(j, "attention");
 	json_object_begin(j);
 	if (d->attn == ATTN_MLA) json_mla(j, m, d);
-	else if (d->attn == ATTN_GDN) {
+	else if (d->attn == ATTN_KDA) {
+		json_key(j, "kind"), json_string(j, "kda");
+		json_key(j, "n_head"), json_u64(j, hp->ssm_dt_rank);
+		json_key(j, "head_dim"), json_u64(j, hp->ssm_d_state);
+		json_key(j, "conv_kernel"), json_u64(j, hp->ssm_d_conv);
+		json_key(j, "gate"), json_string(j, "per_channel");
+	} else if (d->attn == ATTN_GDN) {
 		json_key(j, "kind"), json_string(j, "gdn");
 		json_key(j, "n_head_k"), json_u64(j, hp->ssm_n_group);
 		json_key(j, "n_head_v"), json_u64(j, hp->ssm_dt_rank);
@@ -494,7 +523,7 @@ void card_print_json(const struct model_file *m, const struct card *c, FILE *f)
 		json_key(&j, "bytes_per_sequence"), json_u64(&j, c->gdn_conv_bytes + c->gdn_delta_bytes);
 		json_key(&j, "compare");
 		json_array_begin(&j);
-		for (int i = 0; i < 2; i++) {
+		for (int i = 0; i < CARD_N_CTX; i++) {
 			json_object_begin(&j);
 			json_key(&j, "tokens"), json_u64(&j, card_ctx_compare[i]);
 			json_key(&j, "kv_bytes"), json_u64(&j, c->kv_at[i]);

@@ -253,6 +253,22 @@ static void check_arch_specifics(const struct model_file *m)
 		EXPECT(m->layers[0].ffn == FFN_MOE && hp->n_expert == 8 && hp->n_expert_used == 2 && hp->n_ff_exp == 32, "qwen3moe");
 	if (!strcmp(a, "qwen2")) EXPECT(gguf_tensor(&m->gguf, "blk.0.attn_q.bias") != NULL, "qwen2 has QKV bias");
 	if (!strcmp(a, "qwen3")) EXPECT(m->layers[1].qk_norm == QK_NORM_HEAD && m->tied_output, "qwen3 recipe");
+	if (!strcmp(a, "kimi-linear")) {
+		/* 6 layers: KDA but the 4th and the last (MLA without RoPE); layer 0 dense; KDA 4 heads of 32 */
+		for (uint32_t il = 0; il < 6; il++) {
+			const struct layer_desc *d = &m->layers[il];
+			bool full = il == 3 || il == 5;
+			EXPECT(d->attn == (full ? ATTN_MLA : ATTN_KDA) && !d->rope && hp->n_head_kv[il] == (full ? 1u : 0u) &&
+			           d->ffn == (il ? FFN_MOE : FFN_GLU) && d->shexp == (il > 0),
+			       "kimi-linear layer %u recipe", il);
+		}
+		EXPECT(hp->ssm_d_state == 32 && hp->ssm_dt_rank == 4 && hp->ssm_n_group == 4 && hp->ssm_d_conv == 4 && !hp->n_lora_q &&
+		           hp->n_lora_kv == 32 && hp->head_dim_k_mla == 40 && hp->expert_gating == 2 && hp->expert_weights_scale == 2.446f,
+		       "kimi-linear sizes");
+		EXPECT(gguf_tensor(&m->gguf, "blk.0.ssm_conv1d_q.weight")->n_dims == 4 && gguf_tensor(&m->gguf, "blk.1.exp_probs_b.bias") &&
+		           !gguf_tensor(&m->gguf, "kimi-linear.attention.recurrent_layers"),
+		       "kimi-linear tensors");
+	}
 }
 
 /* deepseek2's tiny model: V3's layout in small (synth.c tiny_preset) */
@@ -289,13 +305,14 @@ static void test_tiny_models(void)
 		EXPECT(st == VKLLM_OK, "open %s: %s", (*a)->name, vkllm_error());
 		if (st) continue;
 		/* MLA files are MQA over the latent row: one KV "head" of kv_lora 32 + rope 8, value 32 */
-		bool mla = m.layers[0].attn == ATTN_MLA;
-		uint32_t want_kv = mla ? 1 : 2, want_dk = mla ? 40 : 16;
+		/* kimi-linear: layer 0 is KDA (no KV heads), its MLA layers as deepseek2's */
+		bool kda = m.layers[0].attn == ATTN_KDA, mla = m.layers[0].attn == ATTN_MLA || kda;
+		uint32_t want_kv = kda ? 0 : mla ? 1 : 2, want_dk = mla ? 40 : 16, n_mla = 0;
 		EXPECT(m.arch == *a && m.hp.n_embd == 64 && m.hp.n_head[0] == 4 && m.hp.n_head_kv[0] == want_kv &&
 		           m.hp.head_dim_k == want_dk && m.hp.n_vocab == m.vocab.n_tokens,
 		       "%s hparams", (*a)->name);
 		check_arch_specifics(&m);
-		if (mla) check_deepseek2(&m);
+		if (mla && !kda) check_deepseek2(&m);
 		/* weight scales: projections and embeddings N(0, 1/sqrt(n_in)), norms about 1; the output
 		 * projection has no attention gain on any arch. Tolerance 10%: 4096 or more samples, so
 		 * the sd is known to about 1%. */
@@ -317,12 +334,14 @@ static void test_tiny_models(void)
 		EXPECT(c.params_total > 0 && c.params_active <= c.params_total, "card");
 		/* KV cache per token: f16 K and V for every layer; MLA: the latent row of 32 + 8 */
 		uint64_t kv = 0;
-		for (uint32_t il = 0; il < m.hp.n_layer; il++)
-			kv += m.layers[il].attn == ATTN_GDN ? 0 : mla ? 2 * 40 : 2ull * 2 * m.layers[il].n_head_kv * 16;
+		for (uint32_t il = 0; il < m.hp.n_layer; il++) {
+			n_mla += m.layers[il].attn == ATTN_MLA;
+			kv += attn_is_recurrent(m.layers[il].attn) ? 0 : mla ? 2 * 40 : 2ull * 2 * m.layers[il].n_head_kv * 16;
+		}
 		EXPECT(c.kv_bytes_per_token == kv, "%s kv bytes %llu, expected %llu", (*a)->name,
 		       (unsigned long long)c.kv_bytes_per_token, (unsigned long long)kv);
 		/* beside it, 4 heads of key 40 and value 24 as MHA; GQA with 8 heads is no smaller */
-		EXPECT(c.kv_mla == mla && (!mla || (c.kv_mha_per_token == 3 * 2 * 4 * 64 && c.kv_gqa_heads == 4 &&
+		EXPECT(c.kv_mla == mla && (!mla || (c.kv_mha_per_token == n_mla * 2 * 4 * 64 && c.kv_gqa_heads == 4 &&
 		                                     c.kv_mha_full == c.kv_mha_per_token * 4096)),
 		       "%s: MLA comparison %llu", (*a)->name, (unsigned long long)c.kv_mha_per_token);
 		model_file_close(&m);
@@ -531,8 +550,8 @@ static void test_gdn(void)
 	EXPECT(c.n_gdn_layers == 36 && c.gdn_conv_bytes == 36ull * 3 * 8192 * 4 && c.gdn_delta_bytes == 36ull * 32 * 128 * 128 * 4,
 	       "qwen3-next state: %u layers, conv %llu, delta %llu", c.n_gdn_layers, (unsigned long long)c.gdn_conv_bytes,
 	       (unsigned long long)c.gdn_delta_bytes);
-	EXPECT(c.kv_bytes_per_token == 12 * 2048 && c.kv_at[0] == 12ull * 2048 * 4096 && c.kv_at[1] == 12ull * 2048 * 262144 &&
-	           c.kv_all_attn_at[0] == 48ull * 2048 * 4096 && c.kv_all_attn_at[1] == 48ull * 2048 * 262144,
+	EXPECT(c.kv_bytes_per_token == 12 * 2048 && c.kv_at[0] == 12ull * 2048 * 4096 && c.kv_at[1] == 12ull * 2048 * 131072 &&
+	           c.kv_all_attn_at[0] == 48ull * 2048 * 4096 && c.kv_all_attn_at[1] == 48ull * 2048 * 131072,
 	       "qwen3-next KV: %llu a token, %llu / %llu, all-attention %llu / %llu", (unsigned long long)c.kv_bytes_per_token,
 	       (unsigned long long)c.kv_at[0], (unsigned long long)c.kv_at[1], (unsigned long long)c.kv_all_attn_at[0],
 	       (unsigned long long)c.kv_all_attn_at[1]);
@@ -576,6 +595,100 @@ static void test_gdn(void)
 	}
 }
 
+/* kimi-linear: the preset's exact count against the published 48B / 3B, --n-layer, the card's state
+ * and latent cache at 128k and 1M against an all-MLA twin, and files whose keys disagree with
+ * their tensors. */
+struct kimi_config {
+	uint64_t E, L, H, D, K, kv_lora, nope, rope, v, ff, ff_exp, X, k, shared, dense, vocab;
+};
+
+static bool kimi_full(uint64_t il, uint64_t L) { return (il + 1) % 4 == 0 || il + 1 == L; }
+
+static void kimi_count(const struct kimi_config *c, uint64_t *total, uint64_t *active)
+{
+	uint64_t HD = c->H * c->D, Dk = c->nope + c->rope;
+	uint64_t kda = 3 * c->E * HD + 3 * c->K * HD + 2 * (c->E * c->D + c->D * HD) + c->E * c->H + c->H + HD + c->D + HD * c->E;
+	uint64_t mla = c->E * c->H * Dk + c->E * (c->kv_lora + c->rope) + c->kv_lora + c->H * c->nope * c->kv_lora +
+	               c->H * c->kv_lora * c->v + c->H * c->v * c->E;
+	uint64_t expert = 3 * c->E * c->ff_exp, moe = c->E * c->X + c->shared * expert + c->X;
+	*total = *active = 2 * c->vocab * c->E + c->E;
+	for (uint64_t il = 0; il < c->L; il++) {
+		uint64_t layer = 2 * c->E + (kimi_full(il, c->L) ? mla : kda);
+		bool dense = il < c->dense;
+		*total += layer + (dense ? 3 * c->E * c->ff : moe + c->X * expert);
+		*active += layer + (dense ? 3 * c->E * c->ff : moe + c->k * expert);
+	}
+}
+
+static void test_kimi_linear(void)
+{
+	/* Kimi-Linear-48B-A3B: the model card says 48B total and 3B activated. The tensors hold
+	 * 49.12 B and 3.48 B active, 3.11 B without the input embedding (Moonshot counts as DeepSeek
+	 * does, test_deepseek2_presets): 2.3% and 3.6% above the rounded names, so 4% */
+	struct kimi_config kc = {2304, 27, 32, 128, 4, 512, 128, 64, 128, 9216, 1024, 256, 8, 1, 1, 163840};
+	uint64_t total, active;
+	kimi_count(&kc, &total, &active);
+	struct synth_options o = {.type = -1, .seed = 1, .tied = -1, .dry_run = true, .preset = "kimi-linear-48b-a3b"};
+	struct synth_result r;
+	int st = synth_model(&o, &r);
+	EXPECT(st == VKLLM_OK && r.n_params == total && r.n_params_active == active,
+	       "kimi-linear-48b-a3b: %llu / %llu params, formula %llu / %llu (%s)", (unsigned long long)r.n_params,
+	       (unsigned long long)r.n_params_active, (unsigned long long)total, (unsigned long long)active, st ? vkllm_error() : "");
+	double t = r.n_params / 1e9, a = (r.n_params_active - kc.vocab * kc.E) / 1e9;
+	EXPECT(fabs(t / 48 - 1) < 0.04 && fabs(a / 3 - 1) < 0.04, "kimi-linear-48b-a3b: %.3f B / %.3f B against 48 / 3", t, a);
+	printf("# %-18s %7.3f B total %7.3f B active (%.3f B without the input embedding), published 48 / 3\n", o.preset, t,
+	       r.n_params_active / 1e9, a);
+	for (uint32_t L = 1; L <= 5; L++) { /* --n-layer: the last layer is MLA, every 4th too */
+		struct kimi_config c = kc;
+		c.L = L, c.dense = c.dense < L ? c.dense : L;
+		kimi_count(&c, &total, &active);
+		o.n_layer = L;
+		st = synth_model(&o, &r);
+		EXPECT(st == VKLLM_OK && r.n_params == total, "kimi-linear --n-layer %u: %llu params, formula %llu (%s)", L,
+		       (unsigned long long)r.n_params, (unsigned long long)total, st ? vkllm_error() : "");
+	}
+	o.n_layer = 0;
+
+	/* the card: 20 KDA layers of three convs 3 x 4096 and 32 heads of 128 x 128, f32; 7 MLA layers of
+	 * a latent row 512 + 64, f16; the all-attention twin has 27 such rows */
+	static struct hparams hp;
+	static struct layer_desc layers[MODEL_MAX_LAYERS];
+	struct card c;
+	EXPECT(synth_hparams(&o, &hp, layers) == VKLLM_OK, "kimi-linear hparams: %s", vkllm_error());
+	card_kv(&hp, layers, &c);
+	uint64_t row = 2 * (512 + 64);
+	EXPECT(c.n_gdn_layers == 20 && c.gdn_conv_bytes == 20ull * 3 * 3 * 4096 * 4 && c.gdn_delta_bytes == 20ull * 32 * 128 * 128 * 4,
+	       "kimi-linear state: %u layers, conv %llu, delta %llu", c.n_gdn_layers, (unsigned long long)c.gdn_conv_bytes,
+	       (unsigned long long)c.gdn_delta_bytes);
+	EXPECT(c.kv_bytes_per_token == 7 * row && c.kv_at[1] == 7 * row * 131072 && c.kv_at[2] == 7 * row * 1048576 &&
+	           c.kv_all_attn_at[1] == 27 * row * 131072 && c.kv_all_attn_at[2] == 27 * row * 1048576,
+	       "kimi-linear KV: %llu a token, at 1M %llu, all-MLA %llu", (unsigned long long)c.kv_bytes_per_token,
+	       (unsigned long long)c.kv_at[2], (unsigned long long)c.kv_all_attn_at[2]);
+	for (uint32_t il = 0; il < 27; il++)
+		EXPECT(layers[il].attn == (kimi_full(il, 27) ? ATTN_MLA : ATTN_KDA), "kimi-linear layer %u kind", il);
+
+	char good[256];
+	if (synth_tiny("kimi-linear", QT_F32, 1, "good-kimi.gguf", good, sizeof good) != VKLLM_OK) {
+		EXPECT(0, "synth kimi-linear: %s", vkllm_error());
+		return;
+	}
+	expect_bad(good, &(struct edit){.u32_key = "kimi-linear.kda.head_dim", .u32_value = 16}, VKLLM_E_FORMAT,
+	           "kimi-linear.attention.head_count x kda.head_dim says 64 but tensor 'blk.0.ssm_conv1d_q.weight' has 128 in "
+	           "dimension 2", "kda.head_dim against the convs");
+	expect_bad(good, &(struct edit){.u32_key = "kimi-linear.ssm.conv_kernel", .u32_value = 3}, VKLLM_E_FORMAT,
+	           "kimi-linear.ssm.conv_kernel says 3 but tensor 'blk.0.ssm_conv1d_q.weight' has 4 in dimension 0", "conv_kernel");
+	expect_bad(good, &(struct edit){.u32_key = "kimi-linear.attention.value_length_mla", .u32_value = 32}, VKLLM_E_FORMAT,
+	           "value_length_mla says 32 but tensor 'blk.3.attn_v_b.weight' has 24 in dimension 1", "value_length_mla");
+	expect_bad(good, &(struct edit){.drop_key = "kimi-linear.expert_gating_func"}, VKLLM_E_FORMAT,
+	           "key 'kimi-linear.expert_gating_func' is missing", "gating required");
+	expect_bad(good, &(struct edit){.drop_tensor = "blk.2.exp_probs_b.bias"}, VKLLM_E_FORMAT,
+	           "missing tensor 'blk.2.exp_probs_b.bias'", "selection bias required");
+	/* a scalar head_count_kv of 1 makes every layer MLA: the KDA tensors are then unexpected */
+	expect_bad(good, &(struct edit){.u32_key = "kimi-linear.attention.head_count_kv", .u32_value = 1}, VKLLM_E_FORMAT,
+	           "tensor 'blk.0.attn_q.weight' has shape [64, 128], expected [64, 160]", "every layer attention");
+	unlink(good);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -590,6 +703,7 @@ int main(void)
 	test_bad_models();
 	test_mtp_skipped();
 	test_gdn();
+	test_kimi_linear();
 	/* remove what is left in the temporary folder */
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
