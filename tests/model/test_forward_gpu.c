@@ -11,9 +11,10 @@
  *  - deepseek2 (MLA over an f16 or f32 latent cache) in the V3 layout, the V2-Lite layout from a
  *    legacy attn_kv_b file, and one real-shaped DeepSeek-V2-Lite layer; decode steps run the
  *    absorbed form, chunks the device's prefill form and then, forced, the other one.
- *  - qwen3next, qwen35, qwen35moe (gated DeltaNet layers 3:1 with gated attention): decode steps run
- *    the recurrent delta rule, chunks the device's form (token by token on CPU devices, chunks of
- *    64 on GPUs) and then, forced, the other one; the recurrent state restarts on rewind.
+ *  - qwen3next, qwen35, qwen35moe (gated DeltaNet layers 3:1 with gated attention) and kimi-linear
+ *    (KDA, the per-channel decay, 2:1 here with NoPE MLA): decode steps run the recurrent delta
+ *    rule, chunks the device's form (token by token on CPU devices, chunks of 64 on GPUs) and then,
+ *    forced, the other one; the recurrent state restarts on rewind.
  *  - a rewind to position 10 and tokens 10.. again give the chunks' logits (recurrent models rerun);
  *  - a session refuses tokens past its context with VKLLM_E_CONTEXT_FULL and runs nothing.
  *
@@ -199,7 +200,7 @@ int main(int argc, char **argv)
 	}
 	/* tiny shapes for every arch; Q4_K needs rows that are multiples of 256 */
 	static const char *archs[] = {"llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3",
-	                              "deepseek2", "qwen3next", "qwen35", "qwen35moe"};
+	                              "deepseek2", "qwen3next", "qwen35", "qwen35moe", "kimi-linear"};
 	static const struct {
 		const char *name;
 		int type;
@@ -213,7 +214,7 @@ int main(int argc, char **argv)
 			struct model_case c = {.name = name, .arch = archs[a], .type = types[t].type};
 			if (types[t].type == QT_Q4_K) c.n_embd = 256, c.n_head = 4, c.head_dim = 64, c.n_ff = 512;
 			/* deepseek2's head_dim is nope + rope: keep nope a whole number of 32-blocks */
-			if (types[t].type == QT_Q4_K && !strcmp(archs[a], "deepseek2")) c.head_dim = 72;
+			if (types[t].type == QT_Q4_K && (!strcmp(archs[a], "deepseek2") || !strcmp(archs[a], "kimi-linear"))) c.head_dim = 72;
 			bool mm = op_gemm_uses_coopmat(&g, (uint32_t)types[t].type);
 			run_case(&g, &c, ATTN_KV_F16, mm ? 5e-3 : 3e-3);
 			if (types[t].type == QT_F32) run_case(&g, &c, ATTN_KV_F32, mm ? 5e-3 : 5e-5);
@@ -272,8 +273,8 @@ int main(int argc, char **argv)
 	/* gated DeltaNet prefill's other form: GPUs run chunks of 64 (WY/UT), CPU devices token by token */
 	const char *gdn_forced = gdn_chunked_prefill(&g) ? "recurrent" : "chunked";
 	setenv("VKLLM_GDN_PREFILL", gdn_forced, 1);
-	static const char *gdn_archs[] = {"qwen3next", "qwen35", "qwen35moe"};
-	for (size_t a = 0; a < 3; a++)
+	static const char *gdn_archs[] = {"qwen3next", "qwen35", "qwen35moe", "kimi-linear"};
+	for (size_t a = 0; a < 4; a++)
 		for (size_t t = 0; t < 3; t++) {
 			char name[64];
 			snprintf(name, sizeof name, "%s-%s-%s", gdn_archs[a], types[t].name, gdn_forced);
