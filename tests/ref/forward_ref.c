@@ -105,6 +105,10 @@ static int load_layer(struct ref_forward *f, uint32_t il)
 		f->recurrent = true;
 		return ref_gdn_load(f, il);
 	}
+	if (L->d->attn == ATTN_KDA) {
+		f->recurrent = true;
+		return ref_kda_load(f, il);
+	}
 	if (L->d->attn == ATTN_MLA) {
 		TRY(ref_load_matrix(f, &L->wq_a, i, "attn_q_a.weight"));
 		TRY(ref_load_vector(f, &L->q_a_norm, i, "attn_q_a_norm.weight"));
@@ -191,6 +195,7 @@ static int scratch(struct ref_forward *f)
 	f->vd = calloc(mla_v, sizeof(double));
 	f->gate = calloc(wide, sizeof(double));
 	TRY(ref_gdn_scratch(f));
+	TRY(ref_kda_scratch(f));
 	bool ok = f->gate && f->row && f->xtmp && f->xq && f->ff_gate && f->ff_up && f->scores && f->router && f->hidden && f->q_abs &&
 	          f->o_lat && f->q_pe && f->kd && f->vd;
 	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) ok = ok && *bufs[i];
@@ -249,6 +254,7 @@ void ref_forward_destroy(struct ref_forward *f)
 	               f->ff_gate, f->ff_up, f->ff_out, f->scores, f->router, f->hidden,
 	               f->q_abs, f->o_lat, f->q_pe, f->kd, f->vd, f->gate};
 	ref_gdn_free(f);
+	ref_kda_free(f);
 	for (size_t i = 0; i < sizeof v / sizeof *v; i++) free(v[i]);
 	free(f->layers);
 	free(f->row);

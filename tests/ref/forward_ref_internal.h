@@ -50,6 +50,12 @@ struct ref_layer {
 	double *dt_bias, *ssm_a, *ssm_norm;         /* [Hv] ssm_dt.bias, [Hv] ssm_a (= -exp(A_log)), [Dv] */
 	double *conv_state;                         /* [d_conv - 1][conv_dim]: the last pre-conv inputs */
 	double *ssm_state;                          /* [Hv][Dk][Dv]: S, key index i, value index j */
+	/* Kimi delta attention (ATTN_KDA, forward_ref_kda.c), H heads of D: wq, wk, wv, wo are attn_q/k/v
+	 * {n_embd, H*D} and attn_output; ssm_beta {n_embd, H}; conv_w holds ssm_conv1d_q, _k, _v one after
+	 * the other ([3 H D][d_conv], conv_state [d_conv - 1][3 H D]); dt_bias [H*D], ssm_a [H], ssm_norm
+	 * [D]; ssm_state [H][D][D] */
+	struct ref_matrix ssm_f_a, ssm_f_b;         /* the decay's low rank: {n_embd, D}, {D, H*D} */
+	struct ref_matrix ssm_g_a, ssm_g_b;         /* the output gate's low rank: {n_embd, D}, {D, H*D} */
 };
 
 struct ref_forward {
@@ -75,8 +81,11 @@ struct ref_forward {
 	double *gate;                                /* gated attention: [H][D] sigmoid gate */
 	/* gated DeltaNet: the ssm_in output, [q | k | v] before and after the conv, z, b, a, g, beta, o */
 	double *gdn_mixed, *gdn_qkv, *gdn_conv, *gdn_z, *gdn_b, *gdn_a, *gdn_g, *gdn_beta, *gdn_o;
+	/* KDA: [q | k | v] before and after the conv, the per-channel log-decay, the output gate, o, beta,
+	 * the low-rank middle (f_a h, g_a h) */
+	double *kda_qkv, *kda_conv, *kda_g, *kda_gate, *kda_o, *kda_beta, *kda_low;
 	uint32_t n_past;                             /* recurrent models: the next position (the state holds 0..n_past-1) */
-	bool recurrent;                              /* some layer is ATTN_GDN */
+	bool recurrent;                              /* some layer is ATTN_GDN or ATTN_KDA */
 };
 
 /* y[r] = sum_i W[mat][r][i] x[i] over the rows of matrix `mat`, in double. */
@@ -104,7 +113,8 @@ double ref_f16(double x);
 int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t pos);
 int ref_ffn_block(struct ref_forward *f, uint32_t il, double *x);
 /* The attention block of an ATTN_MLA layer (forward_ref_mla.c), called by ref_attention_block;
- * the scale of its softmax (deepseek2's kq_scale, from the YaRN parameters already in f). */
+ * the scale of its softmax on a roped layer (deepseek2's kq_scale, from the YaRN parameters
+ * already in f; a layer without RoPE, kimi-linear's, uses 1/sqrt(key_length_mla) in f32). */
 int ref_mla_block(struct ref_forward *f, uint32_t il, double *x, uint32_t pos);
 double ref_mla_kq_scale(const struct ref_forward *f);
 /* Gated DeltaNet (forward_ref_gdn.c): an ATTN_GDN layer's weights and its zeroed recurrent state
@@ -114,6 +124,11 @@ int ref_gdn_load(struct ref_forward *f, uint32_t il);
 int ref_gdn_scratch(struct ref_forward *f);
 void ref_gdn_free(struct ref_forward *f);
 int ref_gdn_block(struct ref_forward *f, uint32_t il, double *x);
+/* Kimi delta attention (forward_ref_kda.c), the same four for an ATTN_KDA layer. */
+int ref_kda_load(struct ref_forward *f, uint32_t il);
+int ref_kda_scratch(struct ref_forward *f);
+void ref_kda_free(struct ref_forward *f);
+int ref_kda_block(struct ref_forward *f, uint32_t il, double *x);
 
 /* Weights by their name in layer il (il < 0: a global tensor): a matrix left in the file type
  * (data NULL when absent), or a tensor of any shape read into doubles (*out NULL when absent). */

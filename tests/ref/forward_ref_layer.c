@@ -123,6 +123,7 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 	const struct layer_desc *d = L->d;
 	if (d->attn == ATTN_MLA) return ref_mla_block(f, il, x, pos);
 	if (d->attn == ATTN_GDN) return ref_gdn_block(f, il, x);
+	if (d->attn == ATTN_KDA) return ref_kda_block(f, il, x);
 	uint32_t E = hp->n_embd, D = hp->head_dim_k, Dv = hp->head_dim_v, H = d->n_head, Hkv = d->n_head_kv;
 	uint32_t nq = H * D, nk = Hkv * D, nv = Hkv * Dv;
 	double eps = hp->norm_eps;
@@ -237,10 +238,10 @@ static int glu(struct ref_forward *f, double *out, const struct ref_matrix *gate
 
 /* build_moe_ffn: the router's logits, the routing arch_moe_routing describes (moe_ref.c: Qwen's
  * softmax over all experts, the top k, renormalized where the arch says so; DeepSeek's softmax or
- * sigmoid, the selection bias, expert groups, renormalization and scale), then
- * out = sum_k w_k FFN_{e_k}(h). A shared expert adds its dense GLU of h: ungated (deepseek2), or
- * times sigmoid(g . h) (qwen2moe; llama.cpp forms that sigmoid as silu(x) / x, the same value for
- * x != 0). */
+ * sigmoid, the selection bias, expert groups, renormalization and scale; kimi-linear is DeepSeek's
+ * sigmoid routing, renormalized by arch_moe_routing), then out = sum_k w_k FFN_{e_k}(h). A shared
+ * expert adds its dense GLU of h: ungated (deepseek2, kimi-linear), or times sigmoid(g . h)
+ * (qwen2moe; llama.cpp forms that sigmoid as silu(x) / x, the same value for x != 0). */
 static int moe(struct ref_forward *f, struct ref_layer *L, double *out, const double *h)
 {
 	const struct hparams *hp = f->hp;

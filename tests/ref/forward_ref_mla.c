@@ -1,10 +1,12 @@
-/* Multi-head latent attention (deepseek2: DeepSeek V2/V3, Kimi K2) as llama.cpp's
- * src/models/deepseek2.cpp computes it, in float64, in both of its forms:
+/* Multi-head latent attention (deepseek2: DeepSeek V2/V3, Kimi K2; kimi-linear's MLA layers) as
+ * llama.cpp's src/models/deepseek2.cpp and kimi-linear.cpp compute it, in float64, in both of its
+ * forms:
  *
  *   h = rms(x) * attn_norm
  *   q = W_q h, or W_qb (rms(W_qa h) * q_a_norm)           per head [q_nope (nope) | q_pe (rope)]
  *   [c | k_pe] = W_kv_a h;  c = rms(c) * kv_a_norm       k_pe is not normed
- *   q_pe, k_pe roped (NORM pairs); one k_pe serves every head; the cache row is [c | k_pe]
+ *   q_pe, k_pe roped (NORM pairs; not at all on a layer without RoPE, kimi-linear's); one k_pe
+ *   serves every head; the cache row is [c | k_pe]
  *
  *   naive     K_h = [W_UK[h] c | k_pe],  V_h = W_UV[h] c,  o_h = softmax(s Q_h.K_h) V_h
  *   absorbed  q_abs_h = W_UK[h]^T q_nope_h;  score = s (q_abs_h.c + q_pe_h.k_pe);
@@ -14,8 +16,9 @@
  *
  * q_nope.(W_UK c) = (W_UK^T q_nope).c and sum_j p_j W_UV c_j = W_UV sum_j p_j c_j, so the two
  * forms differ only in the order of the sums (test_forward_ref shows them equal). s is
- * ref_mla_kq_scale. W_UK[h] and W_UV[h] come from attn_k_b / attn_v_b, or from the legacy attn_kv_b
- * that was split into them; the functions below hide which. */
+ * ref_mla_kq_scale, or 1/sqrt(Dk) on a layer without RoPE. W_UK[h] and W_UV[h] come from
+ * attn_k_b / attn_v_b, or from the legacy attn_kv_b that was split into them; the functions below
+ * hide which. */
 #include <math.h>
 #include <string.h>
 
@@ -177,22 +180,28 @@ int ref_mla_block(struct ref_forward *f, uint32_t il, double *x, uint32_t pos)
 	TRY(ref_matvec(f, kv, &L->wkv_a, 0, h));
 	ref_rms_norm(kv, kv, L->kv_a_norm, s.kv_lora, eps);
 
-	/* RoPE on the rope part only: q_pe at offset nope in each head, the one k_pe after c */
-	struct ref_rope_params rp;
-	ref_rope_params(f, L->d, &rp);
-	ref_rope(q + s.nope, s.H, s.Dk, pos, &rp);
-	ref_rope(kv + s.kv_lora, 1, s.rope, pos, &rp);
+	/* RoPE on the rope part only: q_pe at offset nope in each head, the one k_pe after c.
+	 * kimi-linear's MLA has no RoPE (rope type NONE): q_pe and k_pe stay plain extra dims */
+	if (L->d->rope) {
+		struct ref_rope_params rp;
+		ref_rope_params(f, L->d, &rp);
+		ref_rope(q + s.nope, s.H, s.Dk, pos, &rp);
+		ref_rope(kv + s.kv_lora, 1, s.rope, pos, &rp);
+	}
 
 	/* the latent cache row; an f16 cache (the GPU's) rounds c and the roped k_pe, and both forms
 	 * read the rounded row */
 	double *lc = L->lat_cache + (uint64_t)pos * row;
 	for (uint32_t i = 0; i < row; i++) lc[i] = f->kv_f16 ? ref_f16(kv[i]) : kv[i];
 
+	/* without RoPE there is no YaRN either: kimi-linear.cpp's kq_scale_mla is 1/sqrtf(key_length_mla),
+	 * whatever rope.scaling keys the file has */
+	double scale = L->d->rope ? f->mla_kq_scale : 1.0f / sqrtf((float)s.Dk);
 	enum ref_mla_form form = f->mla_form;
 	if (form == REF_MLA_AUTO) form = L->wk_b.data ? REF_MLA_ABSORBED : REF_MLA_NAIVE;
 	double *o = f->att;
-	if (form == REF_MLA_NAIVE) TRY(naive(f, L, &s, o, q, pos, f->mla_kq_scale));
-	else TRY(absorbed(f, L, &s, o, q, pos, f->mla_kq_scale));
+	if (form == REF_MLA_NAIVE) TRY(naive(f, L, &s, o, q, pos, scale));
+	else TRY(absorbed(f, L, &s, o, q, pos, scale));
 
 	double *out = f->proj;
 	TRY(ref_matvec(f, out, &L->wo, 0, o));

@@ -10,10 +10,12 @@
  *    V2-Lite's plain attn_q, the legacy attn_kv_b; f32 and q8_0; with and without the f16 latent
  *    cache), and a legacy file whose attn_kv_b is the split file's attn_k_b / attn_v_b put back
  *    together gives the split file's logits;
- *  - gated DeltaNet archs (qwen3next, qwen35, qwen35moe): the recurrent state (conv and delta rule)
- *    carries from batch to batch (prefill == steps == chunks above, two batches == one), a new
- *    context starts from zeros (the same logits again), a position already past is refused, and in
- *    a model of DeltaNet layers only, token 0 still moves the logits far beyond the conv windows;
+ *  - gated DeltaNet archs (qwen3next, qwen35, qwen35moe) and kimi-linear's KDA: the recurrent state
+ *    (conv and delta rule) carries from batch to batch (prefill == steps == chunks above, two
+ *    batches == one), a new context starts from zeros (the same logits again), a position already
+ *    past is refused, and through DeltaNet / KDA layers only, token 0 still moves position 23 far
+ *    beyond the conv windows;
+ *  - kimi-linear's NoPE latent attention: naive == absorbed, as deepseek2's;
  *  - bad tokens and positions are refused with a message.
  * The llama.cpp comparison itself is tests/oracle/forward_check.mjs. */
 #include <stdio.h>
@@ -173,36 +175,52 @@ static int test_window(uint32_t n_layer, uint32_t n_swa)
 enum { MLA_N = 12 };
 static const double MLA_TOL = 1e-10;
 
-static int test_mla_forms(int type, bool no_q_lora, bool legacy)
+static int mla_forms_check(struct opened *o, const char *arch, const char *what, int type)
 {
-	struct opened o;
-	REQUIRE_OK(open_deepseek2(&o, type, no_q_lora, legacy, true));
-	uint32_t V = o.m.hp.n_vocab, ids[MLA_N];
+	uint32_t V = o->m.hp.n_vocab, ids[MLA_N];
 	for (uint32_t i = 0; i < MLA_N; i++) ids[i] = token_at(i, V);
-	const char *what = legacy && no_q_lora ? "attn_q, attn_kv_b" : legacy ? "legacy attn_kv_b" : no_q_lora ? "plain attn_q"
-	                                                                                                 : "V3 layout";
 	uint64_t n = (uint64_t)MLA_N * V;
 	double *nv = malloc(sizeof(double) * n), *ab = malloc(sizeof(double) * n), *nv16 = malloc(sizeof(double) * n),
 	       *ab16 = malloc(sizeof(double) * n), *steps = malloc(sizeof(double) * n);
 	REQUIRE(nv && ab && nv16 && ab16 && steps, "out of memory");
-	REQUIRE_OK(run_chunks_as(&o.m, ids, MLA_N, MLA_N, nv, REF_MLA_NAIVE, false));
-	REQUIRE_OK(run_chunks_as(&o.m, ids, MLA_N, MLA_N, ab, REF_MLA_ABSORBED, false));
-	REQUIRE_OK(run_chunks_as(&o.m, ids, MLA_N, MLA_N, nv16, REF_MLA_NAIVE, true));
-	REQUIRE_OK(run_chunks_as(&o.m, ids, MLA_N, MLA_N, ab16, REF_MLA_ABSORBED, true));
-	REQUIRE_OK(run_chunks_as(&o.m, ids, MLA_N, 1, steps, REF_MLA_NAIVE, false));
+	REQUIRE_OK(run_chunks_as(&o->m, ids, MLA_N, MLA_N, nv, REF_MLA_NAIVE, false));
+	REQUIRE_OK(run_chunks_as(&o->m, ids, MLA_N, MLA_N, ab, REF_MLA_ABSORBED, false));
+	REQUIRE_OK(run_chunks_as(&o->m, ids, MLA_N, MLA_N, nv16, REF_MLA_NAIVE, true));
+	REQUIRE_OK(run_chunks_as(&o->m, ids, MLA_N, MLA_N, ab16, REF_MLA_ABSORBED, true));
+	REQUIRE_OK(run_chunks_as(&o->m, ids, MLA_N, 1, steps, REF_MLA_NAIVE, false));
 	double d = max_rel_diff(nv, ab, n), d16 = max_rel_diff(nv16, ab16, n), f16 = max_rel_diff(ab, ab16, n);
 	double ds = max_rel_diff(nv, steps, n);
 	const char *tn = quant_type_info(type)->name;
-	EXPECT(d <= MLA_TOL, "deepseek2 %s %s: naive vs absorbed logits differ by %g", what, tn, d);
-	EXPECT(d16 <= MLA_TOL, "deepseek2 %s %s, f16 latent cache: naive vs absorbed differ by %g", what, tn, d16);
+	EXPECT(d <= MLA_TOL, "%s %s %s: naive vs absorbed logits differ by %g", arch, what, tn, d);
+	EXPECT(d16 <= MLA_TOL, "%s %s %s, f16 latent cache: naive vs absorbed differ by %g", arch, what, tn, d16);
 	/* the f16 cache must round something, and no more than f16 does (2^-11 per entry) */
-	EXPECT(f16 > 0 && f16 < 1e-2, "deepseek2 %s %s: the f16 latent cache moves logits by %g", what, tn, f16);
-	EXPECT(ds <= 1e-12, "deepseek2 %s %s: naive prefill vs single steps differ by %g", what, tn, ds);
-	printf("# deepseek2 %-16s %-4s naive == absorbed (%.1e; f16 cache %.1e, which moves logits %.1e), "
-	       "naive prefill == steps (%.1e)\n", what, tn, d, d16, f16, ds);
+	EXPECT(f16 > 0 && f16 < 1e-2, "%s %s %s: the f16 latent cache moves logits by %g", arch, what, tn, f16);
+	EXPECT(ds <= 1e-12, "%s %s %s: naive prefill vs single steps differ by %g", arch, what, tn, ds);
+	printf("# %-11s %-16s %-4s naive == absorbed (%.1e; f16 cache %.1e, which moves logits %.1e), "
+	       "naive prefill == steps (%.1e)\n", arch, what, tn, d, d16, f16, ds);
 	free(nv), free(ab), free(nv16), free(ab16), free(steps);
-	close_synth(&o);
 	return 0;
+}
+
+static int test_mla_forms(int type, bool no_q_lora, bool legacy)
+{
+	struct opened o;
+	REQUIRE_OK(open_deepseek2(&o, type, no_q_lora, legacy, true));
+	const char *what = legacy && no_q_lora ? "attn_q, attn_kv_b" : legacy ? "legacy attn_kv_b" : no_q_lora ? "plain attn_q"
+	                                                                                                 : "V3 layout";
+	int st = mla_forms_check(&o, "deepseek2", what, type);
+	close_synth(&o);
+	return st;
+}
+
+/* kimi-linear's MLA layers (no RoPE: q_pe and k_pe are plain dims), between KDA layers */
+static int test_kimi_mla_forms(int type)
+{
+	struct opened o;
+	REQUIRE_OK(open_synth(&o, "kimi-linear", type, 0, 0));
+	int st = mla_forms_check(&o, "kimi-linear", "NoPE", type);
+	close_synth(&o);
+	return st;
 }
 
 /* f32 tensor `name` of a file (NULL: absent or not f32) */
@@ -279,9 +297,11 @@ static int test_mla_legacy_is_split(void)
 	return 0;
 }
 
-/* The recurrent state of the DeltaNet archs. A model of n_layer 3 has DeltaNet layers only (every
- * 4th layer is full attention), so what token 0 does to position p > 3 (K - 1) goes through the
- * delta rule's S: the conv windows alone reach 3 (K - 1) = 9 positions. */
+/* The recurrent state of the DeltaNet archs and kimi-linear's KDA. A model of n_layer 3 has DeltaNet
+ * layers only (every 4th layer is full attention), so what token 0 does to position p > 3 (K - 1)
+ * goes through the delta rule's S: the conv windows alone reach 3 (K - 1) = 9 positions.
+ * kimi-linear's last layer is always MLA, so there the witness is the residual stream after its
+ * leading KDA layers (layers 0-2; ref_forward_hidden) at the last position. */
 static int test_recurrent(const char *arch, int type)
 {
 	enum { N = 24, SPLIT = 7 };
@@ -311,19 +331,36 @@ static int test_recurrent(const char *arch, int type)
 	       d_split);
 	EXPECT(d_new == 0, "%s %s: a new context does not start from a clean state (logits differ by %g)", arch, tn, d_new);
 
-	/* memory through S in a model of DeltaNet layers only */
+	/* memory through S in DeltaNet layers only */
 	REQUIRE_OK(open_synth(&g, arch, type, 3, 0));
-	bool all_gdn = true;
-	for (uint32_t il = 0; il < g.m.hp.n_layer; il++) all_gdn = all_gdn && g.m.layers[il].attn == ATTN_GDN;
-	REQUIRE(all_gdn, "%s with 3 layers: expected DeltaNet layers only", arch);
-	REQUIRE_OK(run_chunks(&g.m, ids, N, N, a));
-	REQUIRE_OK(run_chunks(&g.m, other, N, N, b));
-	uint32_t reach = g.m.hp.n_layer * (g.m.hp.ssm_d_conv - 1);
-	double d_far = max_rel_diff(a + (uint64_t)(N - 1) * V, b + (uint64_t)(N - 1) * V, V);
-	EXPECT(d_far > 1e-9, "%s %s, DeltaNet layers only: token 0 does not reach position %u (diff %g) beyond the conv "
-	       "windows' %u: the state S is not carried", arch, tn, N - 1, d_far, reach);
-	printf("# %-9s %-4s two batches == one (%.1e), new context == fresh (%.1e), rerun refused; DeltaNet only: token 0 "
-	       "moves position %u by %.1e (conv reach %u)\n", arch, tn, d_split, d_new, N - 1, d_far, reach);
+	uint32_t n_rec = 0;
+	while (n_rec < g.m.hp.n_layer && attn_is_recurrent(g.m.layers[n_rec].attn)) n_rec++;
+	double d_far;
+	if (n_rec == g.m.hp.n_layer) {
+		REQUIRE_OK(run_chunks(&g.m, ids, N, N, a));
+		REQUIRE_OK(run_chunks(&g.m, other, N, N, b));
+		d_far = max_rel_diff(a + (uint64_t)(N - 1) * V, b + (uint64_t)(N - 1) * V, V);
+	} else {
+		/* the stream after the leading recurrent layers of the full model, at the last position */
+		n_rec = 0;
+		while (n_rec < o.m.hp.n_layer && attn_is_recurrent(o.m.layers[n_rec].attn)) n_rec++;
+		REQUIRE(n_rec >= 2, "%s: expected at least 2 leading recurrent layers, got %u", arch, n_rec);
+		uint32_t E = o.m.hp.n_embd;
+		struct ref_forward *fa, *fb;
+		REQUIRE_OK(ref_forward_create(&fa, &o.m, N));
+		REQUIRE_OK(ref_forward_create(&fb, &o.m, N));
+		REQUIRE_OK(ref_forward_batch(fa, ids, N, 0, NULL, false));
+		REQUIRE_OK(ref_forward_batch(fb, other, N, 0, NULL, false));
+		d_far = max_rel_diff(ref_forward_hidden(fa, n_rec - 1), ref_forward_hidden(fb, n_rec - 1), E);
+		ref_forward_destroy(fa);
+		ref_forward_destroy(fb);
+	}
+	uint32_t reach = n_rec * (g.m.hp.ssm_d_conv - 1);
+	EXPECT(d_far > 1e-9, "%s %s, %u recurrent layers: token 0 does not reach position %u (diff %g) beyond the conv "
+	       "windows' %u: the state S is not carried", arch, tn, n_rec, N - 1, d_far, reach);
+	printf("# %-11s %-4s two batches == one (%.1e), new context == fresh (%.1e), rerun refused; through %u recurrent "
+	       "layers only: token 0 moves position %u by %.1e (conv reach %u)\n", arch, tn, d_split, d_new, n_rec, N - 1,
+	       d_far, reach);
 	free(a), free(b), free(c);
 	close_synth(&o);
 	close_synth(&g);
@@ -364,14 +401,15 @@ int main(void)
 	snprintf(dir, sizeof dir, "/tmp/vkllm-forward-ref-XXXXXX");
 	bool made = mkdtemp(dir) != NULL; /* REQUIRE evaluates its condition twice */
 	REQUIRE(made, "cannot make a temporary folder");
-	const char *archs[] = {"llama",  "qwen2",     "qwen2moe",  "qwen3",     "qwen3moe", "smollm3",
-	                       "olmo2",  "gemma3",    "deepseek2", "qwen3next", "qwen35",   "qwen35moe"};
+	const char *archs[] = {"llama",  "qwen2",  "qwen2moe",  "qwen3",     "qwen3moe", "smollm3",   "olmo2",
+	                       "gemma3", "deepseek2", "qwen3next", "qwen35", "qwen35moe", "kimi-linear"};
 	for (size_t i = 0; i < sizeof archs / sizeof *archs; i++)
 		if (test_prefill_equals_steps(archs[i], QT_F32)) break;
 	test_prefill_equals_steps("llama", QT_Q8_0);
 	test_prefill_equals_steps("deepseek2", QT_Q8_0);
 	test_prefill_equals_steps("qwen3next", QT_Q8_0);
-	const char *gdn[] = {"qwen3next", "qwen35", "qwen35moe"};
+	test_prefill_equals_steps("kimi-linear", QT_Q8_0);
+	const char *gdn[] = {"qwen3next", "qwen35", "qwen35moe", "kimi-linear"};
 	for (size_t i = 0; i < sizeof gdn / sizeof *gdn; i++) test_recurrent(gdn[i], QT_F32);
 	test_mla_forms(QT_F32, false, false);
 	test_mla_forms(QT_F32, true, false);
@@ -379,6 +417,8 @@ int main(void)
 	test_mla_forms(QT_Q8_0, false, false);
 	test_mla_forms(QT_Q8_0, true, true);
 	test_mla_legacy_is_split();
+	test_kimi_mla_forms(QT_F32);
+	test_kimi_mla_forms(QT_Q8_0);
 	test_window(5, 4); /* gemma3's pattern of 6: five local layers, no global one */
 	test_window(6, 4); /* the sixth is global */
 	test_llama_cpu_numerics();
