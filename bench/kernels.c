@@ -343,7 +343,22 @@ static int measure_mla(struct gpu *g, const struct attn_case *c, double *ns)
  *       triangular (Dv C(C+1)), S += (e^{..} k)^T Vn (2 C Dk Dv)
  *     6 C Dk Dv + (2 Dk + Dv) C(C+1) + (Dk + Dv) C(C-1) + 4 C Dk = 8.95 M at Qwen3-Next's shape,
  *     140 K per token and head against the recurrent form's 115 K (1.21x the work, but matmul-shaped)
- *   conv: 2 K per channel and token (and a SiLU) */
+ *   conv: 2 K per channel and token (and a SiLU)
+ *
+ * Kimi Linear's KDA (kda-* rows; 32 key = 32 value heads, Dk = Dv = 128, q | k | v 12288 wide): the
+ * gate is per channel, g [T][32][128]. Here each exp counts as one FLOP, since the per-channel form
+ * spends Dk of them where the scalar one spends one.
+ *   Bytes: as above with Hk = 32, plus g's Dk floats per token and head: the decode step reads and
+ *     writes the 4 MiB state and moves 4 (4 x 4096 + 32 x 128 + 32) = 80.1 KiB of q, k, v, o, g, beta.
+ *   recurrent: 7 Dk Dv + 4 Dk as above, plus Dk exps: 7 Dk Dv + 5 Dk = 115.3 K per token and head.
+ *   chunked, per chunk and value head:
+ *     gdn_chunk_prep.comp: the norms 4 C Dk; the cumulative gates C Dk; QD = qf e^G o q and
+ *       KD = kf e^{G_last - G} o k, 3 + 4 a channel: 7 C Dk; the pairwise L and P terms, for j <= i
+ *       and every channel a subtraction, an exp, e k_j and two FMAs: 7 Dk C(C+1)/2 = 3.5 Dk C(C+1);
+ *       the forward substitution (Dk + Dv) C(C-1) and the e^G of W's right side, C Dk
+ *     gdn_chunk_scan.comp: as the scalar form (QD and KD replace q and e^.. k): 6 C Dk Dv + Dv C(C+1)
+ *     6 C Dk Dv + (3.5 Dk + Dv) C(C+1) + (Dk + Dv) C(C-1) + 13 C Dk = 9.83 M, 154 K per token and
+ *     head (1.33x the recurrent form; the pairwise exps are 0.27 M of it) */
 #define GDN_HK 16
 #define GDN_HV 32
 #define GDN_D 128
@@ -353,59 +368,69 @@ static int measure_mla(struct gpu *g, const struct attn_case *c, double *ns)
 
 enum gdn_kernel { GDN_RECURRENT, GDN_CHUNKED, GDN_CONV };
 
+#define KDA_H 32 /* Kimi Linear: key heads = value heads */
+
 struct gdn_case {
 	enum gdn_kernel kernel;
 	const char *name;
 	uint32_t n_tokens;
 	bool cpu_skip; /* minutes on a CPU device */
+	bool kda;      /* Kimi Linear's shape and per-channel gate (not the conv) */
 };
+
+static uint32_t gdn_hk(const struct gdn_case *c) { return c->kda ? KDA_H : GDN_HK; }
+static uint32_t gdn_width(const struct gdn_case *c) { return 2 * gdn_hk(c) * GDN_D + GDN_HV * GDN_D; }
 
 static double gdn_flops(const struct gdn_case *c)
 {
 	double T = c->n_tokens, Dk = GDN_D, Dv = GDN_D, C = GDN_CHUNK_T;
 	if (c->kernel == GDN_CONV) return 2.0 * GDN_KCONV * GDN_C * T;
-	if (c->kernel == GDN_RECURRENT) return T * GDN_HV * (7 * Dk * Dv + 4 * Dk);
+	if (c->kernel == GDN_RECURRENT) return T * GDN_HV * (7 * Dk * Dv + (c->kda ? 5 : 4) * Dk);
 	double chunks = (c->n_tokens + GDN_CHUNK_T - 1) / GDN_CHUNK_T;
+	if (c->kda)
+		return chunks * GDN_HV * (6 * C * Dk * Dv + (3.5 * Dk + Dv) * C * (C + 1) + (Dk + Dv) * C * (C - 1) + 13 * C * Dk);
 	return chunks * GDN_HV * (6 * C * Dk * Dv + (2 * Dk + Dv) * C * (C + 1) + (Dk + Dv) * C * (C - 1) + 4 * C * Dk);
 }
 
 static double gdn_bytes(const struct gdn_case *c)
 {
-	double T = c->n_tokens;
+	double T = c->n_tokens, gw = c->kda ? GDN_D : 1;
 	if (c->kernel == GDN_CONV) return 4.0 * (2 * T * GDN_C + GDN_KCONV * GDN_C + 2.0 * (GDN_KCONV - 1) * GDN_C);
-	return 4.0 * (2.0 * GDN_HV * GDN_D * GDN_D + T * (2 * GDN_HK * GDN_D + 2 * GDN_HV * GDN_D + 2 * GDN_HV));
+	return 4.0 * (2.0 * GDN_HV * GDN_D * GDN_D +
+	              T * (2.0 * gdn_hk(c) * GDN_D + 2 * GDN_HV * GDN_D + GDN_HV * gw + GDN_HV));
 }
 
 static int measure_gdn(struct gpu *g, const struct gdn_case *c, double *ns)
 {
 	uint32_t T = c->n_tokens, out_n = c->kernel == GDN_CONV ? T * GDN_C : T * GDN_HV * GDN_D;
 	uint32_t state_n = c->kernel == GDN_CONV ? (GDN_KCONV - 1) * GDN_C : GDN_HV * GDN_D * GDN_D;
-	struct gdn_desc d = {.n_tokens = T, .n_head_k = GDN_HK, .n_head_v = GDN_HV, .head_dim_k = GDN_D,
-	                     .head_dim_v = GDN_D, .qk_l2norm = true, .l2_eps = 1e-6f, .scale = 0.08838834764f,
-	                     .q_stride = GDN_C, .k_stride = GDN_C, .v_stride = GDN_C};
+	uint32_t hk = gdn_hk(c), xw = c->kernel == GDN_CONV ? GDN_C : gdn_width(c), g_n = T * GDN_HV * (c->kda ? GDN_D : 1);
+	struct gdn_desc d = {.n_tokens = T, .n_head_k = hk, .n_head_v = GDN_HV, .head_dim_k = GDN_D,
+	                     .head_dim_v = GDN_D, .gate_per_channel = c->kda, .qk_l2norm = true, .l2_eps = 1e-6f,
+	                     .scale = 0.08838834764f, .q_stride = xw, .k_stride = xw, .v_stride = xw};
 	uint64_t scratch_bytes = c->kernel == GDN_CHUNKED ? op_gdn_chunked_scratch_bytes(&d) : 0;
-	uint64_t xb = (uint64_t)T * GDN_C * 4;
+	uint64_t xb = (uint64_t)T * xw * 4;
 	struct gpu_buffer x = {0}, o = {0}, st_b = {0}, gb = {0}, bb = {0}, w = {0}, sb = {0};
 	struct bench_rec b = {0};
 	int st = gpu_buffer_create(g, &x, xb, GPU_MEM_DEVICE, "bench.gdn.x");
 	if (!st) st = gpu_buffer_create(g, &o, (uint64_t)out_n * 4, GPU_MEM_DEVICE, "bench.gdn.o");
 	if (!st) st = gpu_buffer_create(g, &st_b, (uint64_t)state_n * 4, GPU_MEM_DEVICE, "bench.gdn.state");
-	if (!st) st = gpu_buffer_create(g, &gb, (uint64_t)T * GDN_HV * 4, GPU_MEM_DEVICE, "bench.gdn.g");
+	if (!st) st = gpu_buffer_create(g, &gb, (uint64_t)g_n * 4, GPU_MEM_DEVICE, "bench.gdn.g");
 	if (!st) st = gpu_buffer_create(g, &bb, (uint64_t)T * GDN_HV * 4, GPU_MEM_DEVICE, "bench.gdn.beta");
 	if (!st) st = gpu_buffer_create(g, &w, (uint64_t)GDN_C * GDN_KCONV * 4, GPU_MEM_DEVICE, "bench.gdn.w");
 	if (!st && scratch_bytes) st = gpu_buffer_create(g, &sb, scratch_bytes, GPU_MEM_DEVICE, "bench.gdn.scratch");
 	if (!st) st = bench_begin(g, &b);
 	if (!st) {
 		/* the state starts from zeros at every replay; a decay of e^-0.05 and beta 0.5 keep it bounded */
-		st = op_fill(&b.rec, gpu_whole(&x), T * GDN_C, 0.01f);
+		st = op_fill(&b.rec, gpu_whole(&x), T * xw, 0.01f);
 		if (!st) st = op_fill(&b.rec, gpu_whole(&st_b), state_n, 0.0f);
-		if (!st) st = op_fill(&b.rec, gpu_whole(&gb), T * GDN_HV, -0.05f);
+		if (!st) st = op_fill(&b.rec, gpu_whole(&gb), g_n, -0.05f);
 		if (!st) st = op_fill(&b.rec, gpu_whole(&bb), T * GDN_HV, 0.5f);
 		if (!st) st = op_fill(&b.rec, gpu_whole(&w), GDN_C * GDN_KCONV, 0.25f);
 		gpu_barrier(&b.rec);
 		gpu_timestamp(&b.rec, &b.t, 0);
-		struct gpu_view q = {&x, 0, xb}, k = {&x, GDN_HK * GDN_D * 4, xb - GDN_HK * GDN_D * 4};
-		struct gpu_view v = {&x, 2 * GDN_HK * GDN_D * 4, xb - 2 * GDN_HK * GDN_D * 4};
+		struct gpu_view q = {&x, 0, xb}, k = {&x, hk * GDN_D * 4, xb - hk * GDN_D * 4};
+		struct gpu_view v = {&x, 2 * hk * GDN_D * 4, xb - 2 * hk * GDN_D * 4};
 		if (!st && c->kernel == GDN_CONV)
 			st = op_gdn_conv(&b.rec, gpu_whole(&o), gpu_whole(&st_b), gpu_whole(&x), gpu_whole(&w), T, GDN_C, GDN_KCONV, 0, 0);
 		else if (!st && c->kernel == GDN_RECURRENT)
@@ -535,25 +560,31 @@ int bench_kernels(struct gpu *g, bool as_json, const char *only, FILE *out)
 	 * on CPU devices unless VKLLM_BENCH_SLOW=1 (the 512-token rows say the same per token there,
 	 * where the work is linear in the chunks) */
 	static const struct gdn_case gdn_cases[] = {
-		{GDN_RECURRENT, "decode", 1, false}, {GDN_CONV, "decode", 1, false},     {GDN_CONV, "prefill", 512, false},
-		{GDN_CHUNKED, "prefill", 512, false}, {GDN_CHUNKED, "prefill", 4096, true}, {GDN_RECURRENT, "prefill", 512, false},
-		{GDN_RECURRENT, "prefill", 4096, true},
+		{GDN_RECURRENT, "decode", 1, false, false},   {GDN_CONV, "decode", 1, false, false},
+		{GDN_CONV, "prefill", 512, false, false},     {GDN_CHUNKED, "prefill", 512, false, false},
+		{GDN_CHUNKED, "prefill", 4096, true, false},  {GDN_RECURRENT, "prefill", 512, false, false},
+		{GDN_RECURRENT, "prefill", 4096, true, false},
+		/* Kimi Linear's KDA: decode, chunked prefill and its recurrent comparison */
+		{GDN_RECURRENT, "decode", 1, false, true},    {GDN_CHUNKED, "prefill", 512, false, true},
+		{GDN_RECURRENT, "prefill", 512, false, true},
 	};
 	for (size_t i = 0; i < sizeof gdn_cases / sizeof gdn_cases[0]; i++) {
 		const struct gdn_case *c = &gdn_cases[i];
 		if (only && strcmp(only, "gdn")) continue;
 		static const char *const names[] = {"gdn-rec", "gdn-chunk", "gdn-conv"};
+		static const char *const kda_names[] = {"kda-rec", "kda-chunk", "kda-conv"};
+		const char *name = (c->kda ? kda_names : names)[c->kernel];
 		char shape[48];
 		snprintf(shape, sizeof shape, "%s %u", c->name, c->n_tokens);
 		if (c->cpu_skip && skip_slow) {
 			if (!as_json)
 				fprintf(out, "%-10s %-6s %-20s skipped on CPU devices (minutes; VKLLM_BENCH_SLOW=1 runs it)\n",
-				        names[c->kernel], "f32", shape);
+				        name, "f32", shape);
 			continue;
 		}
 		double ns = 0;
 		TRY(measure_gdn(g, c, &ns));
-		report_row(&r, names[c->kernel], "f32", shape, ns, gdn_bytes(c), gdn_flops(c), c->n_tokens > 1 && c->kernel != GDN_CONV);
+		report_row(&r, name, "f32", shape, ns, gdn_bytes(c), gdn_flops(c), c->n_tokens > 1 && c->kernel != GDN_CONV);
 	}
 	if (as_json) {
 		json_array_end(&r.j);

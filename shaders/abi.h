@@ -250,15 +250,18 @@ struct mla_decompress_params {
 	ABI_U32 step_offset;
 };
 
-/* gdn_gates.comp: a gated DeltaNet layer's log-decay and beta per token and value head */
+/* gdn_gates.comp: a gated DeltaNet layer's log-decay per token, value head (and channel: width > 1,
+ * KDA) and beta per token and value head */
 struct gdn_gates_params {
 	ABI_U32 n_tokens;
 	ABI_U32 n_head_k;
 	ABI_U32 n_head_v;
 	ABI_U32 grouped;        /* 1: qwen3next's ssm_ba order in one buffer; 0: b and a apart */
+	ABI_U32 width;          /* gate values per value head: 1, or head_dim (KDA; not grouped) */
 	ABI_U32 b_offset;
 	ABI_U32 a_offset;
-	ABI_U32 stride;         /* between tokens, in both */
+	ABI_U32 stride;         /* between tokens of b (and of a when grouped) */
+	ABI_U32 a_stride;       /* between tokens of a */
 	ABI_U32 dt_offset;
 	ABI_U32 sa_offset;
 	ABI_U32 g_offset;
@@ -483,6 +486,7 @@ struct gdn_params {
 	ABI_U32 chunk0;         /* chunked: the first chunk of this dispatch (tokens chunk0 * 64 ..) */
 	ABI_U32 n_chunks;       /* chunked: chunks in this dispatch */
 	ABI_U32 n_slices;       /* value-column slices per head (grid = Hv * n_slices) */
+	ABI_U32 scratch_stride; /* chunked: floats of scratch per (chunk, value head); gdn_chunk_prep.comp's layout */
 };
 
 /* gdn_gated_norm.comp: Y[r] = X[r] / sqrt(mean(X[r]^2) + eps) * W * gate(Z[r]), rows of n,

@@ -5,7 +5,10 @@
 //   BETA[t][h] = sigmoid(b)
 // softplus as ggml: x > 20 ? x : log(1 + exp(x)). Where b and a sit (rows `stride` apart):
 //   grouped (qwen3next's ssm_ba, B and A the same buffer): per key head k, [b of its r value heads |
-//   a of them], r = Hv / Hk;  split (qwen35's ssm_beta and ssm_alpha): B[t][h] and A[t][h].
+//   a of them], r = Hv / Hk;  split (qwen35's ssm_beta and ssm_alpha): B[t][h] and A[t][h]
+//   (A's rows a_stride apart).
+// width > 1 (Kimi Linear's KDA, kimi-linear.cpp): a per-channel gate, one invocation per channel:
+//   G[t][h][c] = softplus(A[t][h*width + c] + dt_bias[h*width + c]) * ssm_a[h]; channel 0 writes beta.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 
@@ -23,13 +26,14 @@ layout(push_constant) uniform Params { gdn_gates_params p; };
 
 void main()
 {
-	uint i = flat_index();
-	if (i >= p.n_tokens * p.n_head_v) return;
-	uint t = i / p.n_head_v, h = i % p.n_head_v, r = p.n_head_v / p.n_head_k;
+	uint i = flat_index(), row = p.n_head_v * p.width;
+	if (i >= p.n_tokens * row) return;
+	uint t = i / row, hc = i % row, h = hc / p.width, r = p.n_head_v / p.n_head_k;
 	uint bi = p.grouped != 0u ? (h / r) * 2u * r + h % r : h;
-	uint ai = p.grouped != 0u ? bi + r : h;
-	float x = A[p.a_offset + t * p.stride + ai] + DT[p.dt_offset + h];
+	uint ai = p.grouped != 0u ? bi + r : hc;
+	float x = A[p.a_offset + t * p.a_stride + ai] + DT[p.dt_offset + hc];
 	float sp = x > 20.0 ? x : log(1.0 + exp(x));
 	G[p.g_offset + i] = sp * SA[p.sa_offset + h];
-	BETA[p.beta_offset + i] = 1.0 / (1.0 + exp(-B[p.b_offset + t * p.stride + bi]));
+	if (hc % p.width == 0u)
+		BETA[p.beta_offset + t * p.n_head_v + h] = 1.0 / (1.0 + exp(-B[p.b_offset + t * p.stride + bi]));
 }

@@ -1,6 +1,6 @@
 /* Gated DeltaNet ops (gdn.h): op_gdn_conv (shaders/gdn_conv.comp), op_gdn_recurrent
  * (gdn_recurrent.comp), op_gdn_chunked (gdn_chunk_prep.comp + gdn_chunk_scan.comp),
- * op_gdn_gated_norm (gdn_gated_norm.comp).
+ * op_gdn_gated_norm (gdn_gated_norm.comp), op_gdn_gates and op_kda_gates (gdn_gates.comp).
  * llvmpipe (Mesa 22.3) silently ends an invocation's loops after 65535 iterations counted over all
  * its loops: on CPU devices the recurrent and scan kernels get at most GDN_CPU_LOOP_BUDGET
  * iterations' worth of tokens or chunks per dispatch (the state goes through memory between them). */
@@ -154,20 +154,25 @@ int op_gdn_recurrent(struct gpu_rec *rec, struct gpu_view o, struct gpu_view sta
 	return VKLLM_OK;
 }
 
-static uint64_t chunk_floats(uint32_t Dk, uint32_t Dv) { return (uint64_t)GDN_CHUNK * (Dk + Dv + GDN_CHUNK + 4); }
+/* Scratch floats per (chunk, value head), gdn_chunk_prep.comp's layout: W [64][Dk] | U [64][Dv] |
+ * P [64][64] | coef [64][4], and per channel (KDA) the cumulative gates GC and the decayed rows
+ * QD, KD, each [64][Dk] (64 x 128 gates do not fit shared memory beside L). */
+static uint64_t chunk_floats(uint32_t Dk, uint32_t Dv, bool per_channel)
+{
+	return (uint64_t)GDN_CHUNK * (Dk + Dv + GDN_CHUNK + 4 + (per_channel ? 3ull * Dk : 0));
+}
 
 uint64_t op_gdn_chunked_scratch_bytes(const struct gdn_desc *d)
 {
 	uint32_t n_chunks = (d->n_tokens + GDN_CHUNK - 1) / GDN_CHUNK;
 	if (n_chunks > GDN_CHUNK_GROUP) n_chunks = GDN_CHUNK_GROUP;
-	return (uint64_t)n_chunks * d->n_head_v * chunk_floats(d->head_dim_k, d->head_dim_v) * 4;
+	return (uint64_t)n_chunks * d->n_head_v * chunk_floats(d->head_dim_k, d->head_dim_v, d->gate_per_channel) * 4;
 }
 
 int op_gdn_chunked(struct gpu_rec *rec, struct gpu_view o, struct gpu_view state, struct gpu_view scratch,
                    struct gpu_view q, struct gpu_view k, struct gpu_view v, struct gpu_view g, struct gpu_view beta,
                    const struct gdn_desc *d)
 {
-	if (d->gate_per_channel) return op_gdn_recurrent(rec, o, state, q, k, v, g, beta, d);
 	struct gpu *gp = rec->g;
 	const char *op = "gdn_chunked";
 	struct gdn_params pc;
@@ -188,13 +193,18 @@ int op_gdn_chunked(struct gpu_rec *rec, struct gpu_view o, struct gpu_view state
 	TRY(gpu_pipeline_get(gp, &prep, SH_GDN_CHUNK_PREP, spec, 1));
 	TRY(gpu_pipeline_get(gp, &scan, SH_GDN_CHUNK_SCAN, spec, 1));
 	pc.n_slices = (pc.Dv + GDN_SCAN_BV - 1) / GDN_SCAN_BV;
+	pc.scratch_stride = (uint32_t)chunk_floats(pc.Dk, pc.Dv, d->gate_per_channel);
 	struct gpu_view pviews[] = {ops_aligned(gp, q, 4, &pc.q_offset),       ops_aligned(gp, k, 4, &pc.k_offset),
 	                            ops_aligned(gp, v, 4, &pc.v_offset),       ops_aligned(gp, g, 4, &pc.g_offset),
 	                            ops_aligned(gp, beta, 4, &pc.beta_offset), ops_aligned(gp, scratch, 4, &pc.scratch_offset)};
 	struct gpu_view sviews[] = {pviews[0], pviews[1], pviews[5], ops_aligned(gp, state, 4, &pc.state_offset),
 	                            ops_aligned(gp, o, 4, &pc.o_offset)};
 
-	/* scan iterations per chunk per invocation (64 invocations, BV columns, loops unrolled by 4) */
+	/* scan iterations per chunk per invocation (64 invocations, BV columns, loops unrolled by 4): the
+	 * per-channel form runs the same loops on QD and KD from the scratch, less the QE/KE one, so the
+	 * estimate holds for both. The prep is not split: an invocation runs about 10.6 K iterations at
+	 * Dk = Dv = 128 and 21 K at 256, mostly the forward substitution; the per-channel gates add 2 Dk
+	 * (its pairwise exps sit in the same loops as the scalar form's dot products). */
 	uint32_t Dk = pc.Dk, e_kv = (Dk * GDN_SCAN_BV + GDN_CHUNK - 1) / GDN_CHUNK;
 	uint32_t per_chunk = GDN_SCAN_BV * (Dk / 4 + 5) + GDN_SCAN_BV * (Dk / 4 + GDN_CHUNK / 4 + 8) + e_kv * (GDN_CHUNK / 4 + 4) + 8;
 	uint32_t chunks_per_scan = GDN_CHUNK_GROUP;
@@ -246,11 +256,27 @@ int op_gdn_gated_norm(struct gpu_rec *rec, struct gpu_view y, struct gpu_view x,
 	return gpu_dispatch(rec, p, views, 4, &pc, sizeof pc, gx, gy, 1);
 }
 
+/* The one dispatch of gdn_gates.comp, after the op's checks: n_tokens x n_head_v x width gates. */
+static int gates_dispatch(struct gpu_rec *rec, struct gdn_gates_params *pc, struct gpu_view g, struct gpu_view beta,
+                          struct gpu_view b, struct gpu_view a, struct gpu_view dt_bias, struct gpu_view ssm_a)
+{
+	struct gpu *gp = rec->g;
+	uint32_t spec[] = {ops_elementwise_wg(gp)};
+	const struct gpu_pipeline *p;
+	TRY(gpu_pipeline_get(gp, &p, SH_GDN_GATES, spec, 1));
+	struct gpu_view views[] = {ops_aligned(gp, b, 4, &pc->b_offset), ops_aligned(gp, a, 4, &pc->a_offset),
+	                           ops_aligned(gp, dt_bias, 4, &pc->dt_offset), ops_aligned(gp, ssm_a, 4, &pc->sa_offset),
+	                           ops_aligned(gp, g, 4, &pc->g_offset), ops_aligned(gp, beta, 4, &pc->beta_offset)};
+	uint64_t n = (uint64_t)pc->n_tokens * pc->n_head_v * pc->width;
+	uint32_t gx, gy;
+	gpu_groups_1d(gp, (n + spec[0] - 1) / spec[0], &gx, &gy);
+	return gpu_dispatch(rec, p, views, 6, pc, sizeof *pc, gx, gy, 1);
+}
+
 int op_gdn_gates(struct gpu_rec *rec, struct gpu_view g, struct gpu_view beta, struct gpu_view b, struct gpu_view a,
                  struct gpu_view dt_bias, struct gpu_view ssm_a, uint32_t n_tokens, uint32_t n_head_k, uint32_t n_head_v,
                  uint32_t stride, bool grouped)
 {
-	struct gpu *gp = rec->g;
 	const char *op = "gdn_gates";
 	uint64_t n = (uint64_t)n_tokens * n_head_v, row = grouped ? 2ull * n_head_v : n_head_v;
 	if (!n_tokens || !n_head_k || !n_head_v || n_head_v % n_head_k || stride < row || n > UINT32_MAX)
@@ -263,15 +289,28 @@ int op_gdn_gates(struct gpu_rec *rec, struct gpu_view g, struct gpu_view beta, s
 	TRY(ops_check_view(op, "ssm_a", ssm_a, 4, (uint64_t)n_head_v * 4));
 	TRY(ops_check_view(op, "g", g, 4, n * 4));
 	TRY(ops_check_view(op, "beta", beta, 4, n * 4));
-	uint32_t spec[] = {ops_elementwise_wg(gp)};
-	const struct gpu_pipeline *p;
-	TRY(gpu_pipeline_get(gp, &p, SH_GDN_GATES, spec, 1));
 	struct gdn_gates_params pc = {.n_tokens = n_tokens, .n_head_k = n_head_k, .n_head_v = n_head_v, .grouped = grouped,
-	                              .stride = stride};
-	struct gpu_view views[] = {ops_aligned(gp, b, 4, &pc.b_offset), ops_aligned(gp, a, 4, &pc.a_offset),
-	                           ops_aligned(gp, dt_bias, 4, &pc.dt_offset), ops_aligned(gp, ssm_a, 4, &pc.sa_offset),
-	                           ops_aligned(gp, g, 4, &pc.g_offset), ops_aligned(gp, beta, 4, &pc.beta_offset)};
-	uint32_t gx, gy;
-	gpu_groups_1d(gp, (n + spec[0] - 1) / spec[0], &gx, &gy);
-	return gpu_dispatch(rec, p, views, 6, &pc, sizeof pc, gx, gy, 1);
+	                              .width = 1, .stride = stride, .a_stride = stride};
+	return gates_dispatch(rec, &pc, g, beta, b, a, dt_bias, ssm_a);
+}
+
+int op_kda_gates(struct gpu_rec *rec, struct gpu_view g, struct gpu_view beta, struct gpu_view b, struct gpu_view a,
+                 struct gpu_view dt_bias, struct gpu_view ssm_a, uint32_t n_tokens, uint32_t n_head, uint32_t head_dim,
+                 uint32_t b_stride, uint32_t a_stride)
+{
+	const char *op = "kda_gates";
+	uint64_t row = (uint64_t)n_head * head_dim, n = (uint64_t)n_tokens * row;
+	if (!n_tokens || !n_head || !head_dim || b_stride < n_head || a_stride < row || n > UINT32_MAX)
+		return fail(VKLLM_E_ARG, "%s: %u tokens, %u heads of %u channels, token strides b %u (at least %u), a %u (at "
+		            "least %llu): invalid", op, n_tokens, n_head, head_dim, b_stride, n_head, a_stride,
+		            (unsigned long long)row);
+	TRY(ops_check_view(op, "b", b, 4, ((uint64_t)(n_tokens - 1) * b_stride + n_head) * 4));
+	TRY(ops_check_view(op, "a", a, 4, ((uint64_t)(n_tokens - 1) * a_stride + row) * 4));
+	TRY(ops_check_view(op, "dt_bias", dt_bias, 4, row * 4));
+	TRY(ops_check_view(op, "ssm_a", ssm_a, 4, (uint64_t)n_head * 4));
+	TRY(ops_check_view(op, "g", g, 4, n * 4));
+	TRY(ops_check_view(op, "beta", beta, 4, (uint64_t)n_tokens * n_head * 4));
+	struct gdn_gates_params pc = {.n_tokens = n_tokens, .n_head_k = n_head, .n_head_v = n_head, .grouped = 0,
+	                              .width = head_dim, .stride = b_stride, .a_stride = a_stride};
+	return gates_dispatch(rec, &pc, g, beta, b, a, dt_bias, ssm_a);
 }

@@ -45,9 +45,10 @@ int op_gdn_recurrent(struct gpu_rec *rec, struct gpu_view o, struct gpu_view sta
                      const struct gdn_desc *d);
 
 /* The chunked form (64-token chunks, shaders/gdn_chunk_prep.comp + gdn_chunk_scan.comp), equal to
- * op_gdn_recurrent up to f32 rounding. scratch: op_gdn_chunked_scratch_bytes() bytes, f32 (at most
- * 16 chunks' worth: longer prompts reuse it group after group). gate_per_channel is run by the
- * recurrent kernel (the chunked KDA form is not written yet); scratch may then have no buffer. */
+ * op_gdn_recurrent up to f32 rounding, with a scalar or (gate_per_channel, KDA) per-channel gate.
+ * scratch: op_gdn_chunked_scratch_bytes() bytes, f32 (at most 16 chunks' worth: longer prompts reuse
+ * it group after group); the per-channel form needs 3 x 64 x head_dim_k more floats per chunk and
+ * value head (2.2x at Dk = Dv = 128) for its cumulative gates and decayed q and k rows. */
 uint64_t op_gdn_chunked_scratch_bytes(const struct gdn_desc *d);
 int op_gdn_chunked(struct gpu_rec *rec, struct gpu_view o, struct gpu_view state, struct gpu_view scratch,
                    struct gpu_view q, struct gpu_view k, struct gpu_view v, struct gpu_view g, struct gpu_view beta,
@@ -66,5 +67,14 @@ int op_gdn_gated_norm(struct gpu_rec *rec, struct gpu_view y, struct gpu_view x,
 int op_gdn_gates(struct gpu_rec *rec, struct gpu_view g, struct gpu_view beta, struct gpu_view b, struct gpu_view a,
                  struct gpu_view dt_bias, struct gpu_view ssm_a, uint32_t n_tokens, uint32_t n_head_k, uint32_t n_head_v,
                  uint32_t stride, bool grouped);
+
+/* Kimi Linear's KDA gates (kimi-linear.cpp), per channel (same shader, gdn_gates.comp):
+ *   g    [n_tokens][n_head * head_dim] = softplus(a[t*a_stride + h*D + c] + dt_bias[h*D + c]) * ssm_a[h]
+ *   beta [n_tokens][n_head]            = sigmoid(b[t*b_stride + h])
+ * a is f_b(f_a(x)) (the low-rank gate projection), b the ssm_beta projection; dt_bias [n_head * head_dim],
+ * ssm_a [n_head] f32 (-exp(A_log)). g and beta are contiguous; g is gdn_desc's gate_per_channel layout. */
+int op_kda_gates(struct gpu_rec *rec, struct gpu_view g, struct gpu_view beta, struct gpu_view b, struct gpu_view a,
+                 struct gpu_view dt_bias, struct gpu_view ssm_a, uint32_t n_tokens, uint32_t n_head, uint32_t head_dim,
+                 uint32_t b_stride, uint32_t a_stride);
 
 #endif

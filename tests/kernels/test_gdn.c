@@ -15,10 +15,20 @@
  *   covers outputs near zero that come from sums of O(rms) terms.
  *   Measured worst ratios are printed per case (# lines): on lavapipe (Mesa 22.3) at most 0.22 of the
  *   tolerance (chunked vs recurrent, 1000 tokens, Dk 64 / Dv 128), recurrent vs reference at most 0.09.
+ * - KDA (per-channel gates) under the same tolerance: the same argument holds channel by channel
+ *   (every e^{G_i[c] - G_j[c]} <= 1, formed pairwise). The strong-decay cases put e^-3 .. e^-12 a
+ *   token in a quarter of the channels, so a chunk's cumulative decay reaches e^-500 (printed), where
+ *   a factored e^{G_i} e^{-G_j} would overflow f32; another quarter decays by at most e^-0.02 a
+ *   token. Measured on lavapipe: at most 0.40 of the tolerance (chunked vs recurrent, Dk = Dv = 256,
+ *   700 tokens, where the recurrent kernel itself is 0.39 from the reference and the chunked 0.10).
+ * - gates: g within 2e-6 |ssm_a| (1 + |x|), x = a + dt_bias: the f32 sum rounds at 6e-8 |x| and
+ *   softplus' slope is at most 1; Vulkan's exp is good to (3 + 2|x|) ulp and log to 2^-21 absolute
+ *   near 1. beta within 1e-6 (1 + |b|) beta + 1e-7 (the exp of -b, then a division). a and b span
+ *   [-30, 30]: both sides of softplus' x > 20 switch and sigmoid's tails.
  * `test_gdn --bench` (or VKLLM_GDN_BENCH=1) times the Qwen3-Next shape: one decode step, 512 tokens
  * chunked and recurrent.
  * Inputs: q, k, v in [-1, 1], g in [-0.6, 0] (exp(g) >= 0.55: a slow decay keeps 1000-token history
- * in play), beta in [0.05, 0.95], the initial state in [-0.5, 0.5] (a state carried from earlier).
+ * in play; KDA's strong-decay cases above differ), beta in [0.05, 0.95], the initial state in [-0.5, 0.5] (a state carried from earlier).
  * The kernels L2-normalise q, k themselves (qk_l2norm, eps 1e-6); the reference does it with
  * l2_norm_ref first. scale = 1/sqrt(Dk). */
 #include "ref/gdn_ref.h"
@@ -114,6 +124,7 @@ static int conv_case(struct gpu *g, uint32_t C, uint32_t K, uint32_t T1, uint32_
 struct dcase {
 	uint32_t T, Hk, Hv, Dk, Dv;
 	bool tiled, per_channel;
+	bool strong; /* per channel: strong decays in some channels (KDA_STRONG) */
 };
 
 struct dinputs {
@@ -131,6 +142,15 @@ static void inputs_make(struct dinputs *in, struct dcase c, uint64_t *seed)
 	in->k = rand_array((size_t)c.T * in->qs, seed, -1, 1);
 	in->v = rand_array((size_t)c.T * in->vs, seed, -1, 1);
 	in->g = rand_array((size_t)c.T * c.Hv * (c.per_channel ? c.Dk : 1), seed, -0.6f, 0);
+	if (c.per_channel && c.strong)
+		for (size_t i = 0; i < (size_t)c.T * c.Hv * c.Dk; i++) {
+			float u = test_randf(seed) * 0.5f + 0.5f; /* [0, 1) */
+			switch (i % c.Dk % 4) {
+			case 0: in->g[i] = -3.0f - 9.0f * u; break; /* e^-3 .. e^-12 a step: a chunk sums to ~ -480 */
+			case 1: in->g[i] = -0.02f * u; break;       /* almost no decay: long memory in these rows */
+			default: break;                             /* the usual [-0.6, 0] */
+			}
+		}
 	in->beta = rand_array((size_t)c.T * c.Hv, seed, 0.05f, 0.95f);
 	in->s0 = rand_array((size_t)c.Hv * c.Dk * c.Dv, seed, -0.5f, 0.5f);
 }
@@ -237,8 +257,20 @@ static int delta_case(struct gpu *g, struct dcase c, bool with_ref, bool chunked
 	float *o_rec = malloc(no * 4), *s_rec = malloc(ns * 4), *o_chk = malloc(no * 4), *s_chk = malloc(ns * 4);
 	double *o_ref = malloc(no * 8), *s_ref = malloc(ns * 8), *o_d = malloc(no * 8), *s_d = malloc(ns * 8);
 	char name[160];
-	snprintf(name, sizeof name, "T %u Hk %u Hv %u Dk %u Dv %u %s%s", c.T, c.Hk, c.Hv, c.Dk, c.Dv,
-	         c.tiled ? "tiled" : "interleaved", c.per_channel ? " per-channel gate" : "");
+	snprintf(name, sizeof name, "T %u Hk %u Hv %u Dk %u Dv %u %s%s%s", c.T, c.Hk, c.Hv, c.Dk, c.Dv,
+	         c.tiled ? "tiled" : "interleaved", c.per_channel ? " per-channel gate" : "", c.strong ? " (strong decays)" : "");
+	if (c.per_channel && c.strong) {
+		/* the deepest in-chunk cumulative decay: e^{-G_j} of a factored form would be e^{-min G} */
+		double min_g = 0;
+		for (uint32_t c0 = 0; c0 < c.T; c0 += 64)
+			for (uint32_t h = 0; h < c.Hv; h++)
+				for (uint32_t i = 0; i < c.Dk; i++) {
+					double acc = 0;
+					for (uint32_t t = c0; t < c.T && t < c0 + 64; t++) acc += in.g[((size_t)t * c.Hv + h) * c.Dk + i];
+					if (acc < min_g) min_g = acc;
+				}
+		printf("# %s: deepest in-chunk decay e^%.0f (f32 overflows past e^88)\n", name, min_g);
+	}
 	run_gpu(g, &in, RUN_RECURRENT, 0, o_rec, s_rec, 1);
 	double wo, ws;
 	if (with_ref) {
@@ -306,11 +338,79 @@ static int norm_case(struct gpu *g, uint32_t n, uint32_t rows, bool sigmoid_gate
 	return 0;
 }
 
+/* ---------------------------------------------------------------- gates */
+
+static double softplus_ref(double x) { return x > 20 ? x : log1p(exp(x)); } /* as ggml */
+
+/* op_kda_gates (width = head_dim > 1) or op_gdn_gates (width 1, grouped or split) against a CPU
+ * computation in double. Token strides are padded (b_stride, a_stride beyond the rows). */
+static int gates_case(struct gpu *g, uint32_t T, uint32_t Hk, uint32_t Hv, uint32_t D, bool grouped, uint64_t *seed)
+{
+	bool kda = D > 1;
+	uint32_t W = kda ? D : 1, row = Hv * W;
+	/* op_gdn_gates has one token stride for b and a; grouped, a sits in b's rows */
+	uint32_t bs = grouped ? 2 * Hv + 3 : kda ? Hv + 1 : row + 5, as = kda ? row + 5 : bs;
+	/* a spans both sides of softplus' x > 20 switch and its flat negative end; b sigmoid's tails */
+	float *b = rand_array((size_t)T * bs, seed, -30, 30);
+	float *a = grouped ? b : rand_array((size_t)T * as, seed, -30, 30);
+	float *dt = rand_array(row, seed, -1, 1), *sa = rand_array(Hv, seed, -8, -0.1f);
+	size_t ng = (size_t)T * row, nb = (size_t)T * Hv;
+	float *gref = malloc(ng * 4), *bref = malloc(nb * 4), *ggot = malloc(ng * 4), *bgot = malloc(nb * 4);
+	double *gtol = malloc(ng * 8), *btol = malloc(nb * 8);
+	uint32_t r = Hv / Hk;
+	for (uint32_t t = 0; t < T; t++)
+		for (uint32_t h = 0; h < Hv; h++) {
+			uint32_t bi = grouped ? (h / r) * 2 * r + h % r : h;
+			double bv = b[(size_t)t * bs + bi], beta = 1.0 / (1.0 + exp(-bv));
+			bref[(size_t)t * Hv + h] = (float)beta;
+			btol[(size_t)t * Hv + h] = 1e-6 * (1 + fabs(bv)) * beta + 1e-7;
+			for (uint32_t c = 0; c < W; c++) {
+				uint32_t ai = grouped ? bi + r : h * W + c;
+				double x = (double)a[(size_t)t * as + ai] + dt[h * W + c];
+				size_t i = (size_t)t * row + h * W + c;
+				gref[i] = (float)(softplus_ref(x) * sa[h]);
+				gtol[i] = 2e-6 * fabs(sa[h]) * (1 + fabs(x));
+			}
+		}
+	struct gpu_buffer Bb, Ab, Db, Sb, Gb, Eb;
+	REQUIRE_OK(buf_make(g, &Bb, "b", b, (size_t)T * bs * 4, 4));
+	REQUIRE_OK(buf_make(g, &Ab, "a", a, (size_t)T * as * 4, 8));
+	REQUIRE_OK(buf_make(g, &Db, "dt_bias", dt, (size_t)row * 4, 0));
+	REQUIRE_OK(buf_make(g, &Sb, "ssm_a", sa, (size_t)Hv * 4, 0));
+	REQUIRE_OK(buf_make(g, &Gb, "g", NULL, ng * 4, 0));
+	REQUIRE_OK(buf_make(g, &Eb, "beta", NULL, nb * 4, 0));
+	struct gpu_rec rec;
+	REQUIRE_OK(gpu_rec_begin(g, &rec));
+	struct gpu_view bv = view_at(&Bb, 4, 0), av = grouped ? bv : view_at(&Ab, 8, 0);
+	if (kda)
+		REQUIRE_OK(op_kda_gates(&rec, view_at(&Gb, 0, 0), view_at(&Eb, 0, 0), bv, av, view_at(&Db, 0, 0),
+		                        view_at(&Sb, 0, 0), T, Hv, D, bs, as));
+	else
+		REQUIRE_OK(op_gdn_gates(&rec, view_at(&Gb, 0, 0), view_at(&Eb, 0, 0), bv, av, view_at(&Db, 0, 0),
+		                        view_at(&Sb, 0, 0), T, Hk, Hv, bs, grouped));
+	REQUIRE_OK(gpu_rec_end(&rec));
+	REQUIRE_OK(gpu_rec_submit_wait(&rec));
+	REQUIRE_OK(gpu_download(g, ggot, &Gb, 0, ng * 4));
+	REQUIRE_OK(gpu_download(g, bgot, &Eb, 0, nb * 4));
+	double wg, wb;
+	int bad_g = check_close("g", ggot, gref, gtol, ng, &wg), bad_b = check_close("beta", bgot, bref, btol, nb, &wb);
+	EXPECT(bad_g == 0 && bad_b == 0, "%s T %u Hk %u Hv %u D %u%s: %d gates, %d betas off", kda ? "kda_gates" : "gdn_gates",
+	       T, Hk, Hv, D, grouped ? " grouped" : "", bad_g, bad_b);
+	printf("# %s T %u Hk %u Hv %u width %u%s: worst g %.3f, beta %.3f x tolerance\n", kda ? "kda gates" : "gdn gates",
+	       T, Hk, Hv, W, grouped ? " grouped" : "", wg, wb);
+	gpu_rec_destroy(&rec);
+	gpu_buffer_destroy(g, &Bb), gpu_buffer_destroy(g, &Ab), gpu_buffer_destroy(g, &Db), gpu_buffer_destroy(g, &Sb);
+	gpu_buffer_destroy(g, &Gb), gpu_buffer_destroy(g, &Eb);
+	if (a != b) free(a);
+	free(b), free(dt), free(sa), free(gref), free(bref), free(ggot), free(bgot), free(gtol), free(btol);
+	return 0;
+}
+
 /* ---------------------------------------------------------------- timings */
 
 static int timings(struct gpu *g, uint64_t *seed)
 {
-	struct dcase dec = {1, 16, 32, 128, 128, false, false}, pre = {512, 16, 32, 128, 128, false, false};
+	struct dcase dec = {1, 16, 32, 128, 128, false, false, false}, pre = {512, 16, 32, 128, 128, false, false, false};
 	struct dinputs in;
 	inputs_make(&in, dec, seed);
 	float *o = malloc((size_t)512 * 32 * 128 * 4), *S = malloc((size_t)32 * 128 * 128 * 4);
@@ -352,22 +452,44 @@ int main(int argc, char **argv)
 
 	/* recurrent and chunked against the reference, odd shapes and both head maps */
 	const struct dcase odd[] = {
-		{1, 1, 1, 8, 8, false, false},       {5, 2, 6, 17, 9, false, false},   {70, 2, 6, 17, 9, true, false},
-		{65, 3, 3, 33, 47, false, false},    {9, 2, 4, 16, 16, false, true},   {40, 1, 3, 24, 40, true, true},
+		{1, 1, 1, 8, 8, false, false, false},       {5, 2, 6, 17, 9, false, false, false},   {70, 2, 6, 17, 9, true, false, false},
+		{65, 3, 3, 33, 47, false, false, false},    {9, 2, 4, 16, 16, false, true, false},   {40, 1, 3, 24, 40, true, true, false},
 	};
 	for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) delta_case(&g, odd[i], true, true, 0, &seed);
 	/* chunked == recurrent for the lengths around the chunk size and long ones */
 	const uint32_t lens[] = {1, 63, 64, 65, 200, 1000};
 	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
-		delta_case(&g, (struct dcase){lens[i], 2, 4, 128, 128, false, false}, lens[i] <= 200, true, 0, &seed);
-		delta_case(&g, (struct dcase){lens[i], 2, 4, 64, 64, true, false}, lens[i] <= 200, true, 0, &seed);
+		delta_case(&g, (struct dcase){lens[i], 2, 4, 128, 128, false, false, false}, lens[i] <= 200, true, 0, &seed);
+		delta_case(&g, (struct dcase){lens[i], 2, 4, 64, 64, true, false, false}, lens[i] <= 200, true, 0, &seed);
 	}
-	delta_case(&g, (struct dcase){1000, 1, 2, 64, 128, false, false}, true, true, 0, &seed); /* Dk != Dv */
-	delta_case(&g, (struct dcase){300, 2, 2, 256, 256, false, false}, false, true, 0, &seed);
-	delta_case(&g, (struct dcase){700, 1, 1, 128, 128, false, true}, true, false, 0, &seed); /* KDA, long */
+	delta_case(&g, (struct dcase){1000, 1, 2, 64, 128, false, false, false}, true, true, 0, &seed); /* Dk != Dv */
+	delta_case(&g, (struct dcase){300, 2, 2, 256, 256, false, false, false}, false, true, 0, &seed);
+	delta_case(&g, (struct dcase){700, 1, 1, 128, 128, false, true, false}, true, true, 0, &seed); /* KDA, long */
 	/* prefill, then decode steps, equals one long run */
-	delta_case(&g, (struct dcase){200 + 5, 2, 4, 128, 128, false, false}, true, true, 5, &seed);
-	delta_case(&g, (struct dcase){130 + 3, 1, 2, 64, 32, true, false}, true, true, 3, &seed);
+	delta_case(&g, (struct dcase){200 + 5, 2, 4, 128, 128, false, false, false}, true, true, 5, &seed);
+	delta_case(&g, (struct dcase){130 + 3, 1, 2, 64, 32, true, false, false}, true, true, 3, &seed);
+	/* 33 chunks: three prep groups of at most 16 chunks that reuse the scratch */
+	delta_case(&g, (struct dcase){2100, 1, 2, 64, 64, true, false, false}, true, true, 0, &seed);
+
+	/* KDA (per-channel gates, chunked since issue 22) at the same lengths; the Dk = 64 ones and the
+	 * rest below with strong decays in a quarter of the channels (e^-3 .. e^-12 a token) */
+	const struct dcase kda_odd[] = {{65, 3, 3, 33, 47, false, true, true}, {130, 1, 2, 17, 9, true, true, true}};
+	for (size_t i = 0; i < sizeof kda_odd / sizeof kda_odd[0]; i++) delta_case(&g, kda_odd[i], true, true, 0, &seed);
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		delta_case(&g, (struct dcase){lens[i], 2, 4, 128, 128, false, true, false}, lens[i] <= 200, true, 0, &seed);
+		delta_case(&g, (struct dcase){lens[i], 2, 4, 64, 64, true, true, true}, lens[i] <= 200, true, 0, &seed);
+	}
+	delta_case(&g, (struct dcase){1000, 1, 2, 64, 128, false, true, true}, true, true, 0, &seed); /* Dk != Dv */
+	delta_case(&g, (struct dcase){200, 2, 2, 128, 32, true, true, true}, true, true, 0, &seed);
+	/* 11 chunks at Dk 256: the scan is split into several dispatches on CPU devices */
+	delta_case(&g, (struct dcase){700, 1, 2, 256, 256, false, true, true}, true, true, 0, &seed);
+	delta_case(&g, (struct dcase){2100, 1, 2, 128, 128, false, true, true}, true, true, 0, &seed); /* 3 groups */
+	delta_case(&g, (struct dcase){200 + 5, 2, 4, 128, 128, false, true, true}, true, true, 5, &seed);
+
+	gates_case(&g, 7, 2, 6, 1, true, &seed);      /* qwen3next's grouped ssm_ba */
+	gates_case(&g, 5, 4, 8, 1, false, &seed);     /* qwen35's ssm_beta / ssm_alpha */
+	gates_case(&g, 9, 32, 32, 128, false, &seed); /* Kimi Linear's KDA: 32 heads x 128 channels */
+	gates_case(&g, 3, 3, 3, 17, false, &seed);
 
 	/* refusals */
 	struct gpu_buffer b;
@@ -387,6 +509,22 @@ int main(int argc, char **argv)
 	EXPECT(op_gdn_chunked(&rec, view_at(&b, 0, 4096), view_at(&b, 4096, 0), view_at(&b, 8192, 64), view_at(&b, 8192, 0),
 	                      view_at(&b, 8192, 0), view_at(&b, 8192, 0), view_at(&b, 8192, 0), view_at(&b, 8192, 0), &d) == VKLLM_E_ARG,
 	       "short scratch refused: %s", vkllm_error());
+	/* the per-channel form needs more scratch than the scalar one */
+	struct gdn_desc dk = d;
+	dk.n_head_k = dk.n_head_v = 1, dk.n_tokens = 64;
+	uint64_t scalar_sc = op_gdn_chunked_scratch_bytes(&dk);
+	dk.gate_per_channel = true;
+	EXPECT(op_gdn_chunked_scratch_bytes(&dk) == scalar_sc + 3ull * 64 * 16 * 4, "per-channel scratch: %llu bytes",
+	       (unsigned long long)op_gdn_chunked_scratch_bytes(&dk));
+	EXPECT(op_gdn_chunked(&rec, view_at(&b, 0, 4096), view_at(&b, 4096, 4096), view_at(&b, 65536, scalar_sc),
+	                      view_at(&b, 8192, 0), view_at(&b, 8192, 0), view_at(&b, 8192, 0), view_at(&b, 8192, 0),
+	                      view_at(&b, 8192, 0), &dk) == VKLLM_E_ARG,
+	       "per-channel chunked with the scalar form's scratch refused: %s", vkllm_error());
+	EXPECT(op_kda_gates(&rec, view_at(&b, 0, 4096), view_at(&b, 4096, 64), v, v, v, v, 4, 2, 16, 2, 31) == VKLLM_E_ARG,
+	       "kda_gates a stride below a row refused: %s", vkllm_error());
+	EXPECT(op_kda_gates(&rec, view_at(&b, 0, 4096), view_at(&b, 4096, 64), v, v, view_at(&b, 0, 64), v, 4, 2, 16, 2,
+	                    32) == VKLLM_E_ARG,
+	       "kda_gates dt_bias of one value a head refused: %s", vkllm_error());
 	EXPECT(op_gdn_conv(&rec, v, v, v, v, 4, 16, 1, 0, 0) == VKLLM_E_ARG, "conv kernel 1 refused: %s", vkllm_error());
 	EXPECT(op_gdn_conv(&rec, view_at(&b, 0, 256), view_at(&b, 128, 64), view_at(&b, 4096, 0), view_at(&b, 8192, 0), 4, 16,
 	                   3, 0, 0) == VKLLM_E_ARG,
