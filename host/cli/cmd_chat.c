@@ -11,12 +11,18 @@
  *
  * Answers stream to stdout; notices and per-turn timings go to stderr. On a terminal there is a
  * "> " prompt and colour; from a pipe there is neither, so scripts and tests can drive it. /clear
- * forgets the conversation, /exit or end of input leaves, Ctrl-C stops the current answer. */
+ * forgets the conversation, /exit or end of input leaves, Ctrl-C stops the current answer.
+ *
+ * gpt-oss (the gpt-oss format) writes its answer in harmony channels: only the final channel is
+ * shown and kept in the conversation (host/run/harmony.h); --show-reasoning shows the analysis
+ * channel too, dim on a terminal, and --reasoning-effort opens the conversation with the system
+ * block of gpt-oss's own template that sets it. docs/chat.md has the details. */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/status.h"
@@ -25,6 +31,7 @@
 #include "loader/gguf.h"
 #include "loader/quant.h"
 #include "run/chat_template.h"
+#include "run/harmony.h"
 
 #define NO_CUT ((size_t)-1)
 
@@ -34,6 +41,8 @@ struct chat_args {
 	const char *system;
 	const char *format;     /* --chat-template, or NULL: the model's */
 	long n_predict;         /* tokens per answer; -1: until end of generation or a full context */
+	const char *effort;     /* --reasoning-effort (gpt-oss), or NULL: llama.cpp's built-in form, no system block */
+	bool show_reasoning;    /* --show-reasoning: the gpt-oss analysis channel is shown */
 };
 
 /* The conversation and a mirror of the context: text[0..n) is what the cached tokens spell, and
@@ -44,6 +53,9 @@ struct chat {
 	enum chat_format format;
 	struct chat_msg *msgs;
 	size_t n_msgs, cap_msgs;
+	size_t n_fixed;         /* the opening messages /clear keeps (system, gpt-oss's developer) */
+	bool harmony;           /* the answer is in harmony channels (gpt-oss) */
+	bool show_reasoning;
 	struct tok_text text;
 	size_t *cut;            /* [n_ctx] */
 	int32_t *ids;           /* [n_ctx]: the cached tokens, for the repetition penalty after a rewind */
@@ -74,6 +86,11 @@ void cmd_chat_help(FILE *f)
 	           "  --system TEXT           a system message that opens the conversation (kept by /clear)\n"
 	           "  --chat-template NAME    format the conversation as NAME instead of the model's own template:\n"
 	           "                          %s\n"
+	           "  --show-reasoning        gpt-oss: show the reasoning (the analysis channel), dim on a terminal;\n"
+	           "                          by default only the answer (the final channel) is shown\n"
+	           "  --reasoning-effort L    gpt-oss: low, medium or high, set as gpt-oss's own template sets it\n"
+	           "                          (its system block; --system then becomes the developer message);\n"
+	           "                          without it, llama.cpp's built-in gpt-oss form with no system block\n"
 	           "  -n, --n-predict N       at most N tokens per answer (default: until the model ends it)\n"
 	           "  -c, --ctx-size N        context length in tokens (default: the model's, at most 4096)\n"
 	           "  -b, --batch-size N      prompt tokens per chunk (default 512)\n"
@@ -110,8 +127,13 @@ static int parse(int argc, char **argv, struct chat_args *r)
 			cli_usage(stdout, "chat");
 			return -1;
 		}
+		if (!strcmp(a, "--show-reasoning")) {
+			r->show_reasoning = true;
+			continue;
+		}
 		bool takes_value = !strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "--system") || !strcmp(a, "-sys") ||
-		                   !strcmp(a, "--chat-template") || !strcmp(a, "-n") || !strcmp(a, "--n-predict");
+		                   !strcmp(a, "--chat-template") || !strcmp(a, "-n") || !strcmp(a, "--n-predict") ||
+		                   !strcmp(a, "--reasoning-effort");
 		if (!takes_value) return cli_bad_arg("chat", a[0] == '-' ? "unknown option" : "unexpected argument", a);
 		if (!v) return cli_bad_arg("chat", "missing value for", a);
 		i++;
@@ -125,6 +147,10 @@ static int parse(int argc, char **argv, struct chat_args *r)
 				return cli_bad_arg("chat", msg, v);
 			}
 			r->format = v;
+		} else if (!strcmp(a, "--reasoning-effort")) {
+			if (!chat_gpt_oss_effort_valid(v))
+				return cli_bad_arg("chat", "--reasoning-effort is low, medium or high (gpt-oss's levels); got", v);
+			r->effort = v;
 		} else {
 			long n;
 			if (!cli_parse_int(v, 1 << 30, &n) || n < 1) return cli_bad_arg("chat", "-n needs a positive token count, got", v);
@@ -176,10 +202,10 @@ static void pop_msg(struct chat *c)
 	free((char *)c->msgs[--c->n_msgs].content);
 }
 
-/* /clear: the system message stays; the context is emptied (its cache is overwritten later) */
-static int clear_conversation(struct chat *c, const char *system)
+/* /clear: the opening messages stay; the context is emptied (its cache is overwritten later) */
+static int clear_conversation(struct chat *c)
 {
-	while (c->n_msgs > (system ? 1u : 0u)) pop_msg(c);
+	while (c->n_msgs > c->n_fixed) pop_msg(c);
 	TRY(session_rewind(&c->e->s, 0));
 	c->text.n = 0;
 	sampler_reset(&c->smp);
@@ -267,14 +293,68 @@ static void set_colour(const struct chat *c, const char *code)
 	if (c->colour_out) fputs(code, stdout);
 }
 
+/* What the user sees of an answer. Without channels, the text as it streams; with gpt-oss's
+ * harmony channels, the final channel, and the analysis channel with --show-reasoning, dim and
+ * between llama-cli's "[Start thinking]" and "[End thinking]" lines. `answer` gets what the
+ * conversation keeps: the text, or the final channel. */
+struct display {
+	struct chat *c;
+	struct tok_text *answer;
+	struct harmony hp;
+	struct tok_text chunk;  /* the text of one token */
+	bool reasoning_open;    /* "[Start thinking]" written, "[End thinking]" not yet */
+	char last;              /* the last byte of reasoning written */
+};
+
+static int show_part(void *user, enum harmony_part part, const char *s, size_t n)
+{
+	struct display *d = user;
+	if (part == HARMONY_REASONING) {
+		if (!d->c->show_reasoning) return VKLLM_OK;
+		if (!d->reasoning_open) {
+			set_colour(d->c, "\033[2m");
+			fputs("[Start thinking]\n\n", stdout);
+			d->reasoning_open = true;
+		}
+		fwrite(s, 1, n, stdout);
+		d->last = s[n - 1];
+		return VKLLM_OK;
+	}
+	if (d->reasoning_open) {
+		fputs(d->last == '\n' ? "[End thinking]\n\n" : "\n[End thinking]\n\n", stdout);
+		set_colour(d->c, "\033[0m");
+		d->reasoning_open = false;
+	}
+	fwrite(s, 1, n, stdout);
+	return tok_text_append(d->answer, s, n);
+}
+
+/* the text of the next token (or the stream's end, next < 0) to the display */
+static int show_token(struct display *d, struct detok_stream *ds, int32_t next)
+{
+	struct tok_text *to = d->c->harmony ? &d->chunk : d->answer;
+	size_t before = to->n;
+	TRY(next >= 0 ? detok_stream_push(ds, next, to) : detok_stream_finish(ds, to));
+	if (!d->c->harmony) {
+		fwrite(to->p + before, 1, to->n - before, stdout);
+		return VKLLM_OK;
+	}
+	int st = harmony_push(&d->hp, d->chunk.p, d->chunk.n, show_part, d);
+	d->chunk.n = 0;
+	if (!st && next < 0) st = harmony_finish(&d->hp, show_part, d);
+	return st;
+}
+
 /* Samples the answer token by token, streaming it, until end of generation, -n, a full context or
- * Ctrl-C; the answer (as the user saw it) is appended to `answer`. */
+ * Ctrl-C; what the conversation keeps of it (display) is appended to `answer`. */
 static int generate(struct chat *c, long n_predict, struct tok_text *answer, struct turn_stats *ts)
 {
 	struct engine *e = c->e;
 	struct session *s = &e->s;
 	struct detok_stream ds;
 	detok_stream_init(&ds, e->tok, false);
+	struct display d = {.c = c, .answer = answer};
+	harmony_init(&d.hp);
 	double t0 = cli_now();
 	int st = VKLLM_OK;
 	bool thinking = false;
@@ -303,11 +383,9 @@ static int generate(struct chat *c, long n_predict, struct tok_text *answer, str
 			break;
 		}
 		/* reasoning dim on a terminal, between Qwen3's <think> and </think> */
-		if (len == 7 && !memcmp(piece, "<think>", 7)) thinking = true, set_colour(c, "\033[2m");
-		size_t before = answer->n;
-		if ((st = detok_stream_push(&ds, next, answer))) break;
-		fwrite(answer->p + before, 1, answer->n - before, stdout);
-		if (len == 8 && !memcmp(piece, "</think>", 8)) thinking = false, set_colour(c, "\033[0m");
+		if (!c->harmony && len == 7 && !memcmp(piece, "<think>", 7)) thinking = true, set_colour(c, "\033[2m");
+		if ((st = show_token(&d, &ds, next))) break;
+		if (!c->harmony && len == 8 && !memcmp(piece, "</think>", 8)) thinking = false, set_colour(c, "\033[0m");
 		fflush(stdout);
 		if (s->n_past >= s->fs.n_ctx) {
 			ts->stop = "the context is full: /clear starts a new conversation (or restart with a larger -c)";
@@ -319,12 +397,10 @@ static int generate(struct chat *c, long n_predict, struct tok_text *answer, str
 		c->cut[s->n_past - 1] = c->text.n;
 		c->ids[s->n_past - 1] = next;
 	}
-	if (thinking) set_colour(c, "\033[0m");
-	if (!st) {
-		size_t before = answer->n;
-		st = detok_stream_finish(&ds, answer);
-		fwrite(answer->p + before, 1, answer->n - before, stdout);
-	}
+	if (!st) st = show_token(&d, &ds, -1);
+	if (thinking || d.reasoning_open) set_colour(c, "\033[0m");
+	harmony_free(&d.hp);
+	tok_text_free(&d.chunk);
 	fputc('\n', stdout);
 	fflush(stdout);
 	ts->gen_s = cli_now() - t0;
@@ -374,6 +450,35 @@ static int choose_format(struct chat *c, const struct chat_args *r, const char *
 	memcpy(&len, kv->data, 8);
 	*how = "the model's template";
 	return chat_format_detect((const char *)kv->data + 8, (size_t)len, &c->format);
+}
+
+/* The opening messages: --system; with gpt-oss and --reasoning-effort, the system block of
+ * gpt-oss's template (dated today, as its strftime_now) and --system as its developer message. */
+static int open_conversation(struct chat *c, const struct chat_args *r)
+{
+	c->harmony = c->format == CHAT_GPT_OSS;
+	c->show_reasoning = r->show_reasoning;
+	if (r->effort && !c->harmony)
+		return fail(VKLLM_E_ARG, "--reasoning-effort is for gpt-oss (the gpt-oss chat format); this conversation is in %s",
+		            chat_format_name(c->format));
+	int st = VKLLM_OK;
+	if (r->effort) {
+		char date[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		if (!localtime_r(&now, &tm) || !strftime(date, sizeof date, "%Y-%m-%d", &tm)) snprintf(date, sizeof date, "1970-01-01");
+		struct tok_text block = {0};
+		st = chat_gpt_oss_system(r->effort, date, &block);
+		if (!st) st = push_msg(c, "system", block.p, block.n);
+		block.n = 0;
+		if (!st && r->system && *r->system) st = chat_gpt_oss_developer(r->system, &block);
+		if (!st && block.n) st = push_msg(c, "developer", block.p, block.n);
+		tok_text_free(&block);
+	} else if (r->system) {
+		st = push_msg(c, "system", r->system, strlen(r->system));
+	}
+	c->n_fixed = c->n_msgs;
+	return st;
 }
 
 static bool is_command(const char *line, const char *cmd)
@@ -430,7 +535,7 @@ static int converse(struct chat *c, const struct chat_args *r)
 		if (msg.n == 0) continue;
 		if (is_command(msg.p, "/exit") || is_command(msg.p, "/quit")) break;
 		if (is_command(msg.p, "/clear")) {
-			st = clear_conversation(c, r->system);
+			st = clear_conversation(c);
 			if (st) break;
 			notice(c, "vkllm: the conversation is cleared");
 			continue;
@@ -464,11 +569,15 @@ int cmd_chat(int argc, char **argv)
 	c.cut = malloc(e.s.fs.n_ctx * sizeof *c.cut);
 	c.ids = malloc(e.s.fs.n_ctx * sizeof *c.ids);
 	if (!st && (!c.cut || !c.ids)) st = fail(VKLLM_E_NOMEM, "out of host memory");
-	if (!st && r.system) st = push_msg(&c, "system", r.system, strlen(r.system));
+	if (!st) st = open_conversation(&c, &r);
 	if (!st) {
 		notice(&c, "vkllm: %s (%s, %u layers, %s) on %s; context %u tokens; chat format %s (%s)", r.eo.model,
 		       e.m.arch->family, e.m.hp.n_layer, quant_type_info(e.w.layers[0].wq.type)->name, e.g.profile.name,
 		       e.s.fs.n_ctx, chat_format_name(c.format), how);
+		if (c.harmony)
+			notice(&c, "vkllm: gpt-oss: the answer is the final channel; the reasoning is %s; reasoning effort %s",
+			       r.show_reasoning ? "shown (--show-reasoning)" : "hidden (--show-reasoning shows it)",
+			       r.effort ? r.effort : "not set (no system block; --reasoning-effort low|medium|high sets it)");
 		if (c.tty_in) notice(&c, "type a message and Enter; /clear forgets the conversation, /exit or Ctrl-D leaves, "
 		                         "Ctrl-C stops an answer");
 		struct sigaction sa = {0};

@@ -177,6 +177,10 @@ static int gemma(struct out *o, const struct chat_msg *m, size_t n, bool add_ass
 	return so.st;
 }
 
+/* llama.cpp's "OpenAI MoE (based on Harmony chat template)": every role alike, no channel header (an
+ * answer is "<|start|>assistant<|message|>C<|return|>", where gpt-oss's Jinja template writes
+ * "<|start|>assistant<|channel|>final<|message|>C<|end|>"), no system block. The content of an answer
+ * is its final channel only (`vkllm chat` keeps no reasoning, as every llama.cpp template drops it). */
 static void gpt_oss(struct out *o, const struct chat_msg *m, size_t n, bool add_ass)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -184,6 +188,28 @@ static void gpt_oss(struct out *o, const struct chat_msg *m, size_t n, bool add_
 		put(o, strcmp(m[i].role, "assistant") == 0 ? "<|return|>" : "<|end|>");
 	}
 	if (add_ass) put(o, "<|start|>assistant");
+}
+
+bool chat_gpt_oss_effort_valid(const char *effort)
+{
+	return !strcmp(effort, "low") || !strcmp(effort, "medium") || !strcmp(effort, "high");
+}
+
+/* openai-gpt-oss-120b.jinja's build_system_message() without tools */
+int chat_gpt_oss_system(const char *effort, const char *date, struct tok_text *out)
+{
+	struct out o = {out, VKLLM_OK};
+	put(&o, "You are ChatGPT, a large language model trained by OpenAI.\nKnowledge cutoff: 2024-06\nCurrent date: ");
+	put(&o, date), put(&o, "\n\nReasoning: "), put(&o, effort);
+	put(&o, "\n\n# Valid channels: analysis, commentary, final. Channel must be included for every message.");
+	return o.st;
+}
+
+int chat_gpt_oss_developer(const char *instructions, struct tok_text *out)
+{
+	struct out o = {out, VKLLM_OK};
+	put(&o, "# Instructions\n\n"), put(&o, instructions), put(&o, "\n\n");
+	return o.st;
 }
 
 static void glmedge(struct out *o, const struct chat_msg *m, size_t n, bool add_ass)

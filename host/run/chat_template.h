@@ -56,4 +56,19 @@ const char *chat_template_llama_name(const char *tmpl, size_t len);
 int chat_format_apply(enum chat_format f, const struct chat_msg *msgs, size_t n, bool add_generation_prompt,
                       struct tok_text *out);
 
+/* gpt-oss's reasoning effort. llama.cpp's built-in gpt-oss form has no system block of its own; gpt-oss's
+ * Jinja template (models/templates/openai-gpt-oss-120b.jinja, what llama.cpp runs with --jinja) opens
+ * every prompt with one that carries "Reasoning: low|medium|high". These write the contents of that
+ * block and of the developer message the template makes of a system message; as the first two
+ * messages ("system", then "developer") of a conversation in the gpt-oss format, the built-in form
+ * renders them byte for byte as the Jinja template does. `vkllm chat --reasoning-effort` uses them. */
+/* Whether effort is one the template names: low, medium (its default) or high. */
+bool chat_gpt_oss_effort_valid(const char *effort);
+/* The system block: the template's default model identity, knowledge cutoff, "Current date: DATE"
+ * (YYYY-MM-DD, the template's strftime_now), "Reasoning: EFFORT", the valid channels. */
+int chat_gpt_oss_system(const char *effort, const char *date, struct tok_text *out);
+/* The developer message of a system text: "# Instructions\n\n" TEXT "\n\n" (the template writes none
+ * for an empty text). */
+int chat_gpt_oss_developer(const char *instructions, struct tok_text *out);
+
 #endif

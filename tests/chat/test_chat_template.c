@@ -4,12 +4,18 @@
  * de3ff815) has a case, its template and its expected_output are copied here verbatim; for the
  * formats it does not test (deepseek3, kimi-k2, gpt-oss, mistral-v7-tekken) the strings are derived by hand
  * from llm_chat_apply_template in src/llama-chat.cpp, and for qwen3 from Qwen3's own Jinja template
- * (models/templates/Qwen-Qwen3-0.6B.jinja). node-llama-cpp cannot be the witness: it does not
- * expose llama_chat_apply_template (its chat wrappers are its own formatting).
+ * (models/templates/Qwen-Qwen3-0.6B.jinja). node-llama-cpp cannot be the witness of the built-in
+ * forms: it does not expose llama_chat_apply_template (its chat wrappers are its own formatting); it
+ * does expose llama.cpp's Jinja engine, the witness of gpt-oss's system block (below).
  *
  * With arguments (LLAMA_CPP_DIR LENML_DIR) the real templates of the models vkllm runs are read
  * from llama.cpp's models/templates and the @lenml tokenizer configs and must be detected as
- * llama.cpp detects them. */
+ * llama.cpp detects them.
+ *
+ * With --gpt-oss-prompt EFFORT DATE SYSTEM MESSAGE... it prints the prompt `vkllm chat
+ * --reasoning-effort EFFORT --system SYSTEM` writes for that conversation (messages alternate user,
+ * assistant) and nothing else: tests/chat/gpt_oss_jinja_check.mjs compares it with gpt-oss's Jinja
+ * template run by llama.cpp's own Jinja engine (node-llama-cpp). */
 #include "base/json_parse.h"
 #include "base/status.h"
 #include "run/chat_template.h"
@@ -174,6 +180,61 @@ static void test_system_and_short_conversations(void)
 	expect_render("empty conversation", "chatml", hi, 0, true, "<|im_start|>assistant\n");
 }
 
+/* gpt-oss through llama.cpp's built-in form (src/llama-chat.cpp, LLM_CHAT_TEMPLATE_OPENAI_MOE): a
+ * multi-turn conversation with system and developer messages and earlier answers, which `vkllm chat`
+ * keeps as their final channel only. Every role is "<|start|>ROLE<|message|>C" and "<|end|>", an
+ * answer has no channel header and ends "<|return|>". */
+static void test_gpt_oss(void)
+{
+	const struct chat_msg conv[] = {
+		{"system", "You are terse."}, {"developer", "# Instructions\n\nAnswer in French.\n\n"}, {"user", "Hi"},
+		{"assistant", "Salut !"}, {"user", "2+2?"}, {"assistant", " 4 "}, {"user", "Thanks"},
+	};
+	expect_render("multi-turn", "gpt-oss", conv, 7, true,
+	              "<|start|>system<|message|>You are terse.<|end|>"
+	              "<|start|>developer<|message|># Instructions\n\nAnswer in French.\n\n<|end|>"
+	              "<|start|>user<|message|>Hi<|end|>"
+	              "<|start|>assistant<|message|>Salut !<|return|>"
+	              "<|start|>user<|message|>2+2?<|end|>"
+	              "<|start|>assistant<|message|> 4 <|return|>"
+	              "<|start|>user<|message|>Thanks<|end|>"
+	              "<|start|>assistant");
+	/* the system block of gpt-oss's Jinja template (build_system_message without tools), and its
+	 * developer message (gpt_oss_jinja_check.mjs checks both against llama.cpp's Jinja engine) */
+	struct tok_text t = {0};
+	EXPECT(chat_gpt_oss_system("high", "2026-01-02", &t) == VKLLM_OK && tok_text_append(&t, "", 0) == VKLLM_OK &&
+	           !strcmp(t.p, "You are ChatGPT, a large language model trained by OpenAI.\nKnowledge cutoff: 2024-06\n"
+	                        "Current date: 2026-01-02\n\nReasoning: high\n\n# Valid channels: analysis, commentary, final. "
+	                        "Channel must be included for every message."),
+	       "system block: [%s]", t.p);
+	t.n = 0;
+	EXPECT(chat_gpt_oss_developer("Be brief.", &t) == VKLLM_OK && tok_text_append(&t, "", 0) == VKLLM_OK &&
+	           !strcmp(t.p, "# Instructions\n\nBe brief.\n\n"),
+	       "developer: [%s]", t.p);
+	tok_text_free(&t);
+	EXPECT(chat_gpt_oss_effort_valid("low") && chat_gpt_oss_effort_valid("medium") && chat_gpt_oss_effort_valid("high") &&
+	           !chat_gpt_oss_effort_valid("max") && !chat_gpt_oss_effort_valid("High") && !chat_gpt_oss_effort_valid(""),
+	       "reasoning efforts");
+}
+
+/* --gpt-oss-prompt: the prompt vkllm chat writes with --reasoning-effort (see the header) */
+static int print_gpt_oss_prompt(int argc, char **argv)
+{
+	struct chat_msg m[64];
+	size_t n = 0;
+	struct tok_text block = {0}, dev = {0}, out = {0};
+	int st = chat_gpt_oss_system(argv[2], argv[3], &block);
+	if (!st) m[n++] = (struct chat_msg){"system", block.p};
+	if (!st && argv[4][0]) st = chat_gpt_oss_developer(argv[4], &dev);
+	if (!st && dev.n) m[n++] = (struct chat_msg){"developer", dev.p};
+	for (int i = 5; i < argc && n < 64; i++) m[n++] = (struct chat_msg){(i - 5) % 2 ? "assistant" : "user", argv[i]};
+	if (!st) st = chat_format_apply(CHAT_GPT_OSS, m, n, true, &out);
+	if (!st) fwrite(out.p, 1, out.n, stdout);
+	else fprintf(stderr, "%s\n", vkllm_error());
+	tok_text_free(&block), tok_text_free(&dev), tok_text_free(&out);
+	return st ? 1 : 0;
+}
+
 /* Qwen3: earlier answers lose their reasoning; the last one (after the last user message) keeps it */
 static void test_qwen3_reasoning(void)
 {
@@ -303,10 +364,12 @@ static void test_real_templates(const char *llama_dir, const char *lenml_dir)
 
 int main(int argc, char **argv)
 {
+	if (argc >= 5 && !strcmp(argv[1], "--gpt-oss-prompt")) return print_gpt_oss_prompt(argc, argv);
 	test_llama_cases();
 	test_generation_prompt_and_growth();
 	test_system_and_short_conversations();
 	test_qwen3_reasoning();
+	test_gpt_oss();
 	test_detection_rules();
 	if (argc == 3) test_real_templates(argv[1], argv[2]);
 	else printf("# no template folders given: the real templates are not checked\n");

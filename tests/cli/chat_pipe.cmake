@@ -151,3 +151,50 @@ expect_failure(2 "--chat-template is one of chatml, qwen3" -m ${model} --chat-te
 expect_failure(2 "chat needs a model: vkllm chat -m MODEL.gguf")
 expect_failure(2 "unknown option '--bogus'" -m ${model} --bogus)
 expect_failure(1 "missing.gguf" -m "${dir}/missing.gguf")
+
+# gpt-oss's harmony format, its plumbing on the tiny Qwen3 (--chat-template gpt-oss; the channel
+# parsing itself is test_harmony, the prompt against llama.cpp chat_gpt_oss_jinja). A random model
+# writes no channels, so all it writes is the answer, and it is kept: llama.cpp's built-in form
+# renders it as "<|start|>assistant<|message|>ANSWER<|return|>", which differs from the generated
+# text right after "<|start|>assistant", so turn 2 keeps turn 1's prompt and reruns the answer.
+# --reasoning-effort opens the conversation with the template's system block (more prompt tokens),
+# which /clear keeps; it is refused for another format and for a level gpt-oss does not have.
+set(oss -m ${model} --temp 0 --cache-type f32 --chat-template gpt-oss -n 6)
+chat("hello there\nhow are you\n" ${oss})
+if(NOT err MATCHES "chat format gpt-oss \\(--chat-template\\)" OR NOT err MATCHES "the reasoning is hidden")
+  message(FATAL_ERROR "chat --chat-template gpt-oss: the format or its notice is missing:\n${err}")
+endif()
+turn_stats()
+list(LENGTH prompt turns)
+if(NOT turns EQUAL 2)
+  message(FATAL_ERROR "chat gpt-oss: expected 2 turns, got ${turns}:\n${err}")
+endif()
+list(GET prompt 0 p1)
+list(GET answer 0 g1)
+list(GET cached 1 c2)
+math(EXPR want "${p1} + ${g1}")
+if(c2 LESS p1 OR (g1 GREATER 0 AND NOT c2 LESS want))
+  message(FATAL_ERROR "chat gpt-oss: turn 2 should keep turn 1's ${p1} prompt tokens and rerun the answer:\n${err}")
+endif()
+string(REGEX MATCHALL "\n" lines "${out}")
+list(LENGTH lines n_lines)
+if(NOT n_lines EQUAL 2 OR out MATCHES "<\\|")
+  message(FATAL_ERROR "chat gpt-oss: expected two answers, one line each, no markers:\n[${out}]")
+endif()
+
+chat("hello there\n/clear\nhello there\n" ${oss} --reasoning-effort high --system "Be brief." --show-reasoning)
+if(NOT err MATCHES "reasoning effort high" OR NOT err MATCHES "the reasoning is shown")
+  message(FATAL_ERROR "chat gpt-oss --reasoning-effort high --show-reasoning: not said:\n${err}")
+endif()
+turn_stats()
+list(GET prompt 0 e1)
+list(GET prompt 1 e2)
+list(GET cached 1 ec2)
+math(EXPR more "${p1} + 40")
+if(e1 LESS more OR NOT e2 EQUAL e1 OR NOT ec2 EQUAL 0)
+  message(FATAL_ERROR "chat gpt-oss --reasoning-effort: the system block should add to turn 1 (${p1} tokens without) "
+                      "and be there again after /clear:\n${err}")
+endif()
+
+expect_failure(2 "--reasoning-effort is low, medium or high" -m ${model} --reasoning-effort extreme)
+expect_failure(2 "--reasoning-effort is for gpt-oss" -m ${model} --reasoning-effort low)
