@@ -5,6 +5,8 @@
  * Bytes counted (the figure a memory-bound kernel is judged by):
  *   copy:   reads n*4 + writes n*4
  *   matvec, gemm: read the weights (rows * row_bytes) + x (cols*k*4) + write y (cols*rows*4)
+ *   moe-mv (op_moe_matvec, one token's chosen experts): each chosen expert's weights
+ *        (k * rows * row_bytes; the other experts are not read) + x (k_dim*4, once) + y (k*rows*4)
  *   attention: reads K and V of the positions each query sees + q, writes out
  *   mla: reads the latent cache rows (kv_lora + rope f16 values) once + q_abs and q_pe, writes the
  *        latent outputs
@@ -216,6 +218,44 @@ static int measure_matmul(struct gpu *g, const struct matmul_case *c, double *ns
 	gpu_buffer_destroy(g, &w);
 	gpu_buffer_destroy(g, &x);
 	gpu_buffer_destroy(g, &y);
+	return st;
+}
+
+/* One token's expert GEMV (op_moe_matvec, the decode path of a MoE layer): n_used distinct experts
+ * of a stack of n_exp, each rows x k, read the token's x (the gate and up projections' x_div = k). */
+struct moe_mv_case {
+	const char *model;
+	uint32_t n_exp, n_used, rows, k, type;
+};
+
+static int measure_moe_matvec(struct gpu *g, const struct moe_mv_case *c, double *ns)
+{
+	uint64_t row_bytes = quant_row_size(c->type, c->k), expert_bytes = row_bytes * c->rows;
+	uint64_t wbytes = expert_bytes * c->n_exp;
+	uint32_t ids[32];
+	for (uint32_t j = 0; j < c->n_used && j < 32; j++) ids[j] = (j * 7 + 3) % c->n_exp; /* spread over the stack */
+	struct gpu_buffer w = {0}, x = {0}, y = {0}, ib = {0};
+	struct bench_rec b = {0};
+	int st = c->n_used <= 32 ? VKLLM_OK : fail(VKLLM_E_ARG, "bench: more than 32 experts used");
+	if (!st) st = gpu_buffer_create(g, &w, (wbytes + 255) / 256 * 256, GPU_MEM_DEVICE, "bench.experts");
+	if (!st) st = gpu_buffer_create(g, &x, (uint64_t)c->k * 4, GPU_MEM_DEVICE, "bench.x");
+	if (!st) st = gpu_buffer_create(g, &y, (uint64_t)c->n_used * c->rows * 4, GPU_MEM_DEVICE, "bench.y");
+	if (!st) st = gpu_buffer_create(g, &ib, c->n_used * 4ull, GPU_MEM_DEVICE, "bench.ids");
+	if (!st) st = gpu_upload(g, &ib, 0, ids, c->n_used * 4ull);
+	if (!st) st = fill_weights(g, &w, c->type, c->rows * c->n_exp, c->k);
+	if (!st) st = bench_begin(g, &b);
+	if (!st) {
+		st = op_fill(&b.rec, gpu_whole(&x), c->k, 0.5f);
+		gpu_barrier(&b.rec);
+		gpu_timestamp(&b.rec, &b.t, 0);
+		struct moe_matvec_desc d = {.n_assign = c->n_used, .x_div = c->n_used, .n_rows = c->rows, .n_k = c->k,
+		                            .n_exp = c->n_exp};
+		struct gpu_view wv = {&w, 0, wbytes};
+		if (!st) st = op_moe_matvec(&b.rec, gpu_whole(&y), wv, c->type, gpu_whole(&x), gpu_whole(&ib), &d);
+		gpu_timestamp(&b.rec, &b.t, 1);
+	}
+	st = bench_finish(g, &b, st, ns);
+	gpu_buffer_destroy(g, &w), gpu_buffer_destroy(g, &x), gpu_buffer_destroy(g, &y), gpu_buffer_destroy(g, &ib);
 	return st;
 }
 
@@ -492,6 +532,8 @@ int bench_kernels(struct gpu *g, bool as_json, const char *only, FILE *out)
 		{151936, 1024, 1, QT_Q8_0}, {151936, 1024, 1, QT_Q4_K}, {1024, 1024, 1, QT_Q8_0},   {3072, 1024, 1, QT_Q8_0},
 		{1024, 3072, 1, QT_Q8_0},   {4096, 4096, 512, QT_Q8_0}, {4096, 4096, 512, QT_Q4_K},
 		{4096, 4096, 512, QT_F16},
+		/* MXFP4 (gpt-oss's expert type): the same 8B shapes, and gpt-oss's own width (2880) */
+		{4096, 4096, 1, QT_MXFP4},  {14336, 4096, 1, QT_MXFP4}, {4096, 14336, 1, QT_MXFP4}, {2880, 2880, 1, QT_MXFP4},
 	};
 	static const struct attn_case attn_cases[] = {{"decode", 1, 4096}, {"prefill", 512, 4096}};
 	if (as_json) {
@@ -521,6 +563,20 @@ int bench_kernels(struct gpu *g, bool as_json, const char *only, FILE *out)
 		snprintf(shape, sizeof shape, "%ux%u x%u", c->rows, c->k, c->cols);
 		report_row(&r, gemm ? (op_gemm_uses_coopmat(g, c->type) ? "gemm-cm" : "gemm") : "matvec", quant_type_info(c->type)->name, shape, ns, bytes,
 		           2.0 * c->rows * c->k * c->cols, gemm);
+	}
+	/* expert GEMVs of one decode token (listed under --only matvec): gpt-oss-20b's experts, 32 of
+	 * 2880 x 2880 in MXFP4 with 4 chosen (the stack is 141 MB: more than one binding on lavapipe,
+	 * so op_moe_matvec runs it in parts) */
+	static const struct moe_mv_case moe_cases[] = {{"gpt-oss-20b", 32, 4, 2880, 2880, QT_MXFP4}};
+	for (size_t i = 0; i < sizeof moe_cases / sizeof moe_cases[0]; i++) {
+		const struct moe_mv_case *c = &moe_cases[i];
+		if (only && strcmp(only, "matvec")) continue;
+		double ns = 0;
+		TRY(measure_moe_matvec(g, c, &ns));
+		double bytes = (double)quant_row_size(c->type, c->k) * c->rows * c->n_used + 4.0 * c->k + 4.0 * c->rows * c->n_used;
+		char shape[48];
+		snprintf(shape, sizeof shape, "%ux%ux%u top%u", c->n_exp, c->rows, c->k, c->n_used);
+		report_row(&r, "moe-mv", quant_type_info(c->type)->name, shape, ns, bytes, 2.0 * c->rows * c->k * c->n_used, false);
 	}
 	for (size_t i = 0; i < sizeof attn_cases / sizeof attn_cases[0]; i++) {
 		const struct attn_case *c = &attn_cases[i];

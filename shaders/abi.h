@@ -440,6 +440,19 @@ struct moe_rows_params {
 	ABI_U32 accumulate;     /* scatter: add to OUT */
 };
 
+/* moe_add_bias.comp: Y[r][i] += BIAS[e][i], e = IDS[has_perm ? PERM[r] : r], r < n_assign, i < n
+ * (ggml_add_id: gpt-oss's per-expert biases); rows of y n apart, of bias n apart */
+struct moe_add_bias_params {
+	ABI_U32 n_assign;
+	ABI_U32 n;
+	ABI_U32 n_exp;
+	ABI_U32 has_perm;
+	ABI_U32 y_offset;
+	ABI_U32 bias_offset;
+	ABI_U32 ids_offset;
+	ABI_U32 perm_offset;
+};
+
 /* Gated DeltaNet (host/ops/gdn.c, tests/ref/gdn_ref.h).
  * gdn_conv.comp: depthwise causal conv of K taps + SiLU over T tokens of C channels; tap j of channel c
  * is W[c*K + j] (oldest first); STATE [K-1][C] holds the previous K-1 inputs (oldest first).

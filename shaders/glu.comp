@@ -3,8 +3,10 @@
 //   OUT[r][c] = act(G[r][c]) * U[r][c]        c < n, r < n_rows
 //   SWIGLU: act(g) = silu(g) = g / (1 + e^-g)
 //   GEGLU:  act(g) = 0.5 g (1 + tanh(sqrt(2/pi) g (1 + 0.044715 g^2)))   (ggml_gelu_f32)
+//   SWIGLU_OAI (gpt-oss, ggml_swiglu_oai with alpha 1.702, limit 7):
+//           x = min(g, 7), y = clamp(u, -7, 7), OUT = x sigmoid(1.702 x) (y + 1)
 // Gate and up come from separate buffers, or from one [n_rows][gate | up] buffer bound twice
-// (the host sets the offsets and in_stride = 2n). Variants: swiglu_f32, geglu_f32.
+// (the host sets the offsets and in_stride = 2n). Variants: swiglu_f32, geglu_f32, swiglu_oai_f32.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 
@@ -17,6 +19,7 @@ layout(binding = 2) writeonly buffer Out { float OUT[]; };
 
 layout(push_constant) uniform Params { glu_params p; };
 
+#ifndef SWIGLU_OAI
 float act(float g)
 {
 #ifdef SWIGLU
@@ -29,6 +32,7 @@ float act(float g)
 	return 0.5 * g * (1.0 + tanh(t));
 #endif
 }
+#endif
 
 void main()
 {
@@ -37,5 +41,13 @@ void main()
 	uint r = i / p.n, c = i - r * p.n;
 	float g = G[p.gate_offset + r * p.in_stride + c];
 	float u = U[p.up_offset + r * p.in_stride + c];
+#ifdef SWIGLU_OAI
+	// llama.cpp's alpha and limit (constants in build_moe_ffn); the gate is clamped only from
+	// above, so a very negative gate gives x / (1 + inf) = -0, as ggml's CPU code does
+	const float ALPHA = 1.702, LIMIT = 7.0;
+	float x = min(g, LIMIT), y = clamp(u, -LIMIT, LIMIT);
+	OUT[p.out_offset + r * p.out_stride + c] = x / (1.0 + exp(-ALPHA * x)) * (y + 1.0);
+#else
 	OUT[p.out_offset + r * p.out_stride + c] = act(g) * u;
+#endif
 }

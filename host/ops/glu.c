@@ -1,4 +1,5 @@
-/* op_glu and op_glu_fused (shaders/glu.comp): SwiGLU and GeGLU, one invocation per output. */
+/* op_glu and op_glu_fused (shaders/glu.comp): SwiGLU, GeGLU and gpt-oss's clamped SwiGLU, one
+ * invocation per output. */
 #include "ops.h"
 
 #include "../../shaders/abi.h"
@@ -8,8 +9,9 @@ static int glu_record(struct gpu_rec *rec, struct gpu_view out, struct gpu_view 
                       uint32_t n_rows, uint32_t in_stride, uint32_t up_shift, enum glu_kind kind)
 {
 	struct gpu *g = rec->g;
-	if (kind != GLU_SWIGLU && kind != GLU_GEGLU) return fail(VKLLM_E_ARG, "glu: unknown kind %d", kind);
-	enum shader_id sh = kind == GLU_SWIGLU ? SH_SWIGLU_F32 : SH_GEGLU_F32;
+	if (kind != GLU_SWIGLU && kind != GLU_GEGLU && kind != GLU_SWIGLU_OAI)
+		return fail(VKLLM_E_ARG, "glu: unknown kind %d", kind);
+	enum shader_id sh = kind == GLU_SWIGLU ? SH_SWIGLU_F32 : kind == GLU_GEGLU ? SH_GEGLU_F32 : SH_SWIGLU_OAI_F32;
 	const char *op = shader_table[sh].name;
 	if (n == 0 || n_rows == 0 || (uint64_t)n * n_rows > UINT32_MAX)
 		return fail(VKLLM_E_ARG, "%s: %u rows of %u values: sizes must be positive and their product below 2^32", op, n_rows, n);

@@ -1,6 +1,6 @@
 /* The mixture-of-experts ops (docs/moe.md): op_moe_route (shaders/moe_route.comp), op_moe_index
  * (moe_index.comp), op_moe_gather_rows and op_moe_scatter (moe_rows.comp), op_moe_matvec
- * (moe_matvec.comp) and op_moe_gemm (gemm.comp -D MOE). Routing never leaves
+ * (moe_matvec.comp), op_moe_gemm (gemm.comp -D MOE) and op_moe_add_bias (moe_add_bias.comp). Routing never leaves
  * the device: the expert matmuls read the ids and the index these write. */
 #include <math.h>
 #include <stdlib.h>
@@ -116,6 +116,31 @@ int op_moe_scatter(struct gpu_rec *rec, struct gpu_view out, struct gpu_view y, 
 	                           ops_aligned(g, weights, 4, &pc.w_offset), ops_aligned(g, out, 4, &pc.out_offset)};
 	uint32_t gx, gy;
 	gpu_groups_1d(g, ((uint64_t)n_tok * n + spec[0] - 1) / spec[0], &gx, &gy);
+	return gpu_dispatch(rec, p, views, 4, &pc, sizeof pc, gx, gy, 1);
+}
+
+int op_moe_add_bias(struct gpu_rec *rec, struct gpu_view y, struct gpu_view bias, struct gpu_view ids, struct gpu_view perm,
+                    uint32_t n_assign, uint32_t n, uint32_t n_exp)
+{
+	struct gpu *g = rec->g;
+	const char *op = "moe_add_bias";
+	if (n_assign == 0 || n == 0 || n_exp == 0 || (uint64_t)n_assign * n > UINT32_MAX || (uint64_t)n_exp * n > UINT32_MAX)
+		return fail(VKLLM_E_ARG, "%s: %u rows of %u values, %u experts: sizes must be positive and the products below 2^32",
+		            op, n_assign, n, n_exp);
+	TRY(ops_check_view(op, "y", y, 4, (uint64_t)n_assign * n * 4));
+	TRY(ops_check_view(op, "bias", bias, 4, (uint64_t)n_exp * n * 4));
+	TRY(ops_check_view(op, "ids", ids, 4, (uint64_t)n_assign * 4));
+	if (perm.buf) TRY(ops_check_view(op, "perm", perm, 4, (uint64_t)n_assign * 4));
+	uint32_t spec[] = {ops_elementwise_wg(g)};
+	const struct gpu_pipeline *p;
+	TRY(gpu_pipeline_get(g, &p, SH_MOE_ADD_BIAS, spec, 1));
+	struct moe_add_bias_params pc = {.n_assign = n_assign, .n = n, .n_exp = n_exp, .has_perm = perm.buf != NULL};
+	/* without perm the shader never reads its binding: ids stands in */
+	struct gpu_view views[] = {ops_aligned(g, y, 4, &pc.y_offset), ops_aligned(g, bias, 4, &pc.bias_offset),
+	                           ops_aligned(g, ids, 4, &pc.ids_offset),
+	                           ops_aligned(g, perm.buf ? perm : ids, 4, &pc.perm_offset)};
+	uint32_t gx, gy;
+	gpu_groups_1d(g, ((uint64_t)n_assign * n + spec[0] - 1) / spec[0], &gx, &gy);
 	return gpu_dispatch(rec, p, views, 4, &pc, sizeof pc, gx, gy, 1);
 }
 

@@ -108,7 +108,9 @@ int op_rope(struct gpu_rec *rec, struct gpu_view out, struct gpu_view in, struct
 int op_embed(struct gpu_rec *rec, struct gpu_view out, struct gpu_view table, uint32_t wtype, struct gpu_view ids,
              uint32_t n_tokens, uint32_t n_embd, uint32_t first_row, uint32_t n_rows, float scale);
 
-enum glu_kind { GLU_SWIGLU, GLU_GEGLU }; /* silu(gate) * up; gelu_tanh(gate) * up */
+/* silu(gate) * up; gelu_tanh(gate) * up; gpt-oss's clamped SwiGLU (ggml_swiglu_oai, alpha 1.702,
+ * limit 7): x = min(gate, 7), y = clamp(up, -7, 7), x * sigmoid(1.702 x) * (y + 1) */
+enum glu_kind { GLU_SWIGLU, GLU_GEGLU, GLU_SWIGLU_OAI };
 /* out [n_rows][n] = act(gate [n_rows][n]) * up [n_rows][n] */
 int op_glu(struct gpu_rec *rec, struct gpu_view out, struct gpu_view gate, struct gpu_view up, uint32_t n,
            uint32_t n_rows, enum glu_kind kind);
@@ -247,6 +249,13 @@ int op_moe_gather_rows(struct gpu_rec *rec, struct gpu_view out, struct gpu_view
 /* out [n_tok][n] (+)= sum over slots of weights[t][slot] * y[inv[t * k + slot]] (back to token order) */
 int op_moe_scatter(struct gpu_rec *rec, struct gpu_view out, struct gpu_view y, struct gpu_view inv,
                    struct gpu_view weights, uint32_t n_tok, uint32_t k, uint32_t n, bool accumulate);
+/* Per-expert biases (ggml_add_id; gpt-oss's gate, up and down expert biases): y[r][i] += bias[e][i]
+ * with e = ids[perm.buf ? perm[r] : r], r < n_assign, i < n. y [n_assign][n] f32, bias [n_exp][n]
+ * f32, ids [n_assign] uint32. perm (optional, buf NULL: rows in assignment order, as op_moe_matvec
+ * writes them) is op_moe_index's perm for rows in expert order (op_moe_gemm's). A row whose expert
+ * id is n_exp or more, or whose perm entry is n_assign or more, is left as it is. */
+int op_moe_add_bias(struct gpu_rec *rec, struct gpu_view y, struct gpu_view bias, struct gpu_view ids, struct gpu_view perm,
+                    uint32_t n_assign, uint32_t n, uint32_t n_exp);
 /* The expert matmuls for a few tokens: for each assignment a < n_assign (a = t * k + slot),
  * y[a] (+)= W_{ids[a]} x[a / x_div], W the stacked expert tensor [n_exp][n_rows][n_k] in ggml type
  * wtype, x rows of n_k f32, y [n_assign][n_rows] f32. x_div = k when every slot reads its token's

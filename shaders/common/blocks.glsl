@@ -130,16 +130,27 @@ void decode_unit(uint row_byte, uint unit, out float v[32])
 
 #elif defined(WTYPE_MXFP4)
 // { u8 e (E8M0); u8 qs[16] }: E2M1 values doubled, times 2^(e - 128)
+// The codes are decoded by arithmetic, not by indexing a constant table: a dynamically indexed array
+// is lowered to per-invocation memory by many compilers (llvmpipe: a gather loop per value). The
+// doubled magnitudes 0, 1, 2, 3, 4, 6, 8, 12 are the nibbles of MXFP4_MAGS, bit 3 is the sign.
+// The 16 code bytes are read as 16-bit words (9 when they start on an odd byte: 17-byte blocks).
 const uint BLOCK_VALUES = 32, BLOCK_BYTES = 17;
-const float MXFP4_VALUES[16] = float[16](0., 1., 2., 3., 4., 6., 8., 12., 0., -1., -2., -3., -4., -6., -8., -12.);
+const uint MXFP4_MAGS = 0xC8643210u;
+float mxfp4_code(uint c) { return float(int((MXFP4_MAGS >> ((c & 7u) << 2)) & 15u) * (1 - int((c >> 2) & 2u))); }
 void decode_unit(uint row_byte, uint unit, out float v[32])
 {
 	uint b = row_byte + unit * BLOCK_BYTES;
 	float d = ldexp(1.0, int(w_u8(b)) - 128);
-	for (uint j = 0; j < 16u; j++) {
-		uint q = w_u8(b + 1u + j);
-		v[j] = MXFP4_VALUES[q & 15u] * d;
-		v[j + 16u] = MXFP4_VALUES[q >> 4] * d;
+	uint q0 = b + 1u, a = q0 >> 1, s = (q0 & 1u) << 3; // qs starts at word a, s bits in
+	uint wv[9];
+	for (uint i = 0; i < 8u; i++) wv[i] = uint(W[a + i]);
+	wv[8] = uint(W[a + 7u + (s >> 3)]); // the ninth word only when qs is odd-aligned (else a repeat)
+	for (uint j = 0; j < 8u; j++) {
+		uint q = ((wv[j] | (wv[j + 1u] << 16)) >> s) & 0xFFFFu; // code bytes 2j and 2j + 1
+		v[2u * j] = mxfp4_code(q) * d;
+		v[2u * j + 16u] = mxfp4_code(q >> 4) * d;
+		v[2u * j + 1u] = mxfp4_code(q >> 8) * d;
+		v[2u * j + 17u] = mxfp4_code(q >> 12) * d;
 	}
 }
 

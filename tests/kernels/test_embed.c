@@ -4,7 +4,11 @@
  * sqrt(n_embd) scale, tables at byte offsets that are not multiples of the storage alignment.
  * Tolerance: 2 f32 ulp of the reference (|ref| * 2^-22). The GPU decodes to the same f32 values
  * as loader/quant.c up to the order of the f32 products inside a K-quant's scale (d * sc * q),
- * then one correctly rounded multiply by the scale. */
+ * then one correctly rounded multiply by the scale.
+ * MXFP4 also runs from raw blocks at gpt-oss's width (2880 = 90 blocks, not a multiple of 256):
+ * random E2M1 bytes under E8M0 scales 2^-12 .. 2^8, and in a few blocks the subnormal scales
+ * e = 0 and 1 (2^-128, 2^-127), which a device that flushes denormals (llvmpipe does) decodes as 0:
+ * those values get an absolute tolerance of 1e-35 (12 * 2^-127 times the largest scale used). */
 #include "loader/quant.h"
 #include "ref/embed_ref.h"
 #include "small_ops_util.h"
@@ -13,6 +17,8 @@ static const uint32_t types[] = {QT_F32, QT_F16, QT_BF16, QT_Q4_0, QT_Q4_1, QT_Q
                                  QT_Q8_0, QT_Q2_K, QT_Q3_K, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_MXFP4};
 
 #define MARK 12345.0f /* what untouched output rows hold */
+
+static bool raw_mxfp4; /* MXFP4 tables from raw random blocks instead of quantized floats */
 
 static int run_case(struct gpu *g, uint32_t type, uint32_t n_embd, uint32_t n_vocab, uint32_t split, float scale,
                     uint64_t *seed)
@@ -27,12 +33,17 @@ static int run_case(struct gpu *g, uint32_t type, uint32_t n_embd, uint32_t n_vo
 		for (uint32_t i = 0; i < n_embd; i++) wf[i] = test_randf(seed) * 0.1f;
 		REQUIRE_OK(quant_quantize(type, wf, table + r * row_bytes, n_embd));
 	}
+	if (type == QT_MXFP4 && raw_mxfp4)
+		for (uint64_t b = 0; b < t_bytes / 17; b++) {
+			table[b * 17] = b % 29 == 7 ? (uint8_t)(b & 1) : (uint8_t)(116 + test_rand(seed) % 21);
+			for (int j = 1; j < 17; j++) table[b * 17 + j] = (uint8_t)test_rand(seed);
+		}
 	size_t out_n = (size_t)n_tokens * n_embd;
 	float *ref = malloc(out_n * 4), *got = malloc(out_n * 4);
 	double *tol = malloc(out_n * 8);
 	for (size_t i = 0; i < out_n; i++) ref[i] = MARK;
 	REQUIRE_OK(embed_ref(ref, table, type, ids, n_tokens, n_embd, 0, n_vocab, scale));
-	for (size_t i = 0; i < out_n; i++) tol[i] = fabs(ref[i]) * 0x1p-22;
+	for (size_t i = 0; i < out_n; i++) tol[i] = fabs(ref[i]) * 0x1p-22 + (raw_mxfp4 ? 1e-35 : 0.0);
 
 	/* two parts: rows [0, split) and [split, n_vocab), each at an odd placement in its buffer */
 	uint32_t pad0 = type == QT_F32 ? 4 : (type == QT_MXFP4 ? 1 : 2), pad1 = type == QT_F32 ? 12 : (type == QT_MXFP4 ? 3 : 6);
@@ -76,6 +87,13 @@ int main(void)
 		run_case(&g, types[t], bs, 7, 3, 1.0f, &seed);               /* one block per row, vocab 7 */
 		run_case(&g, types[t], bs * 9, 37, 20, sqrtf(bs * 9.0f), &seed); /* Gemma's scale */
 	}
+	/* MXFP4 from raw blocks: gpt-oss's n_embd (2880), a one-block row, a split at an odd row (the
+	 * second part then starts at an odd byte of the table too) */
+	raw_mxfp4 = true;
+	run_case(&g, QT_MXFP4, 2880, 50, 17, 1.0f, &seed);
+	run_case(&g, QT_MXFP4, 2880, 9, 4, sqrtf(2880.0f), &seed);
+	run_case(&g, QT_MXFP4, 32, 101, 51, 1.0f, &seed);
+	raw_mxfp4 = false;
 
 	struct gpu_buffer b;
 	REQUIRE_OK(gpu_buffer_create(&g, &b, 1 << 16, GPU_MEM_DEVICE, "b"));

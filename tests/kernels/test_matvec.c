@@ -2,7 +2,8 @@
  * shapes: one row; row counts that are not multiples of anything; K at the smallest block
  * multiple (32, or 256 for K-quants) and larger; 1 to 8 columns; accumulate on and off; views at
  * unaligned offsets inside shared buffers; and aligned views with K a multiple of 512, the
- * products lavapipe's own kernel (matvec_cpu.comp) takes. Tolerance: see matmul_case.h. */
+ * products lavapipe's own kernel (matvec_cpu.comp) takes. Tolerance: see matmul_case.h.
+ * MXFP4 (gpt-oss's experts) gets its own cases on top: raw blocks (mxfp4_case below). */
 #include "kernels/matmul_case.h"
 
 #include <math.h>
@@ -56,6 +57,64 @@ static int aligned_case(struct gpu *g, uint32_t type, struct matmul_shape s, uin
 	return 0;
 }
 
+/* MXFP4 from raw blocks, not from quantized floats: random E2M1 bytes (all 16 codes, both nibble
+ * orders) under E8M0 scales 2^-12 .. 2^8 (e 116..136; e = 0 and 1, the subnormal scales, in a
+ * few blocks), where quantized random floats would give one scale and few codes. Compared with
+ * loader/quant.c's dequantization through matmul_ref; the decoded values are exact in f32 (a code
+ * times a power of two), so the tolerance is matmul_case.h's f32-summation bound, 1e-5 * sum |w x|
+ * + 1e-6. w_off: the weights' byte offset in their buffer (even: op_matmul's rule); rows of an odd
+ * number of blocks start at odd bytes. x and y sit 12 and 20 bytes into theirs. */
+static double mxfp4_worst; /* the largest error / tolerance seen */
+
+static int mxfp4_case(struct gpu *g, const char *op_name, matmul_op op, uint32_t rows, uint32_t k, uint32_t cols,
+                      uint32_t w_off, bool accumulate, uint64_t *seed)
+{
+	uint64_t row_bytes = quant_row_size(QT_MXFP4, k), w_bytes = row_bytes * rows, n_blocks = w_bytes / 17;
+	size_t nx = (size_t)cols * k, ny = (size_t)cols * rows;
+	uint8_t *wq = malloc(w_bytes);
+	float *x = malloc(nx * 4), *y0 = malloc(ny * 4), *y = malloc(ny * 4);
+	double *ref = malloc(ny * sizeof *ref), *mag = malloc(ny * sizeof *mag);
+	for (uint64_t b = 0; b < n_blocks; b++) {
+		uint8_t *blk = wq + b * 17;
+		blk[0] = b % 97 == 13 ? (uint8_t)(b & 1) : (uint8_t)(116 + test_rand(seed) % 21);
+		for (int j = 1; j < 17; j++) blk[j] = (uint8_t)test_rand(seed);
+	}
+	for (size_t i = 0; i < nx; i++) x[i] = test_randf(seed);
+	for (size_t i = 0; i < ny; i++) y0[i] = accumulate ? test_randf(seed) : 0.0f;
+	REQUIRE(matmul_ref(ref, mag, QT_MXFP4, wq, x, y0, rows, k, cols) == 0, "mxfp4 reference");
+	uint32_t x_pad = 12, y_pad = 20;
+	struct gpu_buffer wb, xb, yb;
+	REQUIRE_OK(gpu_buffer_create(g, &wb, w_bytes + w_off + 64, GPU_MEM_DEVICE, "w"));
+	REQUIRE_OK(gpu_buffer_create(g, &xb, nx * 4 + x_pad, GPU_MEM_DEVICE, "x"));
+	REQUIRE_OK(gpu_buffer_create(g, &yb, ny * 4 + y_pad, GPU_MEM_DEVICE, "y"));
+	REQUIRE_OK(gpu_upload(g, &wb, w_off, wq, w_bytes));
+	REQUIRE_OK(gpu_upload(g, &xb, x_pad, x, nx * 4));
+	REQUIRE_OK(gpu_upload(g, &yb, y_pad, y0, ny * 4));
+	struct gpu_rec rec;
+	REQUIRE_OK(gpu_rec_begin(g, &rec));
+	struct gpu_view wv = {&wb, w_off, w_bytes}, xv = {&xb, x_pad, nx * 4}, yv = {&yb, y_pad, ny * 4};
+	REQUIRE_OK(op(&rec, yv, wv, QT_MXFP4, xv, rows, k, cols, accumulate));
+	REQUIRE_OK(gpu_rec_end(&rec));
+	REQUIRE_OK(gpu_rec_submit_wait(&rec));
+	REQUIRE_OK(gpu_download(g, y, &yb, y_pad, ny * 4));
+	int bad = 0;
+	double worst = 0;
+	for (size_t i = 0; i < ny; i++) {
+		double tol = 1e-5 * mag[i] + 1e-6, err = fabs(y[i] - ref[i]);
+		if (err / tol > worst) worst = err / tol;
+		if (!(err <= tol) && bad++ < 3)
+			fprintf(stderr, "  %s mxfp4 %ux%u cols %u: y[%zu][%zu] = %.7g, reference %.7g (tolerance %.2g)\n", op_name, rows,
+			        k, cols, i / rows, i % rows, y[i], ref[i], tol);
+	}
+	if (worst > mxfp4_worst) mxfp4_worst = worst;
+	EXPECT(bad == 0, "%s mxfp4 raw blocks rows %u k %u cols %u acc %d w at %u: %d values off (worst %.2f x tolerance)",
+	       op_name, rows, k, cols, accumulate, w_off, bad, worst);
+	gpu_rec_destroy(&rec);
+	gpu_buffer_destroy(g, &wb), gpu_buffer_destroy(g, &xb), gpu_buffer_destroy(g, &yb);
+	free(wq), free(x), free(y0), free(y), free(ref), free(mag);
+	return 0;
+}
+
 int main(void)
 {
 	struct gpu g;
@@ -97,6 +156,27 @@ int main(void)
 	};
 	for (size_t t = 0; t < sizeof matmul_types / sizeof matmul_types[0]; t++)
 		for (size_t s = 0; s < sizeof aligned / sizeof aligned[0]; s++) aligned_case(&g, matmul_types[t], aligned[s], &seed);
+
+	/* MXFP4 from raw blocks (mxfp4_case): gpt-oss's width (K = 2880: 90 blocks, a multiple of 32
+	 * but not of 256), one row, rows that are not a multiple of any workgroup's, many rows, 1 to 8
+	 * columns, and long K (past a lane's share of llvmpipe's 65535 loop iterations if the walk
+	 * over K were not split across the workgroup). op_matmul with one column is the decode path. */
+	struct {
+		uint32_t rows, k, cols, w_off;
+		bool acc;
+	} mx[] = {
+		{1, 32, 1, 0, false},     {1, 2880, 1, 2, true},   {37, 96, 1, 2, false},   {201, 2880, 3, 0, true},
+		{2880, 2880, 1, 0, false}, {13, 2880, 8, 2, false}, {5, 32768, 2, 0, true},  {77, 544, 4, 2, false},
+	};
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1) setenv("VKLLM_MATVEC_TILE", other, 1);
+		for (size_t i = 0; i < sizeof mx / sizeof mx[0]; i++)
+			mxfp4_case(&g, "matvec", op_matvec, mx[i].rows, mx[i].k, mx[i].cols, mx[i].w_off, mx[i].acc, &seed);
+	}
+	unsetenv("VKLLM_MATVEC_TILE");
+	for (size_t i = 0; i < sizeof mx / sizeof mx[0]; i++)
+		if (mx[i].cols == 1) mxfp4_case(&g, "matmul", op_matmul, mx[i].rows, mx[i].k, 1, mx[i].w_off, mx[i].acc, &seed);
+	printf("# mxfp4 raw blocks: worst %.3f x tolerance\n", mxfp4_worst);
 
 	/* bad arguments are refused before anything is recorded */
 	struct gpu_buffer b;

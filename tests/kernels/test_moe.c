@@ -7,7 +7,10 @@
  * swap is counted and printed, and every case is built so it stays rare. Weights: 1e-5 relative
  * (f32 exp and division against double). The index (counts, offsets, perm, inv) and the gather
  * are exact; the scatter sums k products in f32: 1e-6 relative to the sum of magnitudes. The
- * expert matvec: 1e-5 of sum_k |w x| plus 1e-6, as test_matvec (f32 sums in any order). */
+ * expert matvec: 1e-5 of sum_k |w x| plus 1e-6, as test_matvec (f32 sums in any order).
+ * MXFP4 experts (gpt-oss) come from raw blocks (fill_experts): the same bound, the decoded values
+ * being exact in f32. The per-expert bias (op_moe_add_bias) is one f32 addition per value, correctly
+ * rounded on every Vulkan device: compared bit for bit with the same addition on the host. */
 #include "loader/quant.h"
 #include "ref/matmul_ref.h"
 #include "ref/moe_ref.h"
@@ -143,6 +146,32 @@ static int run_case(struct gpu *g, const struct route_case *c, uint64_t *seed)
 	return 0;
 }
 
+/* The stacked experts' weights: n_rows_all rows of n_k values of wtype, quantized from random floats
+ * by loader/quant.c, except MXFP4, which is written as raw blocks: random E2M1 bytes (all 16 codes)
+ * under E8M0 scales 2^-12 .. 2^8 (e 116..136), so every code and many scales meet the kernels, where
+ * quantized random floats would give one scale per magnitude. */
+static double mxfp4_worst; /* MXFP4 expert matmuls: the largest error / tolerance seen */
+
+static int fill_experts(uint32_t wtype, uint8_t *w, uint64_t n_rows_all, uint32_t n_k, uint64_t *seed)
+{
+	uint64_t row_bytes = quant_row_size(wtype, n_k);
+	if (wtype == QT_MXFP4) {
+		for (uint64_t b = 0; b < n_rows_all * row_bytes / 17; b++) {
+			w[b * 17] = (uint8_t)(116 + test_rand(seed) % 21);
+			for (int j = 1; j < 17; j++) w[b * 17 + j] = (uint8_t)test_rand(seed);
+		}
+		return VKLLM_OK;
+	}
+	float *row = malloc(n_k * 4ull);
+	int qst = VKLLM_OK;
+	for (uint64_t r = 0; !qst && r < n_rows_all; r++) {
+		for (uint32_t i = 0; i < n_k; i++) row[i] = test_randf(seed);
+		qst = quant_quantize(wtype, row, w + r * row_bytes, n_k);
+	}
+	free(row);
+	return qst;
+}
+
 /* op_moe_matvec: n_tok tokens, k slots each, over n_exp stacked experts of type wtype. down: each
  * assignment has its own input (x_div 1), else the token's (x_div k). sorted: op_moe_index's perm
  * and offsets given too (CPU devices then pair the assignments of an expert, odd ones alone). */
@@ -155,12 +184,7 @@ static int run_matvec_opt(struct gpu *g, uint32_t wtype, uint32_t n_exp, uint32_
 	float *row = malloc(n_k * 4ull), *x = malloc((size_t)n_x * n_k * 4), *y = malloc((size_t)A * n_rows * 4);
 	uint32_t *ids = malloc(A * 4ull);
 	double *ref = malloc((size_t)n_rows * 8), *mag = malloc((size_t)n_rows * 8);
-	int qst = VKLLM_OK;
-	for (uint64_t r = 0; !qst && r < (uint64_t)n_exp * n_rows; r++) {
-		for (uint32_t i = 0; i < n_k; i++) row[i] = test_randf(seed);
-		qst = quant_quantize(wtype, row, w + r * row_bytes, n_k);
-	}
-	REQUIRE_OK(qst);
+	REQUIRE_OK(fill_experts(wtype, w, (uint64_t)n_exp * n_rows, n_k, seed));
 	for (size_t i = 0; i < (size_t)n_x * n_k; i++) x[i] = test_randf(seed);
 	for (uint32_t t = 0; t < n_tok; t++)
 		for (uint32_t j = 0; j < k; j++) {
@@ -208,6 +232,7 @@ static int run_matvec_opt(struct gpu *g, uint32_t wtype, uint32_t n_exp, uint32_
 		}
 		for (uint32_t r = 0; r < n_rows; r++) {
 			double err = fabs(y[(size_t)a * n_rows + r] - ref[r]);
+			if (wtype == QT_MXFP4 && err / (1e-5 * mag[r] + 1e-6) > mxfp4_worst) mxfp4_worst = err / (1e-5 * mag[r] + 1e-6);
 			if (!(err <= 1e-5 * mag[r] + 1e-6) && bad++ < 4)
 				fprintf(stderr, "  assignment %u (expert %u) row %u: %.9g, reference %.9g\n", a, ids[a], r,
 				        y[(size_t)a * n_rows + r], ref[r]);
@@ -245,12 +270,7 @@ static int run_gemm(struct gpu *g, uint32_t wtype, uint32_t n_exp, uint32_t n_ro
 	uint32_t *ids = malloc(A * 4ull), *counts = malloc(n_exp * 4ull), *offsets = malloc((n_exp + 1) * 4ull);
 	uint32_t *perm = malloc(A * 4ull), *inv = malloc(A * 4ull);
 	double *ref = malloc((size_t)n_rows * 8), *mag = malloc((size_t)n_rows * 8);
-	int qst = VKLLM_OK;
-	for (uint64_t r = 0; !qst && r < (uint64_t)n_exp * n_rows; r++) {
-		for (uint32_t i = 0; i < n_k; i++) row[i] = test_randf(seed);
-		qst = quant_quantize(wtype, row, w + r * row_bytes, n_k);
-	}
-	REQUIRE_OK(qst);
+	REQUIRE_OK(fill_experts(wtype, w, (uint64_t)n_exp * n_rows, n_k, seed));
 	for (size_t i = 0; i < (size_t)n_tok * n_k; i++) x[i] = test_randf(seed);
 	uint32_t span = skew ? n_exp / 2 : n_exp; /* skew: experts from n_exp / 2 up get no token */
 	for (uint32_t t = 0; t < n_tok; t++)
@@ -294,6 +314,7 @@ static int run_gemm(struct gpu *g, uint32_t wtype, uint32_t n_exp, uint32_t n_ro
 		}
 		for (uint32_t r = 0; r < n_rows; r++) {
 			double err = fabs(y[(size_t)pos * n_rows + r] - ref[r]);
+			if (wtype == QT_MXFP4 && err / (1e-5 * mag[r] + 1e-6) > mxfp4_worst) mxfp4_worst = err / (1e-5 * mag[r] + 1e-6);
 			if (!(err <= 1e-5 * mag[r] + 1e-6) && bad++ < 4)
 				fprintf(stderr, "  position %u (expert %u, token %u) row %u: %.9g, reference %.9g\n", pos, ids[a], a / k, r,
 				        y[(size_t)pos * n_rows + r], ref[r]);
@@ -305,6 +326,67 @@ static int run_gemm(struct gpu *g, uint32_t wtype, uint32_t n_exp, uint32_t n_ro
 	struct gpu_buffer *bufs[] = {&wb, &xb, &xpb, &yb, &ib, &cb, &ob, &pb, &vb};
 	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) gpu_buffer_destroy(g, bufs[i]);
 	free(w), free(row), free(x), free(y), free(ids), free(counts), free(offsets), free(perm), free(inv), free(ref), free(mag);
+	return 0;
+}
+
+/* op_moe_add_bias: y [A][n] += bias[ids[a]] with rows in assignment order (no perm: the matvec
+ * path), or in expert order (op_moe_index's perm, recorded in the same command buffer: the grouped
+ * path). bad_ids: one assignment's id is past the experts (its row must stay as it was). Views at
+ * odd float offsets. Exact: y0 + bias in f32 on the host. */
+static int run_add_bias(struct gpu *g, uint32_t n_tok, uint32_t k, uint32_t n, uint32_t n_exp, bool sorted, bool bad_ids,
+                        uint64_t *seed)
+{
+	uint32_t A = n_tok * k;
+	float *y0 = malloc((size_t)A * n * 4), *bias = malloc((size_t)n_exp * n * 4), *got = malloc((size_t)A * n * 4);
+	float *want = malloc((size_t)A * n * 4);
+	uint32_t *ids = malloc(A * 4ull), *counts = malloc(n_exp * 4ull), *offsets = malloc((n_exp + 1) * 4ull);
+	uint32_t *perm = malloc(A * 4ull), *inv = malloc(A * 4ull);
+	for (uint32_t t = 0; t < n_tok; t++)
+		for (uint32_t j = 0; j < k; j++) {
+			uint32_t e;
+			bool again;
+			do {
+				e = (uint32_t)(test_rand(seed) % n_exp);
+				again = false;
+				for (uint32_t i = 0; i < j; i++) again |= ids[t * k + i] == e;
+			} while (again);
+			ids[t * k + j] = e;
+		}
+	if (bad_ids) ids[A / 2] = n_exp + 3;
+	for (size_t i = 0; i < (size_t)A * n; i++) y0[i] = test_randf(seed) * 4.0f;
+	for (size_t i = 0; i < (size_t)n_exp * n; i++) bias[i] = test_randf(seed);
+	if (sorted) moe_index_ref(counts, offsets, perm, inv, ids, A, n_exp);
+	for (uint32_t r = 0; r < A; r++) {
+		uint32_t e = ids[sorted ? perm[r] : r];
+		for (uint32_t i = 0; i < n; i++)
+			want[(size_t)r * n + i] = e < n_exp ? y0[(size_t)r * n + i] + bias[(size_t)e * n + i] : y0[(size_t)r * n + i];
+	}
+	struct gpu_buffer yb, bb, ib, cb, ob, pb, vb;
+	REQUIRE_OK(buf_make(g, &yb, "y", y0, (size_t)A * n * 4, 12));
+	REQUIRE_OK(buf_make(g, &bb, "bias", bias, (size_t)n_exp * n * 4, 4));
+	REQUIRE_OK(buf_make(g, &ib, "ids", ids, A * 4ull, 8));
+	REQUIRE_OK(buf_make(g, &cb, "counts", NULL, n_exp * 4ull, 0));
+	REQUIRE_OK(buf_make(g, &ob, "offsets", NULL, (n_exp + 1) * 4ull, 0));
+	REQUIRE_OK(buf_make(g, &pb, "perm", NULL, A * 4ull, 20));
+	REQUIRE_OK(buf_make(g, &vb, "inv", NULL, A * 4ull, 0));
+	struct gpu_view yv = view_at(&yb, 12, (size_t)A * n * 4), iv = view_at(&ib, 8, A * 4ull), pv = view_at(&pb, 20, A * 4ull);
+	struct gpu_rec rec;
+	REQUIRE_OK(gpu_rec_begin(g, &rec));
+	if (sorted) REQUIRE_OK(op_moe_index(&rec, gpu_whole(&cb), gpu_whole(&ob), pv, gpu_whole(&vb), iv, A, n_exp));
+	REQUIRE_OK(op_moe_add_bias(&rec, yv, view_at(&bb, 4, (size_t)n_exp * n * 4), iv, sorted ? pv : NO_VIEW, A, n, n_exp));
+	REQUIRE_OK(gpu_rec_end(&rec));
+	REQUIRE_OK(gpu_rec_submit_wait(&rec));
+	REQUIRE_OK(gpu_download(g, got, &yb, 12, (size_t)A * n * 4));
+	int bad = 0;
+	for (size_t i = 0; i < (size_t)A * n; i++)
+		if (memcmp(&got[i], &want[i], 4) && bad++ < 4)
+			fprintf(stderr, "  row %zu value %zu: %.9g, expected %.9g\n", i / n, i % n, got[i], want[i]);
+	EXPECT(bad == 0, "moe_add_bias %u tokens x %u, %u wide, %u experts (%s%s): %d values differ", n_tok, k, n, n_exp,
+	       sorted ? "expert order" : "assignment order", bad_ids ? ", a bad id" : "", bad);
+	gpu_rec_destroy(&rec);
+	struct gpu_buffer *bufs[] = {&yb, &bb, &ib, &cb, &ob, &pb, &vb};
+	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) gpu_buffer_destroy(g, bufs[i]);
+	free(y0), free(bias), free(got), free(want), free(ids), free(counts), free(offsets), free(perm), free(inv);
 	return 0;
 }
 
@@ -357,6 +439,34 @@ int main(void)
 	run_gemm(&g, QT_F16, 32, 64, 96, 37, 8, false, &seed);
 	run_gemm(&g, QT_Q6_K, 8, 48, 256, 19, 3, true, &seed);
 
+	/* MXFP4 experts (gpt-oss: 32 experts of 2880 x 2880, top 4; K = 2880 is 90 blocks, a multiple of
+	 * 32 but not of 256), raw blocks (fill_experts). Expert GEMV: gate/up and down, one row per
+	 * expert, rows not a multiple of any workgroup's, experts of an odd byte count (37 rows of 3
+	 * blocks: every other expert starts on an odd byte), long K, sorted, and gpt-oss-20b's whole
+	 * stack (141 MB: more than one binding on lavapipe, so parts). */
+	run_matvec(&g, QT_MXFP4, 32, 90, 2880, 1, 4, false, &seed);
+	run_matvec(&g, QT_MXFP4, 32, 37, 2880, 3, 4, true, &seed);
+	run_matvec(&g, QT_MXFP4, 4, 1, 32, 1, 2, false, &seed);
+	run_matvec(&g, QT_MXFP4, 16, 37, 96, 2, 4, false, &seed);
+	run_matvec(&g, QT_MXFP4, 4, 9, 32768, 1, 2, true, &seed);
+	run_matvec_opt(&g, QT_MXFP4, 8, 45, 544, 7, 2, false, true, &seed);
+	run_matvec(&g, QT_MXFP4, 32, 2880, 2880, 1, 4, false, &seed);
+	/* grouped expert GEMM: a chunk at gpt-oss's width, skewed with odd-sized experts, one row and
+	 * one token, long K, and the whole gpt-oss-20b stack (parts) for a few tokens */
+	run_gemm(&g, QT_MXFP4, 32, 90, 2880, 40, 4, false, &seed);
+	run_gemm(&g, QT_MXFP4, 16, 37, 96, 100, 2, true, &seed);
+	run_gemm(&g, QT_MXFP4, 8, 1, 32, 1, 8, false, &seed);
+	run_gemm(&g, QT_MXFP4, 4, 20, 16384, 9, 2, false, &seed);
+	run_gemm(&g, QT_MXFP4, 32, 2880, 2880, 5, 4, false, &seed);
+	printf("# mxfp4 expert matvec and grouped gemm: worst %.3f x tolerance\n", mxfp4_worst);
+
+	/* per-expert biases: gpt-oss's decode (1 token, top 4, 2880 wide), a prefill chunk in expert
+	 * order, rows not a multiple of the workgroup, a bad id left alone */
+	run_add_bias(&g, 1, 4, 2880, 32, false, false, &seed);
+	run_add_bias(&g, 37, 4, 2880, 32, true, false, &seed);
+	run_add_bias(&g, 5, 3, 77, 8, false, true, &seed);
+	run_add_bias(&g, 64, 2, 33, 16, true, false, &seed);
+
 	/* refusals */
 	struct gpu_buffer b;
 	REQUIRE_OK(gpu_buffer_create(&g, &b, 4096, GPU_MEM_DEVICE, "b"));
@@ -373,6 +483,9 @@ int main(void)
 	EXPECT(op_moe_route(&rec, v, v, v, NO_VIEW, &d) == VKLLM_E_ARG, "logits past the view refused");
 	EXPECT(op_moe_index(&rec, v, v, v, v, v, 16, 2000) == VKLLM_E_ARG, "more than 1024 experts refused");
 	EXPECT(op_moe_scatter(&rec, v, v, v, v, 100, 8, 64, false) == VKLLM_E_ARG, "scatter past the views refused");
+	EXPECT(op_moe_add_bias(&rec, v, v, v, NO_VIEW, 4, 1000, 8) == VKLLM_E_ARG, "bias past the views refused");
+	EXPECT(op_moe_add_bias(&rec, v, v, v, NO_VIEW, 0, 16, 8) == VKLLM_E_ARG, "no rows refused");
+	EXPECT(op_moe_add_bias(&rec, v, v, view_at(&b, 2, 64), NO_VIEW, 4, 16, 8) == VKLLM_E_ARG, "misaligned ids refused");
 	EXPECT(rec.n_dispatches == 0, "nothing recorded by refused calls");
 	gpu_rec_end(&rec);
 	gpu_rec_destroy(&rec);
