@@ -93,8 +93,13 @@ static int load_layer(struct ref_forward *f, uint32_t il)
 	TRY(ref_load_matrix(f, &L->down_shexp, i, "ffn_down_shexp.weight"));
 	TRY(ref_load_vector(f, &L->gate_inp_shexp, i, "ffn_gate_inp_shexp.weight"));
 	TRY(ref_load_vector(f, &L->exp_probs_b, i, "exp_probs_b.bias"));
-	/* qwen3next and qwen35 name their pre-FFN norm post_attention_norm (llama.cpp's attn_post_norm,
-	 * applied to the residual stream before the FFN) */
+	TRY(ref_load_vector(f, &L->router_b, i, "ffn_gate_inp.bias"));
+	TRY(ref_load_vector(f, &L->gate_exps_b, i, "ffn_gate_exps.bias"));
+	TRY(ref_load_vector(f, &L->up_exps_b, i, "ffn_up_exps.bias"));
+	TRY(ref_load_vector(f, &L->down_exps_b, i, "ffn_down_exps.bias"));
+	TRY(ref_load_vector(f, &L->sinks, i, "attn_sinks.weight"));
+	/* qwen3next, qwen35 and gpt-oss name their pre-FFN norm post_attention_norm (llama.cpp's
+	 * attn_post_norm, applied to the residual stream before the FFN) */
 	if (L->d->ffn_norm_post_attn) {
 		free(L->ffn_norm);
 		L->ffn_norm = L->post_attn_norm;
@@ -246,7 +251,8 @@ void ref_forward_destroy(struct ref_forward *f)
 		struct ref_layer *L = &f->layers[il];
 		double *v[] = {L->attn_norm, L->ffn_norm, L->post_attn_norm, L->post_ffw_norm, L->q_norm, L->k_norm, L->bq,
 		               L->bk, L->bv, L->bo, L->gate_b, L->up_b, L->down_b, L->k_cache, L->v_cache,
-		               L->gate_inp_shexp, L->exp_probs_b, L->q_a_norm, L->kv_a_norm, L->lat_cache,
+		               L->gate_inp_shexp, L->exp_probs_b, L->router_b, L->gate_exps_b, L->up_exps_b,
+		               L->down_exps_b, L->sinks, L->q_a_norm, L->kv_a_norm, L->lat_cache,
 		               L->conv_w, L->dt_bias, L->ssm_a, L->ssm_norm, L->conv_state, L->ssm_state};
 		for (size_t i = 0; i < sizeof v / sizeof *v; i++) free(v[i]);
 	}

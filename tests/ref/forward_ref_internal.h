@@ -34,6 +34,9 @@ struct ref_layer {
 	struct ref_matrix gate_shexp, up_shexp, down_shexp; /* the shared expert (qwen2moe), a dense GLU */
 	double *gate_inp_shexp;                     /* [n_embd]: its per-token gate, or NULL */
 	double *exp_probs_b;                        /* [n_expert]: the selection bias (DeepSeek V3), or NULL */
+	double *router_b;                           /* [n_expert]: ffn_gate_inp.bias, added to the logits (gpt-oss) */
+	double *gate_exps_b, *up_exps_b, *down_exps_b; /* [n_expert][n_ff_exp], ..., [n_expert][n_embd] (gpt-oss) */
+	double *sinks;                              /* [n_head]: attn_sinks, one logit per query head (gpt-oss) */
 	/* multi-head latent attention (ATTN_MLA, forward_ref_mla.c); wq is attn_q when there is no q_a */
 	struct ref_matrix wq_a, wq_b;               /* {n_embd, q_lora}, {q_lora, H*Dk} */
 	double *q_a_norm, *kv_a_norm;               /* [q_lora], [kv_lora] */

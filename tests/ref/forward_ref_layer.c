@@ -1,7 +1,7 @@
 /* The blocks of a layer, written as the math, in float64: RMSNorm, linear layers, RoPE, causal
- * GQA attention over the cache (sliding window where the recipe says; latent attention is in
- * forward_ref_mla.c), the GLU feed-forward and the MoE feed-forward. Each follows the llama.cpp
- * function named beside it. */
+ * GQA attention over the cache (sliding window where the recipe says, gpt-oss's sinks; latent
+ * attention is in forward_ref_mla.c), the GLU feed-forward and the MoE feed-forward. Each follows
+ * the llama.cpp function named beside it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,7 +188,13 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 			f->scores[pk] = scale * dot;
 			if (f->scores[pk] > mx) mx = f->scores[pk];
 		}
+		/* gpt-oss's sink (ggml_soft_max_add_sinks): one more logit in the softmax, as it is (no kq
+		 * scale), with no value row: it joins the max and the denominator only */
 		double den = 0;
+		if (L->sinks) {
+			mx = fmax(mx, L->sinks[hh]);
+			den = exp(L->sinks[hh] - mx);
+		}
 		double *o = f->att + hh * Dv;
 		memset(o, 0, Dv * sizeof *o);
 		for (uint32_t pk = 0; pk <= pos; pk++) {
@@ -216,6 +222,17 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 
 /* ---- feed-forward (build_ffn with LLM_FFN_PAR, build_moe_ffn) ---- */
 
+/* act(g) * u; gpt-oss's clamped SwiGLU clamps u as well (ggml_swiglu_oai, alpha 1.702, limit 7) */
+static double glu_act(const struct ref_forward *f, enum glu_act act, double g, double u)
+{
+	switch (act) {
+	case ACT_SILU: return silu_ref(g) * u;
+	case ACT_GELU_TANH: return (f->numerics == REF_LLAMA_CPU ? ref_llama_cpu_gelu(g) : gelu_tanh_ref(g)) * u;
+	case ACT_SWIGLU_OAI: return swiglu_oai_ref(g, u);
+	}
+	return NAN;
+}
+
 /* out = W_down (act(W_gate h + b) * (W_up h + b)) + b, for matrix `mat` of the stacks */
 static int glu(struct ref_forward *f, double *out, const struct ref_matrix *gate, const struct ref_matrix *up,
                const struct ref_matrix *down, const double *gate_b, const double *up_b, const double *down_b,
@@ -226,20 +243,19 @@ static int glu(struct ref_forward *f, double *out, const struct ref_matrix *gate
 	TRY(ref_matvec(f, f->ff_up, up, mat, h));
 	add_bias(f->ff_gate, gate_b, F);
 	add_bias(f->ff_up, up_b, F);
-	for (uint64_t i = 0; i < F; i++) {
-		double g = f->ff_gate[i];
-		double a = act == ACT_SILU ? silu_ref(g) : f->numerics == REF_LLAMA_CPU ? ref_llama_cpu_gelu(g) : gelu_tanh_ref(g);
-		f->ff_gate[i] = a * f->ff_up[i];
-	}
+	for (uint64_t i = 0; i < F; i++) f->ff_gate[i] = glu_act(f, act, f->ff_gate[i], f->ff_up[i]);
 	TRY(ref_matvec(f, out, down, mat, f->ff_gate));
 	add_bias(out, down_b, down->n_out);
 	return VKLLM_OK;
 }
 
-/* build_moe_ffn: the router's logits, the routing arch_moe_routing describes (moe_ref.c: Qwen's
- * softmax over all experts, the top k, renormalized where the arch says so; DeepSeek's softmax or
- * sigmoid, the selection bias, expert groups, renormalization and scale; kimi-linear is DeepSeek's
- * sigmoid routing, renormalized by arch_moe_routing), then out = sum_k w_k FFN_{e_k}(h). A shared
+/* build_moe_ffn: the router's logits (plus ffn_gate_inp.bias: gpt-oss), the routing
+ * arch_moe_routing describes (moe_ref.c: Qwen's softmax over all experts, the top k, renormalized
+ * where the arch says so; DeepSeek's softmax or sigmoid, the selection bias, expert groups,
+ * renormalization and scale; kimi-linear is DeepSeek's sigmoid routing, renormalized by
+ * arch_moe_routing; gpt-oss's top k on the biased logits, then a softmax over the k chosen), then
+ * out = sum_k w_k FFN_{e_k}(h), expert e's gate, up and down adding row e of their bias tensors
+ * where the file has them (ggml_add_id: gpt-oss). A shared
  * expert adds its dense GLU of h: ungated (deepseek2, kimi-linear), or times sigmoid(g . h)
  * (qwen2moe; llama.cpp forms that sigmoid as silu(x) / x, the same value for x != 0). */
 static int moe(struct ref_forward *f, struct ref_layer *L, double *out, const double *h)
@@ -249,13 +265,18 @@ static int moe(struct ref_forward *f, struct ref_layer *L, double *out, const do
 	struct moe_routing r;
 	arch_moe_routing(f->m->arch, hp, &r);
 	TRY(ref_matvec(f, f->router, &L->router, 0, h));
+	add_bias(f->router, L->router_b, X);
 	uint32_t sel[256];
 	double w[256];
-	moe_route_one_ref(sel, w, f->router, L->exp_probs_b, X, K, r.sigmoid ? 1 : 0, r.n_group, r.n_group_used, r.norm,
-	                  r.scale);
+	int gating = r.softmax_weight ? 2 : r.sigmoid ? 1 : 0;
+	moe_route_one_ref(sel, w, f->router, L->exp_probs_b, X, K, gating, r.n_group, r.n_group_used, r.norm, r.scale);
 	memset(out, 0, E * sizeof *out);
+	uint64_t F = L->gate_exps.n_out;
 	for (uint32_t k = 0; k < K; k++) {
-		TRY(glu(f, f->ff_out, &L->gate_exps, &L->up_exps, &L->down_exps, NULL, NULL, NULL, sel[k], L->d->act, h));
+		uint64_t e = sel[k];
+		TRY(glu(f, f->ff_out, &L->gate_exps, &L->up_exps, &L->down_exps, L->gate_exps_b ? L->gate_exps_b + e * F : NULL,
+		        L->up_exps_b ? L->up_exps_b + e * F : NULL, L->down_exps_b ? L->down_exps_b + e * E : NULL, e, L->d->act,
+		        h));
 		for (uint32_t i = 0; i < E; i++) out[i] += w[k] * f->ff_out[i];
 	}
 	if (L->d->shexp) {

@@ -1,7 +1,7 @@
 /* Invariants of the reference forward pass (tests/ref/forward_ref.h), on tiny models vkllm synth
  * writes into a temporary folder:
  *  - a prefill of N tokens, whole or in chunks, gives the logits of N single steps, and they are
- *    finite (every arch, f32; llama in q8_0 too);
+ *    finite (every arch, f32; llama, deepseek2, qwen3next, kimi-linear and gpt-oss in q8_0 too);
  *  - sliding-window layers forget: in a gemma3 model whose layers are all local (window w, L
  *    layers), the token at position 0 reaches positions up to L*(w-1) and not one further; with a
  *    global layer it reaches every position;
@@ -16,6 +16,9 @@
  *    past is refused, and through DeltaNet / KDA layers only, token 0 still moves position 23 far
  *    beyond the conv windows;
  *  - kimi-linear's NoPE latent attention: naive == absorbed, as deepseek2's;
+ *  - gpt-oss's attention sinks: the file's sinks move the logits (against sinks of -1e30, which
+ *    take no mass), and sinks of +1e4 take all of it, so no position sees another: changing token
+ *    0 leaves every later position's logits as they are, bit for bit;
  *  - bad tokens and positions are refused with a message.
  * The llama.cpp comparison itself is tests/oracle/forward_check.mjs. */
 #include <stdio.h>
@@ -367,6 +370,74 @@ static int test_recurrent(const char *arch, int type)
 	return 0;
 }
 
+/* gpt-oss's sinks. synth (seed 5) writes the file; every blk.N.attn_sinks.weight (f32) is then
+ * overwritten with `value` (NAN: left as synth wrote it). */
+static int open_gpt_oss_sinks(struct opened *o, const char *tag, float value)
+{
+	snprintf(o->path, sizeof o->path, "%s/gpt-oss-sinks-%s.gguf", dir, tag);
+	struct synth_options so = {.arch = "gpt-oss", .type = QT_F32, .seed = 5, .out = o->path, .tied = -1, .quiet = true};
+	struct synth_result r;
+	REQUIRE_OK(synth_model(&so, &r));
+	if (!isnan(value)) {
+		struct gguf_file g;
+		REQUIRE_OK(gguf_open(&g, o->path));
+		FILE *fp = fopen(o->path, "r+b");
+		REQUIRE(fp, "cannot open %s for writing", o->path);
+		for (uint32_t il = 0;; il++) {
+			char name[GGUF_MAX_NAME];
+			snprintf(name, sizeof name, "blk.%u.attn_sinks.weight", il);
+			const struct gguf_tensor *t = gguf_tensor(&g, name);
+			if (!t) {
+				REQUIRE(il > 0, "%s: no %s", o->path, name);
+				break;
+			}
+			REQUIRE(t->type == QT_F32, "%s is not f32", name);
+			bool ok = fseek(fp, (long)(g.data_offset + t->offset), SEEK_SET) == 0;
+			for (uint64_t i = 0; ok && i < t->ne[0]; i++) ok = fwrite(&value, sizeof value, 1, fp) == 1;
+			REQUIRE(ok, "cannot write %s", name);
+		}
+		fclose(fp);
+		gguf_close(&g);
+	}
+	REQUIRE_OK(model_file_open(&o->m, o->path));
+	o->open = true;
+	return 0;
+}
+
+static int test_gpt_oss_sinks(void)
+{
+	enum { N = 12 };
+	struct opened file, none, all;
+	REQUIRE(open_gpt_oss_sinks(&file, "file", NAN) == 0, "gpt-oss: cannot make the model");
+	REQUIRE(open_gpt_oss_sinks(&none, "none", -1e30f) == 0, "gpt-oss: cannot rewrite the sinks");
+	REQUIRE(open_gpt_oss_sinks(&all, "all", 1e4f) == 0, "gpt-oss: cannot rewrite the sinks");
+	uint32_t V = file.m.hp.n_vocab, a[N], b[N];
+	for (uint32_t i = 0; i < N; i++) a[i] = b[i] = token_at(i, V);
+	b[0] = (a[0] + 1) % V;
+	uint64_t n = (uint64_t)N * V;
+	double *lf = malloc(sizeof(double) * n), *ln = malloc(sizeof(double) * n), *la = malloc(sizeof(double) * n),
+	       *lb = malloc(sizeof(double) * n), *l16 = malloc(sizeof(double) * n);
+	REQUIRE(lf && ln && la && lb && l16, "out of memory");
+	REQUIRE_OK(run_chunks(&file.m, a, N, N, lf));
+	REQUIRE_OK(run_chunks(&none.m, a, N, N, ln));
+	REQUIRE_OK(run_chunks(&all.m, a, N, N, la));
+	REQUIRE_OK(run_chunks(&all.m, b, N, N, lb));
+	REQUIRE_OK(run_chunks_as(&file.m, a, N, N, l16, REF_MLA_AUTO, true));
+	double d_sinks = max_rel_diff(lf, ln, n), d_later = max_rel_diff(la + V, lb + V, n - V), d_first = max_rel_diff(la, lb, V);
+	double d_f16 = max_rel_diff(lf, l16, n);
+	EXPECT(d_sinks > 1e-3, "gpt-oss: the file's sinks move the logits by only %g (against sinks that take no mass)", d_sinks);
+	EXPECT(d_first > 0, "gpt-oss: changing token 0 does not change position 0");
+	EXPECT(d_later == 0, "gpt-oss, sinks of 1e4: positions 1..%d still see token 0 (logits differ by %g)", N - 1, d_later);
+	EXPECT(d_f16 > 0 && d_f16 < 1e-2, "gpt-oss: the f16 cache moves logits by %g", d_f16);
+	printf("# gpt-oss   the file's sinks move logits by %.2f; sinks of 1e4 take all the mass (later positions "
+	       "unmoved by token 0: %.1e); f16 cache moves logits %.1e\n", d_sinks, d_later, d_f16);
+	free(lf), free(ln), free(la), free(lb), free(l16);
+	close_synth(&file);
+	close_synth(&none);
+	close_synth(&all);
+	return 0;
+}
+
 static int test_llama_cpu_numerics(void)
 {
 	struct opened o;
@@ -402,13 +473,14 @@ int main(void)
 	bool made = mkdtemp(dir) != NULL; /* REQUIRE evaluates its condition twice */
 	REQUIRE(made, "cannot make a temporary folder");
 	const char *archs[] = {"llama",  "qwen2",  "qwen2moe",  "qwen3",     "qwen3moe", "smollm3",   "olmo2",
-	                       "gemma3", "deepseek2", "qwen3next", "qwen35", "qwen35moe", "kimi-linear"};
+	                       "gemma3", "deepseek2", "qwen3next", "qwen35", "qwen35moe", "kimi-linear", "gpt-oss"};
 	for (size_t i = 0; i < sizeof archs / sizeof *archs; i++)
 		if (test_prefill_equals_steps(archs[i], QT_F32)) break;
 	test_prefill_equals_steps("llama", QT_Q8_0);
 	test_prefill_equals_steps("deepseek2", QT_Q8_0);
 	test_prefill_equals_steps("qwen3next", QT_Q8_0);
 	test_prefill_equals_steps("kimi-linear", QT_Q8_0);
+	test_prefill_equals_steps("gpt-oss", QT_Q8_0); /* the experts MXFP4 in both */
 	const char *gdn[] = {"qwen3next", "qwen35", "qwen35moe", "kimi-linear"};
 	for (size_t i = 0; i < sizeof gdn / sizeof *gdn; i++) test_recurrent(gdn[i], QT_F32);
 	test_mla_forms(QT_F32, false, false);
@@ -421,6 +493,7 @@ int main(void)
 	test_kimi_mla_forms(QT_Q8_0);
 	test_window(5, 4); /* gemma3's pattern of 6: five local layers, no global one */
 	test_window(6, 4); /* the sixth is global */
+	test_gpt_oss_sinks();
 	test_llama_cpu_numerics();
 	rmdir(dir);
 	return test_finish();
