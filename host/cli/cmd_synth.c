@@ -46,6 +46,8 @@ void cmd_synth_help(FILE *f)
 	           "                      deepseek2: the latent attention's sizes (--head-dim: nope + rope per head)\n"
 	           "  --no-q-lora         deepseek2: a plain attn_q (the DeepSeek-V2-Lite layout)\n"
 	           "  --legacy-kv-b       deepseek2: the legacy fused attn_kv_b instead of attn_k_b / attn_v_b\n"
+	           "  --expert-type T     the experts' type where the converter fixes it (gpt-oss: mxfp4); default\n"
+	           "                      the converter's, so --type alone changes the rest\n"
 	           "  --tied | --untied   share the output matrix with the embedding, or not\n"
 	           "  --dry-run           print the parameter counts and file size, write nothing\n"
 	           "  -q, --quiet         no summary\n");
@@ -92,7 +94,7 @@ int cmd_synth(int argc, char **argv)
 			i++;
 			continue;
 		}
-		if (!strcmp(a, "--arch") || !strcmp(a, "--preset") || !strcmp(a, "--type") || !strcmp(a, "--seed") ||
+		if (!strcmp(a, "--arch") || !strcmp(a, "--preset") || !strcmp(a, "--type") || !strcmp(a, "--expert-type") || !strcmp(a, "--seed") ||
 		    !strcmp(a, "--vocab") || !strcmp(a, "-o") || !strcmp(a, "--output")) {
 			if (!has_value) return cli_bad_arg("synth", "missing value for", a);
 			i++;
@@ -106,6 +108,10 @@ int cmd_synth(int argc, char **argv)
 			} else if (!strcmp(a, "--type")) {
 				o.type = quant_type_by_name(v);
 				if (o.type < 0) return cli_bad_arg("synth", "unknown --type", v);
+			} else if (!strcmp(a, "--expert-type")) {
+				int t = quant_type_by_name(v);
+				if (t < 0) return cli_bad_arg("synth", "unknown --expert-type", v);
+				o.expert_type = (uint32_t)t, o.expert_type_set = true;
 			} else {
 				o.out = v;
 			}

@@ -176,6 +176,11 @@ int fwd_block_output(struct fwd_state *s, struct gpu_rec *rec, const struct weig
 }
 
 
+static enum glu_kind glu_of(const struct layer_desc *d)
+{
+	return d->act == ACT_SILU ? GLU_SWIGLU : d->act == ACT_GELU_TANH ? GLU_GEGLU : GLU_SWIGLU_OAI;
+}
+
 /* ref_attention_block: projections, biases, QK-norm, RoPE, the cache store, attention, output */
 static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint32_t n)
 {
@@ -243,7 +248,9 @@ static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t i
 	attn_desc(s, il, n, &a);
 	struct gpu_view att = fwd_rows(&s->att, 0, n, H * Dv);
 	struct gpu_view scratch = s->attn_scratch.buffer ? gpu_whole(&s->attn_scratch) : no_view;
-	TRY(op_attention(rec, att, scratch, q, gpu_whole(&s->k_cache[il]), gpu_whole(&s->v_cache[il]), no_view,
+	/* gpt-oss's sinks join the softmax inside the kernel, in decode and in prefill */
+	struct gpu_view sinks = d->attn_sinks ? fwd_whole(&L->attn_sinks) : no_view;
+	TRY(op_attention(rec, att, scratch, q, gpu_whole(&s->k_cache[il]), gpu_whole(&s->v_cache[il]), sinks,
 	                 fwd_step_words(s), &a));
 	if (d->attn_out_gate) TRY(op_mul_sigmoid(rec, att, att, gate, n * H * Dv));
 	return fwd_block_output(s, rec, &L->wo, &L->bo, &L->post_attn_norm, att, n);
@@ -275,13 +282,26 @@ static int record_shared_expert(struct fwd_state *s, struct gpu_rec *rec, uint32
 	uint32_t E = s->m->hp.n_embd, S = s->m->hp.n_ff_shexp;
 	struct gpu_view gate, up;
 	TRY(gate_and_up(s, rec, &L->gate_up_shexp, &L->gate_shexp, &L->up_shexp, in, n, S, &gate, &up));
-	TRY(op_glu(rec, gate, gate, up, S, n, d->act == ACT_SILU ? GLU_SWIGLU : GLU_GEGLU));
+	TRY(op_glu(rec, gate, gate, up, S, n, glu_of(d)));
 	if (!d->shexp_gate) return fwd_linear(rec, x, &L->down_shexp, gate, n, true);
 	/* the gate logits go where the router's were (consumed by then), the output through proj */
 	struct gpu_view out = fwd_rows(&s->proj, 0, n, E), g = fwd_rows(&s->router_logits, 0, n, 1);
 	TRY(fwd_linear(rec, out, &L->down_shexp, gate, n, false));
 	TRY(fwd_linear(rec, g, &L->gate_inp_shexp, in, n, false));
 	return op_add_gated(rec, x, x, out, g, E, n);
+}
+
+/* gpt-oss: each chosen expert's own biases on its gate and up (F wide) or down (E wide) rows, the
+ * bias row picked by the row's expert (llama.cpp's ggml_add_id); rows in assignment order, or in
+ * expert order with perm. Views without a buffer, and models without the biases, add nothing. */
+static int expert_biases(struct gpu_rec *rec, const struct layer_weights *L, struct gpu_view gate, struct gpu_view up,
+                         struct gpu_view down, struct gpu_view ids, struct gpu_view perm, uint32_t A, uint32_t F,
+                         uint32_t E, uint32_t X)
+{
+	if (gate.buf && L->gate_exps_b.present) TRY(op_moe_add_bias(rec, gate, fwd_whole(&L->gate_exps_b), ids, perm, A, F, X));
+	if (up.buf && L->up_exps_b.present) TRY(op_moe_add_bias(rec, up, fwd_whole(&L->up_exps_b), ids, perm, A, F, X));
+	if (down.buf && L->down_exps_b.present) TRY(op_moe_add_bias(rec, down, fwd_whole(&L->down_exps_b), ids, perm, A, E, X));
+	return VKLLM_OK;
 }
 
 /* ref_ffn_block's moe(): the router, then the k chosen experts' GLUs, weighted back into x
@@ -297,14 +317,16 @@ static int record_moe(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 	struct gpu_view w = fwd_rows(&s->moe_w, 0, A, 1);
 	struct gpu_view gate = fwd_rows(&s->moe_gate, 0, A, F), up = fwd_rows(&s->moe_up, 0, A, F), down = fwd_rows(&s->moe_down, 0, A, E);
 	TRY(fwd_linear(rec, logits, &L->router, in, n, false));
+	TRY(bias(rec, logits, &L->router_b, X, n)); /* gpt-oss: selection sees the biased logits */
 	/* the arch's routing (arch_moe_routing): Qwen's softmax, DeepSeek's sigmoid with a selection
 	 * bias over groups, a scale */
 	struct moe_routing mr;
 	arch_moe_routing(s->m->arch, hp, &mr);
-	struct moe_route_desc rd = {.n_tok = n, .n_exp = X, .k = K, .gating = mr.sigmoid ? MOE_GATING_SIGMOID : MOE_GATING_SOFTMAX,
+	enum moe_gating gating = mr.softmax_weight ? MOE_GATING_SOFTMAX_WEIGHT : mr.sigmoid ? MOE_GATING_SIGMOID : MOE_GATING_SOFTMAX;
+	struct moe_route_desc rd = {.n_tok = n, .n_exp = X, .k = K, .gating = gating,
 	                            .n_group = mr.n_group, .n_group_used = mr.n_group_used, .norm = mr.norm, .scale = mr.scale};
 	TRY(op_moe_route(rec, ids, w, logits, L->exp_probs_b.present ? fwd_whole(&L->exp_probs_b) : no_view, &rd));
-	enum glu_kind act = d->act == ACT_SILU ? GLU_SWIGLU : GLU_GEGLU;
+	enum glu_kind act = glu_of(d);
 	struct gpu_view order;
 	if (op_moe_per_assignment(s->g, n, A, X)) {
 		struct moe_matvec_desc up_d = {.n_assign = A, .x_div = K, .n_rows = F, .n_k = E, .n_exp = X};
@@ -319,8 +341,10 @@ static int record_moe(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 		}
 		TRY(op_moe_matvec(rec, gate, fwd_whole(&L->gate_exps), L->gate_exps.type, in, ids, &up_d));
 		TRY(op_moe_matvec(rec, up, fwd_whole(&L->up_exps), L->up_exps.type, in, ids, &up_d));
+		TRY(expert_biases(rec, L, gate, up, no_view, ids, no_view, A, F, E, X));
 		TRY(op_glu(rec, gate, gate, up, F, A, act));
 		TRY(op_moe_matvec(rec, down, fwd_whole(&L->down_exps), L->down_exps.type, gate, ids, &down_d));
+		TRY(expert_biases(rec, L, no_view, no_view, down, ids, no_view, A, F, E, X));
 		order = fwd_rows(&s->moe_identity, 0, A, 1);
 	} else {
 		struct gpu_view counts = fwd_rows(&s->moe_counts, 0, X, 1), offsets = fwd_rows(&s->moe_offsets, 0, X + 1, 1);
@@ -331,8 +355,10 @@ static int record_moe(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 		struct moe_gemm_desc down_d = {.n_assign = A, .n_rows = E, .n_k = F, .n_exp = X};
 		TRY(op_moe_gemm(rec, gate, fwd_whole(&L->gate_exps), L->gate_exps.type, xp, counts, offsets, &up_d));
 		TRY(op_moe_gemm(rec, up, fwd_whole(&L->up_exps), L->up_exps.type, xp, counts, offsets, &up_d));
+		TRY(expert_biases(rec, L, gate, up, no_view, ids, perm, A, F, E, X)); /* rows in expert order */
 		TRY(op_glu(rec, gate, gate, up, F, A, act));
 		TRY(op_moe_gemm(rec, down, fwd_whole(&L->down_exps), L->down_exps.type, gate, counts, offsets, &down_d));
+		TRY(expert_biases(rec, L, no_view, no_view, down, ids, perm, A, F, E, X));
 		order = fwd_rows(&s->moe_inv, 0, A, 1);
 	}
 	struct gpu_view x = fwd_rows(&s->x, 0, n, E);
@@ -360,7 +386,7 @@ static int record_ffn(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 	TRY(gate_and_up(s, rec, &L->gate_up, &L->gate, &L->up, in, n, F, &gate, &up));
 	TRY(bias(rec, gate, &L->gate_b, F, n));
 	TRY(bias(rec, up, &L->up_b, F, n));
-	TRY(op_glu(rec, gate, gate, up, F, n, d->act == ACT_SILU ? GLU_SWIGLU : GLU_GEGLU));
+	TRY(op_glu(rec, gate, gate, up, F, n, glu_of(d)));
 	return fwd_block_output(s, rec, &L->down, &L->down_b, &L->post_ffw_norm, gate, n);
 }
 

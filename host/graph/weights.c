@@ -306,6 +306,11 @@ static int layer(struct upload *u, uint32_t il, struct layer_weights *L)
 	TRY(matrix(u, &L->down_shexp, i, "ffn_down_shexp.weight"));
 	TRY(vector(u, &L->gate_inp_shexp, i, "ffn_gate_inp_shexp.weight"));
 	TRY(vector(u, &L->exp_probs_b, i, "exp_probs_b.bias"));
+	TRY(vector(u, &L->attn_sinks, i, "attn_sinks.weight"));
+	TRY(vector(u, &L->router_b, i, "ffn_gate_inp.bias"));
+	TRY(vector(u, &L->gate_exps_b, i, "ffn_gate_exps.bias"));
+	TRY(vector(u, &L->up_exps_b, i, "ffn_up_exps.bias"));
+	TRY(vector(u, &L->down_exps_b, i, "ffn_down_exps.bias"));
 	TRY(matrix(u, &L->q_a, i, "attn_q_a.weight"));
 	TRY(vector(u, &L->q_a_norm, i, "attn_q_a_norm.weight"));
 	TRY(matrix(u, &L->q_b, i, "attn_q_b.weight"));
@@ -374,7 +379,7 @@ static void free_weight(struct gpu *g, struct weight *w)
 
 /* Every weight of a layer: the parts first (LAYER_PARTS of them), then the fused buffers that hold
  * some of the parts' bytes (their views are row ranges of these). */
-enum { LAYER_PARTS = 56, LAYER_ALL = 59 };
+enum { LAYER_PARTS = 61, LAYER_ALL = 64 };
 static void layer_weight_list(struct layer_weights *L, struct weight *all[LAYER_ALL])
 {
 	struct weight *list[LAYER_ALL] = {
@@ -387,6 +392,7 @@ static void layer_weight_list(struct layer_weights *L, struct weight *all[LAYER_
 		&L->gdn_qkv, &L->gdn_gate, &L->gdn_beta, &L->gdn_alpha, &L->gdn_conv, &L->gdn_dt, &L->gdn_a, &L->gdn_norm,
 		&L->gdn_out, &L->wq_gate, &L->gdn_ba,
 		&L->kda_conv_q, &L->kda_conv_k, &L->kda_conv_v, &L->kda_f_a, &L->kda_f_b, &L->kda_g_a, &L->kda_g_b,
+		&L->attn_sinks, &L->router_b, &L->gate_exps_b, &L->up_exps_b, &L->down_exps_b,
 		&L->qkv, &L->gate_up, &L->gate_up_shexp};
 	memcpy(all, list, sizeof list);
 }
@@ -401,9 +407,13 @@ uint64_t model_weights_decode_bytes(const struct model_weights *w, uint32_t n_ex
 		for (size_t i = 0; i < LAYER_PARTS; i++) {
 			/* the decompressed form's copies serve prefill only */
 			if (!all[i]->present || all[i] == &w->layers[il].mla_wk || all[i] == &w->layers[il].mla_wv) continue;
-			bool heads = all[i] == &w->layers[il].k_b || all[i] == &w->layers[il].v_b; /* MLA: every head's, whole */
-			if (all[i]->n_mat > 1 && !heads) /* experts: the token's own */
-				bytes += all[i]->view.size / all[i]->n_mat * (n_expert_used < all[i]->n_mat ? n_expert_used : all[i]->n_mat);
+			const struct layer_weights *L = &w->layers[il];
+			bool heads = all[i] == &L->k_b || all[i] == &L->v_b; /* MLA: every head's, whole */
+			/* gpt-oss's expert biases are flat vectors of n_expert rows: the token's rows of them */
+			bool expert_bias = all[i] == &L->gate_exps_b || all[i] == &L->up_exps_b || all[i] == &L->down_exps_b;
+			uint64_t n_mat = expert_bias ? L->gate_exps.n_mat : all[i]->n_mat;
+			if (n_mat > 1 && !heads) /* experts: the token's own */
+				bytes += all[i]->view.size / n_mat * (n_expert_used < n_mat ? n_expert_used : n_mat);
 			else
 				bytes += all[i]->view.size;
 		}

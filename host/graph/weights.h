@@ -27,6 +27,8 @@ struct layer_weights {
 	struct weight router, gate_exps, up_exps, down_exps; /* mixture of experts */
 	struct weight gate_shexp, up_shexp, down_shexp, gate_inp_shexp; /* its shared expert and that one's gate */
 	struct weight exp_probs_b;                   /* the router's selection bias (DeepSeek V3) */
+	/* gpt-oss: the sinks per head, the router's bias, and the experts' biases [n_expert][rows] */
+	struct weight attn_sinks, router_b, gate_exps_b, up_exps_b, down_exps_b;
 	/* multi-head latent attention (host/graph/attn_mla.c); wq is a plain attn_q (V2-Lite) */
 	struct weight q_a, q_a_norm, q_b;            /* q through its low rank: W_qb rms(W_qa h) */
 	struct weight kv_a, kv_a_norm;               /* [c | k_pe] = W_kv_a h, and c's norm */

@@ -24,7 +24,11 @@ static inline bool attn_is_recurrent(enum attn_kind k) { return k == ATTN_GDN ||
 /* Whether a MoE layer has the router's selection bias exp_probs_b.bias (DeepSeek V3, Kimi). */
 enum moe_bias { MOE_BIAS_NONE, MOE_BIAS_OPTIONAL /* synth writes it for sigmoid routing */, MOE_BIAS_REQUIRED };
 enum ffn_kind { FFN_GLU, FFN_MOE };
-enum glu_act { ACT_SILU, ACT_GELU_TANH };  /* SwiGLU, GeGLU */
+enum glu_act {
+	ACT_SILU,       /* SwiGLU */
+	ACT_GELU_TANH,  /* GeGLU */
+	ACT_SWIGLU_OAI, /* gpt-oss: min(g, 7) sigmoid(1.702 min(g, 7)) (clamp(u, -7, 7) + 1) */
+};
 enum norm_place {
 	NORM_PRE,      /* x + f(norm(x)): Llama, Qwen */
 	NORM_POST,     /* x + norm(f(x)): OLMo 2 (no input norms) */
@@ -46,7 +50,8 @@ struct layer_desc {
 	bool shexp_gate;        /* its output times sigmoid(ffn_gate_inp_shexp . h) (qwen2moe) */
 	bool attn_out_gate;     /* attn_q's rows per head are [query | gate]: o *= sigmoid(gate) (qwen3next, qwen35*) */
 	bool ffn_norm_post_attn; /* NORM_PRE whose pre-FFN norm is the tensor post_attention_norm, not ffn_norm
-	                          * (qwen3next, qwen35*: llama.cpp's attn_post_norm) */
+	                          * (qwen3next, qwen35*, gpt-oss: llama.cpp's attn_post_norm) */
+	bool attn_sinks;        /* a learned logit per head joins each softmax's denominator (gpt-oss's attn_sinks) */
 	float rope_base, rope_freq_scale;
 	uint32_t n_head, n_head_kv, n_ff;
 };
@@ -63,6 +68,10 @@ struct arch {
 	bool moe_renorm;        /* the chosen experts' weights are renormalized to sum 1 (qwen3moe; not qwen2moe) */
 	bool gdn_heads_tiled;   /* gated DeltaNet: value head h reads key head h % Hk (Qwen3.5), else h / (Hv/Hk) */
 	enum moe_bias moe_bias; /* the selection bias exp_probs_b of MoE layers */
+	bool attn_out_bias;     /* attn_output.bias required (gpt-oss); llama accepts it optionally */
+	bool moe_biases;        /* the router and every expert's gate, up and down have biases (gpt-oss) */
+	bool moe_softmax_weight; /* top-k on the (biased) router logits, then a softmax over the chosen k (gpt-oss) */
+	bool experts_mxfp4;     /* the converter writes the experts in MXFP4 whatever the other types (gpt-oss) */
 	const struct hp_key *keys;
 	/* After the generic and table keys: defaults, derived values, checks. f is NULL in synth. */
 	int (*finish)(struct hparams *hp, const struct gguf_file *f);
@@ -74,6 +83,7 @@ struct arch {
  * n_group_used of n_group groups, then the chosen probabilities, renormalized if norm, times scale. */
 struct moe_routing {
 	bool sigmoid;
+	bool softmax_weight; /* select on the logits, weights = softmax over the chosen (gpt-oss) */
 	bool norm;
 	float scale;
 	uint32_t n_group, n_group_used; /* n_group <= 1: no groups */

@@ -200,6 +200,7 @@ static size_t gqa_text(const struct model_file *m, const struct layer_desc *d, c
 		PUT(", NoPE (no position encoding)");
 	}
 	if (d->attn_out_gate) PUT(", output gated by sigmoid (q carries the gate)");
+	if (d->attn_sinks) PUT(", a learned sink logit per head in each softmax");
 	return k;
 }
 
@@ -207,16 +208,17 @@ static size_t ffn_text(const struct model_file *m, const struct layer_desc *d, c
 {
 	const struct hparams *hp = &m->hp;
 	size_t k = 0;
-	const char *act = d->act == ACT_SILU ? "SwiGLU" : "GeGLU";
+	const char *act = d->act == ACT_SILU ? "SwiGLU" : d->act == ACT_GELU_TANH ? "GeGLU" : "clamped SwiGLU (alpha 1.702, limit 7)";
 	if (d->ffn == FFN_MOE) {
 		struct moe_routing r;
 		arch_moe_routing(m->arch, hp, &r);
-		PUT("FFN: MoE, %u experts, top-%u by %s%s", hp->n_expert, hp->n_expert_used, r.sigmoid ? "sigmoid" : "softmax",
+		PUT("FFN: MoE, %u experts, top-%u by %s%s", hp->n_expert, hp->n_expert_used,
+		    r.softmax_weight ? "the biased logits, weights a softmax over the chosen" : r.sigmoid ? "sigmoid" : "softmax",
 		    has_selection_bias(m, d) ? " + selection bias" : "");
 		if (r.n_group > 1) PUT(" within the best %u of %u groups", r.n_group_used, r.n_group);
-		PUT(", weights %s", r.norm ? "renormalized" : "not renormalized");
+		if (!r.softmax_weight) PUT(", weights %s", r.norm ? "renormalized" : "not renormalized");
 		if (r.scale != 1.0f) PUT(" x%g", r.scale);
-		PUT(", %s of %u", act, hp->n_ff_exp);
+		PUT(", %s of %u%s", act, hp->n_ff_exp, m->arch->moe_biases ? " with biases per expert" : "");
 		/* deepseek2's shared experts are one GLU n_expert_shared times as wide, added ungated */
 		if (d->shexp && hp->n_expert_shared > 1)
 			PUT(", and %u shared experts as one ungated %s of %u", hp->n_expert_shared, act, hp->n_ff_shexp);
@@ -447,14 +449,14 @@ static void json_layer(struct json *j, const struct model_file *m, uint32_t firs
 	json_key(j, "ffn");
 	json_object_begin(j);
 	json_key(j, "kind"), json_string(j, d->ffn == FFN_MOE ? "moe" : "dense");
-	json_key(j, "activation"), json_string(j, d->act == ACT_SILU ? "swiglu" : "geglu");
+	json_key(j, "activation"), json_string(j, d->act == ACT_SILU ? "swiglu" : d->act == ACT_GELU_TANH ? "geglu" : "swiglu_oai");
 	if (d->ffn == FFN_MOE) {
 		struct moe_routing r;
 		arch_moe_routing(m->arch, hp, &r);
 		json_key(j, "n_expert"), json_u64(j, hp->n_expert);
 		json_key(j, "n_expert_used"), json_u64(j, hp->n_expert_used);
 		json_key(j, "n_ff_expert"), json_u64(j, hp->n_ff_exp);
-		json_key(j, "gating"), json_string(j, r.sigmoid ? "sigmoid" : "softmax");
+		json_key(j, "gating"), json_string(j, r.softmax_weight ? "softmax_weight" : r.sigmoid ? "sigmoid" : "softmax");
 		json_key(j, "selection_bias"), json_bool(j, has_selection_bias(m, d));
 		json_key(j, "n_group"), json_u64(j, r.n_group > 1 ? r.n_group : 1);
 		json_key(j, "n_group_used"), json_u64(j, r.n_group > 1 ? r.n_group_used : 1);

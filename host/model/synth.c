@@ -23,21 +23,21 @@
 
 /* Real models' shapes (from their Hugging Face config.json files). */
 static const struct synth_preset presets[] = {
-	{"qwen3-0.6b", "qwen3", "Qwen3-0.6B", 1024, 28, 16, 8, 128, 3072, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, false, 0, {0}, {0}},
-	{"qwen3-8b", "qwen3", "Qwen3-8B", 4096, 36, 32, 8, 128, 12288, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, false, 0, false, 0, {0}, {0}},
+	{"qwen3-0.6b", "qwen3", "Qwen3-0.6B", 1024, 28, 16, 8, 128, 3072, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, false, 0, {0}, {0}, {0}},
+	{"qwen3-8b", "qwen3", "Qwen3-8B", 4096, 36, 32, 8, 128, 12288, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, false, 0, false, 0, {0}, {0}, {0}},
 	{"qwen3-30b-a3b", "qwen3moe", "Qwen3-30B-A3B", 2048, 48, 32, 4, 128, 6144, 151936, 40960, 128, 8, 768, 0, 1e6f, 1e-6f,
-	 false, 0, false, 0, {0}, {0}},
+	 false, 0, false, 0, {0}, {0}, {0}},
 	{"qwen1.5-moe-a2.7b", "qwen2moe", "Qwen1.5-MoE-A2.7B", 2048, 24, 16, 16, 128, 5632, 151936, 8192, 60, 4, 1408, 0,
-	 1e6f, 1e-6f, false, 0, true, 5632, {0}, {0}},
-	{"qwen2.5-0.5b", "qwen2", "Qwen2.5-0.5B", 896, 24, 14, 2, 64, 4864, 151936, 32768, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, true, 0, {0}, {0}},
+	 1e6f, 1e-6f, false, 0, true, 5632, {0}, {0}, {0}},
+	{"qwen2.5-0.5b", "qwen2", "Qwen2.5-0.5B", 896, 24, 14, 2, 64, 4864, 151936, 32768, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, true, 0, {0}, {0}, {0}},
 	{"llama-3.1-8b", "llama", "Llama-3.1-8B", 4096, 32, 32, 8, 128, 14336, 128256, 131072, 0, 0, 0, 0, 5e5f, 1e-5f, false, 8,
-	 false, 0, {0}, {0}},
-	{"llama-3.2-1b", "llama", "Llama-3.2-1B", 2048, 16, 32, 8, 64, 8192, 128256, 131072, 0, 0, 0, 0, 5e5f, 1e-5f, true, 32, false, 0, {0}, {0}},
+	 false, 0, {0}, {0}, {0}},
+	{"llama-3.2-1b", "llama", "Llama-3.2-1B", 2048, 16, 32, 8, 64, 8192, 128256, 131072, 0, 0, 0, 0, 5e5f, 1e-5f, true, 32, false, 0, {0}, {0}, {0}},
 	{"mistral-small-3.1", "llama", "Mistral-Small-3.1-24B (text)", 5120, 40, 32, 8, 128, 32768, 131072, 131072, 0, 0, 0, 0, 1e9f,
-	 1e-5f, false, 0, false, 0, {0}, {0}},
-	{"smollm3-3b", "smollm3", "SmolLM3-3B", 2048, 36, 16, 4, 128, 11008, 128256, 65536, 0, 0, 0, 0, 5e6f, 1e-6f, true, 0, false, 0, {0}, {0}},
-	{"olmo2-1b", "olmo2", "OLMo-2-0425-1B", 2048, 16, 16, 16, 128, 8192, 100352, 4096, 0, 0, 0, 0, 5e5f, 1e-6f, false, 0, false, 0, {0}, {0}},
-	{"gemma3-1b", "gemma3", "Gemma-3-1B", 1152, 26, 4, 1, 256, 6912, 262144, 32768, 0, 0, 0, 512, 1e6f, 1e-6f, true, 0, false, 0, {0}, {0}},
+	 1e-5f, false, 0, false, 0, {0}, {0}, {0}},
+	{"smollm3-3b", "smollm3", "SmolLM3-3B", 2048, 36, 16, 4, 128, 11008, 128256, 65536, 0, 0, 0, 0, 5e6f, 1e-6f, true, 0, false, 0, {0}, {0}, {0}},
+	{"olmo2-1b", "olmo2", "OLMo-2-0425-1B", 2048, 16, 16, 16, 128, 8192, 100352, 4096, 0, 0, 0, 0, 5e5f, 1e-6f, false, 0, false, 0, {0}, {0}, {0}},
+	{"gemma3-1b", "gemma3", "Gemma-3-1B", 1152, 26, 4, 1, 256, 6912, 262144, 32768, 0, 0, 0, 512, 1e6f, 1e-6f, true, 0, false, 0, {0}, {0}, {0}},
 	/* deepseek2: head_dim is the per-head key (qk_nope 128 + qk_rope 64); n_head_kv 1 is the MQA
 	 * over the latent cache that the converter writes. n_ff is the dense layers' intermediate_size,
 	 * n_ff_exp moe_intermediate_size. DeepSeek-V3 (deepseek-ai/DeepSeek-V3 config.json): YaRN
@@ -48,7 +48,7 @@ static const struct synth_preset presets[] = {
 	 false, 0, false, 0,
 	 {.q_lora = 1536, .kv_lora = 512, .rope = 64, .v_head = 128, .n_shared = 1, .n_dense_lead = 3, .n_group = 8,
 	  .n_group_used = 4, .gating = 2, .norm = true, .scale = 2.5f, .yarn_factor = 40, .yarn_orig_ctx = 4096,
-	  .mscale_all_dim = 1.0f}, {0}},
+	  .mscale_all_dim = 1.0f}, {0}, {0}},
 	/* Kimi K2 (moonshotai/Kimi-K2-Instruct config.json, model_type kimi_k2 on DeepseekV3ForCausalLM):
 	 * V3's block with 64 heads, 384 experts in one group, 1 dense layer, routed_scaling_factor 2.827,
 	 * rope_theta 50000, YaRN factor 32 over 4096 (131072), vocabulary 163840 */
@@ -56,7 +56,7 @@ static const struct synth_preset presets[] = {
 	 false, 0,
 	 {.q_lora = 1536, .kv_lora = 512, .rope = 64, .v_head = 128, .n_shared = 1, .n_dense_lead = 1, .n_group = 1,
 	  .n_group_used = 1, .gating = 2, .norm = true, .scale = 2.827f, .yarn_factor = 32, .yarn_orig_ctx = 4096,
-	  .mscale_all_dim = 1.0f}, {0}},
+	  .mscale_all_dim = 1.0f}, {0}, {0}},
 	/* DeepSeek-V2-Lite (deepseek-ai/DeepSeek-V2-Lite config.json): q_lora_rank null (a plain attn_q),
 	 * 64 experts top-6 with softmax scores, 2 shared experts, no groups, norm_topk_prob false,
 	 * routed_scaling_factor 1; YaRN factor 40 over 4096, mscale = mscale_all_dim = 0.707 */
@@ -64,7 +64,7 @@ static const struct synth_preset presets[] = {
 	 1e-6f, false, 0, false, 0,
 	 {.q_lora = 0, .kv_lora = 512, .rope = 64, .v_head = 128, .n_shared = 2, .n_dense_lead = 1, .n_group = 1,
 	  .n_group_used = 1, .gating = 1, .norm = false, .scale = 1.0f, .yarn_factor = 40, .yarn_orig_ctx = 4096,
-	  .mscale_all_dim = 0.707f}, {0}},
+	  .mscale_all_dim = 0.707f}, {0}, {0}},
 	/* Qwen3-Next-80B-A3B (Qwen/Qwen3-Next-80B-A3B-Instruct config.json, as transformers'
 	 * Qwen3NextConfig defaults and /work/shared/reference/deltanet-notes.md 1.1 transcribe it):
 	 * 48 layers, every 4th gated full attention (16 q heads, 2 KV heads of 256, partial_rotary_factor
@@ -73,7 +73,7 @@ static const struct synth_preset presets[] = {
 	 * rope_theta 1e7 as Qwen3-Next-derived configs carry it (not read from the official file). The
 	 * file's MTP block (block 48) is not written. */
 	{"qwen3-next-80b-a3b", "qwen3next", "Qwen3-Next-80B-A3B", 2048, 48, 16, 2, 256, 5120, 151936, 262144, 512, 10, 512, 0,
-	 1e7f, 1e-6f, false, 0, false, 512, {0}, {.d_conv = 4, .n_k_heads = 16, .n_v_heads = 32, .head_dim = 128, .interval = 4, .n_rot = 64}},
+	 1e7f, 1e-6f, false, 0, false, 512, {0}, {.d_conv = 4, .n_k_heads = 16, .n_v_heads = 32, .head_dim = 128, .interval = 4, .n_rot = 64}, {0}},
 	/* Kimi-Linear-48B-A3B (moonshotai/Kimi-Linear-48B-A3B-Instruct config.json, as llama.cpp's
 	 * kimi-linear.cpp comments and torchtitan's KimiLinearModelArgs transcribe it): 27 layers,
 	 * full_attn_layers 4, 8, ..., 24 and 27 (1-based: every 4th and the last) MLA without RoPE, the
@@ -85,7 +85,15 @@ static const struct synth_preset presets[] = {
 	 1024, 0, 1e4f, 1e-5f, false, 0, false, 0,
 	 {.q_lora = 0, .kv_lora = 512, .rope = 64, .v_head = 128, .n_shared = 1, .n_dense_lead = 1, .gating = 2, .norm = true,
 	  .scale = 2.446f},
-	 {.d_conv = 4, .n_k_heads = 32, .n_v_heads = 32, .head_dim = 128, .interval = 4}},
+	 {.d_conv = 4, .n_k_heads = 32, .n_v_heads = 32, .head_dim = 128, .interval = 4}, {0}},
+	/* gpt-oss-20b and -120b (openai/gpt-oss-20b, -120b config.json): hidden 2880, 64 query heads and
+	 * 8 KV heads of 64 (q 4096 wide), 32 or 128 experts of 2880, top-4, sliding window 128 on every
+	 * other layer, rope_theta 150000 with YaRN factor 32 over 4096 (131072), rms eps 1e-5,
+	 * vocabulary 201088, untied. The experts are MXFP4 (arch.experts_mxfp4). */
+	{"gpt-oss-20b", "gpt-oss", "gpt-oss-20b", 2880, 24, 64, 8, 64, 2880, 201088, 131072, 32, 4, 2880, 128, 150000.0f,
+	 1e-5f, false, 0, true, 0, {0}, {0}, {.factor = 32, .orig_ctx = 4096}},
+	{"gpt-oss-120b", "gpt-oss", "gpt-oss-120b", 2880, 36, 64, 8, 64, 2880, 201088, 131072, 128, 4, 2880, 128, 150000.0f,
+	 1e-5f, false, 0, true, 0, {0}, {0}, {.factor = 32, .orig_ctx = 4096}},
 	{0},
 };
 
@@ -95,7 +103,7 @@ const struct synth_preset *synth_presets(void) { return presets; }
  * gemma3 gets 6 layers so one is global; smollm3 4 so one is NoPE. */
 static void tiny_preset(struct synth_preset *p, const char *arch)
 {
-	*p = (struct synth_preset){"tiny", arch, "tiny", 64, 2, 4, 2, 16, 128, 512, 4096, 0, 0, 0, 0, 1e4f, 1e-6f, true, 0, false, 0, {0}, {0}};
+	*p = (struct synth_preset){"tiny", arch, "tiny", 64, 2, 4, 2, 16, 128, 512, 4096, 0, 0, 0, 0, 1e4f, 1e-6f, true, 0, false, 0, {0}, {0}, {0}};
 	if (!strcmp(arch, "gemma3")) p->n_layer = 6, p->n_swa = 8, p->rope_base = 1e6f; /* global base != local */
 	if (!strcmp(arch, "smollm3")) p->n_layer = 4;
 	if (!strcmp(arch, "qwen3moe")) p->n_expert = 8, p->n_expert_used = 2, p->n_ff_exp = 32;
@@ -121,6 +129,13 @@ static void tiny_preset(struct synth_preset *p, const char *arch)
 		p->mla = (struct synth_mla){.q_lora = 96, .kv_lora = 32, .rope = 8, .v_head = 24, .n_shared = 1, .n_dense_lead = 1,
 		                            .n_group = 4, .n_group_used = 2, .gating = 2, .norm = true, .scale = 2.5f,
 		                            .yarn_factor = 4.0f, .yarn_orig_ctx = 1024, .mscale_all_dim = 1.0f};
+	}
+	if (!strcmp(arch, "gpt-oss")) {
+		/* gpt-oss in small: 4 layers (2 with a window of 8), q wider than n_embd (4 heads of 24), 2 KV
+		 * heads, 8 experts top-4 with MXFP4 weights, YaRN x32 over 128 tokens */
+		p->n_layer = 4, p->head_dim = 24, p->n_expert = 8, p->n_expert_used = 4, p->n_ff_exp = 32, p->n_swa = 8;
+		p->tied = false, p->norm_eps = 1e-5f, p->rope_base = 150000.0f, p->qkv_bias = true;
+		p->yarn = (struct synth_yarn){.factor = 32, .orig_ctx = 128};
 	}
 	if (!strcmp(arch, "kimi-linear")) {
 		/* Kimi Linear in small: 6 layers, KDA except the 4th and the last (MLA without RoPE, so KDA
@@ -239,8 +254,14 @@ static int make_hparams(struct hparams *hp, const struct arch *a, const struct s
 		return fail(VKLLM_E_ARG, "experts: %u used of %u with FFN size %u is not a valid MoE shape", hp->n_expert_used,
 		            hp->n_expert, hp->n_ff_exp);
 	if (hp->n_expert && strcmp(a->name, "qwen3moe") && strcmp(a->name, "qwen2moe") && strcmp(a->name, "llama") &&
-	    strcmp(a->name, "deepseek2") && strcmp(a->name, "qwen3next") && strcmp(a->name, "qwen35moe") && strcmp(a->name, "kimi-linear"))
+	    strcmp(a->name, "deepseek2") && strcmp(a->name, "qwen3next") && strcmp(a->name, "qwen35moe") && strcmp(a->name, "kimi-linear") &&
+	    strcmp(a->name, "gpt-oss"))
 		return fail(VKLLM_E_ARG, "architecture %s has no experts (--n-expert)", a->name);
+	if (p->yarn.factor > 0) {
+		hp->rope_scaling = ROPE_SCALING_YARN;
+		hp->rope_freq_scale = 1.0f / p->yarn.factor;
+		hp->n_ctx_orig_yarn = p->yarn.orig_ctx;
+	}
 	bool kimi = !strcmp(a->name, "kimi-linear");
 	if (kimi && p->mla.legacy_kv_b)
 		return fail(VKLLM_E_ARG, "--legacy-kv-b: kimi-linear files carry attn_k_b / attn_v_b (llama.cpp's legacy path "
@@ -342,6 +363,7 @@ static void fill_row(const struct tensor_spec *s, const struct hparams *hp, uint
 	case TR_BIAS: scale = 0.1f; break;
 	case TR_ROPE_FREQS: break; /* not random: see llama3_rope_freqs */
 	case TR_CONV: scale = 1.0f / sqrtf((float)n); break; /* a unit-scale sum over the window */
+	case TR_SINKS: break; /* logits about the size of the attention scores: some mass goes to the sink */
 	case TR_SSM_A:
 		/* -exp(A_log) with A between about 0.1 and 1: with softplus(alpha + dt) near 0.7 the state
 		 * decays by 0.5-0.95 a token, so it remembers a few tokens to a few dozen */
@@ -357,11 +379,14 @@ static void fill_row(const struct tensor_spec *s, const struct hparams *hp, uint
 /* The type of each tensor, as llama.cpp's quantizer chooses: 1-D tensors and the router stay
  * f32; a K-quant that does not fit the row length falls back (Q4_K -> Q5_0, Q5_K -> Q5_1,
  * Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0, then f16). */
-static uint32_t tensor_type(const struct tensor_spec *s, uint32_t wanted)
+static uint32_t tensor_type(const struct arch *a, const struct tensor_spec *s, uint32_t wanted, const struct synth_options *o)
 {
 	if (s->n_dims == 1 || s->role == TR_ROUTER || s->role == TR_NORM || s->role == TR_BIAS || s->role == TR_CONV ||
-	    s->role == TR_SSM_A)
+	    s->role == TR_SSM_A || s->role == TR_SINKS)
 		return QT_F32;
+	/* gpt-oss's converter repacks the checkpoint's MXFP4 experts as they are */
+	if (a->experts_mxfp4 && s->role == TR_EXPERTS && !o->expert_type_set && s->ne[0] % 32 == 0) return QT_MXFP4;
+	if (a->experts_mxfp4 && s->role == TR_EXPERTS && o->expert_type_set) wanted = o->expert_type;
 	uint32_t t = wanted;
 	if (s->ne[0] % quant_type_info(t)->block_size) {
 		switch (t) {
@@ -467,10 +492,12 @@ static int declare(struct synth_state *s, struct synth_result *r)
 		if (t->role == TR_BIAS && strstr(t->name, "attn_") && strstr(t->name, "attn_output") == NULL)
 			t->synth = s->a->qkv_bias || s->p.qkv_bias;
 		if (!t->synth) continue;
-		TRY(gguf_w_tensor(w, t->name, tensor_type(t, s->type), t->n_dims, t->ne));
+		TRY(gguf_w_tensor(w, t->name, tensor_type(s->a, t, s->type, s->o), t->n_dims, t->ne));
 		uint64_t n = t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
 		r->n_params += n;
-		r->n_params_active += t->role == TR_EXPERTS ? n / s->hp.n_expert * s->hp.n_expert_used : n;
+		/* a token reads its experts' slabs, and of per-expert biases (gpt-oss) their rows */
+		bool per_expert = t->role == TR_EXPERTS || (t->role == TR_BIAS && strstr(t->name, "_exps.bias"));
+		r->n_params_active += per_expert ? n / s->hp.n_expert * s->hp.n_expert_used : n;
 	}
 	return VKLLM_OK;
 }

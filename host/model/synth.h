@@ -13,6 +13,8 @@ struct synth_options {
 	const char *arch;       /* NULL: the preset's */
 	const char *preset;     /* NULL: a tiny model of arch */
 	int type;               /* ggml type of the matrices (loader/quant.h); -1 = f16 */
+	bool expert_type_set;   /* the experts in expert_type where the arch's converter fixes their type */
+	uint32_t expert_type;   /* (gpt-oss: MXFP4 unless set) */
 	uint64_t seed;
 	const char *vocab_path; /* a Hugging Face tokenizer.json, or NULL for a synthetic BPE vocabulary */
 	const char *out;
@@ -54,6 +56,10 @@ struct synth_preset {
 		uint32_t n_rot;         /* the full-attention layers' partial RoPE */
 		uint32_t sections[4];   /* qwen35*: IMROPE sections */
 	} gdn;
+	struct synth_yarn {       /* YaRN for archs outside deepseek2 (gpt-oss): factor 0 = none */
+		uint32_t orig_ctx;      /* (first: gcc takes {0} for a struct that starts with an integer) */
+		float factor;
+	} yarn;
 };
 
 /* NULL-terminated list, for --help and errors. */

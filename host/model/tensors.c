@@ -52,7 +52,9 @@ static bool attention(struct tensor_list *l, const struct arch *a, const struct 
 		if (!b[i]) return false;
 		b[i]->synth = a->qkv_bias;
 	}
-	if (a == arch_find("llama") && !ADD1(l, il, "attn_output.bias", TR_BIAS, false, E)) return false;
+	if ((a == arch_find("llama") || a->attn_out_bias) && !ADD1(l, il, "attn_output.bias", TR_BIAS, a->attn_out_bias, E))
+		return false;
+	if (d->attn_sinks) ok = ok && ADD1(l, il, "attn_sinks.weight", TR_SINKS, true, d->n_head);
 	if (d->qk_norm == QK_NORM_HEAD)
 		ok = ok && ADD1(l, il, "attn_q_norm.weight", TR_NORM, true, hp->head_dim_k) &&
 		     ADD1(l, il, "attn_k_norm.weight", TR_NORM, true, hp->head_dim_k);
@@ -131,6 +133,11 @@ static bool feed_forward(struct tensor_list *l, const struct arch *a, const stru
 		          ADD3(l, il, "ffn_gate_exps.weight", TR_EXPERTS, true, E, F, X) &&
 		          ADD3(l, il, "ffn_up_exps.weight", TR_EXPERTS, true, E, F, X) &&
 		          ADD3(l, il, "ffn_down_exps.weight", TR_EXPERTS, true, F, E, X);
+		/* gpt-oss: the router's bias and each expert's own biases ({rows, n_expert}, f32) */
+		if (a->moe_biases)
+			ok = ok && ADD1(l, il, "ffn_gate_inp.bias", TR_BIAS, true, X) &&
+			     ADD2(l, il, "ffn_gate_exps.bias", TR_BIAS, true, F, X) && ADD2(l, il, "ffn_up_exps.bias", TR_BIAS, true, F, X) &&
+			     ADD2(l, il, "ffn_down_exps.bias", TR_BIAS, true, E, X);
 		if (d->shexp)
 			ok = ok && ADD2(l, il, "ffn_gate_shexp.weight", TR_MATRIX, true, E, S) &&
 			     ADD2(l, il, "ffn_up_shexp.weight", TR_MATRIX, true, E, S) &&

@@ -21,6 +21,7 @@ enum tensor_role {
 	TR_ROPE_FREQS, /* Llama 3.1's per-pair frequency divisors */
 	TR_CONV,       /* a short causal conv's kernel {d_conv, channels} (ssm_conv1d): f32, llama.cpp never quantizes it */
 	TR_SSM_A,      /* ssm_a: -exp(A_log) per value head, negative (the DeltaNet's decay rate), f32 */
+	TR_SINKS,      /* attn_sinks: a logit per head (gpt-oss), f32 */
 };
 
 struct tensor_spec {

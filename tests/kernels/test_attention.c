@@ -304,6 +304,11 @@ int main(void)
 		{"prefill swa=17 G=2 d64",               40,  4,  2,  64,  64,  60, 100, 100, F16, 0, 0, 0,   17,  1, 0},
 		{"decode swa=33 n_kv=200 f32 head-major", 1,  4,  2,  64,  64, 199, 200, 256, F32, 1, 1, 0,   33,  4, 0},
 		{"d192/dv128 (K and V dims differ)",      7,  4,  1, 192, 128,  20,  27,  30, F16, 0, 0, 0,    0,  2, 0},
+		/* gpt-oss: sinks with windows shorter and longer than the sequence, prefill and decode */
+		{"prefill sinks swa=8 G=8 d64 (gpt-oss)", 40, 16,  2,  64,  64,  30,  70,  72, F16, 0, 1, 0,    8,  1, 0},
+		{"prefill sinks swa=128 > n_kv G=8 d64", 40, 16,  2,  64,  64,  30,  70,  72, F32, 0, 1, 0,  128,  1, 0},
+		{"decode sinks swa=8 G=8 d64",            1, 16,  2,  64,  64, 199, 200, 256, F16, 0, 1, 0,    8,  3, 0},
+		{"decode sinks swa=512 > n_kv G=8 d64",   1, 16,  2,  64,  64, 199, 200, 256, F32, 0, 1, 0,  512,  3, 0},
 		{"d64/dv256 MQA",                         2,  4,  1,  64, 256,  66,  68,  68, F32, 1, 1, 0,    0,  1, 0},
 		/* decode with G = 1: R*BC is below the workgroup, so TP invocations share each score */
 		{"decode MHA G=1 d256 softcap",           1,  4,  4, 256, 256, 150, 151, 160, F16, 1, 0, 1.5f, 0,  3, 0},

@@ -307,7 +307,8 @@ static void test_tiny_models(void)
 		/* MLA files are MQA over the latent row: one KV "head" of kv_lora 32 + rope 8, value 32 */
 		/* kimi-linear: layer 0 is KDA (no KV heads), its MLA layers as deepseek2's */
 		bool kda = m.layers[0].attn == ATTN_KDA, mla = m.layers[0].attn == ATTN_MLA || kda;
-		uint32_t want_kv = kda ? 0 : mla ? 1 : 2, want_dk = mla ? 40 : 16, n_mla = 0;
+		uint32_t oss = !strcmp((*a)->name, "gpt-oss"); /* heads of 24: q wider than n_embd */
+		uint32_t want_kv = kda ? 0 : mla ? 1 : 2, want_dk = mla ? 40 : oss ? 24 : 16, n_mla = 0;
 		EXPECT(m.arch == *a && m.hp.n_embd == 64 && m.hp.n_head[0] == 4 && m.hp.n_head_kv[0] == want_kv &&
 		           m.hp.head_dim_k == want_dk && m.hp.n_vocab == m.vocab.n_tokens,
 		       "%s hparams", (*a)->name);
@@ -336,7 +337,7 @@ static void test_tiny_models(void)
 		uint64_t kv = 0;
 		for (uint32_t il = 0; il < m.hp.n_layer; il++) {
 			n_mla += m.layers[il].attn == ATTN_MLA;
-			kv += attn_is_recurrent(m.layers[il].attn) ? 0 : mla ? 2 * 40 : 2ull * 2 * m.layers[il].n_head_kv * 16;
+			kv += attn_is_recurrent(m.layers[il].attn) ? 0 : mla ? 2 * 40 : 2ull * 2 * m.layers[il].n_head_kv * want_dk;
 		}
 		EXPECT(c.kv_bytes_per_token == kv, "%s kv bytes %llu, expected %llu", (*a)->name,
 		       (unsigned long long)c.kv_bytes_per_token, (unsigned long long)kv);
@@ -689,6 +690,82 @@ static void test_kimi_linear(void)
 	unlink(good);
 }
 
+/* gpt-oss: the presets' exact counts against the published 20.9 B / 3.6 B and 116.8 B / 5.1 B
+ * active, the experts in MXFP4 whatever --type says (and in --expert-type's type), and files the
+ * loader must refuse. */
+static void gpt_oss_count(uint64_t L, uint64_t X, uint64_t *total, uint64_t *active)
+{
+	uint64_t E = 2880, H = 64, Hkv = 8, D = 64, F = 2880, K = 4, V = 201088;
+	uint64_t attn = E * H * D + H * D + 2 * (E * Hkv * D + Hkv * D) + H * D * E + E + H;
+	uint64_t router = E * X + X, expert = 3 * E * F + 2 * F + E; /* an expert's matrices and biases */
+	*total = 2 * V * E + E + L * (2 * E + attn + router + X * expert);
+	*active = 2 * V * E + E + L * (2 * E + attn + router + K * expert);
+}
+
+static void test_gpt_oss(void)
+{
+	/* OpenAI's model card: 20.91 B / 3.61 B active and 116.83 B / 5.13 B active, the active figures
+	 * without the input embedding; exact to the digits given (0.1% and 0.5%) */
+	static const struct {
+		const char *preset;
+		uint64_t L, X;
+		double total, active;
+	} m[] = {{"gpt-oss-20b", 24, 32, 20.91, 3.61}, {"gpt-oss-120b", 36, 128, 116.83, 5.13}};
+	for (size_t i = 0; i < 2; i++) {
+		uint64_t total, active;
+		gpt_oss_count(m[i].L, m[i].X, &total, &active);
+		struct synth_options o = {.type = -1, .seed = 1, .tied = -1, .dry_run = true, .preset = m[i].preset};
+		struct synth_result r;
+		int st = synth_model(&o, &r);
+		EXPECT(st == VKLLM_OK && r.n_params == total && r.n_params_active == active, "%s: %llu / %llu params, formula %llu / %llu (%s)",
+		       m[i].preset, (unsigned long long)r.n_params, (unsigned long long)r.n_params_active, (unsigned long long)total,
+		       (unsigned long long)active, st ? vkllm_error() : "");
+		double t = r.n_params / 1e9, a = (r.n_params_active - 201088ull * 2880) / 1e9;
+		EXPECT(fabs(t / m[i].total - 1) < 0.001 && fabs(a / m[i].active - 1) < 0.005, "%s: %.3f B / %.3f B against %g / %g",
+		       m[i].preset, t, a, m[i].total, m[i].active);
+		printf("# %-18s %7.3f B total %7.3f B active (%.3f B without the input embedding), published %g / %g\n", m[i].preset,
+		       t, r.n_params_active / 1e9, a, m[i].total, m[i].active);
+	}
+
+	/* the tiny file: experts in MXFP4 under --type q8_0, the rest q8_0; --expert-type f16 */
+	char path[256];
+	path_in_tmp(path, sizeof path, "oss-q8.gguf");
+	struct synth_options o = {.arch = "gpt-oss", .type = QT_Q8_0, .seed = 1, .tied = -1, .quiet = true, .out = path};
+	struct synth_result r;
+	static struct model_file mf;
+	EXPECT(synth_model(&o, &r) == VKLLM_OK && model_file_open(&mf, path) == VKLLM_OK, "gpt-oss q8_0: %s", vkllm_error());
+	if (mf.arch) {
+		const struct gguf_tensor *ex = gguf_tensor(&mf.gguf, "blk.0.ffn_up_exps.weight"), *q = gguf_tensor(&mf.gguf, "blk.0.attn_q.weight");
+		EXPECT(ex && ex->type == QT_MXFP4 && q && q->type == QT_Q8_0, "gpt-oss types: experts %d, attn_q %d", ex ? (int)ex->type : -1,
+		       q ? (int)q->type : -1);
+		for (uint32_t il = 0; il < 4; il++)
+			EXPECT(mf.layers[il].swa == (il % 2 == 0) && mf.layers[il].attn_sinks && mf.layers[il].act == ACT_SWIGLU_OAI &&
+			           mf.layers[il].ffn == FFN_MOE && mf.layers[il].ffn_norm_post_attn,
+			       "gpt-oss layer %u recipe", il);
+		EXPECT(mf.hp.rope_scaling == ROPE_SCALING_YARN && mf.hp.rope_freq_scale == 1.0f / 32 && mf.hp.n_swa == 8 &&
+		           mf.hp.rope_base_swa == mf.hp.rope_base,
+		       "gpt-oss rope and window");
+		model_file_close(&mf);
+	}
+	o.expert_type_set = true, o.expert_type = QT_F16;
+	EXPECT(synth_model(&o, &r) == VKLLM_OK && model_file_open(&mf, path) == VKLLM_OK, "gpt-oss f16 experts: %s", vkllm_error());
+	if (mf.arch) {
+		EXPECT(gguf_tensor(&mf.gguf, "blk.1.ffn_down_exps.weight")->type == QT_F16, "--expert-type f16");
+		model_file_close(&mf);
+	}
+	o.expert_type_set = false, o.type = QT_F32;
+	EXPECT(synth_model(&o, &r) == VKLLM_OK, "gpt-oss f32: %s", vkllm_error());
+	expect_bad(path, &(struct edit){.drop_tensor = "blk.1.attn_sinks.weight"}, VKLLM_E_FORMAT,
+	           "missing tensor 'blk.1.attn_sinks.weight' (expected shape [4])", "sinks required");
+	expect_bad(path, &(struct edit){.drop_tensor = "blk.0.ffn_down_exps.bias"}, VKLLM_E_FORMAT,
+	           "missing tensor 'blk.0.ffn_down_exps.bias' (expected shape [64, 8])", "expert biases required");
+	expect_bad(path, &(struct edit){.drop_key = "gpt-oss.attention.sliding_window"}, VKLLM_E_FORMAT,
+	           "key 'gpt-oss.attention.sliding_window' is missing", "window required");
+	expect_bad(path, &(struct edit){.extra_u32_key = "gpt-oss.attention.sliding_window_pattern", .u32_value = 1}, VKLLM_E_FORMAT,
+	           "leaves no sliding-window layer", "a pattern with no window");
+	unlink(path);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -704,6 +781,7 @@ int main(void)
 	test_mtp_skipped();
 	test_gdn();
 	test_kimi_linear();
+	test_gpt_oss();
 	/* remove what is left in the temporary folder */
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -36,9 +36,16 @@ if (!vkllm || !dir) {
   process.exit(2);
 }
 const ARCHS = ["llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3", "deepseek2", "qwen3next",
-               "qwen35", "qwen35moe", "kimi-linear"];
+               "qwen35", "qwen35moe", "kimi-linear", "gpt-oss"];
 const archs = opt("--arch", ARCHS.join(",")).split(",");
-const MODELS = archs.map((arch) => ({name: `${arch}-f32`, synth: ["--arch", arch]}));
+// gpt-oss's tiny model keeps its experts in MXFP4, as the converter does: llama.cpp's CPU backend
+// rounds the activations to Q8_0 before every MXFP4 dot product and vkllm keeps them f32, which on
+// these random models parts the greedy tokens within a few steps and moves the perplexity by up to
+// 1% (measured 0.39-0.98%). There the greedy tokens are reported, not failed, and the perplexity
+// is held to 2%; oracle_forward's llama-cpu numerics show the tokens identical once that rounding
+// is modelled, and the f32-experts model below is held to the usual bounds.
+const MODELS = archs.map((arch) => arch === "gpt-oss" ? {name: `${arch}-f32`, synth: ["--arch", arch], greedy: false, pplTol: 0.02}
+                                                     : {name: `${arch}-f32`, synth: ["--arch", arch]});
 if (archs.includes("llama"))
   MODELS.push({name: "llama-3.2-small-f32",
                synth: ["--preset", "llama-3.2-1b", "--n-layer", "2", "--n-embd", "128", "--n-head", "4",
@@ -48,6 +55,10 @@ if (archs.includes("llama"))
 // attn_kv_b, which vkllm splits at load
 if (archs.includes("deepseek2"))
   MODELS.push({name: "deepseek2-lite-legacy-f32", synth: ["--arch", "deepseek2", "--no-q-lora", "--legacy-kv-b"]});
+// gpt-oss: its converter keeps the experts in MXFP4 (the tiny model above); this one has f32 experts,
+// which llama.cpp accepts too, so the rest of the arch is checked without MXFP4's activation rounding
+if (archs.includes("gpt-oss"))
+  MODELS.push({name: "gpt-oss-f32-experts", synth: ["--arch", "gpt-oss", "--expert-type", "f32"]});
 if (archs.includes("olmo2"))
   MODELS.push({name: "olmo3-window-f32", synth: ["--arch", "olmo2", "--n-layer", "4", "--swa", "4"]});
 
@@ -120,7 +131,7 @@ async function llamaPerplexity(model, cache, tokens, nVocab) {
 }
 
 const failures = [];
-for (const {name, synth} of MODELS) {
+for (const {name, synth, greedy = true, pplTol = PPL_TOL} of MODELS) {
   const modelPath = path.resolve(dir, `run-${name}.gguf`);
   execFileSync(vkllm, ["synth", ...synth, "--type", "f32", "--seed", "7", "-q", "-o", modelPath]);
   const model = await llama.loadModel({modelPath, gpuLayers: 0});
@@ -138,7 +149,7 @@ for (const {name, synth} of MODELS) {
         // vkllm stops at an end-of-generation token; llama.cpp's continuation goes on past it
         const stoppedEarly = got.stop === "end of generation" && k === got.tokens.length;
         same.push(stoppedEarly ? `${k}+eog` : k);
-        if (cache === "F32" && !stoppedEarly && k < N)
+        if (greedy && cache === "F32" && !stoppedEarly && k < N)
           failures.push(`${name} cache ${vkCache} prompt ${pi}: greedy tokens part at step ${k} (need ${N}): ` +
                         `llama.cpp ${JSON.stringify(want)} vkllm ${JSON.stringify(got.tokens)}`);
       }
@@ -151,8 +162,8 @@ for (const {name, synth} of MODELS) {
         const rel = Math.abs(got.ppl / want - 1);
         rels.push(+rel.toExponential(2));
         if (got.tokens !== ids.length) failures.push(`${name}: perplexity scored ${got.tokens} tokens, tokenize gives ${ids.length}`);
-        if (!(rel <= PPL_TOL))
-          failures.push(`${name} cache ${vkCache} text ${ti}: perplexity ${got.ppl} vs llama.cpp ${want} (${rel} > ${PPL_TOL})`);
+        if (!(rel <= pplTol))
+          failures.push(`${name} cache ${vkCache} text ${ti}: perplexity ${got.ppl} vs llama.cpp ${want} (${rel} > ${pplTol})`);
       }
       report.greedy_same[vkCache] = same;
       report.ppl_rel[vkCache] = rels;
