@@ -127,6 +127,7 @@ static int run_case(struct gpu *g, const struct model_case *c, enum attn_kv_type
 		const struct gguf_tensor *t = &m.gguf.tensors[i];
 		uint64_t bytes = t->n_dims == 1 ? t->ne[0] * 4 : t->size;
 		if (!strcmp(t->name, "token_embd.weight") && w.lm_head != &w.tok_embd) bytes = t->size / t->ne[1];
+		else if (strstr(t->name, "_exps.bias")) bytes = bytes / t->ne[1] * m.hp.n_expert_used; /* {rows, n_expert} */
 		else if (strstr(t->name, "_exps.")) bytes = bytes / t->ne[2] * m.hp.n_expert_used;
 		else if (strstr(t->name, "attn_kv_b.")) {
 			/* split at load: W_UK transposed in f32 (kv_lora x nope per head), W_UV rows as they are */
@@ -200,7 +201,7 @@ int main(int argc, char **argv)
 	}
 	/* tiny shapes for every arch; Q4_K needs rows that are multiples of 256 */
 	static const char *archs[] = {"llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3",
-	                              "deepseek2", "qwen3next", "qwen35", "qwen35moe", "kimi-linear"};
+	                              "deepseek2", "qwen3next", "qwen35", "qwen35moe", "kimi-linear", "gpt-oss"};
 	static const struct {
 		const char *name;
 		int type;
@@ -232,6 +233,9 @@ int main(int argc, char **argv)
 		 * DeepSeek-V2-Lite layer (16 heads, kv_lora 512, rope 64, 128 + 64 / 128 per head, dense) */
 		{.name = "deepseek2-lite-legacy-q8_0", .arch = "deepseek2", .type = QT_Q8_0, .no_q_lora = true, .legacy_kv_b = true},
 		{.name = "deepseek-v2-lite-1layer-f16", .preset = "deepseek-v2-lite", .type = QT_F16, .n_layer = 1, .n_vocab = 1024},
+		/* gpt-oss-20b's real shapes (64 heads of 64 against 2880, 32 MXFP4 experts of 2880) in two layers,
+		 * one with the window of 128 */
+		{.name = "gpt-oss-20b-2layer-q8_0", .preset = "gpt-oss-20b", .type = QT_Q8_0, .n_layer = 2, .n_vocab = 1024},
 	};
 	for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) {
 		if (only && !strstr(extra[i].name, only)) continue;
