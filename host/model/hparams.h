@@ -84,6 +84,8 @@ struct hparams {
 	 * attention.recurrent_layers is not written */
 	bool recurrent_by_kv_heads;
 
+	bool qk_norm_head;          /* glm4moe: the file has the optional per-head QK-norm tensors */
+
 	/* arch specifics */
 	uint32_t nope_every;        /* smollm3: every 4th layer has no RoPE (not in GGUF, hard-coded) */
 	float attn_scale;           /* q scale; 0 means 1/sqrt(head_dim_k) */

@@ -53,13 +53,14 @@ struct synth_preset {
 	struct synth_gdn {        /* qwen3next, qwen35*: gated DeltaNet layers (the ssm.* keys) */
 		uint32_t d_conv, n_k_heads, n_v_heads, head_dim; /* head_dim: key and value head size (ssm.state_size) */
 		uint32_t interval;      /* every interval-th layer is full attention */
-		uint32_t n_rot;         /* the full-attention layers' partial RoPE */
+		uint32_t n_rot;         /* the full-attention layers' partial RoPE (also glm4moe's and minimax-m2's) */
 		uint32_t sections[4];   /* qwen35*: IMROPE sections */
 	} gdn;
 	struct synth_yarn {       /* YaRN for archs outside deepseek2 (gpt-oss): factor 0 = none */
 		uint32_t orig_ctx;      /* (first: gcc takes {0} for a struct that starts with an integer) */
 		float factor;
 	} yarn;
+	bool qk_norm;             /* glm4moe: per-head QK-norm tensors (optional in the arch; GLM-4.5 has them) */
 };
 
 /* NULL-terminated list, for --help and errors. */

@@ -201,7 +201,8 @@ int main(int argc, char **argv)
 	}
 	/* tiny shapes for every arch; Q4_K needs rows that are multiples of 256 */
 	static const char *archs[] = {"llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3",
-	                              "deepseek2", "qwen3next", "qwen35", "qwen35moe", "kimi-linear", "gpt-oss"};
+	                              "deepseek2", "qwen3next", "qwen35", "qwen35moe", "kimi-linear", "gpt-oss", "glm4moe",
+	                              "minimax-m2"};
 	static const struct {
 		const char *name;
 		int type;

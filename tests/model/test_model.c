@@ -308,7 +308,8 @@ static void test_tiny_models(void)
 		/* kimi-linear: layer 0 is KDA (no KV heads), its MLA layers as deepseek2's */
 		bool kda = m.layers[0].attn == ATTN_KDA, mla = m.layers[0].attn == ATTN_MLA || kda;
 		uint32_t oss = !strcmp((*a)->name, "gpt-oss"); /* heads of 24: q wider than n_embd */
-		uint32_t want_kv = kda ? 0 : mla ? 1 : 2, want_dk = mla ? 40 : oss ? 24 : 16, n_mla = 0;
+		bool wide = !strcmp((*a)->name, "glm4moe") || !strcmp((*a)->name, "minimax-m2"); /* heads of 32, partial RoPE */
+		uint32_t want_kv = kda ? 0 : mla ? 1 : 2, want_dk = mla ? 40 : oss ? 24 : wide ? 32 : 16, n_mla = 0;
 		EXPECT(m.arch == *a && m.hp.n_embd == 64 && m.hp.n_head[0] == 4 && m.hp.n_head_kv[0] == want_kv &&
 		           m.hp.head_dim_k == want_dk && m.hp.n_vocab == m.vocab.n_tokens,
 		       "%s hparams", (*a)->name);
@@ -766,6 +767,60 @@ static void test_gpt_oss(void)
 	unlink(path);
 }
 
+/* glm4moe and minimax-m2: the presets' exact counts against a formula, and the published sizes
+ * (GLM-4.5 355B / 32B active, GLM-4.5-Air 106B / 12B, MiniMax-M2 230B / 10B, all rounded; active
+ * without the input embedding). */
+struct moe_config {
+	uint64_t E, L, H, Hkv, D, ff, F, X, k, shared, dense, V;
+	bool qkv_bias, qk_norm_head, qk_norm_full;
+};
+
+static void moe_count(const struct moe_config *c, uint64_t *total, uint64_t *active)
+{
+	uint64_t HD = c->H * c->D, KD = c->Hkv * c->D;
+	uint64_t attn = c->E * HD + 2 * c->E * KD + HD * c->E + (c->qkv_bias ? HD + 2 * KD : 0) +
+	                (c->qk_norm_head ? 2 * c->D : 0) + (c->qk_norm_full ? HD + KD : 0);
+	uint64_t expert = 3 * c->E * c->F, moe = c->E * c->X + c->X + c->shared * expert;
+	*total = *active = 2 * c->V * c->E + c->E;
+	for (uint64_t il = 0; il < c->L; il++) {
+		bool dense = il < c->dense;
+		*total += 2 * c->E + attn + (dense ? 3 * c->E * c->ff : moe + c->X * expert);
+		*active += 2 * c->E + attn + (dense ? 3 * c->E * c->ff : moe + c->k * expert);
+	}
+}
+
+static void test_glm_minimax(void)
+{
+	/* Zhipu and MiniMax count the activated parameters without the embedding and without the LM
+	 * head (GLM-4.5-Air's 12B is 12.18 B so, 12.80 B with the head); GLM-4.5's 355B counts its
+	 * multi-token-prediction layer, which synth does not write (3.6 B); the figures are rounded to
+	 * the digits given: 2.5% covers each */
+	static const struct {
+		const char *preset;
+		struct moe_config c;
+		double total, active;
+	} m[] = {
+		{"glm-4.5", {5120, 92, 96, 8, 128, 12288, 1536, 160, 8, 1, 3, 151552, true, true, false}, 355, 32},
+		{"glm-4.5-air", {4096, 46, 96, 8, 128, 10944, 1408, 128, 8, 1, 1, 151552, true, false, false}, 106, 12},
+		{"minimax-m2", {3072, 62, 48, 8, 128, 1536, 1536, 256, 8, 0, 0, 200064, false, false, true}, 230, 10},
+	};
+	for (size_t i = 0; i < sizeof m / sizeof *m; i++) {
+		uint64_t total, active;
+		moe_count(&m[i].c, &total, &active);
+		struct synth_options o = {.type = -1, .seed = 1, .tied = -1, .dry_run = true, .preset = m[i].preset};
+		struct synth_result r;
+		int st = synth_model(&o, &r);
+		EXPECT(st == VKLLM_OK && r.n_params == total && r.n_params_active == active, "%s: %llu / %llu params, formula %llu / %llu (%s)",
+		       m[i].preset, (unsigned long long)r.n_params, (unsigned long long)r.n_params_active, (unsigned long long)total,
+		       (unsigned long long)active, st ? vkllm_error() : "");
+		double t = r.n_params / 1e9, a = (r.n_params_active - 2 * m[i].c.V * m[i].c.E) / 1e9;
+		EXPECT(fabs(t / m[i].total - 1) < 0.025 && fabs(a / m[i].active - 1) < 0.025, "%s: %.3f B / %.3f B against %g / %g",
+		       m[i].preset, t, a, m[i].total, m[i].active);
+		printf("# %-18s %8.3f B total %7.3f B active (%.3f B without the embedding and the head), published %g / %g\n", m[i].preset,
+		       t, r.n_params_active / 1e9, a, m[i].total, m[i].active);
+	}
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -782,6 +837,7 @@ int main(void)
 	test_gdn();
 	test_kimi_linear();
 	test_gpt_oss();
+	test_glm_minimax();
 	/* remove what is left in the temporary folder */
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -36,7 +36,7 @@ if (!vkllm || !dir) {
   process.exit(2);
 }
 const ARCHS = ["llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3", "deepseek2", "qwen3next",
-               "qwen35", "qwen35moe", "kimi-linear", "gpt-oss"];
+               "qwen35", "qwen35moe", "kimi-linear", "gpt-oss", "glm4moe", "minimax-m2"];
 const archs = opt("--arch", ARCHS.join(",")).split(",");
 // gpt-oss's tiny model keeps its experts in MXFP4, as the converter does: llama.cpp's CPU backend
 // rounds the activations to Q8_0 before every MXFP4 dot product and vkllm keeps them f32, which on
@@ -44,8 +44,13 @@ const archs = opt("--arch", ARCHS.join(",")).split(",");
 // 1% (measured 0.39-0.98%). There the greedy tokens are reported, not failed, and the perplexity
 // is held to 2%; oracle_forward's llama-cpu numerics show the tokens identical once that rounding
 // is modelled, and the f32-experts model below is held to the usual bounds.
+// glm4moe's per-head QK-norm (its weights carry synth's attention gain) makes the tiny model's
+// attention very sharp; with an f16 cache llama.cpp's CPU backend also rounds q and the softmax
+// probabilities to f16 in its K and V products (vkllm keeps them f32), and on text 0 the two engines
+// land 1.3% above and 0.35% below the f32-cache perplexity (measured): its f16-cache bound is 2.5%.
 const MODELS = archs.map((arch) => arch === "gpt-oss" ? {name: `${arch}-f32`, synth: ["--arch", arch], greedy: false, pplTol: 0.02}
-                                                     : {name: `${arch}-f32`, synth: ["--arch", arch]});
+                                 : arch === "glm4moe" ? {name: `${arch}-f32`, synth: ["--arch", arch], pplTol16: 0.025}
+                                                      : {name: `${arch}-f32`, synth: ["--arch", arch]});
 if (archs.includes("llama"))
   MODELS.push({name: "llama-3.2-small-f32",
                synth: ["--preset", "llama-3.2-1b", "--n-layer", "2", "--n-embd", "128", "--n-head", "4",
@@ -131,7 +136,7 @@ async function llamaPerplexity(model, cache, tokens, nVocab) {
 }
 
 const failures = [];
-for (const {name, synth, greedy = true, pplTol = PPL_TOL} of MODELS) {
+for (const {name, synth, greedy = true, pplTol = PPL_TOL, pplTol16 = pplTol} of MODELS) {
   const modelPath = path.resolve(dir, `run-${name}.gguf`);
   execFileSync(vkllm, ["synth", ...synth, "--type", "f32", "--seed", "7", "-q", "-o", modelPath]);
   const model = await llama.loadModel({modelPath, gpuLayers: 0});
@@ -162,8 +167,9 @@ for (const {name, synth, greedy = true, pplTol = PPL_TOL} of MODELS) {
         const rel = Math.abs(got.ppl / want - 1);
         rels.push(+rel.toExponential(2));
         if (got.tokens !== ids.length) failures.push(`${name}: perplexity scored ${got.tokens} tokens, tokenize gives ${ids.length}`);
-        if (!(rel <= pplTol))
-          failures.push(`${name} cache ${vkCache} text ${ti}: perplexity ${got.ppl} vs llama.cpp ${want} (${rel} > ${pplTol})`);
+        const tol = cache === "F16" ? pplTol16 : pplTol;
+        if (!(rel <= tol))
+          failures.push(`${name} cache ${vkCache} text ${ti}: perplexity ${got.ppl} vs llama.cpp ${want} (${rel} > ${tol})`);
       }
       report.greedy_same[vkCache] = same;
       report.ppl_rel[vkCache] = rels;
