@@ -16,33 +16,28 @@
  * gpt-oss (the gpt-oss format) writes its answer in harmony channels: only the final channel is
  * shown and kept in the conversation (host/run/harmony.h); --show-reasoning shows the analysis
  * channel too, dim on a terminal, and --reasoning-effort opens the conversation with the system
- * block of gpt-oss's own template that sets it. docs/chat.md has the details. */
+ * block of gpt-oss's own template that sets it (host/cli/chat_turn.c, shared with `vkllm run --chat`).
+ * docs/chat.md has the details. */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/status.h"
+#include "chat_turn.h"
 #include "cli.h"
 #include "engine.h"
-#include "loader/gguf.h"
 #include "loader/quant.h"
-#include "run/chat_template.h"
-#include "run/harmony.h"
 
 #define NO_CUT ((size_t)-1)
 
 struct chat_args {
 	struct engine_options eo;
 	struct sampler_params sp;
-	const char *system;
-	const char *format;     /* --chat-template, or NULL: the model's */
+	struct chat_turn_options co; /* --system --chat-template --show-reasoning --reasoning-effort */
 	long n_predict;         /* tokens per answer; -1: until end of generation or a full context */
-	const char *effort;     /* --reasoning-effort (gpt-oss), or NULL: llama.cpp's built-in form, no system block */
-	bool show_reasoning;    /* --show-reasoning: the gpt-oss analysis channel is shown */
 };
 
 /* The conversation and a mirror of the context: text[0..n) is what the cached tokens spell, and
@@ -51,8 +46,7 @@ struct chat_args {
 struct chat {
 	struct engine *e;
 	enum chat_format format;
-	struct chat_msg *msgs;
-	size_t n_msgs, cap_msgs;
+	struct chat_msgs conv;
 	size_t n_fixed;         /* the opening messages /clear keeps (system, gpt-oss's developer) */
 	bool harmony;           /* the answer is in harmony channels (gpt-oss) */
 	bool show_reasoning;
@@ -82,15 +76,9 @@ static void on_sigint(int sig)
 void cmd_chat_help(FILE *f)
 {
 	fprintf(f, "options:\n"
-	           "  -m, --model FILE        GGUF model to talk to\n"
-	           "  --system TEXT           a system message that opens the conversation (kept by /clear)\n"
-	           "  --chat-template NAME    format the conversation as NAME instead of the model's own template:\n"
-	           "                          %s\n"
-	           "  --show-reasoning        gpt-oss: show the reasoning (the analysis channel), dim on a terminal;\n"
-	           "                          by default only the answer (the final channel) is shown\n"
-	           "  --reasoning-effort L    gpt-oss: low, medium or high, set as gpt-oss's own template sets it\n"
-	           "                          (its system block; --system then becomes the developer message);\n"
-	           "                          without it, llama.cpp's built-in gpt-oss form with no system block\n"
+	           "  -m, --model FILE        GGUF model to talk to\n");
+	chat_turn_help(f, 26);
+	fprintf(f, "                          (the system message and gpt-oss's block are kept by /clear)\n"
 	           "  -n, --n-predict N       at most N tokens per answer (default: until the model ends it)\n"
 	           "  -c, --ctx-size N        context length in tokens (default: the model's, at most 4096)\n"
 	           "  -b, --batch-size N      prompt tokens per chunk (default 512)\n"
@@ -104,8 +92,7 @@ void cmd_chat_help(FILE *f)
 	           "  /exit, Ctrl-D           leave (end of input leaves too)\n"
 	           "  Ctrl-C                  stop the answer being written\n"
 	           "From a pipe there is no prompt and no colour: each input line is a message, each answer\n"
-	           "is written to stdout followed by a newline; notices and timings go to stderr.\n",
-	        chat_format_names());
+	           "is written to stdout followed by a newline; notices and timings go to stderr.\n");
 }
 
 static int parse(int argc, char **argv, struct chat_args *r)
@@ -123,35 +110,20 @@ static int parse(int argc, char **argv, struct chat_args *r)
 			continue;
 		}
 		if (shared) return shared;
+		int ct = chat_turn_parse_flag("chat", a, v, &r->co);
+		if (ct == 1) i++;
+		if (ct == 1 || ct == 3) continue;
+		if (ct) return ct;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			cli_usage(stdout, "chat");
 			return -1;
 		}
-		if (!strcmp(a, "--show-reasoning")) {
-			r->show_reasoning = true;
-			continue;
-		}
-		bool takes_value = !strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "--system") || !strcmp(a, "-sys") ||
-		                   !strcmp(a, "--chat-template") || !strcmp(a, "-n") || !strcmp(a, "--n-predict") ||
-		                   !strcmp(a, "--reasoning-effort");
+		bool takes_value = !strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "-n") || !strcmp(a, "--n-predict");
 		if (!takes_value) return cli_bad_arg("chat", a[0] == '-' ? "unknown option" : "unexpected argument", a);
 		if (!v) return cli_bad_arg("chat", "missing value for", a);
 		i++;
 		if (!strcmp(a, "-m") || !strcmp(a, "--model")) r->eo.model = v;
-		else if (!strcmp(a, "--system") || !strcmp(a, "-sys")) r->system = v;
-		else if (!strcmp(a, "--chat-template")) {
-			enum chat_format f;
-			if (chat_format_from_name(v, &f) != VKLLM_OK) {
-				char msg[256];
-				snprintf(msg, sizeof msg, "--chat-template is one of %s; got", chat_format_names());
-				return cli_bad_arg("chat", msg, v);
-			}
-			r->format = v;
-		} else if (!strcmp(a, "--reasoning-effort")) {
-			if (!chat_gpt_oss_effort_valid(v))
-				return cli_bad_arg("chat", "--reasoning-effort is low, medium or high (gpt-oss's levels); got", v);
-			r->effort = v;
-		} else {
+		else {
 			long n;
 			if (!cli_parse_int(v, 1 << 30, &n) || n < 1) return cli_bad_arg("chat", "-n needs a positive token count, got", v);
 			r->n_predict = n;
@@ -181,31 +153,10 @@ static void notice(const struct chat *c, const char *fmt, ...)
 
 /* ---- the conversation ---- */
 
-static int push_msg(struct chat *c, const char *role, const char *content, size_t len)
-{
-	if (c->n_msgs == c->cap_msgs) {
-		size_t cap = c->cap_msgs ? 2 * c->cap_msgs : 16;
-		struct chat_msg *m = realloc(c->msgs, cap * sizeof *m);
-		if (!m) return fail(VKLLM_E_NOMEM, "out of host memory");
-		c->msgs = m, c->cap_msgs = cap;
-	}
-	char *copy = malloc(len + 1);
-	if (!copy) return fail(VKLLM_E_NOMEM, "out of host memory");
-	memcpy(copy, content, len);
-	copy[len] = 0;
-	c->msgs[c->n_msgs++] = (struct chat_msg){role, copy};
-	return VKLLM_OK;
-}
-
-static void pop_msg(struct chat *c)
-{
-	free((char *)c->msgs[--c->n_msgs].content);
-}
-
 /* /clear: the opening messages stay; the context is emptied (its cache is overwritten later) */
 static int clear_conversation(struct chat *c)
 {
-	while (c->n_msgs > c->n_fixed) pop_msg(c);
+	while (c->conv.n > c->n_fixed) chat_msgs_pop(&c->conv);
 	TRY(session_rewind(&c->e->s, 0));
 	c->text.n = 0;
 	sampler_reset(&c->smp);
@@ -257,7 +208,7 @@ static int prefill(struct chat *c, struct turn_stats *ts)
 	struct engine *e = c->e;
 	struct tok_text want = {0};
 	struct tok_ids ids = {0};
-	int st = chat_format_apply(c->format, c->msgs, c->n_msgs, true, &want);
+	int st = chat_format_apply(c->format, c->conv.m, c->conv.n, true, &want);
 	uint32_t keep = st ? 0 : tokens_to_keep(c, &want);
 	size_t from = keep ? c->cut[keep - 1] : 0;
 	bool bos = keep == 0 && tokenizer_adds_bos(e->tok);
@@ -293,58 +244,6 @@ static void set_colour(const struct chat *c, const char *code)
 	if (c->colour_out) fputs(code, stdout);
 }
 
-/* What the user sees of an answer. Without channels, the text as it streams; with gpt-oss's
- * harmony channels, the final channel, and the analysis channel with --show-reasoning, dim and
- * between llama-cli's "[Start thinking]" and "[End thinking]" lines. `answer` gets what the
- * conversation keeps: the text, or the final channel. */
-struct display {
-	struct chat *c;
-	struct tok_text *answer;
-	struct harmony hp;
-	struct tok_text chunk;  /* the text of one token */
-	bool reasoning_open;    /* "[Start thinking]" written, "[End thinking]" not yet */
-	char last;              /* the last byte of reasoning written */
-};
-
-static int show_part(void *user, enum harmony_part part, const char *s, size_t n)
-{
-	struct display *d = user;
-	if (part == HARMONY_REASONING) {
-		if (!d->c->show_reasoning) return VKLLM_OK;
-		if (!d->reasoning_open) {
-			set_colour(d->c, "\033[2m");
-			fputs("[Start thinking]\n\n", stdout);
-			d->reasoning_open = true;
-		}
-		fwrite(s, 1, n, stdout);
-		d->last = s[n - 1];
-		return VKLLM_OK;
-	}
-	if (d->reasoning_open) {
-		fputs(d->last == '\n' ? "[End thinking]\n\n" : "\n[End thinking]\n\n", stdout);
-		set_colour(d->c, "\033[0m");
-		d->reasoning_open = false;
-	}
-	fwrite(s, 1, n, stdout);
-	return tok_text_append(d->answer, s, n);
-}
-
-/* the text of the next token (or the stream's end, next < 0) to the display */
-static int show_token(struct display *d, struct detok_stream *ds, int32_t next)
-{
-	struct tok_text *to = d->c->harmony ? &d->chunk : d->answer;
-	size_t before = to->n;
-	TRY(next >= 0 ? detok_stream_push(ds, next, to) : detok_stream_finish(ds, to));
-	if (!d->c->harmony) {
-		fwrite(to->p + before, 1, to->n - before, stdout);
-		return VKLLM_OK;
-	}
-	int st = harmony_push(&d->hp, d->chunk.p, d->chunk.n, show_part, d);
-	d->chunk.n = 0;
-	if (!st && next < 0) st = harmony_finish(&d->hp, show_part, d);
-	return st;
-}
-
 /* Samples the answer token by token, streaming it, until end of generation, -n, a full context or
  * Ctrl-C; what the conversation keeps of it (display) is appended to `answer`. */
 static int generate(struct chat *c, long n_predict, struct tok_text *answer, struct turn_stats *ts)
@@ -353,11 +252,13 @@ static int generate(struct chat *c, long n_predict, struct tok_text *answer, str
 	struct session *s = &e->s;
 	struct detok_stream ds;
 	detok_stream_init(&ds, e->tok, false);
-	struct display d = {.c = c, .answer = answer};
-	harmony_init(&d.hp);
+	/* what the user sees: the text, or gpt-oss's final channel (and the reasoning if asked) */
+	struct chat_display d = {.out = stdout, .colour = c->colour_out, .harmony = c->harmony,
+	                         .show_reasoning = c->show_reasoning, .answer = answer};
+	chat_display_init(&d);
+	struct tok_text chunk = {0}; /* the text of one token */
 	double t0 = cli_now();
 	int st = VKLLM_OK;
-	bool thinking = false;
 	ts->stop = "end of generation";
 	while (!st) {
 		if (interrupted) {
@@ -382,10 +283,9 @@ static int generate(struct chat *c, long n_predict, struct tok_text *answer, str
 			st = fail(VKLLM_E_UNSUPPORTED, "token %d is %zu bytes long; vkllm chat handles up to %zu", next, len, sizeof piece - 1);
 			break;
 		}
-		/* reasoning dim on a terminal, between Qwen3's <think> and </think> */
-		if (!c->harmony && len == 7 && !memcmp(piece, "<think>", 7)) thinking = true, set_colour(c, "\033[2m");
-		if ((st = show_token(&d, &ds, next))) break;
-		if (!c->harmony && len == 8 && !memcmp(piece, "</think>", 8)) thinking = false, set_colour(c, "\033[0m");
+		chunk.n = 0;
+		if ((st = detok_stream_push(&ds, next, &chunk))) break;
+		if ((st = chat_display_push(&d, chunk.p, chunk.n, piece, len))) break;
 		fflush(stdout);
 		if (s->n_past >= s->fs.n_ctx) {
 			ts->stop = "the context is full: /clear starts a new conversation (or restart with a larger -c)";
@@ -397,10 +297,12 @@ static int generate(struct chat *c, long n_predict, struct tok_text *answer, str
 		c->cut[s->n_past - 1] = c->text.n;
 		c->ids[s->n_past - 1] = next;
 	}
-	if (!st) st = show_token(&d, &ds, -1);
-	if (thinking || d.reasoning_open) set_colour(c, "\033[0m");
-	harmony_free(&d.hp);
-	tok_text_free(&d.chunk);
+	chunk.n = 0;
+	if (!st) st = detok_stream_finish(&ds, &chunk);
+	int fst = chat_display_finish(&d, chunk.p, st ? 0 : chunk.n); /* the colour is reset even after an error */
+	if (!st) st = fst;
+	chat_display_free(&d);
+	tok_text_free(&chunk);
 	fputc('\n', stdout);
 	fflush(stdout);
 	ts->gen_s = cli_now() - t0;
@@ -411,11 +313,11 @@ static int generate(struct chat *c, long n_predict, struct tok_text *answer, str
  * an error: the message is dropped and the user can /clear. */
 static int turn(struct chat *c, const char *line, size_t len, long n_predict)
 {
-	TRY(push_msg(c, "user", line, len));
+	TRY(chat_msgs_push(&c->conv, "user", line, len));
 	struct turn_stats ts = {0};
 	int st = prefill(c, &ts);
 	if (st == VKLLM_E_CONTEXT_FULL) {
-		pop_msg(c);
+		chat_msgs_pop(&c->conv);
 		notice(c, "vkllm: the context is full: %s; /clear starts a new conversation (this message is dropped), or "
 		          "restart with a larger -c", vkllm_error());
 		return VKLLM_OK;
@@ -423,62 +325,13 @@ static int turn(struct chat *c, const char *line, size_t len, long n_predict)
 	TRY(st);
 	struct tok_text answer = {0};
 	st = generate(c, n_predict, &answer, &ts);
-	if (!st) st = push_msg(c, "assistant", answer.p ? answer.p : "", answer.n);
+	if (!st) st = chat_msgs_push(&c->conv, "assistant", answer.p ? answer.p : "", answer.n);
 	tok_text_free(&answer);
 	TRY(st);
 	if (strcmp(ts.stop, "end of generation") != 0) notice(c, "vkllm: %s", ts.stop);
 	notice(c, "[ prompt %u tokens (%u cached) %.1f tokens/s | answer %u tokens %.1f tokens/s ]", ts.prompt, ts.kept,
 	       ts.prompt_s > 0 ? ts.prompt / ts.prompt_s : 0.0, ts.generated, ts.gen_s > 0 ? ts.generated / ts.gen_s : 0.0);
 	return VKLLM_OK;
-}
-
-/* The model's template (or --chat-template) as a format; a model without one gets ChatML, as in
- * llama.cpp. */
-static int choose_format(struct chat *c, const struct chat_args *r, const char **how)
-{
-	if (r->format) {
-		*how = "--chat-template";
-		return chat_format_from_name(r->format, &c->format);
-	}
-	const struct gguf_kv *kv = gguf_find(&c->e->m.gguf, "tokenizer.chat_template");
-	if (!kv || kv->type != GGUF_STRING) {
-		*how = "the model has no chat template: llama.cpp's default";
-		c->format = CHAT_CHATML;
-		return VKLLM_OK;
-	}
-	uint64_t len;
-	memcpy(&len, kv->data, 8);
-	*how = "the model's template";
-	return chat_format_detect((const char *)kv->data + 8, (size_t)len, &c->format);
-}
-
-/* The opening messages: --system; with gpt-oss and --reasoning-effort, the system block of
- * gpt-oss's template (dated today, as its strftime_now) and --system as its developer message. */
-static int open_conversation(struct chat *c, const struct chat_args *r)
-{
-	c->harmony = c->format == CHAT_GPT_OSS;
-	c->show_reasoning = r->show_reasoning;
-	if (r->effort && !c->harmony)
-		return fail(VKLLM_E_ARG, "--reasoning-effort is for gpt-oss (the gpt-oss chat format); this conversation is in %s",
-		            chat_format_name(c->format));
-	int st = VKLLM_OK;
-	if (r->effort) {
-		char date[32];
-		time_t now = time(NULL);
-		struct tm tm;
-		if (!localtime_r(&now, &tm) || !strftime(date, sizeof date, "%Y-%m-%d", &tm)) snprintf(date, sizeof date, "1970-01-01");
-		struct tok_text block = {0};
-		st = chat_gpt_oss_system(r->effort, date, &block);
-		if (!st) st = push_msg(c, "system", block.p, block.n);
-		block.n = 0;
-		if (!st && r->system && *r->system) st = chat_gpt_oss_developer(r->system, &block);
-		if (!st && block.n) st = push_msg(c, "developer", block.p, block.n);
-		tok_text_free(&block);
-	} else if (r->system) {
-		st = push_msg(c, "system", r->system, strlen(r->system));
-	}
-	c->n_fixed = c->n_msgs;
-	return st;
 }
 
 static bool is_command(const char *line, const char *cmd)
@@ -564,20 +417,21 @@ int cmd_chat(int argc, char **argv)
 	if (st) return cli_error(st);
 	struct chat c = {.e = &e, .tty_in = isatty(STDIN_FILENO), .colour_out = isatty(STDOUT_FILENO), .colour_err = isatty(STDERR_FILENO)};
 	const char *how = "";
-	st = choose_format(&c, &r, &how);
+	st = chat_turn_format(&e, &r.co, &c.format, &how);
+	c.harmony = c.format == CHAT_GPT_OSS;
+	c.show_reasoning = r.co.show_reasoning;
 	if (!st) st = sampler_init(&c.smp, &r.sp);
 	c.cut = malloc(e.s.fs.n_ctx * sizeof *c.cut);
 	c.ids = malloc(e.s.fs.n_ctx * sizeof *c.ids);
 	if (!st && (!c.cut || !c.ids)) st = fail(VKLLM_E_NOMEM, "out of host memory");
-	if (!st) st = open_conversation(&c, &r);
+	if (!st) st = chat_turn_open(c.format, &r.co, &c.conv); /* the opening messages, kept by /clear */
+	c.n_fixed = c.conv.n;
 	if (!st) {
 		notice(&c, "vkllm: %s (%s, %u layers, %s) on %s; context %u tokens; chat format %s (%s)", r.eo.model,
 		       e.m.arch->family, e.m.hp.n_layer, quant_type_info(e.w.layers[0].wq.type)->name, e.g.profile.name,
 		       e.s.fs.n_ctx, chat_format_name(c.format), how);
-		if (c.harmony)
-			notice(&c, "vkllm: gpt-oss: the answer is the final channel; the reasoning is %s; reasoning effort %s",
-			       r.show_reasoning ? "shown (--show-reasoning)" : "hidden (--show-reasoning shows it)",
-			       r.effort ? r.effort : "not set (no system block; --reasoning-effort low|medium|high sets it)");
+		char line[256];
+		if (c.harmony) notice(&c, "vkllm: %s", chat_turn_harmony_notice(&r.co, line, sizeof line));
 		if (c.tty_in) notice(&c, "type a message and Enter; /clear forgets the conversation, /exit or Ctrl-D leaves, "
 		                         "Ctrl-C stops an answer");
 		struct sigaction sa = {0};
@@ -589,8 +443,7 @@ int cmd_chat(int argc, char **argv)
 	}
 	char msg[1024];
 	snprintf(msg, sizeof msg, "%s", vkllm_error());
-	while (c.n_msgs) pop_msg(&c);
-	free(c.msgs);
+	chat_msgs_free(&c.conv);
 	free(c.cut);
 	free(c.ids);
 	tok_text_free(&c.text);

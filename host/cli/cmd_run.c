@@ -1,12 +1,20 @@
 /* `vkllm run`: generate text from a GGUF model.
  *
  *   vkllm run -m MODEL (-p TEXT | -f FILE) [-n N] [sampling] [-c CTX] [-b BATCH] [--json]
+ *   vkllm run -m MODEL --chat -p MESSAGE [--system TEXT] [--chat-template NAME] [--show-reasoning]
+ *             [--reasoning-effort L] ...
  *
  * The prompt is tokenized as llama.cpp does (BOS as the metadata says, special tokens written in
  * the text recognized), run through the model in chunks, then tokens are drawn one at a time and
  * streamed to stdout as whole UTF-8 characters; timings go to stderr. With --json nothing streams:
  * one object on stdout at the end. Generation stops at an end-of-generation token, after -n
  * tokens, or when the context is full (said plainly, not an error).
+ *
+ * With --chat the prompt is one user message: formatted as `vkllm chat` formats a first message
+ * (the model's chat template or --chat-template, --system, gpt-oss's --reasoning-effort; the code
+ * is shared, host/cli/chat_turn.c), with the opening of the answer, and what is written is the
+ * answer as chat shows it: for gpt-oss the final channel, the reasoning only with --show-reasoning.
+ * --json then also carries the answer and the reasoning apart from the generated text and tokens.
  *
  * Without -m a Qwen3-0.6B-shaped model with random weights is synthesized once into the cache
  * folder and run, so the command shows the engine working on a fresh machine; it says so, because
@@ -21,6 +29,7 @@
 
 #include "base/json.h"
 #include "base/status.h"
+#include "chat_turn.h"
 #include "cli.h"
 #include "engine.h"
 #include "loader/quant.h"
@@ -37,6 +46,8 @@ struct run_args {
 	long n_predict;
 	struct sampler_params sp;
 	bool json, synthesized, n_given;
+	bool chat;                   /* --chat: the prompt is one user message in the chat format */
+	struct chat_turn_options co; /* --system --chat-template --show-reasoning --reasoning-effort (with --chat) */
 };
 
 void cmd_run_help(FILE *f)
@@ -46,7 +57,8 @@ void cmd_run_help(FILE *f)
 	           "                       weights is synthesized once (into ~/.cache/vkllm) to show the engine\n"
 	           "  -p, --prompt TEXT    the prompt (default \"" DEFAULT_PROMPT "\")\n"
 	           "  -f, --file FILE      read the prompt from FILE (- for standard input)\n"
-	           "  -n, --n-predict N    tokens to generate (default %d; the random-weight demo %d)\n"
+	           "  -n, --n-predict N    tokens to generate (default %d, with --chat until the model ends its\n"
+	           "                       answer; the random-weight demo %d)\n"
 	           "  -c, --ctx-size N     context length in tokens (default: the model's, at most 4096)\n"
 	           "  -b, --batch-size N   prompt tokens per chunk (default 512)\n"
 	           "  --cache-type T       KV cache f16 (default) or f32\n"
@@ -59,9 +71,15 @@ void cmd_run_help(FILE *f)
 	           "  -s, --seed N         random seed: the same seed gives the same text\n"
 	           "  --json               one JSON object on stdout instead of streamed text:\n"
 	           "                       {\"prompt_tokens\":[...],\"tokens\":[...],\"text\":\"...\",\"timings\":{...}}\n"
+	           "                       (with --chat also \"chat_format\", \"prompt\", \"answer\", \"reasoning\")\n"
 	           "  --profile            GPU time per kernel and per part of the model, after the run\n"
-	           "  --device N           use device N of `vkllm devices` (also VKLLM_DEVICE=N)\n",
+	           "  --device N           use device N of `vkllm devices` (also VKLLM_DEVICE=N)\n"
+	           "  --chat, -st, --single-turn\n"
+	           "                       the prompt is one user message: formatted with the model's chat template\n"
+	           "                       (as `vkllm chat` formats a first message), and the answer is written as\n"
+	           "                       chat shows it (gpt-oss: the final channel); with --chat only:\n",
 	        DEFAULT_N_PREDICT, DEMO_N_PREDICT);
+	chat_turn_help(f, 23);
 }
 
 static int parse(int argc, char **argv, struct run_args *r)
@@ -80,6 +98,10 @@ static int parse(int argc, char **argv, struct run_args *r)
 			continue;
 		}
 		if (shared) return shared;
+		int ct = chat_turn_parse_flag("run", a, v, &r->co);
+		if (ct == 1) i++;
+		if (ct == 1 || ct == 3) continue;
+		if (ct) return ct;
 #define NEED_VALUE() \
 	if (!v) return cli_bad_arg("run", "missing value for", a); \
 	i++
@@ -100,6 +122,10 @@ static int parse(int argc, char **argv, struct run_args *r)
 			if (!cli_parse_int(v, 1 << 30, &n)) return cli_bad_arg("run", "-n needs a token count, got", v);
 			r->n_predict = n;
 			r->n_given = true;
+		} else if (!strcmp(a, "--chat") || !strcmp(a, "-st") || !strcmp(a, "--single-turn")) {
+			r->chat = true;
+		} else if (!strcmp(a, "-cnv") || !strcmp(a, "--conversation")) {
+			return cli_bad_arg("run", "run answers one message (--chat); for a conversation use `vkllm chat`, not", a);
 		} else if (!strcmp(a, "--json")) {
 			r->json = true;
 		} else if (!strcmp(a, "--profile")) {
@@ -110,6 +136,10 @@ static int parse(int argc, char **argv, struct run_args *r)
 #undef NEED_VALUE
 	}
 	if (r->prompt && r->file) return cli_bad_arg("run", "give the prompt once: -p or -f, not both; got", "-f");
+	const char *chat_flag = chat_turn_any_flag(&r->co);
+	if (chat_flag && !r->chat)
+		return cli_bad_arg("run", "this is a chat flag: add --chat (without it run is a raw completion); got", chat_flag);
+	if (r->chat && !r->n_given) r->n_predict = -1; /* until the model ends its answer, as chat */
 	return 0;
 }
 
@@ -183,8 +213,15 @@ static void print_timings(const struct engine *e, const struct timings *t, const
 	        e->w.bytes / 1048576.0, e->s.kv_bytes / 1048576.0, e->s.scratch_bytes / 1048576.0);
 }
 
+/* What --chat adds to the output: the format, the prompt text it wrote, the answer as chat shows
+ * it and the reasoning (gpt-oss's analysis channel) apart. */
+struct chat_out {
+	const char *format, *how;
+	struct tok_text prompt, answer, reasoning;
+};
+
 static void print_json(const struct tok_ids *prompt, const struct tok_ids *gen, const struct tok_text *text,
-                       const struct timings *t, const char *stop)
+                       const struct chat_out *chat, const struct timings *t, const char *stop)
 {
 	struct json j;
 	json_init(&j, stdout);
@@ -198,6 +235,12 @@ static void print_json(const struct tok_ids *prompt, const struct tok_ids *gen, 
 	for (size_t i = 0; i < gen->n; i++) json_u64(&j, (uint64_t)gen->ids[i]);
 	json_array_end(&j);
 	json_key(&j, "text"), json_string(&j, text->p ? text->p : "");
+	if (chat) {
+		json_key(&j, "chat_format"), json_string(&j, chat->format);
+		json_key(&j, "prompt"), json_string(&j, chat->prompt.p ? chat->prompt.p : "");
+		json_key(&j, "answer"), json_string(&j, chat->answer.p ? chat->answer.p : "");
+		json_key(&j, "reasoning"), json_string(&j, chat->reasoning.p ? chat->reasoning.p : "");
+	}
 	json_key(&j, "stop"), json_string(&j, stop);
 	json_key(&j, "timings");
 	json_object_begin(&j);
@@ -224,8 +267,11 @@ static int ids_push(struct tok_ids *v, int32_t id)
 	return VKLLM_OK;
 }
 
+/* Runs the prompt and samples. The generated text goes to `text`; it streams to stdout after the
+ * prompt's echo, or, with a chat display (--chat), through it: the answer as chat shows it. */
 static int generate(struct engine *e, struct run_args *r, const struct tok_text *prompt_text, const struct tok_ids *prompt,
-                    struct tok_ids *gen, struct tok_text *text, struct timings *t, const char **stop)
+                    struct chat_display *chat, struct tok_ids *gen, struct tok_text *text, struct timings *t,
+                    const char **stop)
 {
 	struct session *s = &e->s;
 	struct sampler smp;
@@ -241,7 +287,7 @@ static int generate(struct engine *e, struct run_args *r, const struct tok_text 
 	int st = session_eval(s, (const uint32_t *)prompt->ids, (uint32_t)prompt->n, false, NULL);
 	t->prompt_s = cli_now() - t0;
 	if (status) fprintf(stderr, "\r\033[K");
-	if (!r->json) {
+	if (!r->json && !chat) {
 		fwrite(prompt_text->p, 1, prompt_text->n, stdout);
 		fflush(stdout);
 	}
@@ -261,7 +307,14 @@ static int generate(struct engine *e, struct run_args *r, const struct tok_text 
 		if ((st = ids_push(gen, next))) break;
 		size_t before = text->n;
 		if ((st = detok_stream_push(&ds, next, text))) break;
-		if (!r->json && text->n > before) {
+		if (chat) {
+			/* the token spelled with control tokens, for Qwen3's <think> markers */
+			char piece[64];
+			size_t len;
+			if ((st = tokenizer_piece(e->tok, next, true, piece, sizeof piece, &len))) break;
+			if ((st = chat_display_push(chat, text->p + before, text->n - before, piece, len < sizeof piece ? len : 0))) break;
+			fflush(stdout);
+		} else if (!r->json && text->n > before) {
 			fwrite(text->p + before, 1, text->n - before, stdout);
 			fflush(stdout);
 		}
@@ -275,13 +328,45 @@ static int generate(struct engine *e, struct run_args *r, const struct tok_text 
 	t->gen_s = cli_now() - tg;
 	t->gen_host_cpu_s = thread_cpu_seconds() - cpu0;
 	t->n_gen = (uint32_t)gen->n;
+	size_t before_finish = text->n;
 	if (!st) {
 		size_t before = text->n;
 		st = detok_stream_finish(&ds, text);
-		if (!st && !r->json && text->n > before) fwrite(text->p + before, 1, text->n - before, stdout);
+		if (!st && !chat && !r->json && text->n > before) fwrite(text->p + before, 1, text->n - before, stdout);
+	}
+	if (chat) {
+		int fst = chat_display_finish(chat, text->p ? text->p + before_finish : "", st ? 0 : text->n - before_finish);
+		if (!st) st = fst;
+		if (chat->out) fputc('\n', stdout);
 	}
 	sampler_free(&smp);
 	return st;
+}
+
+/* --chat: the message as the first user turn of a conversation, formatted as `vkllm chat` formats
+ * it (the same opening messages, BOS where the tokenizer asks, the rest tokenized with special
+ * tokens recognized), so the prompt's tokens are the ones chat runs for the same first message. */
+static int chat_prompt(struct engine *e, const struct run_args *r, const struct tok_text *message, struct chat_out *co,
+                       struct chat_display *d, struct tok_ids *prompt)
+{
+	enum chat_format f;
+	const char *how = "";
+	struct chat_msgs conv = {0};
+	int st = chat_turn_format(e, &r->co, &f, &how);
+	if (!st) st = chat_turn_open(f, &r->co, &conv);
+	if (!st) st = chat_msgs_push(&conv, "user", message->p ? message->p : "", message->n);
+	if (!st) st = chat_format_apply(f, conv.m, conv.n, true, &co->prompt);
+	chat_msgs_free(&conv);
+	if (!st && tokenizer_adds_bos(e->tok)) st = ids_push(prompt, tokenizer_bos(e->tok));
+	if (!st) st = tokenizer_encode(e->tok, co->prompt.p ? co->prompt.p : "", co->prompt.n, false, true, prompt);
+	if (st) return st;
+	co->format = chat_format_name(f);
+	co->how = how;
+	*d = (struct chat_display){.out = r->json ? NULL : stdout, .colour = !r->json && isatty(STDOUT_FILENO),
+	                           .harmony = f == CHAT_GPT_OSS, .show_reasoning = r->co.show_reasoning,
+	                           .answer = &co->answer, .reasoning = &co->reasoning};
+	chat_display_init(d);
+	return VKLLM_OK;
 }
 
 int cmd_run(int argc, char **argv)
@@ -313,20 +398,27 @@ int cmd_run(int argc, char **argv)
 		tok_text_free(&prompt_text);
 		return cli_error(st);
 	}
-	if (!r.json)
+	struct chat_out co = {0};
+	struct chat_display display = {0};
+	if (r.chat) st = chat_prompt(&e, &r, &prompt_text, &co, &display, &prompt);
+	else st = tokenizer_encode(e.tok, prompt_text.p ? prompt_text.p : "", prompt_text.n, true, true, &prompt);
+	if (!st && !r.json) {
 		fprintf(stderr, "vkllm: %s (%s, %u layers, %s) on %s%s\n", r.eo.model, e.m.arch->family, e.m.hp.n_layer,
 		        quant_type_info(e.w.layers[0].wq.type)->name, e.g.profile.name,
 		        r.synthesized ? "\nvkllm: RANDOM weights: the text below is noise; the timings are real" : "");
-	st = tokenizer_encode(e.tok, prompt_text.p ? prompt_text.p : "", prompt_text.n, true, true, &prompt);
+		char line[256];
+		if (r.chat) fprintf(stderr, "vkllm: chat format %s (%s); the prompt is one user message\n", co.format, co.how);
+		if (display.harmony) fprintf(stderr, "vkllm: %s\n", chat_turn_harmony_notice(&r.co, line, sizeof line));
+	}
 	if (!st && prompt.n == 0) st = fail(VKLLM_E_ARG, "the prompt gives no tokens; give some text with -p or -f");
 	if (!st && prompt.n > e.s.fs.n_ctx)
 		st = fail(VKLLM_E_CONTEXT_FULL, "the prompt is %zu tokens, more than the context of %u; raise -c or shorten it",
 		          prompt.n, e.s.fs.n_ctx);
 	struct timings t = {0};
 	const char *stop = "";
-	if (!st) st = generate(&e, &r, &prompt_text, &prompt, &gen, &text, &t, &stop);
+	if (!st) st = generate(&e, &r, &prompt_text, &prompt, r.chat ? &display : NULL, &gen, &text, &t, &stop);
 	if (!st) {
-		if (r.json) print_json(&prompt, &gen, &text, &t, stop);
+		if (r.json) print_json(&prompt, &gen, &text, r.chat ? &co : NULL, &t, stop);
 		else print_timings(&e, &t, stop);
 		if (r.eo.session.profile) session_profile_print(&e.s, stderr);
 	}
@@ -337,5 +429,7 @@ int cmd_run(int argc, char **argv)
 	else if (st) fail(st, "%s", msg);
 	tok_text_free(&prompt_text), tok_text_free(&text);
 	tok_ids_free(&prompt), tok_ids_free(&gen);
+	chat_display_free(&display);
+	tok_text_free(&co.prompt), tok_text_free(&co.answer), tok_text_free(&co.reasoning);
 	return st ? cli_error(st) : 0;
 }
