@@ -14,66 +14,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-/* MXFP4 from raw blocks, not from quantized floats: random E2M1 bytes (all 16 codes, both nibble
- * orders) under E8M0 scales 2^-12 .. 2^8 (e 116..136; e = 0 and 1, the subnormal scales, in a
- * few blocks), where quantized random floats would give one scale and few codes. Compared with
- * loader/quant.c's dequantization through matmul_ref; the decoded values are exact in f32 (a code
- * times a power of two), so the tolerance is matmul_case.h's f32-summation bound, 1e-5 * sum |w x|
- * + 1e-6, or matmul_tol_rel's 1.5e-3 * sum |w x| where the coopmat GEMM runs (f16 operands: every
- * MXFP4 value of these scales, 0.5 * 2^-12 to 12 * 2^8, is exact in f16, the activations are
- * not). w_off: the weights' byte offset in their buffer (even: op_matmul's rule); rows of an odd
- * number of blocks start at odd bytes. x and y sit 12 and 20 bytes into theirs. */
-static double mxfp4_worst; /* the largest error / tolerance seen */
-
-static int mxfp4_case(struct gpu *g, const char *op_name, matmul_op op, uint32_t rows, uint32_t k, uint32_t cols,
-                      uint32_t w_off, bool accumulate, uint64_t *seed)
-{
-	uint64_t row_bytes = quant_row_size(QT_MXFP4, k), w_bytes = row_bytes * rows, n_blocks = w_bytes / 17;
-	size_t nx = (size_t)cols * k, ny = (size_t)cols * rows;
-	uint8_t *wq = malloc(w_bytes);
-	float *x = malloc(nx * 4), *y0 = malloc(ny * 4), *y = malloc(ny * 4);
-	double *ref = malloc(ny * sizeof *ref), *mag = malloc(ny * sizeof *mag);
-	for (uint64_t b = 0; b < n_blocks; b++) {
-		uint8_t *blk = wq + b * 17;
-		blk[0] = b % 97 == 13 ? (uint8_t)(b & 1) : (uint8_t)(116 + test_rand(seed) % 21);
-		for (int j = 1; j < 17; j++) blk[j] = (uint8_t)test_rand(seed);
-	}
-	for (size_t i = 0; i < nx; i++) x[i] = test_randf(seed);
-	for (size_t i = 0; i < ny; i++) y0[i] = accumulate ? test_randf(seed) : 0.0f;
-	REQUIRE(matmul_ref(ref, mag, QT_MXFP4, wq, x, y0, rows, k, cols) == 0, "mxfp4 reference");
-	uint32_t x_pad = 12, y_pad = 20;
-	struct gpu_buffer wb, xb, yb;
-	REQUIRE_OK(gpu_buffer_create(g, &wb, w_bytes + w_off + 64, GPU_MEM_DEVICE, "w"));
-	REQUIRE_OK(gpu_buffer_create(g, &xb, nx * 4 + x_pad, GPU_MEM_DEVICE, "x"));
-	REQUIRE_OK(gpu_buffer_create(g, &yb, ny * 4 + y_pad, GPU_MEM_DEVICE, "y"));
-	REQUIRE_OK(gpu_upload(g, &wb, w_off, wq, w_bytes));
-	REQUIRE_OK(gpu_upload(g, &xb, x_pad, x, nx * 4));
-	REQUIRE_OK(gpu_upload(g, &yb, y_pad, y0, ny * 4));
-	struct gpu_rec rec;
-	REQUIRE_OK(gpu_rec_begin(g, &rec));
-	struct gpu_view wv = {&wb, w_off, w_bytes}, xv = {&xb, x_pad, nx * 4}, yv = {&yb, y_pad, ny * 4};
-	REQUIRE_OK(op(&rec, yv, wv, QT_MXFP4, xv, rows, k, cols, accumulate));
-	REQUIRE_OK(gpu_rec_end(&rec));
-	REQUIRE_OK(gpu_rec_submit_wait(&rec));
-	REQUIRE_OK(gpu_download(g, y, &yb, y_pad, ny * 4));
-	int bad = 0;
-	double worst = 0;
-	for (size_t i = 0; i < ny; i++) {
-		double tol = matmul_tol_rel * mag[i] + 1e-6, err = fabs(y[i] - ref[i]);
-		if (err / tol > worst) worst = err / tol;
-		if (!(err <= tol) && bad++ < 3)
-			fprintf(stderr, "  %s mxfp4 %ux%u cols %u: y[%zu][%zu] = %.7g, reference %.7g (tolerance %.2g)\n", op_name, rows,
-			        k, cols, i / rows, i % rows, y[i], ref[i], tol);
-	}
-	if (worst > mxfp4_worst) mxfp4_worst = worst;
-	EXPECT(bad == 0, "%s mxfp4 raw blocks rows %u k %u cols %u acc %d w at %u: %d values off (worst %.2f x tolerance)",
-	       op_name, rows, k, cols, accumulate, w_off, bad, worst);
-	gpu_rec_destroy(&rec);
-	gpu_buffer_destroy(g, &wb), gpu_buffer_destroy(g, &xb), gpu_buffer_destroy(g, &yb);
-	free(wq), free(x), free(y0), free(y), free(ref), free(mag);
-	return 0;
-}
-
 int main(void)
 {
 	struct gpu g;
