@@ -80,6 +80,21 @@ uint64_t gdn_scratch_bytes(const struct fwd_state *s, uint32_t n)
 	return op_gdn_chunked_scratch_bytes(&d);
 }
 
+int gdn_delta_rule(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint32_t n, struct gpu_view cv, struct gpu_view o,
+                   struct gpu_view g, struct gpu_view beta)
+{
+	struct gdn_desc dd;
+	gdn_delta_desc(s, n, &dd);
+	VkDeviceSize key = (VkDeviceSize)dd.n_head_k * dd.head_dim_k * 4, value = (VkDeviceSize)dd.n_head_v * dd.head_dim_v * 4;
+	struct gpu_view q = {cv.buf, cv.offset, cv.size - key - value};
+	struct gpu_view k = {cv.buf, cv.offset + key, cv.size - key - value};
+	struct gpu_view v = {cv.buf, cv.offset + 2 * key, cv.size - 2 * key};
+	struct gpu_view state = gpu_whole(&s->v_cache[il]);
+	if (n > 1 && s->gdn_scratch.buffer)
+		return op_gdn_chunked(rec, o, state, gpu_whole(&s->gdn_scratch), q, k, v, g, beta, &dd);
+	return op_gdn_recurrent(rec, o, state, q, k, v, g, beta, &dd);
+}
+
 int record_attn_gdn(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint32_t n)
 {
 	const struct hparams *hp = &s->m->hp;
@@ -103,16 +118,7 @@ int record_attn_gdn(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint3
 		TRY(op_gdn_gates(rec, g, beta, b, a, fwd_whole(&L->gdn_dt), fwd_whole(&L->gdn_a), n, Hk, Hv, Hv, false));
 	}
 	TRY(op_gdn_conv(rec, cv, gpu_whole(&s->k_cache[il]), qkv, fwd_whole(&L->gdn_conv), n, conv, hp->ssm_d_conv, 0, 0));
-	struct gdn_desc dd;
-	gdn_delta_desc(s, n, &dd);
-	struct gpu_view q = {cv.buf, cv.offset, cv.size - (VkDeviceSize)(key_dim + value_dim) * 4};
-	struct gpu_view k = {cv.buf, cv.offset + (VkDeviceSize)key_dim * 4, cv.size - (VkDeviceSize)(key_dim + value_dim) * 4};
-	struct gpu_view v = {cv.buf, cv.offset + (VkDeviceSize)2 * key_dim * 4, cv.size - (VkDeviceSize)2 * key_dim * 4};
-	struct gpu_view state = gpu_whole(&s->v_cache[il]);
-	if (n > 1 && s->gdn_scratch.buffer)
-		TRY(op_gdn_chunked(rec, o, state, gpu_whole(&s->gdn_scratch), q, k, v, g, beta, &dd));
-	else
-		TRY(op_gdn_recurrent(rec, o, state, q, k, v, g, beta, &dd));
+	TRY(gdn_delta_rule(s, rec, il, n, cv, o, g, beta));
 	TRY(op_gdn_gated_norm(rec, o, o, z, fwd_whole(&L->gdn_norm), D, n * Hv, hp->norm_eps, false));
 	return fwd_block_output(s, rec, &L->gdn_out, &L->bo, &L->post_attn_norm, o, n);
 }

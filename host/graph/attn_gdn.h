@@ -25,6 +25,11 @@ bool gdn_chunked_prefill(const struct gpu *g);
  * KDA's decay per channel. */
 struct gdn_desc;
 void gdn_delta_desc(const struct fwd_state *s, uint32_t n, struct gdn_desc *d);
+/* The delta rule of layer il over its conv output cv [n][q | k | v] into o, the state in
+ * v_cache[il]: chunked for a prefill chunk when the session made the scratch, else token by token.
+ * Gated DeltaNet and KDA both run it (g per head or per channel, as gdn_delta_desc says). */
+int gdn_delta_rule(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint32_t n, struct gpu_view cv, struct gpu_view o,
+                   struct gpu_view g, struct gpu_view beta);
 /* Scratch bytes for a chunk of n tokens. */
 uint64_t gdn_scratch_bytes(const struct fwd_state *s, uint32_t n);
 

@@ -66,16 +66,7 @@ int record_attn_kda(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint3
 	TRY(fwd_linear(rec, b, &L->gdn_beta, in, n, false));
 	TRY(op_kda_gates(rec, g, beta, b, a, fwd_whole(&L->gdn_dt), fwd_whole(&L->gdn_a), n, H, D, H, HD));
 
-	struct gdn_desc dd;
-	gdn_delta_desc(s, n, &dd);
-	struct gpu_view q = {cv.buf, cv.offset, cv.size - (VkDeviceSize)2 * HD * 4};
-	struct gpu_view k = {cv.buf, cv.offset + (VkDeviceSize)HD * 4, cv.size - (VkDeviceSize)2 * HD * 4};
-	struct gpu_view v = {cv.buf, cv.offset + (VkDeviceSize)2 * HD * 4, cv.size - (VkDeviceSize)2 * HD * 4};
-	struct gpu_view state = gpu_whole(&s->v_cache[il]);
-	if (n > 1 && s->gdn_scratch.buffer)
-		TRY(op_gdn_chunked(rec, o, state, gpu_whole(&s->gdn_scratch), q, k, v, g, beta, &dd));
-	else
-		TRY(op_gdn_recurrent(rec, o, state, q, k, v, g, beta, &dd));
+	TRY(gdn_delta_rule(s, rec, il, n, cv, o, g, beta));
 
 	/* the output gate through its low rank, sigmoid (not SiLU as Qwen3-Next's) */
 	TRY(fwd_linear(rec, lr, &L->kda_g_a, in, n, false));
