@@ -139,7 +139,7 @@ struct rope_params {
 
 /* attn_prep.comp: what happens to a chunk's q, k and v between their projections and attention,
  * in one dispatch: per-head RMSNorm of q and k (norm != 0), RoPE on both (rope != 0, fields as
- * rope_params), q written back in place, k and v converted into the caches at row
+ * rope_params), the attention temperature on q (temp_scale != 0), q written back in place, k and v converted into the caches at row
  * STEP[step_offset + 1] + t. One workgroup per token and head slot: n_head q heads, then
  * n_head_kv k heads, then n_head_kv v heads. Token t's heads are contiguous (q [t][n_head][dk],
  * k [t][n_head_kv][dk], v [t][n_head_kv][dv]; the caches [n_ctx][n_head_kv][d]). */
@@ -172,6 +172,9 @@ struct attn_prep_params {
 	ABI_F32 mscale;
 	ABI_F32 corr_low;
 	ABI_F32 corr_high;
+	ABI_F32 temp_scale;  /* attention temperature on q (0: none): times log(floor((pos + temp_offset) / */
+	ABI_U32 temp_floor;  /* temp_floor) + 1) * temp_scale + 1, pos = POS[pos_offset + t] as RoPE reads it */
+	ABI_U32 temp_offset;
 };
 
 /* mla_prep.comp: the latent projection's tail and the query split of multi-head latent attention.

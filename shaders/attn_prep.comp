@@ -2,10 +2,16 @@
 // attn_prep: everything between a chunk's q, k, v projections and attention, in one dispatch
 // (the separate kernels are rms_norm.comp per head, rope.comp on q and on k, kv_store.comp for
 // k and for v: six dispatches, each a wake-up of llvmpipe's threads and a barrier on a GPU):
-//   q head:  q = rope(rms_norm(q) * q_norm)                  written back in place
+//   q head:  q = rope(rms_norm(q) * q_norm) * temp(pos)      written back in place
 //   k head:  KC[row] = convert(rope(rms_norm(k) * k_norm))   row = STEP[step_offset + 1] + t
 //   v head:  VC[row] = convert(v)
 // norm and rope are each optional (push constants): Llama has no QK-norm, NoPE layers no RoPE.
+// temp (temp_scale != 0, mistral3 and Llama 4) is llama.cpp's llm_graph_input_attn_temp, a factor
+// per token that multiplies the rotated q (ggml_mul after ggml_rope_ext):
+//   temp(pos) = log(floor((pos + temp_offset) / temp_floor) + 1) * temp_scale + 1
+// llama.cpp divides in f32: for whole numbers below 2^24 the rounded quotient floors to the integer
+// quotient, so integer division here gives the same floor; the log is f32 here, double there
+// (the factor may differ by an ulp). Below the floor the factor is exactly 1.
 // One workgroup per token and head slot (n_head q slots, n_head_kv k slots, n_head_kv v slots).
 // The arithmetic is the separate kernels', in the same order: the sum of squares is rms_norm.comp's
 // (the same strided loop, subgroupAdd, the subgroups' partials in order) when the host picks the
@@ -98,6 +104,11 @@ void main()
 	// the dims past n_rot (all of them without RoPE) pass through in pairs. Each pair is read and
 	// written by one invocation, so q can be rotated in place.
 	uint half_rot = p.rope != 0u ? p.n_rot >> 1 : 0u;
+	float temp = 1.0;
+	if (is_q && p.temp_scale != 0.0) {
+		uint k = uint(max(POS[p.pos_offset + t] + int(p.temp_offset), 0)) / p.temp_floor;
+		temp = log(float(k) + 1.0) * p.temp_scale + 1.0;
+	}
 	for (uint i = tid; i < D >> 1; i += WORKGROUP_SIZE) {
 		bool rotate = i < half_rot;
 		uint j0 = rotate ? (p.neox != 0u ? i : 2u * i) : 2u * half_rot + 2u * (i - half_rot);
@@ -111,8 +122,8 @@ void main()
 			y1 = x0 * cs.y + x1 * cs.x;
 		}
 		if (is_q) {
-			QV[dst + j0] = y0;
-			QV[dst + j1] = y1;
+			QV[dst + j0] = y0 * temp;
+			QV[dst + j1] = y1 * temp;
 		} else {
 			KC[dst + j0] = OUT_T(y0);
 			KC[dst + j1] = OUT_T(y1);

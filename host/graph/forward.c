@@ -89,8 +89,14 @@ uint64_t fwd_cand_scratch_bytes(const struct fwd_state *s)
 	return op_topk_scratch_bytes(s->g, s->m->hp.n_vocab, 1, s->n_cand);
 }
 
-/* llama_context: ext_factor 1 for YaRN scaling, else 0; attn_factor cancels the magnitude
- * rope_yarn applies (get_mscale / (1 + 0.1 ln s), 1 for these archs), times the file's factor */
+/* llama_context (llama-context.cpp, its constructor): ext_factor 1 for YaRN scaling, else 0;
+ * attn_factor = get_mscale(s, m) / get_mscale(s, m_all) / (1 + 0.1 ln s), which cancels the
+ * 1 + 0.1 ln s that rope_yarn multiplies in, times the file's rope.scaling.attn_factor. Without a
+ * yarn_log_multiplier the ratio is get_mscale(s, 1) (the rope's magnitude stays 1 + 0.1 ln s);
+ * with one, m_all is the multiplier as llama.cpp stores it and m is 1, except on deepseek2, whose
+ * loader divides the file's 0.1 * mscale_all_dim by 0.1 (TAG_DEEPSEEK2_YARN_LOG_MUL_FIX) and whose
+ * m is m_all (so the ratio is 1 and mla_kq_scale carries YaRN's scale). mistral3 (Ministral 3)
+ * stores mscale_all_dim 1 itself: ratio 1, magnitude 1. All in f32, as llama.cpp computes it. */
 static float yarn_get_mscale(float factor, float mscale) { return factor <= 1.0f ? 1.0f : 0.1f * mscale * logf(factor) + 1.0f; }
 
 void fwd_rope_yarn(const struct hparams *hp, float *ext_factor, float *attn_factor)
@@ -99,13 +105,13 @@ void fwd_rope_yarn(const struct hparams *hp, float *ext_factor, float *attn_fact
 	float attn = 1.0f;
 	if (*ext_factor != 0) {
 		float factor = 1.0f / hp->rope_freq_scale;
-		attn = yarn_get_mscale(factor, 1.0f);
 		if (hp->rope_yarn_log_mul != 0.0f) {
-			/* deepseek2 (the only arch here with the key; llama.cpp divides its value by 0.1):
-			 * mscale = mscale_all_dim unless that is 1, so the ratio is 1 and the rotation keeps
-			 * magnitude 1; mla_kq_scale puts YaRN's scale into the kq scale instead */
-			float all = hp->rope_yarn_log_mul / 0.1f, m = all != 1.0f ? all : 1.0f;
+			bool ds2 = strcmp(hp->arch, "deepseek2") == 0;
+			float all = ds2 ? hp->rope_yarn_log_mul / 0.1f : hp->rope_yarn_log_mul, m = 1.0f;
+			if (ds2 && all != 1.0f) m = all;
 			attn = yarn_get_mscale(factor, m) / yarn_get_mscale(factor, all);
+		} else {
+			attn = yarn_get_mscale(factor, 1.0f);
 		}
 		attn *= 1.0f / (1.0f + 0.1f * logf(factor));
 	}
@@ -119,7 +125,9 @@ void fwd_rope_config(const struct fwd_state *s, const struct layer_desc *d, uint
 	*rc = (struct rope_config){
 		.neox = s->m->arch->rope != ROPE_NORM, .n_rot = n_rot, .freq_base = d->rope_base, .freq_scale = d->rope_freq_scale,
 		.ext_factor = d->rope_plain ? 0.0f : s->ext_factor, .attn_factor = d->rope_plain ? 1.0f : s->attn_factor,
-		.beta_fast = 32.0f, .beta_slow = 1.0f, .n_ctx_orig = s->m->hp.n_ctx_orig_yarn,
+		/* llama.cpp's yarn_beta_fast / _slow: 32 and 1 unless the arch reads them (mistral3) */
+		.beta_fast = s->m->hp.yarn_beta_fast > 0 ? s->m->hp.yarn_beta_fast : 32.0f,
+		.beta_slow = s->m->hp.yarn_beta_slow > 0 ? s->m->hp.yarn_beta_slow : 1.0f, .n_ctx_orig = s->m->hp.n_ctx_orig_yarn,
 	};
 }
 
@@ -231,9 +239,15 @@ static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t i
 			.q_norm = norm ? fwd_whole(&L->q_norm) : no_view, .k_norm = norm ? fwd_whole(&L->k_norm) : no_view, .eps = eps,
 			.rope = d->rope ? &rc : NULL, .freq_factors = ff, .pos = fwd_step_pos(s, n), .step = fwd_step_words(s),
 			.kv_type = s->kv_type, .n_ctx = s->n_ctx,
+			/* mistral3, Llama 4: q times the position's temperature after RoPE */
+			.temp_scale = d->attn_temp ? hp->attn_temp_scale : 0.0f, .temp_floor = hp->attn_temp_floor,
+			.temp_offset = hp->attn_temp_offset,
 		};
 		TRY(op_attn_prep(rec, q, k, v, gpu_whole(&s->k_cache[il]), gpu_whole(&s->v_cache[il]), &pd));
 	} else {
+		if (d->attn_temp)
+			return fail(VKLLM_E_UNSUPPORTED, "%s: layer %u: the attention temperature with a QK-norm over the whole "
+			            "projection is not supported", s->m->gguf.path, il);
 		TRY(op_rms_norm(rec, q, q, fwd_whole(&L->q_norm), nq, n, 0, eps));
 		TRY(op_rms_norm(rec, k, k, fwd_whole(&L->k_norm), nk, n, 0, eps));
 		if (d->rope) {

@@ -52,6 +52,7 @@ struct layer_desc {
 	bool ffn_norm_post_attn; /* NORM_PRE whose pre-FFN norm is the tensor post_attention_norm, not ffn_norm
 	                          * (qwen3next, qwen35*, gpt-oss: llama.cpp's attn_post_norm) */
 	bool attn_sinks;        /* a learned logit per head joins each softmax's denominator (gpt-oss's attn_sinks) */
+	bool attn_temp;         /* q times the position's temperature after RoPE (hp->attn_temp_*: mistral3, Llama 4's NoPE layers) */
 	float rope_base, rope_freq_scale;
 	uint32_t n_head, n_head_kv, n_ff;
 };

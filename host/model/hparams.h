@@ -67,7 +67,19 @@ struct hparams {
 	uint32_t n_lora_kv;         /* attention.kv_lora_rank: the latent width */
 	uint32_t head_dim_k_mla;    /* attention.key_length_mla: nope + rope per head */
 	uint32_t head_dim_v_mla;    /* attention.value_length_mla */
-	float rope_yarn_log_mul;    /* rope.scaling.yarn_log_multiplier as the file stores it (0.1 * mscale_all_dim) */
+	float rope_yarn_log_mul;    /* rope.scaling.yarn_log_multiplier as the file stores it: deepseek2's converter
+	                             * writes 0.1 * mscale_all_dim (llama.cpp divides it back, TAG_DEEPSEEK2_YARN_LOG_MUL_FIX),
+	                             * mistral3's mscale_all_dim itself (fwd_rope_yarn) */
+	float yarn_beta_fast;       /* rope.scaling.yarn_beta_fast (mistral3); 0 = llama.cpp's default 32 */
+	float yarn_beta_slow;       /* rope.scaling.yarn_beta_slow (mistral3); 0 = llama.cpp's default 1 */
+
+	/* attention temperature (llama.cpp's llm_graph_input_attn_temp): after RoPE, q of the token at
+	 * position p is multiplied by log(floor((p + offset) / floor_scale) + 1) * scale + 1 on the layers
+	 * whose layer_desc.attn_temp is set. mistral3: attention.temperature_scale, floor_scale =
+	 * rope.scaling.original_context_length, offset 0; Llama 4: 0.1, 8192, 1 on its NoPE layers */
+	float attn_temp_scale;      /* 0 = none */
+	uint32_t attn_temp_floor;   /* n_attn_temp_floor_scale */
+	uint32_t attn_temp_offset;  /* f_attn_temp_offset (a whole number in every arch that has it) */
 
 	/* gated DeltaNet linear attention (qwen3next, qwen35, qwen35moe; docs/deltanet.md) */
 	uint32_t ssm_d_conv;        /* ssm.conv_kernel: the short causal convolution's width (4) */

@@ -1,8 +1,11 @@
-/* op_attn_prep (shaders/attn_prep.comp): QK-norm, RoPE on q and k, and the K/V cache stores in
- * one dispatch. A decode step of a Qwen3 layer had six small dispatches here; on lavapipe each
+/* op_attn_prep (shaders/attn_prep.comp): QK-norm, RoPE on q and k, the attention temperature on
+ * q, and the K/V cache stores in one dispatch. A decode step of a Qwen3 layer had six small dispatches here; on lavapipe each
  * costs 40-60 us of thread wake-up whatever its size, on a GPU a barrier. The checks are the
  * separate ops' (rope_prepare is op_rope's), so a bad argument reads the same. */
 #include "ops.h"
+
+#include <math.h>
+#include <stdint.h>
 
 #include "../../shaders/abi.h"
 #include "view_util.h"
@@ -27,6 +30,10 @@ int op_attn_prep(struct gpu_rec *rec, struct gpu_view q, struct gpu_view k, stru
 	if (!d->q_norm.buf != !d->k_norm.buf)
 		return fail(VKLLM_E_ARG, "%s: q_norm and k_norm come together (one is missing)", op);
 	if (!(d->eps >= 0.0f)) return fail(VKLLM_E_ARG, "%s: eps %g must be >= 0", op, (double)d->eps);
+	bool temp = d->temp_scale != 0;
+	if (temp && (!isfinite(d->temp_scale) || d->temp_floor == 0 || d->temp_offset > INT32_MAX))
+		return fail(VKLLM_E_ARG, "%s: the attention temperature needs a finite scale (%g), a floor > 0 (%u) and an offset "
+		            "below 2^31 (%u)", op, (double)d->temp_scale, d->temp_floor, d->temp_offset);
 	struct rope_scalars sc = {0};
 	if (d->rope) TRY(rope_prepare(op, d->rope, D, &sc));
 	TRY(ops_check_view(op, "q", q, 4, d->n_tokens * nq * 4));
@@ -39,8 +46,8 @@ int op_attn_prep(struct gpu_rec *rec, struct gpu_view q, struct gpu_view k, stru
 		TRY(ops_check_view(op, "q_norm", d->q_norm, 4, (uint64_t)D * 4));
 		TRY(ops_check_view(op, "k_norm", d->k_norm, 4, (uint64_t)D * 4));
 	}
+	if (d->rope || temp) TRY(ops_check_view(op, "positions", d->pos, 4, (uint64_t)d->n_tokens * 4));
 	if (d->rope) {
-		TRY(ops_check_view(op, "positions", d->pos, 4, (uint64_t)d->n_tokens * 4));
 		if (d->freq_factors.buf)
 			TRY(ops_check_view(op, "freq_factors", d->freq_factors, 4, (uint64_t)d->rope->n_rot / 2 * 4));
 	}
@@ -58,6 +65,7 @@ int op_attn_prep(struct gpu_rec *rec, struct gpu_view q, struct gpu_view k, stru
 		pc.theta_scale = sc.theta_scale, pc.freq_scale = d->rope->freq_scale, pc.ext_factor = d->rope->ext_factor;
 		pc.mscale = sc.mscale, pc.corr_low = sc.corr_low, pc.corr_high = sc.corr_high;
 	}
+	if (temp) pc.temp_scale = d->temp_scale, pc.temp_floor = d->temp_floor, pc.temp_offset = d->temp_offset;
 	/* absent inputs bind a view the shader never reads (q), so every binding has a buffer */
 	struct gpu_view views[] = {
 		ops_aligned(g, q, 4, &pc.q_offset),
@@ -66,7 +74,7 @@ int op_attn_prep(struct gpu_rec *rec, struct gpu_view q, struct gpu_view k, stru
 		ops_aligned(g, d->q_norm.buf ? d->q_norm : q, 4, &pc.qn_offset),
 		ops_aligned(g, d->k_norm.buf ? d->k_norm : q, 4, &pc.kn_offset),
 		ops_aligned(g, d->step, 4, &pc.step_offset),
-		ops_aligned(g, d->rope ? d->pos : d->step, 4, &pc.pos_offset),
+		ops_aligned(g, d->rope || temp ? d->pos : d->step, 4, &pc.pos_offset),
 		ops_aligned(g, d->rope && d->freq_factors.buf ? d->freq_factors : q, 4, &pc.ff_offset),
 		ops_aligned(g, k_cache, elem, &pc.kc_offset),
 		ops_aligned(g, v_cache, elem, &pc.vc_offset),

@@ -145,21 +145,28 @@ int op_kv_store(struct gpu_rec *rec, struct gpu_view cache, enum attn_kv_type ty
 /* What happens to a chunk's q, k and v between their projections and attention, as one dispatch
  * (shaders/attn_prep.comp) instead of up to six (op_rms_norm on q and k per head, op_rope on q and
  * k, op_kv_store of k and v), with the same results:
- *   q = rope(rms_norm(q) * q_norm), in place;  k_cache row = rope(rms_norm(k) * k_norm);  v_cache row = v
+ *   q = rope(rms_norm(q) * q_norm) * temperature(pos), in place;  k_cache row = rope(rms_norm(k) * k_norm);
+ *   v_cache row = v
  * q [n_tokens][n_head][head_dim_k], k [n_tokens][n_head_kv][head_dim_k], v [n_tokens][n_head_kv][head_dim_v]
  * f32, contiguous; the caches [n_ctx][n_head_kv][head dim] of kv_type, token t going to row
- * step[step_index + 1] + t (rows at n_ctx or beyond are not written), RoPE positions pos [n_tokens]. */
+ * step[step_index + 1] + t (rows at n_ctx or beyond are not written), RoPE (and temperature)
+ * positions pos [n_tokens]. */
 struct attn_prep_desc {
 	uint32_t n_tokens, n_head, n_head_kv, head_dim_k, head_dim_v;
 	struct gpu_view q_norm, k_norm;  /* per-head RMSNorm weights [head_dim_k] f32: both, or neither (no norm) */
 	float eps;
 	const struct rope_config *rope;  /* NULL: no RoPE (NoPE layers) */
 	struct gpu_view freq_factors;    /* rope_freqs [n_rot/2] f32, or no buffer */
-	struct gpu_view pos;             /* [n_tokens] int32 */
+	struct gpu_view pos;             /* [n_tokens] int32 (read with RoPE or the temperature) */
 	struct gpu_view step;            /* the step words (op_kv_store's convention) */
 	uint32_t step_index;
 	enum attn_kv_type kv_type;
 	uint32_t n_ctx;
+	/* the attention temperature (llama.cpp's llm_graph_input_attn_temp), on q after RoPE (or on
+	 * q as it is, without RoPE): q *= log(floor((pos + temp_offset) / temp_floor) + 1) * temp_scale + 1
+	 * with the token's position from pos; temp_scale 0: none */
+	float temp_scale;
+	uint32_t temp_floor, temp_offset;
 };
 int op_attn_prep(struct gpu_rec *rec, struct gpu_view q, struct gpu_view k, struct gpu_view v, struct gpu_view k_cache,
                  struct gpu_view v_cache, const struct attn_prep_desc *d);

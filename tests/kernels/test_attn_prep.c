@@ -3,7 +3,8 @@
  * tests check against the CPU reference. Cases: Qwen3 (QK-norm, NeoX), a prefill chunk, Llama
  * (no norm, normal pairs, rope_freqs factors, GQA 3:1), Gemma 3 head_dim 256, a NoPE layer
  * (neither norm nor RoPE), partial rotary with YaRN and a v head narrower than k, and a chunk
- * whose last token falls past the cache; f16 and f32 caches; a replay at a new position.
+ * whose last token falls past the cache; f16 and f32 caches; a replay at a new position; the
+ * attention temperature over 61 positions past its floor (temperature_case).
  *
  * Tolerance: the fused kernel does the same f32 operations in the same order (the sums of
  * squares with rms_norm's workgroup, the angle from common/rope.glsl). A driver may still
@@ -228,6 +229,115 @@ static int run_case(struct gpu *g, const struct pcase *c, uint64_t *seed)
 	return 0;
 }
 
+/* ---- the attention temperature (mistral3, Llama 4) ----
+ * llama.cpp's llm_graph_input_attn_temp: q after RoPE times
+ *   t(pos) = log(floor((pos + offset) / floor_scale) + 1) * scale + 1
+ * computed on the host, the division in f32 and the log in double, stored as f32 and multiplied
+ * into the f32 q (ggml_mul). The fused kernel computes it in f32 on the device from the position
+ * buffer. Checked over positions 0..60 with floor 16 (factors 1, 1.069, 1.110, 1.139), against
+ * the separate ops' q times that host factor:
+ *  - below the floor the factor is exactly 1: q equals the separate ops' to the bit on a CPU device;
+ *  - elsewhere within the rotation's tolerance (pair_tolerances) times the factor, plus 2^-21 of
+ *    the value for the factor itself (an f32 log against a double one, rounded: an ulp or two);
+ *  - k and v are untouched by it (the separate ops' caches, as in run_case).
+ * Cases: Ministral 3's (RoPE NORM with YaRN, offset 0) and Llama 4's (a NoPE layer, offset 1). */
+static double host_temp(uint32_t pos, float scale, uint32_t floor_scale, uint32_t offset)
+{
+	float q = ((float)pos + (float)offset) / (float)floor_scale;
+	return (float)(log(floorf(q) + 1.0) * scale + 1.0);
+}
+
+static int temperature_case(struct gpu *g, bool rope, uint32_t offset, uint64_t *seed)
+{
+	const uint32_t n = 61, H = 4, Hk = 2, D = 64, n_ctx = 64, floor_scale = 16;
+	const float scale = 0.1f;
+	const char *name = rope ? "temperature, rope yarn" : "temperature, nope offset 1";
+	size_t nq = (size_t)n * H * D, nk = (size_t)n * Hk * D, kc_bytes = (size_t)(n_ctx + 1) * Hk * D * 2;
+	float *q = malloc(nq * 4), *k = malloc(nk * 4), *v = malloc(nk * 4), *qa = malloc(nq * 4), *qb = malloc(nq * 4);
+	double *tol = malloc(nq * 8), worst;
+	unsigned char *kc0 = calloc(kc_bytes, 1);
+	int32_t pos[61];
+	uint32_t step[2] = {0, 0};
+	for (size_t i = 0; i < nq; i++) q[i] = test_randf(seed) * 3;
+	for (size_t i = 0; i < nk; i++) k[i] = test_randf(seed) * 3, v[i] = test_randf(seed) * 3;
+	for (uint32_t t = 0; t < n; t++) pos[t] = (int32_t)t;
+	struct sides a, b;
+	struct gpu_buffer stb, pb;
+	REQUIRE_OK(make_side(g, &a, q, k, v, nq, nk, nk, kc_bytes, kc_bytes, kc0, kc0, n_ctx));
+	REQUIRE_OK(make_side(g, &b, q, k, v, nq, nk, nk, kc_bytes, kc_bytes, kc0, kc0, n_ctx));
+	REQUIRE_OK(buf_make(g, &stb, "step", step, 8, 0));
+	REQUIRE_OK(buf_make(g, &pb, "pos", pos, n * 4ull, 0));
+	struct gpu_view stv = view_at(&stb, 0, 8), posv = view_at(&pb, 0, n * 4ull);
+	/* Ministral 3's RoPE in small: YaRN x16 over 16 with its betas 32 and 1 */
+	struct rope_config rc = {false, D, 1e6f, 1.0f / 16, 1.0f, 0.78f, 32.0f, 1.0f, 16};
+
+	struct gpu_rec ra, rb;
+	REQUIRE_OK(gpu_rec_begin(g, &ra));
+	if (rope) {
+		REQUIRE_OK(op_rope(&ra, gpu_whole(&a.q), gpu_whole(&a.q), posv, NO_VIEW, n, H, D, 0, 0, &rc));
+		REQUIRE_OK(op_rope(&ra, gpu_whole(&a.k), gpu_whole(&a.k), posv, NO_VIEW, n, Hk, D, 0, 0, &rc));
+	}
+	REQUIRE_OK(op_kv_store(&ra, a.kc_view, ATTN_KV_F16, gpu_whole(&a.k), stv, n, Hk * D, 0, 0, n_ctx, 0));
+	REQUIRE_OK(op_kv_store(&ra, a.vc_view, ATTN_KV_F16, gpu_whole(&a.v), stv, n, Hk * D, 0, 0, n_ctx, 0));
+	REQUIRE_OK(gpu_rec_end(&ra));
+	struct attn_prep_desc d = {
+		.n_tokens = n, .n_head = H, .n_head_kv = Hk, .head_dim_k = D, .head_dim_v = D, .eps = 1e-6f,
+		.rope = rope ? &rc : NULL, .pos = posv, .step = stv, .kv_type = ATTN_KV_F16, .n_ctx = n_ctx,
+		.temp_scale = scale, .temp_floor = floor_scale, .temp_offset = offset,
+	};
+	REQUIRE_OK(gpu_rec_begin(g, &rb));
+	REQUIRE_OK(op_attn_prep(&rb, gpu_whole(&b.q), gpu_whole(&b.k), gpu_whole(&b.v), b.kc_view, b.vc_view, &d));
+	REQUIRE_OK(gpu_rec_end(&rb));
+	REQUIRE_OK(gpu_rec_submit_wait(&ra));
+	REQUIRE_OK(gpu_rec_submit_wait(&rb));
+
+	REQUIRE_OK(gpu_download(g, qa, &a.q, 0, nq * 4));
+	REQUIRE_OK(gpu_download(g, qb, &b.q, 0, nq * 4));
+	pair_tolerances(tol, qa, nq / D, D, rope ? D / 2 : 0, false, false);
+	size_t below_diff = 0;
+	double most = 1;
+	for (uint32_t t = 0; t < n; t++) {
+		double f = host_temp((uint32_t)pos[t] , scale, floor_scale, offset);
+		most = fmax(most, f);
+		for (size_t i = (size_t)t * H * D; i < (size_t)(t + 1) * H * D; i++) {
+			if (f == 1.0) below_diff += memcmp(&qa[i], &qb[i], 4) != 0;
+			qa[i] = (float)((double)qa[i] * f); /* ggml_mul: the f32 product */
+			tol[i] = tol[i] * f + fabs(qa[i]) * 0x1p-21;
+		}
+	}
+	int bad = check_close("q", qb, qa, tol, nq, &worst);
+	double q_worst = worst;
+	EXPECT(bad == 0, "attn_prep %s: %d q values out of tolerance (worst %.2f of it)", name, bad, worst);
+	EXPECT(most > 1.13, "attn_prep %s: the largest factor %.4f (positions past the floor)", name, most);
+	if (gpu_is_cpu(g)) EXPECT(below_diff == 0, "attn_prep %s: %zu q values below the floor differ from the separate ops", name, below_diff);
+	/* the caches are the separate ops': the temperature is on q only */
+	void *ra_raw = malloc(kc_bytes), *rb_raw = malloc(kc_bytes);
+	size_t cache_bytes = (size_t)n_ctx * Hk * D * 2, cdiff = 0;
+	float *ka = malloc(cache_bytes * 2), *kb = malloc(cache_bytes * 2);
+	double *ktol = malloc(cache_bytes * 4);
+	struct gpu_buffer *caches[2][2] = {{&a.kc, &b.kc}, {&a.vc, &b.vc}};
+	for (int c = 0; c < 2; c++) {
+		REQUIRE_OK(gpu_download(g, ra_raw, caches[c][0], 0, cache_bytes));
+		REQUIRE_OK(gpu_download(g, rb_raw, caches[c][1], 0, cache_bytes));
+		cache_floats(ka, ra_raw, cache_bytes / 2, ATTN_KV_F16);
+		cache_floats(kb, rb_raw, cache_bytes / 2, ATTN_KV_F16);
+		cdiff += bit_differences(ka, kb, cache_bytes / 2);
+		pair_tolerances(ktol, ka, cache_bytes / 2 / D, D, rope && c == 0 ? D / 2 : 0, false, true);
+		if (c == 1) memset(ktol, 0, cache_bytes / 2 * sizeof *ktol); /* v: a conversion of the same values */
+		clear_identical(kb, ka, ktol, cache_bytes / 2);
+		EXPECT(check_close(c ? "v_cache" : "k_cache", kb, ka, ktol, cache_bytes / 2, &worst) == 0, "attn_prep %s: %s",
+		       name, c ? "v cache" : "k cache");
+	}
+	if (gpu_is_cpu(g)) EXPECT(cdiff == 0, "attn_prep %s: the caches differ from the separate ops' in %zu values", name, cdiff);
+	printf("# %s: factors up to %.4f, q within %.2f of its tolerance, %zu q values below the floor differ\n", name, most,
+	       q_worst, below_diff);
+	gpu_rec_destroy(&ra), gpu_rec_destroy(&rb);
+	free_side(g, &a), free_side(g, &b);
+	gpu_buffer_destroy(g, &stb), gpu_buffer_destroy(g, &pb);
+	free(q), free(k), free(v), free(qa), free(qb), free(tol), free(kc0), free(ra_raw), free(rb_raw), free(ka), free(kb), free(ktol);
+	return 0;
+}
+
 /* bad arguments: a one-line error each, nothing recorded */
 static int bad_arguments(struct gpu *g)
 {
@@ -254,6 +364,10 @@ static int bad_arguments(struct gpu *g)
 	EXPECT(op_attn_prep(&rec, all, all, all, all, all, &e) == VKLLM_E_ARG, "an empty context refused");
 	e = d, e.q_norm = e.k_norm = view_at(&b, 0, 64);
 	EXPECT(op_attn_prep(&rec, all, all, all, all, all, &e) == VKLLM_E_ARG, "short norm weights refused");
+	e = d, e.temp_scale = 0.1f, e.temp_floor = 0;
+	EXPECT(op_attn_prep(&rec, all, all, all, all, all, &e) == VKLLM_E_ARG, "a temperature without a floor refused");
+	e = d, e.rope = NULL, e.temp_scale = 0.1f, e.temp_floor = 16, e.pos = NO_VIEW;
+	EXPECT(op_attn_prep(&rec, all, all, all, all, all, &e) == VKLLM_E_ARG, "a temperature without positions refused");
 	REQUIRE_OK(gpu_rec_end(&rec));
 	gpu_rec_destroy(&rec);
 	gpu_buffer_destroy(g, &b);
@@ -279,6 +393,8 @@ int main(void)
 	};
 	uint64_t seed = 17;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&g, &cases[i], &seed);
+	temperature_case(&g, true, 0, &seed);
+	temperature_case(&g, false, 1, &seed);
 	bad_arguments(&g);
 	test_gpu_close(&g);
 	return test_finish();

@@ -137,21 +137,27 @@ static int load_layer(struct ref_forward *f, uint32_t il)
 
 /* llama_context's YaRN parameters (llama-context.cpp), in f32 as it computes them: ext_factor 1
  * for YaRN scaling, else 0. attn_factor is what ggml's rope_yarn multiplies cos and sin by,
- * divided by the 1 + 0.1 ln s it multiplies in itself: get_mscale(s, 1) / (1 + 0.1 ln s), about 1;
- * with a yarn_log_multiplier (deepseek2 only; the file's value is 0.1 * mscale_all_dim)
- * get_mscale(s, m) / get_mscale(s, m_all) / (1 + 0.1 ln s) where llama.cpp takes m = m_all for
- * deepseek2 (m = 1 when m_all is 1), so the ratio is exactly 1 and the rope's magnitude becomes 1.
- * Then times the file's rope.scaling.attn_factor. deepseek2 scales its softmax to make up for it
- * (ref_mla_kq_scale). */
+ * divided by the 1 + 0.1 ln s it multiplies in itself: get_mscale(s, m) / get_mscale(s, m_all)
+ * / (1 + 0.1 ln s). Without a yarn_log_multiplier that is get_mscale(s, 1) / (1 + 0.1 ln s) = 1.
+ * With one, m_all is the multiplier as llama.cpp stores it and m = 1 (mistral3: the file holds
+ * mscale_all_dim itself), except deepseek2, whose loader divides the file's 0.1 * mscale_all_dim
+ * by 0.1 and takes m = m_all (m = 1 when m_all is 1): the ratio is exactly 1 and the rope's
+ * magnitude becomes 1 (deepseek2 scales its softmax to make up for it, ref_mla_kq_scale). Then
+ * times the file's rope.scaling.attn_factor. */
+static float get_mscale(float s, float m) { return s <= 1.0f ? 1.0f : 0.1f * m * logf(s) + 1.0f; }
+
 static void yarn_params(struct ref_forward *f)
 {
 	const struct hparams *hp = f->hp;
 	f->ext_factor = hp->rope_scaling == ROPE_SCALING_YARN ? 1.0 : 0.0;
 	double attn = 1.0;
 	if (f->ext_factor != 0) {
-		float factor = 1.0f / hp->rope_freq_scale;
-		float mscale = factor <= 1.0f ? 1.0f : 0.1f * logf(factor) + 1.0f;
-		if (hp->rope_yarn_log_mul != 0) mscale = 1.0f; /* get_mscale(s, m_all) / get_mscale(s, m_all) */
+		float factor = 1.0f / hp->rope_freq_scale, mscale = get_mscale(factor, 1.0f);
+		if (hp->rope_yarn_log_mul != 0) {
+			bool ds2 = strcmp(hp->arch, "deepseek2") == 0;
+			float m_all = ds2 ? hp->rope_yarn_log_mul / 0.1f : hp->rope_yarn_log_mul;
+			mscale = get_mscale(factor, ds2 ? m_all : 1.0f) / get_mscale(factor, m_all);
+		}
 		attn = mscale * (1.0f / (1.0f + 0.1f * logf(factor)));
 	}
 	f->attn_factor = attn * hp->rope_attn_factor;

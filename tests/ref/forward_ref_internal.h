@@ -103,11 +103,15 @@ struct ref_rope_params {
 	const uint32_t *sections;  /* IMROPE (qwen35): [4] rope.dimension_sections, or NULL */
 	uint32_t n_rot, n_ctx_orig;
 	double base, freq_scale, ext_factor, attn_factor;
+	float beta_fast, beta_slow; /* YaRN's ramp: llama.cpp's 32 and 1 unless the file says (mistral3) */
 	const double *ff;          /* [n_rot/2] frequency divisors, or NULL */
 };
 /* The parameters layer d's RoPE runs with. */
 void ref_rope_params(const struct ref_forward *f, const struct layer_desc *d, struct ref_rope_params *p);
 void ref_rope(double *x, uint32_t n_heads, uint32_t head_dim, uint32_t pos, const struct ref_rope_params *p);
+/* llm_graph_input_attn_temp's factor for the token at pos (mistral3, Llama 4): what q is
+ * multiplied by after RoPE on layers with layer_desc.attn_temp; 1 where hp has no temperature */
+double ref_attn_temp(const struct hparams *hp, uint32_t pos);
 /* An f32 value rounded to f16 and back: what an f16 cache keeps. */
 double ref_f16(double x);
 

@@ -49,11 +49,10 @@ static void add_bias(double *y, const double *b, uint64_t n)
 /* ---- RoPE (ggml_rope_ext: ggml-cpu/ops.cpp rope_yarn and rotate_pairs) ---- */
 
 /* ggml_rope_yarn_corr_dims, in f32 as ggml computes it: floor and ceil make it a step function,
- * so the reference takes ggml's exact f32 values (beta_fast 32 and beta_slow 1, llama.cpp's
- * fixed defaults for every arch here) */
-static void yarn_corr_dims(float dims[2], uint32_t n_rot, uint32_t n_ctx_orig, float base)
+ * so the reference takes ggml's exact f32 values (beta_fast and beta_slow: llama.cpp's 32 and 1,
+ * or the file's rope.scaling.yarn_beta_* where the arch reads them, mistral3) */
+static void yarn_corr_dims(float dims[2], uint32_t n_rot, uint32_t n_ctx_orig, float base, float beta_fast, float beta_slow)
 {
-	const float beta_fast = 32.0f, beta_slow = 1.0f;
 	float start = floorf((float)n_rot * logf((float)n_ctx_orig / (beta_fast * 2 * (float)M_PI)) / (2 * logf(base)));
 	float end = ceilf((float)n_rot * logf((float)n_ctx_orig / (beta_slow * 2 * (float)M_PI)) / (2 * logf(base)));
 	dims[0] = fmaxf(0, start);
@@ -70,13 +69,15 @@ void ref_rope_params(const struct ref_forward *f, const struct layer_desc *d, st
 		.n_rot = f->hp->n_rot, .n_ctx_orig = f->hp->n_ctx_orig_yarn,
 		.base = d->rope_base, .freq_scale = d->rope_freq_scale,
 		.ext_factor = plain ? 0.0 : f->ext_factor, .attn_factor = plain ? 1.0 : f->attn_factor, .ff = f->rope_freqs,
+		.beta_fast = f->hp->yarn_beta_fast > 0 ? f->hp->yarn_beta_fast : 32.0f,
+		.beta_slow = f->hp->yarn_beta_slow > 0 ? f->hp->yarn_beta_slow : 1.0f,
 	};
 }
 
 void ref_rope(double *x, uint32_t n_heads, uint32_t head_dim, uint32_t pos, const struct ref_rope_params *p)
 {
 	float corr[2] = {0, 0};
-	if (p->ext_factor != 0) yarn_corr_dims(corr, p->n_rot, p->n_ctx_orig, (float)p->base);
+	if (p->ext_factor != 0) yarn_corr_dims(corr, p->n_rot, p->n_ctx_orig, (float)p->base, p->beta_fast, p->beta_slow);
 	double mscale = p->attn_factor;
 	if (p->ext_factor != 0) mscale *= 1.0 + 0.1 * log(1.0 / p->freq_scale);
 	uint32_t half = p->n_rot / 2;
@@ -101,6 +102,15 @@ void ref_rope(double *x, uint32_t n_heads, uint32_t head_dim, uint32_t pos, cons
 			xh[j1] = x0 * sn + x1 * cs;
 		}
 	}
+}
+
+/* llm_graph_input_attn_temp::set_input: the position is a float, (pos + offset) / floor divides in
+ * f32 and floors, the log and the rest are double, and the factor is stored as f32 */
+double ref_attn_temp(const struct hparams *hp, uint32_t pos)
+{
+	if (hp->attn_temp_scale == 0 || hp->attn_temp_floor == 0) return 1.0;
+	float q = ((float)pos + (float)hp->attn_temp_offset) / (float)hp->attn_temp_floor;
+	return (float)(log(floorf(q) + 1.0) * hp->attn_temp_scale + 1.0);
 }
 
 /* an f16 cache: the f32 value the GPU has, rounded once more to f16 */
@@ -162,6 +172,12 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 		ref_rope_params(f, d, &rp);
 		ref_rope(q, H, D, pos, &rp);
 		ref_rope(k, Hkv, D, pos, &rp);
+	}
+	/* the attention temperature (mistral3; Llama 4's NoPE layers): q times the position's factor,
+	 * after RoPE (ggml_mul(Qcur, inp_attn_scale)) */
+	if (d->attn_temp) {
+		double t = ref_attn_temp(hp, pos);
+		for (uint32_t i = 0; i < nq; i++) q[i] *= t;
 	}
 
 	double *kc = L->k_cache + (uint64_t)pos * nk, *vc = L->v_cache + (uint64_t)pos * nv;
