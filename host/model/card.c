@@ -196,9 +196,17 @@ static size_t gqa_text(const struct model_file *m, const struct layer_desc *d, c
 			PUT(" (sections %u/%u/%u/%u)", hp->rope_sections[0], hp->rope_sections[1], hp->rope_sections[2], hp->rope_sections[3]);
 		if (hp->n_rot != hp->head_dim_k) PUT(" on %u of %u dims", hp->n_rot, hp->head_dim_k);
 		if (d->rope_freq_scale != 1.0f) PUT(", scaled x%g", 1.0 / d->rope_freq_scale);
+		/* mistral3 gives YaRN its own ramp (beta_fast / beta_slow) and log multiplier */
+		if (hp->rope_scaling == ROPE_SCALING_YARN && hp->yarn_beta_fast > 0)
+			PUT(" (YaRN from %u tokens, beta_fast %g, beta_slow %g)", hp->n_ctx_orig_yarn, hp->yarn_beta_fast,
+			    hp->yarn_beta_slow > 0 ? hp->yarn_beta_slow : 1.0f);
 	} else {
 		PUT(", NoPE (no position encoding)");
 	}
+	/* llama.cpp's llm_graph_input_attn_temp (mistral3, Llama 4) */
+	if (d->attn_temp)
+		PUT(", attention temperature: q x (1 + %g ln(floor((pos + %u) / %u) + 1)), 1 before position %u", hp->attn_temp_scale,
+		    hp->attn_temp_offset, hp->attn_temp_floor, hp->attn_temp_floor - (hp->attn_temp_offset < hp->attn_temp_floor ? hp->attn_temp_offset : 0));
 	if (d->attn_out_gate) PUT(", output gated by sigmoid (q carries the gate)");
 	if (d->attn_sinks) PUT(", a learned sink logit per head in each softmax");
 	return k;
@@ -386,6 +394,14 @@ static void json_gqa(struct json *j, const struct model_file *m, const struct la
 		json_object_end(j);
 	} else {
 		json_null(j);
+	}
+	if (d->attn_temp) { /* the attention temperature (mistral3, Llama 4): only where a layer has it */
+		json_key(j, "temperature");
+		json_object_begin(j);
+		json_key(j, "scale"), json_double(j, hp->attn_temp_scale);
+		json_key(j, "floor"), json_u64(j, hp->attn_temp_floor);
+		json_key(j, "offset"), json_u64(j, hp->attn_temp_offset);
+		json_object_end(j);
 	}
 }
 

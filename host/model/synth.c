@@ -109,6 +109,21 @@ static const struct synth_preset presets[] = {
 	 * correction bias, renormalized; rope_theta 5e6; rms eps 1e-6; vocabulary 200064; 196608 context */
 	{"minimax-m2", "minimax-m2", "MiniMax-M2", 3072, 62, 48, 8, 128, 1536, 200064, 196608, 256, 8, 1536, 0, 5e6f, 1e-6f,
 	 false, 0, false, 0, {.gating = 2, .norm = true, .scale = 1.0f}, {.n_rot = 64}, {0}, false},
+	/* Ministral 3 (mistralai/Ministral-3-3B-Base-2512 and -14B-Base-2512, text_config of their
+	 * config.json as NVIDIA Megatron-Bridge's megatron/bridge/models/ministral3/ministral3_provider.py
+	 * transcribes it): 32 heads and 8 KV heads of 128 (q wider than n_embd on the 3B), rope_theta 1e6
+	 * (14B: 1e9), rope_parameters yarn factor 16 over original_max_position_embeddings 16384 (262144),
+	 * beta_fast 32, beta_slow 1, mscale = mscale_all_dim 1, llama_4_scaling_beta 0.1; rms eps 1e-5;
+	 * vocabulary 131072 (Tekken); 3B: hidden 3072, 26 layers, intermediate 9216, tied embeddings;
+	 * 14B: hidden 5120, 40 layers, intermediate 16384, untied. The model cards' sizes: 3.4 B and
+	 * 13.5 B for the language model (beside a 0.4 B vision encoder, not written). Written as today's
+	 * converter does (conversion/mistral3.py): arch mistral3 with the YaRN and temperature keys. */
+	{"ministral-3", "mistral3", "Ministral-3-3B (text)", 3072, 26, 32, 8, 128, 9216, 131072, 262144, 0, 0, 0, 0, 1e6f, 1e-5f,
+	 true, 0, false, 0, {0}, {0}, {.factor = 16, .orig_ctx = 16384, .beta_fast = 32, .beta_slow = 1, .log_mul = 1,
+	 .temp_scale = 0.1f}, false},
+	{"ministral-3-14b", "mistral3", "Ministral-3-14B (text)", 5120, 40, 32, 8, 128, 16384, 131072, 262144, 0, 0, 0, 0, 1e9f,
+	 1e-5f, false, 0, false, 0, {0}, {0}, {.factor = 16, .orig_ctx = 16384, .beta_fast = 32, .beta_slow = 1, .log_mul = 1,
+	 .temp_scale = 0.1f}, false},
 	{0},
 };
 
@@ -167,6 +182,14 @@ static void tiny_preset(struct synth_preset *p, const char *arch)
 		p->tied = false;
 		p->mla = (struct synth_mla){.gating = 2, .norm = true, .scale = 1.0f};
 		p->gdn.n_rot = 16;
+	}
+	if (!strcmp(arch, "mistral3")) {
+		/* Ministral 3 in small: YaRN x16 over an original context of 8, with beta_fast 2 and
+		 * beta_slow 0.25 (the ramp then spans pairs 0-2 instead of the defaults' 0-1), mscale_all_dim 1;
+		 * the temperature 0.1 over that floor of 8, so a 24-token test sees factors 1, 1.069, 1.110 */
+		p->tied = false, p->norm_eps = 1e-5f, p->n_layer = 2;
+		p->yarn = (struct synth_yarn){.factor = 16, .orig_ctx = 8, .beta_fast = 2, .beta_slow = 0.25f, .log_mul = 1,
+		                              .temp_scale = 0.1f};
 	}
 	if (!strcmp(arch, "kimi-linear")) {
 		/* Kimi Linear in small: 6 layers, KDA except the 4th and the last (MLA without RoPE, so KDA
@@ -300,6 +323,12 @@ static int make_hparams(struct hparams *hp, const struct arch *a, const struct s
 		hp->rope_scaling = ROPE_SCALING_YARN;
 		hp->rope_freq_scale = 1.0f / p->yarn.factor;
 		hp->n_ctx_orig_yarn = p->yarn.orig_ctx;
+	}
+	if (!strcmp(a->name, "mistral3")) {
+		hp->yarn_beta_fast = p->yarn.beta_fast;
+		hp->yarn_beta_slow = p->yarn.beta_slow;
+		hp->rope_yarn_log_mul = p->yarn.log_mul;
+		hp->attn_temp_scale = p->yarn.temp_scale;
 	}
 	bool kimi = !strcmp(a->name, "kimi-linear");
 	if (kimi && p->mla.legacy_kv_b)

@@ -56,9 +56,13 @@ struct synth_preset {
 		uint32_t n_rot;         /* the full-attention layers' partial RoPE (also glm4moe's and minimax-m2's) */
 		uint32_t sections[4];   /* qwen35*: IMROPE sections */
 	} gdn;
-	struct synth_yarn {       /* YaRN for archs outside deepseek2 (gpt-oss): factor 0 = none */
+	struct synth_yarn {       /* YaRN for archs outside deepseek2 (gpt-oss, mistral3): factor 0 = none */
 		uint32_t orig_ctx;      /* (first: gcc takes {0} for a struct that starts with an integer) */
 		float factor;
+		float beta_fast, beta_slow; /* mistral3's rope.scaling.yarn_beta_*: 0 = not written (32, 1) */
+		float log_mul;          /* mistral3's rope.scaling.yarn_log_multiplier (mscale_all_dim): 0 = none */
+		float temp_scale;       /* mistral3's attention.temperature_scale (llama_4_scaling_beta): 0 = none;
+		                         * its floor is orig_ctx (or n_ctx without YaRN) */
 	} yarn;
 	bool qk_norm;             /* glm4moe: per-head QK-norm tensors (optional in the arch; GLM-4.5 has them) */
 };

@@ -36,6 +36,9 @@ static struct tensor_spec *add(struct tensor_list *l, int32_t layer, const char 
 #define ADD2(l, il, name, role, req, a, b) add(l, il, name, role, req, 2, a, b, 1)
 #define ADD3(l, il, name, role, req, a, b, c) add(l, il, name, role, req, 3, a, b, c)
 
+/* llama.cpp's llama and mistral3 loaders: optional rope_freqs, attn_output bias and FFN biases */
+static bool llama_layout(const struct arch *a) { return a == arch_find("llama") || a == arch_find("mistral3"); }
+
 static bool attention(struct tensor_list *l, const struct arch *a, const struct hparams *hp, int il,
                       const struct layer_desc *d)
 {
@@ -52,7 +55,7 @@ static bool attention(struct tensor_list *l, const struct arch *a, const struct 
 		if (!b[i]) return false;
 		b[i]->synth = a->qkv_bias;
 	}
-	if ((a == arch_find("llama") || a->attn_out_bias) && !ADD1(l, il, "attn_output.bias", TR_BIAS, a->attn_out_bias, E))
+	if ((llama_layout(a) || a->attn_out_bias) && !ADD1(l, il, "attn_output.bias", TR_BIAS, a->attn_out_bias, E))
 		return false;
 	if (d->attn_sinks) ok = ok && ADD1(l, il, "attn_sinks.weight", TR_SINKS, true, d->n_head);
 	if (d->qk_norm == QK_NORM_HEAD)
@@ -156,7 +159,7 @@ static bool feed_forward(struct tensor_list *l, const struct arch *a, const stru
 	uint64_t F = d->n_ff;
 	bool ok = ADD2(l, il, "ffn_gate.weight", TR_MATRIX, true, E, F) && ADD2(l, il, "ffn_up.weight", TR_MATRIX, true, E, F) &&
 	          ADD2(l, il, "ffn_down.weight", TR_MATRIX, true, F, E);
-	if (a == arch_find("llama"))
+	if (llama_layout(a))
 		ok = ok && ADD1(l, il, "ffn_gate.bias", TR_BIAS, false, F) && ADD1(l, il, "ffn_up.bias", TR_BIAS, false, F) &&
 		     ADD1(l, il, "ffn_down.bias", TR_BIAS, false, E);
 	return ok;
@@ -183,7 +186,7 @@ int tensor_list_build(struct tensor_list *l, const struct arch *a, const struct 
 	bool ok = ADD2(l, -1, "token_embd.weight", TR_EMBED, true, E, V) && ADD1(l, -1, "output_norm.weight", TR_NORM, true, E);
 	struct tensor_spec *out = ADD2(l, -1, "output.weight", TR_OUTPUT, a->output_required, E, V);
 	ok = ok && out;
-	if (ok && a == arch_find("llama")) ok = ADD1(l, -1, "rope_freqs.weight", TR_ROPE_FREQS, false, hp->n_rot / 2) != NULL;
+	if (ok && llama_layout(a)) ok = ADD1(l, -1, "rope_freqs.weight", TR_ROPE_FREQS, false, hp->n_rot / 2) != NULL;
 	for (uint32_t il = 0; ok && il < hp->n_layer; il++)
 		ok = norms(l, hp, (int)il, &layers[il]) &&
 		     (layers[il].attn == ATTN_MLA   ? mla_attention(l, hp, (int)il, &layers[il])

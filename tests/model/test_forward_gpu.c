@@ -8,6 +8,9 @@
  *  - the same 24 tokens run one at a time (the decode matvec path) give the same logits as the
  *    chunks, within the same tolerance (prefill of N tokens == N decode steps);
  *  - gemma3 (window 8) and smollm3 (every 4th layer NoPE) run 24 positions: three windows.
+ *  - mistral3 (Ministral 3 in small): YaRN with the file's beta_fast / beta_slow and log
+ *    multiplier, and the attention temperature over a floor of 8, so the 24 positions see the
+ *    factors 1, 1.069 and 1.110.
  *  - deepseek2 (MLA over an f16 or f32 latent cache) in the V3 layout, the V2-Lite layout from a
  *    legacy attn_kv_b file, and one real-shaped DeepSeek-V2-Lite layer; decode steps run the
  *    absorbed form, chunks the device's prefill form and then, forced, the other one.
@@ -202,7 +205,7 @@ int main(int argc, char **argv)
 	/* tiny shapes for every arch; Q4_K needs rows that are multiples of 256 */
 	static const char *archs[] = {"llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3",
 	                              "deepseek2", "qwen3next", "qwen35", "qwen35moe", "kimi-linear", "gpt-oss", "glm4moe",
-	                              "minimax-m2"};
+	                              "minimax-m2", "mistral3"};
 	static const struct {
 		const char *name;
 		int type;
@@ -237,6 +240,9 @@ int main(int argc, char **argv)
 		/* gpt-oss-20b's real shapes (64 heads of 64 against 2880, 32 MXFP4 experts of 2880) in two layers,
 		 * one with the window of 128 */
 		{.name = "gpt-oss-20b-2layer-q8_0", .preset = "gpt-oss-20b", .type = QT_Q8_0, .n_layer = 2, .n_vocab = 1024},
+		/* Ministral-3-3B's real shapes (32 heads of 128 against 3072, YaRN x16 over 16384; its
+		 * temperature is 1 below position 16384) in one layer */
+		{.name = "ministral-3-1layer-q8_0", .preset = "ministral-3", .type = QT_Q8_0, .n_layer = 1, .n_vocab = 1024},
 	};
 	for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) {
 		if (only && !strstr(extra[i].name, only)) continue;

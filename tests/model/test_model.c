@@ -821,6 +821,72 @@ static void test_glm_minimax(void)
 	}
 }
 
+/* mistral3 (Ministral 3): the presets' exact counts against the dense formula and the model cards'
+ * language-model sizes (3.4 B and 13.5 B, rounded: 2% covers them); the hyperparameters a file
+ * carries (YaRN with its betas and log multiplier, the temperature over the original context);
+ * the tiny model's keys; refusals of what vkllm does not run. */
+static void test_mistral3(void)
+{
+	static const struct {
+		const char *preset;
+		uint64_t E, L, ff;
+		bool tied;
+		double published;
+	} m[] = {{"ministral-3", 3072, 26, 9216, true, 3.4}, {"ministral-3-14b", 5120, 40, 16384, false, 13.5}};
+	for (size_t i = 0; i < sizeof m / sizeof *m; i++) {
+		/* per layer q and o 4096 x E, k and v 1024 x E, the GLU 3 x E x ff, two norms; the
+		 * embedding 131072 x E (twice untied) and the final norm */
+		uint64_t E = m[i].E, layer = 2 * 4096 * E + 2 * 1024 * E + 3 * E * m[i].ff + 2 * E;
+		uint64_t want = m[i].L * layer + (m[i].tied ? 1 : 2) * 131072 * E + E;
+		struct synth_options o = {.type = -1, .seed = 1, .tied = -1, .dry_run = true, .preset = m[i].preset};
+		struct synth_result r;
+		int st = synth_model(&o, &r);
+		EXPECT(st == VKLLM_OK && r.n_params == want && r.n_params_active == want, "%s: %llu params, formula %llu (%s)",
+		       m[i].preset, (unsigned long long)r.n_params, (unsigned long long)want, st ? vkllm_error() : "");
+		EXPECT(fabs(r.n_params / 1e9 / m[i].published - 1) < 0.02, "%s: %.3f B against %g B", m[i].preset, r.n_params / 1e9,
+		       m[i].published);
+		printf("# %-18s %7.3f B total, published %g B\n", m[i].preset, r.n_params / 1e9, m[i].published);
+	}
+	/* the preset's hyperparameters as a file carries them */
+	struct synth_options o = {.type = -1, .seed = 1, .tied = -1, .preset = "ministral-3"};
+	static struct hparams hp;
+	static struct layer_desc layers[MODEL_MAX_LAYERS];
+	int st = synth_hparams(&o, &hp, layers);
+	EXPECT(st == VKLLM_OK && hp.rope_scaling == ROPE_SCALING_YARN && hp.rope_freq_scale == 1.0f / 16 &&
+	           hp.n_ctx_orig_yarn == 16384 && hp.yarn_beta_fast == 32 && hp.yarn_beta_slow == 1 && hp.rope_yarn_log_mul == 1 &&
+	           hp.attn_temp_scale == 0.1f && hp.attn_temp_floor == 16384 && hp.attn_temp_offset == 0 && layers[25].attn_temp &&
+	           hp.rope_base == 1e6f,
+	       "ministral-3 hyperparameters (%s)", st ? vkllm_error() : "");
+
+	char path[256];
+	if (synth_tiny("mistral3", QT_F32, 1, "good-mistral3.gguf", path, sizeof path)) {
+		EXPECT(0, "synth mistral3: %s", vkllm_error());
+		return;
+	}
+	static struct model_file mf;
+	st = model_file_open(&mf, path);
+	EXPECT(st == VKLLM_OK, "open mistral3: %s", vkllm_error());
+	if (st == VKLLM_OK) {
+		const struct hparams *h = &mf.hp;
+		EXPECT(mf.arch->rope == ROPE_NORM && h->yarn_beta_fast == 2 && h->yarn_beta_slow == 0.25f && h->rope_yarn_log_mul == 1 &&
+		           h->attn_temp_scale == 0.1f && h->attn_temp_floor == 8 && h->n_ctx_orig_yarn == 8 && mf.layers[0].attn_temp &&
+		           mf.layers[1].attn_temp && !mf.tied_output,
+		       "tiny mistral3: betas %g %g, log_mul %g, temperature %g over %u", h->yarn_beta_fast, h->yarn_beta_slow,
+		       h->rope_yarn_log_mul, h->attn_temp_scale, h->attn_temp_floor);
+		model_file_close(&mf);
+	}
+	/* experts: the arch's finish refuses them by name (a rewrite cannot add the two keys a valid
+	 * MoE shape needs, and synth makes no mistral3 with experts) */
+	hp.n_expert = 8, hp.n_expert_used = 2;
+	EXPECT(arch_find("mistral3")->finish(&hp, NULL) == VKLLM_E_UNSUPPORTED && strstr(vkllm_error(), "mistral3 with expert_count 8"),
+	       "mistral3 with experts: %s", vkllm_error());
+	expect_bad(path, &(struct edit){.u32_key = "mistral3.rope.scaling.original_context_length", .u32_value = 0}, VKLLM_E_FORMAT,
+	           "attention.temperature_scale 0.1 needs rope.scaling.original_context_length", "temperature without a floor");
+	expect_bad(path, &(struct edit){.extra_u32_key = "mistral3.rope.dimension_count", .u32_value = 8}, VKLLM_E_FORMAT,
+	           "invalid rope.dimension_count 8, expected 16", "partial rotary");
+	unlink(path);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -838,6 +904,7 @@ int main(void)
 	test_kimi_linear();
 	test_gpt_oss();
 	test_glm_minimax();
+	test_mistral3();
 	/* remove what is left in the temporary folder */
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -32,7 +32,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const {getLlama, LlamaLogLevel} = await import(path.join(here, "../deps/node_modules/node-llama-cpp/dist/index.js"));
 
 const ARCHS = ["llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3", "deepseek2",
-               "qwen3next", "qwen35", "qwen35moe", "kimi-linear", "gpt-oss", "glm4moe", "minimax-m2"];
+               "qwen3next", "qwen35", "qwen35moe", "kimi-linear", "gpt-oss", "glm4moe", "minimax-m2", "mistral3"];
 const N_GREEDY = 32;
 // Per weight type and numerics: how many greedy tokens must be identical (greedy: the reference
 // generating on its own; forced: the reference following llama.cpp's tokens, how many of its 32
@@ -70,7 +70,7 @@ const types = opt("--type", "f32,q8_0").split(",");
 const GDN_ARCHS = ["qwen3next", "qwen35", "qwen35moe"];
 const typesFor = (arch) => opt("--type") ? types
   : arch === "deepseek2" || arch === "kimi-linear" || GDN_ARCHS.includes(arch) ? [...types, "f16", "q4_K"]
-  : arch === "gpt-oss" ? [...types, "f16"] : types;
+  : arch === "gpt-oss" ? [...types, "f16"] : arch === "mistral3" ? [...types, "f16", "q4_K"] : types;
 // the tiny model of each arch (synth: every block of the arch; gemma3 6 layers with a window of
 // 8, smollm3 4 layers so one is NoPE), and Llama 3.2's shape made small, for its rope_freqs
 const MODELS = [];
@@ -165,6 +165,10 @@ for (const m of MODELS) if (m.arch === "gpt-oss") m.tol = GPT_OSS_TOL;
 // synth's attention gain, so its attention is sharp and llama.cpp's activation rounding moves it
 // more), forced 25 and 27 of 32: 6% and 20 forced. llama-cpu q8_0: perplexity within 5.6e-4, forced
 // 31-32 (glm4moe's second sequence parts its own greedy run at token 15 on a near tie).
+// mistral3 (YaRN with the file's betas and log multiplier, the attention temperature over a floor of
+// 8) keeps the default bounds in every type: measured f32 32/32 greedy and forced in both numerics,
+// perplexity within 1.9e-7, logits 4.3e-6 of their range; llama-cpu 32/32 in q8_0, f16 and q4_K
+// (perplexity within 1.3e-8, 3.5e-5, 1.8e-4); exact q8_0 / q4_K perplexity within 0.31% / 0.51%.
 const GLM_MINIMAX_TOL = {q8_0: {"exact": {ppl: 0.06, forced: 20}, "llama-cpu": {greedy: 14, forced: 30}}};
 for (const m of MODELS) if (m.arch === "glm4moe" || m.arch === "minimax-m2") m.tol = GLM_MINIMAX_TOL;
 // gpt-oss with f32 experts (--expert-type f32), no MXFP4 anywhere: f32's bounds. Measured 32/32

@@ -18,7 +18,7 @@ function(run_ok)
 endfunction()
 
 set(models)
-foreach(arch llama qwen2 qwen2moe qwen3 qwen3moe smollm3 olmo2 gemma3 deepseek2 qwen3next qwen35 qwen35moe kimi-linear gpt-oss glm4moe minimax-m2)
+foreach(arch llama qwen2 qwen2moe qwen3 qwen3moe smollm3 olmo2 gemma3 deepseek2 qwen3next qwen35 qwen35moe kimi-linear gpt-oss glm4moe minimax-m2 mistral3)
   foreach(type f32 q8_0 q4_K)
     run_ok(${VKLLM} synth --arch ${arch} --type ${type} --seed 11 -q -o "${dir}/${arch}-${type}.gguf")
     list(APPEND models "${dir}/${arch}-${type}.gguf")
@@ -31,8 +31,9 @@ foreach(arch llama qwen2 qwen2moe qwen3 qwen3moe smollm3 olmo2 gemma3 deepseek2 
 endforeach()
 # real shapes and vocabulary sizes, one layer each (llama-3.2-1b carries rope_freqs, gemma3-1b
 # the 262144-token vocabulary and 256-wide heads, qwen2.5-0.5b 896-wide rows where K-quants
-# fall back, deepseek-v2-lite its real MLA layer: kv_lora 512, 16 heads of 128 + 64)
-foreach(preset qwen3-0.6b llama-3.2-1b gemma3-1b qwen2.5-0.5b olmo2-1b smollm3-3b deepseek-v2-lite)
+# fall back, deepseek-v2-lite its real MLA layer: kv_lora 512, 16 heads of 128 + 64, ministral-3
+# Ministral 3's YaRN and temperature keys with 128-wide heads against 3072)
+foreach(preset qwen3-0.6b llama-3.2-1b gemma3-1b qwen2.5-0.5b olmo2-1b smollm3-3b deepseek-v2-lite ministral-3)
   set(type q8_0)
   if(preset STREQUAL "qwen2.5-0.5b")
     set(type q4_K)
