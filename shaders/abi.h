@@ -71,6 +71,8 @@ struct attn_params {
 	ABI_U32 step_offset;
 	ABI_U32 n_split;
 	ABI_U32 n_swa;          /* 0: no window; else key p_k is masked when p_q - p_k >= n_swa */
+	ABI_U32 n_chunk;        /* 0: off; else key p_k is masked when p_k < floor(p_q / n_chunk) * n_chunk
+	                         * (Llama 4's chunked attention); never both n_swa and n_chunk */
 	ABI_F32 scale;          /* kq scale */
 	ABI_F32 softcap;        /* 0: off; else s = softcap * tanh(s / softcap) */
 };

@@ -4,7 +4,8 @@
 //
 //   out[t][h] = sum_k softmax_k(s[t][h][k]) V[k][h/G]        t < n_q, h < n_head, G = n_head/n_head_kv
 //   s = scale * Q[t][h] . K[k][h/G]; softcapped (c*tanh(s/c)) when softcap > 0; then masked:
-//   key k is seen by query t (at p_q = p0 + t) iff k < n_kv, k <= p_q and (n_swa == 0 or p_q - k < n_swa);
+//   key k is seen by query t (at p_q = p0 + t) iff k < n_kv, k <= p_q and k >= key_lo(p_q): the window's
+//   start p_q + 1 - n_swa (n_swa > 0), the chunk's start p_q - p_q % n_chunk (n_chunk > 0), else 0;
 //   with sinks, sink[h] joins the softmax's max and denominator (no value, no scale).
 //
 // GQA/MQA: a workgroup owns one KV head and R consecutive rows of the flattened (token, head of
@@ -60,6 +61,15 @@ shared float Ss[R * BC];      // scores, then probabilities
 shared float Sp[WORKGROUP_SIZE]; // partial scores when TP > 1
 shared float Ms[R], Ls[R], As[R];
 
+// the first key position the query at pq sees: sliding window or chunk start (never both: the host
+// refuses it); nondecreasing in pq, so a workgroup's first row gives the start of its KV range
+uint key_lo(uint pq)
+{
+	if (p.n_swa > 0u) return pq + 1u > p.n_swa ? pq + 1u - p.n_swa : 0u;
+	if (p.n_chunk > 0u) return pq - pq % p.n_chunk;
+	return 0u;
+}
+
 void main()
 {
 	uint tid = gl_LocalInvocationID.x;
@@ -68,10 +78,10 @@ void main()
 	uint row0 = gl_WorkGroupID.x * R, row_end = min(row0 + R, M);
 	uint n_kv = min(STEP[p.step_offset], p.n_ctx), p0 = STEP[p.step_offset + 1u];
 
-	// the KV range the rows need: causal end, window start; then this split's BC-aligned slice
+	// the KV range the rows need: causal end, window or chunk start; then this split's BC-aligned slice
 	uint pmin = p0 + row0 / G, pmax = p0 + (row_end - 1u) / G;
 	uint hi = min(n_kv, pmax + 1u);
-	uint lo = (p.n_swa > 0u && pmin + 1u > p.n_swa) ? pmin + 1u - p.n_swa : 0u;
+	uint lo = key_lo(pmin);
 	uint len = hi > lo ? hi - lo : 0u;
 	uint chunk = ((len + p.n_split - 1u) / p.n_split + BC - 1u) / BC * BC;
 	uint kv_lo = min(lo + split * chunk, max(hi, lo)), kv_hi = min(hi, kv_lo + chunk);
@@ -108,7 +118,7 @@ void main()
 				float s = 0.0;
 				[[dont_unroll]] for (uint d = 0; d < D; d++) s += Qs[r * D + d] * KVs[c * TS + d];
 				if (p.softcap > 0.0) s = p.softcap * tanh(s / p.softcap);
-				bool seen = row < M && pos < kv_hi && pos <= pq && (p.n_swa == 0u || pq - pos < p.n_swa);
+				bool seen = row < M && pos < kv_hi && pos <= pq && pos >= key_lo(pq);
 				Ss[i] = seen ? s : MASKED;
 			}
 		} else {
@@ -125,7 +135,7 @@ void main()
 				s = 0.0;
 				for (uint l = 0; l < TP; l++) s += Sp[tid * TP + l];
 				if (p.softcap > 0.0) s = p.softcap * tanh(s / p.softcap);
-				bool seen = row < M && pos < kv_hi && pos <= pq && (p.n_swa == 0u || pq - pos < p.n_swa);
+				bool seen = row < M && pos < kv_hi && pos <= pq && pos >= key_lo(pq);
 				Ss[tid] = seen ? s : MASKED;
 			}
 		}

@@ -67,6 +67,14 @@ float word_value(uint64_t w, uint i)
 #endif
 }
 
+// the first key position the query at pq sees, as attention.comp: window start, chunk start or 0
+uint key_lo(uint pq)
+{
+	if (p.n_swa > 0u) return pq + 1u > p.n_swa ? pq + 1u - p.n_swa : 0u;
+	if (p.n_chunk > 0u) return pq - pq % p.n_chunk;
+	return 0u;
+}
+
 void main()
 {
 	uint lane = gl_SubgroupInvocationID;
@@ -75,23 +83,24 @@ void main()
 	uint row0 = gl_WorkGroupID.x * R, row_end = min(row0 + R, M);
 	uint n_kv = min(STEP[p.step_offset], p.n_ctx), p0 = STEP[p.step_offset + 1u];
 
-	// the rows' KV range (causal end, window start) and this split's slice of it, as attention.comp
+	// the rows' KV range (causal end, window or chunk start) and this split's slice of it, as attention.comp
 	uint pmin = p0 + row0 / G, pmax = p0 + (row_end - 1u) / G;
 	uint hi = min(n_kv, pmax + 1u);
-	uint lo = (p.n_swa > 0u && pmin + 1u > p.n_swa) ? pmin + 1u - p.n_swa : 0u;
+	uint lo = key_lo(pmin);
 	uint len = hi > lo ? hi - lo : 0u;
 	uint chunk = (len + p.n_split - 1u) / p.n_split;
 	uint kv_lo = min(lo + split * chunk, max(hi, lo)), kv_hi = min(hi, kv_lo + chunk);
 
 	// this lane's slice of the rows' queries, times scale (rows past M repeat the last row and are
 	// never written: every lane stays on the same path)
-	uint pq[R];
+	uint pq[R], klo[R]; // each row's position and first visible key
 	float q[R * SK], m[R], l[R], acc[R * SV];
 	[[unroll]] for (uint r = 0; r < R; r++) {
 		uint row = min(row0 + r, M - 1u), t = row / G;
 		uint qbase = p.q_offset + t * p.q_stride + (kvh * G + row % G) * D + lane * SK;
 		[[unroll]] for (uint i = 0; i < SK; i++) q[r * SK + i] = Q[qbase + i] * p.scale;
 		pq[r] = p0 + t;
+		klo[r] = key_lo(pq[r]);
 		m[r] = MASKED;
 		l[r] = 0.0;
 		[[unroll]] for (uint i = 0; i < SV; i++) acc[r * SV + i] = 0.0;
@@ -112,7 +121,7 @@ void main()
 			[[unroll]] for (uint i = 0; i < SK; i++) part += q[r * SK + i] * k[i];
 			float s = subgroupAdd(part);
 			if (p.softcap > 0.0) s = p.softcap * tanh(s / p.softcap);
-			bool seen = row0 + r < M && pos <= pq[r] && (p.n_swa == 0u || pq[r] - pos < p.n_swa);
+			bool seen = row0 + r < M && pos <= pq[r] && pos >= klo[r];
 			pr[r] = 0.0;
 			if (seen) {
 				if (s > m[r]) { // rescale to the new max (rare once the max has settled)

@@ -108,6 +108,9 @@ static int attn_check_desc(const struct attn_desc *a)
 		            "(1..512), n_split %u (0..%d), softcap %g: invalid",
 		            a->n_q, a->n_head, a->n_head_kv, a->n_ctx, a->head_dim_k, a->head_dim_v, a->n_split,
 		            ATTN_MAX_SPLIT, a->softcap);
+	if (a->n_swa && a->n_chunk)
+		return fail(VKLLM_E_ARG, "attention: a sliding window (n_swa %u) and chunked attention (n_chunk %u) at once: "
+		            "set at most one of them", a->n_swa, a->n_chunk);
 	return VKLLM_OK;
 }
 
@@ -210,6 +213,7 @@ int op_attention(struct gpu_rec *rec, struct gpu_view out, struct gpu_view scrat
 		.q_stride = q_stride, .k_pos_stride = k_pos, .k_head_stride = k_head,
 		.v_pos_stride = v_pos, .v_head_stride = v_head, .o_stride = o_stride,
 		.has_sinks = sinks.buf != NULL, .step_offset = 0, .n_split = t.n_split, .n_swa = a->n_swa,
+		.n_chunk = a->n_chunk,
 		.scale = a->scale, .softcap = a->softcap,
 	};
 	/* no sinks: the binding still needs a buffer; q is read-only here too and never indexed */

@@ -53,6 +53,8 @@ struct attn_desc {
 	float scale;                      /* kq scale, usually 1/sqrt(head_dim_k) */
 	float softcap;                    /* 0: off; else s = softcap * tanh(s / softcap), before the mask */
 	uint32_t n_swa;                   /* 0: full causal; else mask p_q - p_k >= n_swa */
+	uint32_t n_chunk;                 /* 0: off; else mask p_k < floor(p_q / n_chunk) * n_chunk (chunked
+	                                   * attention, Llama 4: a query sees its own chunk only); not with n_swa */
 	uint32_t n_split;                 /* split-K: 0 chooses from n_ctx and the grid, 1 off, at most 64 */
 	uint32_t step_index;              /* uint32 index of n_kv in the step view; p0 follows it */
 };

@@ -5,7 +5,9 @@
  * n_kv = 1; n_kv longer than a tile (8..64 positions) and longer than the window; a chunk in the
  * middle of the cache (p0 > 0); GQA ratios 1, 2, 4, 8 and MQA; head dims 64, 128, 256 and K/V dims
  * that differ (192/128, 64/256); decode with G = 1 (several invocations per score); sinks,
- * softcap, sliding window; f16 and f32 caches in both layouts; views at offsets that are not
+ * softcap, sliding window, chunked attention (Llama 4: a query sees only its own chunk of n_chunk
+ * positions; prefill chunks straddling chunk borders, decode just before, on and just after a
+ * border); f16 and f32 caches in both layouts; views at offsets that are not
  * multiples of minStorageBufferOffsetAlignment; n_kv and p0 at an odd place of the step buffer;
  * splits that see no key (a window shorter than the split slices).
  *
@@ -42,6 +44,7 @@ struct acase {
 	uint32_t n_swa;
 	uint32_t n_split;
 	bool aligned; /* K/V views at an 8-byte offset: the CPU decode kernel's condition (KV_PAD is not) */
+	uint32_t n_chunk; /* chunked attention: 0 off */
 };
 
 /* Host copies of one case's inputs, and the device buffers holding them. */
@@ -122,7 +125,7 @@ static struct attn_desc desc_of(const struct acase *c, const struct inputs *in, 
 		.n_q = c->n_q, .n_head = c->n_head, .n_head_kv = c->n_head_kv, .head_dim_k = c->d, .head_dim_v = c->dv,
 		.n_ctx = c->n_ctx, .kv_type = c->kv, .kv_pos_stride = in->k_pos, .kv_head_stride = in->k_head,
 		.v_pos_stride = in->v_pos, .v_head_stride = in->v_head, .scale = 1.0f / sqrtf((float)c->d),
-		.softcap = c->softcap, .n_swa = c->n_swa, .n_split = n_split, .step_index = STEP_INDEX,
+		.softcap = c->softcap, .n_swa = c->n_swa, .n_chunk = c->n_chunk, .n_split = n_split, .step_index = STEP_INDEX,
 	};
 	return a;
 }
@@ -173,7 +176,7 @@ static void run_case(struct gpu *g, const struct acase *c, uint64_t *seed)
 		.n_q = c->n_q, .n_head = c->n_head, .n_head_kv = c->n_head_kv, .head_dim_k = c->d, .head_dim_v = c->dv,
 		.n_kv = c->n_kv, .p0 = c->p0, .k_pos_stride = in.k_pos, .k_head_stride = in.k_head,
 		.v_pos_stride = in.v_pos, .v_head_stride = in.v_head, .scale = 1.0 / sqrt((double)c->d),
-		.softcap = c->softcap, .n_swa = c->n_swa,
+		.softcap = c->softcap, .n_swa = c->n_swa, .n_chunk = c->n_chunk,
 	};
 	attention_ref(ref, in.q, in.k, in.v, c->sinks ? in.sinks : NULL, &s);
 
@@ -220,7 +223,7 @@ static void run_replay(struct gpu *g, struct acase c, uint32_t decode_split, uin
 		.n_q = c.n_q, .n_head = c.n_head, .n_head_kv = c.n_head_kv, .head_dim_k = c.d, .head_dim_v = c.dv,
 		.n_kv = c.n_kv, .p0 = c.p0, .k_pos_stride = in.k_pos, .k_head_stride = in.k_head,
 		.v_pos_stride = in.v_pos, .v_head_stride = in.v_head, .scale = 1.0 / sqrt((double)c.d),
-		.softcap = c.softcap, .n_swa = c.n_swa,
+		.softcap = c.softcap, .n_swa = c.n_swa, .n_chunk = c.n_chunk,
 	};
 	attention_ref(ref, in.q, in.k, in.v, c.sinks ? in.sinks : NULL, &s);
 	if (st == VKLLM_OK) compare("replay: the prefill", prefill, ref, c.n_q * row_o, c.dv);
@@ -278,6 +281,9 @@ static void bad_arguments(struct gpu *g)
 	EXPECT(op_attention(&rec, w, none, w, w, w, none, w, &a) == VKLLM_E_ARG, "split without scratch refused");
 	a.n_split = 1, a.step_index = 1u << 20;
 	EXPECT(op_attention(&rec, w, none, w, w, w, none, w, &a) == VKLLM_E_ARG, "step index past its view refused");
+	a.step_index = 0, a.n_swa = 8, a.n_chunk = 16;
+	EXPECT(op_attention(&rec, w, none, w, w, w, none, w, &a) == VKLLM_E_ARG, "sliding window and chunks at once refused");
+	EXPECT(op_attention_scratch_bytes(g, &a) == 0, "no scratch for a refused desc");
 	EXPECT(rec.n_dispatches == 0, "nothing recorded for refused calls");
 	gpu_rec_end(&rec);
 	gpu_rec_destroy(&rec);
@@ -295,44 +301,71 @@ int main(void)
 	const enum attn_kv_type F16 = ATTN_KV_F16, F32 = ATTN_KV_F32;
 	const struct acase cases[] = {
 		/* what                                  n_q head kv  d    dv   p0   n_kv ctx  kv   hm  sinks cap  swa split aligned */
-		{"prefill G=4 d128 f16",                 37,  8,  2, 128, 128,   0,  37,  40, F16, 0, 0, 0,    0,  1, 0},
-		{"chunk at p0=50, G=1 d64 f32 head-major", 19, 4, 4,  64,  64,  50,  69,  72, F32, 1, 0, 0,    0,  1, 0},
-		{"MQA 16 heads, sinks, d128 f16",         5, 16,  1, 128, 128, 100, 105, 105, F16, 0, 1, 0,    0,  3, 0},
-		{"G=8 d256 softcap f32",                  3, 16,  2, 256, 256,  70,  73,  80, F32, 0, 0, 1.5f, 0,  2, 0},
-		{"one query, n_kv=1, G=4",                1,  8,  2, 128, 128,   0,   1,   1, F16, 0, 0, 0,    0,  1, 0},
-		{"decode n_kv=300 sinks softcap f16",     1,  8,  2, 128, 128, 299, 300, 320, F16, 0, 1, 1.5f, 0,  5, 0},
-		{"prefill swa=17 G=2 d64",               40,  4,  2,  64,  64,  60, 100, 100, F16, 0, 0, 0,   17,  1, 0},
-		{"decode swa=33 n_kv=200 f32 head-major", 1,  4,  2,  64,  64, 199, 200, 256, F32, 1, 1, 0,   33,  4, 0},
-		{"d192/dv128 (K and V dims differ)",      7,  4,  1, 192, 128,  20,  27,  30, F16, 0, 0, 0,    0,  2, 0},
+		{"prefill G=4 d128 f16",                 37,  8,  2, 128, 128,   0,  37,  40, F16, 0, 0, 0,    0,  1, 0, 0},
+		{"chunk at p0=50, G=1 d64 f32 head-major", 19, 4, 4,  64,  64,  50,  69,  72, F32, 1, 0, 0,    0,  1, 0, 0},
+		{"MQA 16 heads, sinks, d128 f16",         5, 16,  1, 128, 128, 100, 105, 105, F16, 0, 1, 0,    0,  3, 0, 0},
+		{"G=8 d256 softcap f32",                  3, 16,  2, 256, 256,  70,  73,  80, F32, 0, 0, 1.5f, 0,  2, 0, 0},
+		{"one query, n_kv=1, G=4",                1,  8,  2, 128, 128,   0,   1,   1, F16, 0, 0, 0,    0,  1, 0, 0},
+		{"decode n_kv=300 sinks softcap f16",     1,  8,  2, 128, 128, 299, 300, 320, F16, 0, 1, 1.5f, 0,  5, 0, 0},
+		{"prefill swa=17 G=2 d64",               40,  4,  2,  64,  64,  60, 100, 100, F16, 0, 0, 0,   17,  1, 0, 0},
+		{"decode swa=33 n_kv=200 f32 head-major", 1,  4,  2,  64,  64, 199, 200, 256, F32, 1, 1, 0,   33,  4, 0, 0},
+		{"d192/dv128 (K and V dims differ)",      7,  4,  1, 192, 128,  20,  27,  30, F16, 0, 0, 0,    0,  2, 0, 0},
 		/* gpt-oss: sinks with windows shorter and longer than the sequence, prefill and decode */
-		{"prefill sinks swa=8 G=8 d64 (gpt-oss)", 40, 16,  2,  64,  64,  30,  70,  72, F16, 0, 1, 0,    8,  1, 0},
-		{"prefill sinks swa=128 > n_kv G=8 d64", 40, 16,  2,  64,  64,  30,  70,  72, F32, 0, 1, 0,  128,  1, 0},
-		{"decode sinks swa=8 G=8 d64",            1, 16,  2,  64,  64, 199, 200, 256, F16, 0, 1, 0,    8,  3, 0},
-		{"decode sinks swa=512 > n_kv G=8 d64",   1, 16,  2,  64,  64, 199, 200, 256, F32, 0, 1, 0,  512,  3, 0},
-		{"d64/dv256 MQA",                         2,  4,  1,  64, 256,  66,  68,  68, F32, 1, 1, 0,    0,  1, 0},
+		{"prefill sinks swa=8 G=8 d64 (gpt-oss)", 40, 16,  2,  64,  64,  30,  70,  72, F16, 0, 1, 0,    8,  1, 0, 0},
+		{"prefill sinks swa=128 > n_kv G=8 d64", 40, 16,  2,  64,  64,  30,  70,  72, F32, 0, 1, 0,  128,  1, 0, 0},
+		{"decode sinks swa=8 G=8 d64",            1, 16,  2,  64,  64, 199, 200, 256, F16, 0, 1, 0,    8,  3, 0, 0},
+		{"decode sinks swa=512 > n_kv G=8 d64",   1, 16,  2,  64,  64, 199, 200, 256, F32, 0, 1, 0,  512,  3, 0, 0},
+		{"d64/dv256 MQA",                         2,  4,  1,  64, 256,  66,  68,  68, F32, 1, 1, 0,    0,  1, 0, 0},
 		/* decode with G = 1: R*BC is below the workgroup, so TP invocations share each score */
-		{"decode MHA G=1 d256 softcap",           1,  4,  4, 256, 256, 150, 151, 160, F16, 1, 0, 1.5f, 0,  3, 0},
-		{"decode MHA G=1 d64 n_kv=1 sinks",       1,  2,  2,  64,  64,   0,   1,   1, F32, 0, 1, 0,    0,  1, 0},
+		{"decode MHA G=1 d256 softcap",           1,  4,  4, 256, 256, 150, 151, 160, F16, 1, 0, 1.5f, 0,  3, 0, 0},
+		{"decode MHA G=1 d64 n_kv=1 sinks",       1,  2,  2,  64,  64,   0,   1,   1, F32, 0, 1, 0,    0,  1, 0, 0},
 		/* decode-shaped chunks with 8-byte aligned K/V: attention_cpu.comp on CPU devices (the
 		 * kernels above elsewhere), at long context, over every option and shape it takes */
-		{"long decode G=4 d128 f16",              1, 32,  8, 128, 128, 2999, 3000, 4096, F16, 0, 0, 0,  0,  8, 1},
-		{"long decode G=2 d256 softcap swa f16",  1,  4,  2, 256, 256, 2499, 2500, 2560, F16, 0, 0, 1.5f, 1024, 3, 1},
-		{"long decode G=8 d64 sinks swa f32",     1, 16,  2,  64,  64, 1499, 1500, 2048, F32, 0, 1, 0,  128,  4, 1},
-		{"decode chunk of 3 G=2 sinks head-major", 3, 8,  4, 128, 128, 1000, 1003, 1024, F16, 1, 1, 0,    0,  2, 1},
-		{"decode MQA 16 heads (two row blocks)",  1, 16,  1, 128, 128,  700,  701,  768, F16, 0, 0, 0,    0,  1, 1},
-		{"decode d192/dv128 f32",                 1,  4,  2, 192, 128,  500,  501,  512, F32, 0, 0, 0,    0,  2, 1},
-		{"decode n_kv=1 G=4 f16",                 1,  8,  2, 128, 128,    0,    1,   64, F16, 0, 1, 0,    0,  1, 1},
+		{"long decode G=4 d128 f16",              1, 32,  8, 128, 128, 2999, 3000, 4096, F16, 0, 0, 0,  0,  8, 1, 0},
+		{"long decode G=2 d256 softcap swa f16",  1,  4,  2, 256, 256, 2499, 2500, 2560, F16, 0, 0, 1.5f, 1024, 3, 1, 0},
+		{"long decode G=8 d64 sinks swa f32",     1, 16,  2,  64,  64, 1499, 1500, 2048, F32, 0, 1, 0,  128,  4, 1, 0},
+		{"decode chunk of 3 G=2 sinks head-major", 3, 8,  4, 128, 128, 1000, 1003, 1024, F16, 1, 1, 0,    0,  2, 1, 0},
+		{"decode MQA 16 heads (two row blocks)",  1, 16,  1, 128, 128,  700,  701,  768, F16, 0, 0, 0,    0,  1, 1, 0},
+		{"decode d192/dv128 f32",                 1,  4,  2, 192, 128,  500,  501,  512, F32, 0, 0, 0,    0,  2, 1, 0},
+		{"decode n_kv=1 G=4 f16",                 1,  8,  2, 128, 128,    0,    1,   64, F16, 0, 1, 0,    0,  1, 1, 0},
+		/* chunked attention (Llama 4), sinks off. Prefill: 30 queries at p0 = 10 over chunks of 16
+		 * straddle the borders 16 and 32 (row blocks whose rows start in different chunks, tiles
+		 * partly before a row's chunk); chunks of 40 and 24 (not multiples of the tile) */
+		{"prefill chunk=16 p0=10 G=4 d64 f16",   30,  8,  2,  64,  64,   10,   40,   48, F16, 0, 0, 0,    0,  1, 0, 16},
+		{"prefill chunk=16 p0=10 G=1 d128 f32",  30,  4,  4, 128, 128,   10,   40,   40, F32, 1, 0, 0,    0,  1, 0, 16},
+		{"prefill chunk=16 p0=10 G=4 aligned f32", 30, 8,  2,  64,  64,   10,   40,   48, F32, 0, 0, 0,    0,  1, 1, 16},
+		{"prefill chunk=16 p0=10 G=1 aligned f16", 30, 4,  4, 128, 128,   10,   40,   40, F16, 1, 0, 1.5f, 0,  1, 1, 16},
+		{"prefill chunk=40 p0=70 G=8 d64 f16",   50, 16,  2,  64,  64,   70,  120,  128, F16, 0, 0, 0,    0,  1, 0, 40},
+		{"prefill chunk=24 p0=0 G=2 aligned f16", 60, 4,  2,  64,  64,    0,   60,   64, F16, 0, 0, 0,    0,  1, 1, 24},
+		/* decode at the position just before a border (sees the whole chunk), on it (sees only
+		 * itself) and just after it; split-K with slices that see no key */
+		{"decode chunk=64 before border G=4 f16", 1,  8,  2, 128, 128,  127,  128,  256, F16, 0, 0, 0,    0,  3, 0, 64},
+		{"decode chunk=64 on border G=4 f16",     1,  8,  2, 128, 128,  128,  129,  256, F16, 0, 0, 0,    0,  3, 0, 64},
+		{"decode chunk=64 after border G=1 f32",  1,  4,  4,  64,  64,  129,  130,  256, F32, 1, 0, 0,    0,  3, 0, 64},
+		{"decode chunk=64 on border G=1 f32",     1,  4,  4,  64,  64,  128,  129,  256, F32, 0, 0, 0,    0,  2, 0, 64},
+		{"decode chunk=64 before border G=1 cpu f32", 1, 4, 4, 64,  64,  127,  128,  256, F32, 0, 0, 0,    0,  3, 1, 64},
+		{"decode chunk=64 on border G=4 cpu f16", 1,  8,  2, 128, 128,  128,  129,  256, F16, 0, 0, 0,    0,  3, 1, 64},
+		{"decode chunk=64 after border G=4 cpu f32", 1, 8, 2, 128, 128,  129,  130,  256, F32, 1, 0, 0,    0,  2, 1, 64},
+		{"decode chunk=64 after border G=1 cpu f16", 1, 4, 4,  64,  64,  129,  130,  256, F16, 0, 0, 0,    0,  1, 1, 64},
+		{"long decode chunk=1024 G=8 cpu f16",    1, 16,  2,  64,  64, 2499, 2500, 3072, F16, 0, 0, 0,    0,  4, 1, 1024},
+		{"long decode chunk=1024 G=4 f32",        1,  8,  2, 128, 128, 2048, 2049, 3072, F32, 0, 0, 0,    0,  4, 0, 1024},
 	};
 	uint64_t seed = 7;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&g, &cases[i], &seed);
 
 	/* every option at once, so the replay exercises the whole mask and the sink */
-	struct acase r = {"replay", 12, 8, 2, 64, 64, 30, 42, 48, F16, 0, 1, 1.5f, 9, 1, 0};
+	struct acase r = {"replay", 12, 8, 2, 64, 64, 30, 42, 48, F16, 0, 1, 1.5f, 9, 1, 0, 0};
 	run_replay(&g, r, 1, &seed);
 	run_replay(&g, r, 3, &seed);
 	r.aligned = true; /* decode on attention_cpu.comp (CPU devices) against the prefill on attention.comp */
 	run_replay(&g, r, 1, &seed);
 	run_replay(&g, r, 3, &seed);
+	/* chunked: decode replays step across the chunk borders 16 and 32 */
+	struct acase rc = {"replay chunked", 30, 8, 2, 64, 64, 10, 40, 48, F16, 0, 0, 0, 0, 1, 0, 16};
+	run_replay(&g, rc, 1, &seed);
+	run_replay(&g, rc, 3, &seed);
+	rc.aligned = true;
+	run_replay(&g, rc, 3, &seed);
 	expect_cpu_kernel(&g);
 
 	printf("# largest error %.3g (tolerance %g + %g |ref|)\n", max_error, ATOL, RTOL);

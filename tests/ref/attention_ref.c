@@ -5,11 +5,13 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-/* Is key position pk visible to the query at position pq? Causal, inside the window. */
-static bool visible(uint32_t pq, uint32_t pk, uint32_t n_swa)
+/* Is key position pk visible to the query at position pq? Causal, inside the window, inside the
+ * query's chunk. */
+static bool visible(uint32_t pq, uint32_t pk, uint32_t n_swa, uint32_t n_chunk)
 {
 	if (pk > pq) return false;                   /* the future */
 	if (n_swa && pq - pk >= n_swa) return false; /* out of the sliding window (llama.cpp's standard SWA) */
+	if (n_chunk && pk < pq / n_chunk * n_chunk) return false; /* an earlier chunk (LLAMA_SWA_TYPE_CHUNKED) */
 	return true;
 }
 
@@ -28,7 +30,7 @@ void attention_ref(float *out, const float *q, const float *k, const float *v, c
 			/* s_k = scale * q . k_k, softcapped, then masked */
 			double mx = -INFINITY;
 			for (uint32_t pk = 0; pk < s->n_kv; pk++) {
-				seen[pk] = visible(pq, pk, s->n_swa);
+				seen[pk] = visible(pq, pk, s->n_swa, s->n_chunk);
 				if (!seen[pk]) continue;
 				const float *kr = k + (size_t)pk * s->k_pos_stride + (size_t)hk * s->k_head_stride;
 				double dot = 0;

@@ -15,6 +15,8 @@ struct attention_ref_shape {
 	double scale;                       /* kq scale */
 	double softcap;                     /* 0: off */
 	uint32_t n_swa;                     /* 0: no window */
+	uint32_t n_chunk;                   /* 0: off; else chunked attention (Llama 4): the query at pq
+	                                     * sees keys pk >= floor(pq / n_chunk) * n_chunk only */
 };
 
 /* out [n_q][n_head][head_dim_v]; q [n_q][n_head][head_dim_k]; k, v caches as the strides say (f32
