@@ -16,19 +16,7 @@ file(REMOVE_RECURSE "${dir}")
 file(MAKE_DIRECTORY "${dir}")
 set(env ${CMAKE_COMMAND} -E env VKLLM_VALIDATION=1 XDG_CACHE_HOME=${dir}/cache)
 
-# run_ok(ARGS...): runs a command (stdin from /dev/null), which must succeed; sets out and err
-function(run_ok)
-  execute_process(COMMAND ${env} ${ARGN} INPUT_FILE /dev/null RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err
-                  TIMEOUT 600)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "`${ARGN}` exited ${rc}\nstdout: ${out}\nstderr: ${err}")
-  endif()
-  if(err MATCHES "VUID|[Vv]alidation")
-    message(FATAL_ERROR "`${ARGN}`: validation messages:\n${err}")
-  endif()
-  set(out "${out}" PARENT_SCOPE)
-  set(err "${err}" PARENT_SCOPE)
-endfunction()
+include("${CMAKE_CURRENT_LIST_DIR}/run_ok.cmake")
 
 # chat(INPUT_TEXT ARGS...): vkllm chat with INPUT_TEXT on stdin; sets out, err and prompt (the
 # first turn's prompt token count)
