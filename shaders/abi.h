@@ -430,8 +430,9 @@ struct moe_gemm_params {
 	ABI_U32 offsets_offset;
 };
 
-/* moe_gather_rows.comp: XP[pos][i] = X[PERM[pos] / k][i], pos < n_assign, i < n (rows x_stride apart)
- * moe_scatter.comp:     OUT[t][i] (+)= sum_slot W[t][slot] * Y[INV[t * k + slot]][i] */
+/* moe_gather_rows.comp: XP[pos][i] = X[PERM[pos] / k][i] (* W[PERM[pos]] if weighted), pos < n_assign,
+ *                       i < n (rows x_stride apart)
+ * moe_scatter.comp:     OUT[t][i] (+)= sum_slot (W[t][slot] if weighted) * Y[INV[t * k + slot]][i] */
 struct moe_rows_params {
 	ABI_U32 n_assign;       /* n_tok * k */
 	ABI_U32 k;
@@ -439,10 +440,11 @@ struct moe_rows_params {
 	ABI_U32 x_offset;       /* gather: X; scatter: Y */
 	ABI_U32 x_stride;
 	ABI_U32 index_offset;   /* gather: PERM; scatter: INV */
-	ABI_U32 w_offset;       /* scatter: the routing weights */
+	ABI_U32 w_offset;       /* the routing weights, read where weighted */
 	ABI_U32 out_offset;
 	ABI_U32 out_stride;
 	ABI_U32 accumulate;     /* scatter: add to OUT */
+	ABI_U32 weighted;
 };
 
 /* moe_add_bias.comp: Y[r][i] += BIAS[e][i], e = IDS[has_perm ? PERM[r] : r], r < n_assign, i < n

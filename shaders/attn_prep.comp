@@ -6,6 +6,10 @@
 //   k head:  KC[row] = convert(rope(rms_norm(k) * k_norm))   row = STEP[step_offset + 1] + t
 //   v head:  VC[row] = convert(v)
 // norm and rope are each optional (push constants): Llama has no QK-norm, NoPE layers no RoPE.
+// norm 2 is Llama 4's weightless "L2" norm, taken after RoPE as llama.cpp takes it:
+//   q head:  q = rms_norm(rope(q)) * temp(pos),   k head:  KC[row] = convert(rms_norm(rope(k)))
+// (RoPE keeps each pair's length, so before or after differ by rounding only; after is llama.cpp's
+// order, and YaRN's magnitude would not survive a norm after it.)
 // temp (temp_scale != 0, mistral3 and Llama 4) is llama.cpp's llm_graph_input_attn_temp, a factor
 // per token that multiplies the rotated q (ggml_mul after ggml_rope_ext):
 //   temp(pos) = log(floor((pos + temp_offset) / temp_floor) + 1) * temp_scale + 1
@@ -54,13 +58,35 @@ bool is_q;     // this workgroup's head is a q head (else a k head)
 uint src;      // its first element in Q or K
 float scale;   // 1 / rms of the head (1 without the norm)
 
-// element j of the head after the norm: x * scale * w, as rms_norm.comp rounds it
+// element j of the head after the norm: x * scale * w, as rms_norm.comp rounds it (norm 1; the
+// others normalize, if at all, after RoPE)
 float normed(uint j)
 {
 	float x = is_q ? QV[src + j] : KV[src + j];
-	if (p.norm == 0u) return x;
+	if (p.norm != 1u) return x;
 	float w = is_q ? QN[p.qn_offset + j] : KN[p.kn_offset + j];
 	return x * scale * w;
+}
+
+// the two elements of pair i
+uint pair_first(uint i, uint half_rot)
+{
+	return i < half_rot ? (p.neox != 0u ? i : 2u * i) : 2u * half_rot + 2u * (i - half_rot);
+}
+uint pair_second(uint i, uint half_rot)
+{
+	return i < half_rot ? (p.neox != 0u ? i + half_rot : 2u * i + 1u) : pair_first(i, half_rot) + 1u;
+}
+
+// pair i of token t's head after the norm (norm 1) and RoPE
+vec2 rotated(uint t, uint i, uint half_rot)
+{
+	float x0 = normed(pair_first(i, half_rot)), x1 = normed(pair_second(i, half_rot));
+	if (i >= half_rot) return vec2(x0, x1);
+	float ff = p.has_ff != 0u ? FF[p.ff_offset + i] : 1.0;
+	vec2 cs = rope_cos_sin(i, POS[p.pos_offset + t], ff, p.theta_scale, p.freq_scale, p.ext_factor, p.corr_low,
+	                       p.corr_high, p.mscale);
+	return vec2(x0 * cs.x - x1 * cs.y, x0 * cs.y + x1 * cs.x);
 }
 
 void main()
@@ -85,12 +111,23 @@ void main()
 	src = is_q ? p.q_offset + t * p.n_head * D + h * D : p.k_offset + t * p.n_head_kv * D + h * D;
 	uint dst = is_q ? src : p.kc_offset + row * p.n_head_kv * D + h * D;
 
+	// pairs as rope.comp: (i, i + n_rot/2) in NeoX mode, (2i, 2i+1) otherwise, for i < n_rot/2;
+	// the dims past n_rot (all of them without RoPE) pass through in pairs. Each pair is read and
+	// written by one invocation, so q can be rotated in place.
+	uint half_rot = p.rope != 0u ? p.n_rot >> 1 : 0u;
 	scale = 1.0;
 	if (p.norm != 0u) { // uniform (a push constant), so the barrier is reached by every invocation
 		float ss = 0.0;
-		for (uint i = tid; i < D; i += WORKGROUP_SIZE) {
-			float x = is_q ? QV[src + i] : KV[src + i];
-			ss += x * x;
+		if (p.norm == 1u) {
+			for (uint i = tid; i < D; i += WORKGROUP_SIZE) {
+				float x = is_q ? QV[src + i] : KV[src + i];
+				ss += x * x;
+			}
+		} else { // after RoPE: the rotated pairs' squares (each invocation reads only its own pairs)
+			for (uint i = tid; i < D >> 1; i += WORKGROUP_SIZE) {
+				vec2 y = rotated(t, i, half_rot);
+				ss += y.x * y.x + y.y * y.y;
+			}
 		}
 		ss = subgroupAdd(ss);
 		if (subgroupElect()) partial[gl_SubgroupID] = ss;
@@ -100,27 +137,16 @@ void main()
 		scale = 1.0 / sqrt(total / float(D) + p.eps);
 	}
 
-	// pairs as rope.comp: (i, i + n_rot/2) in NeoX mode, (2i, 2i+1) otherwise, for i < n_rot/2;
-	// the dims past n_rot (all of them without RoPE) pass through in pairs. Each pair is read and
-	// written by one invocation, so q can be rotated in place.
-	uint half_rot = p.rope != 0u ? p.n_rot >> 1 : 0u;
 	float temp = 1.0;
 	if (is_q && p.temp_scale != 0.0) {
 		uint k = uint(max(POS[p.pos_offset + t] + int(p.temp_offset), 0)) / p.temp_floor;
 		temp = log(float(k) + 1.0) * p.temp_scale + 1.0;
 	}
 	for (uint i = tid; i < D >> 1; i += WORKGROUP_SIZE) {
-		bool rotate = i < half_rot;
-		uint j0 = rotate ? (p.neox != 0u ? i : 2u * i) : 2u * half_rot + 2u * (i - half_rot);
-		uint j1 = rotate ? (p.neox != 0u ? i + half_rot : 2u * i + 1u) : j0 + 1u;
-		float x0 = normed(j0), x1 = normed(j1), y0 = x0, y1 = x1;
-		if (rotate) {
-			float ff = p.has_ff != 0u ? FF[p.ff_offset + i] : 1.0;
-			vec2 cs = rope_cos_sin(i, POS[p.pos_offset + t], ff, p.theta_scale, p.freq_scale, p.ext_factor,
-			                       p.corr_low, p.corr_high, p.mscale);
-			y0 = x0 * cs.x - x1 * cs.y;
-			y1 = x0 * cs.y + x1 * cs.x;
-		}
+		uint j0 = pair_first(i, half_rot), j1 = pair_second(i, half_rot);
+		vec2 y = rotated(t, i, half_rot);
+		if (p.norm == 2u) y *= scale;
+		float y0 = y.x, y1 = y.y;
 		if (is_q) {
 			QV[dst + j0] = y0 * temp;
 			QV[dst + j1] = y1 * temp;

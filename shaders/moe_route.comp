@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 // moe_route: the router of a mixture-of-experts layer, one workgroup per token (llama.cpp's
 // build_moe_ffn): from the token's n_exp logits,
-//   probs     = softmax(logits) | sigmoid(logits) | logits (GATING 0, 1, 2 = softmax after top-k)
-//   selection = probs + bias (DeepSeek V3's noaux_tc correction: it moves the choice, not the weight)
+//   probs     = softmax(logits) | sigmoid(logits) | logits | sigmoid(logits)
+//               (GATING 0, 1, 2 = softmax after top-k, 3 = Llama 4's sigmoid)
+//   selection = probs + bias (DeepSeek V3's noaux_tc correction: it moves the choice, not the weight);
+//               GATING 3 selects on the raw logits (llama.cpp's build_moe_ffn for llama4): the same
+//               order as the sigmoid's except where two large logits round to one sigmoid value
 //   groups    = with n_group > 1, each group's score is the sum of its two best selection scores;
 //               only the n_group_used best groups keep their experts (DeepSeek V3, Kimi K2)
 //   ids       = the k best selection scores (the larger first, ties to the lower index)
@@ -90,11 +93,11 @@ void main()
 		}
 		float sum = reduce_sum(li, part);
 		for (uint e = li; e < E; e += WORKGROUP_SIZE) s_prob[e] /= sum;
-	} else if (GATING == 1u) {
-		for (uint e = li; e < E; e += WORKGROUP_SIZE) s_prob[e] = 1.0 / (1.0 + exp(-s_prob[e]));
 	}
 	for (uint e = li; e < E; e += WORKGROUP_SIZE) {
-		s_sel[e] = s_prob[e] + (p.has_bias != 0u ? B[p.bias_offset + e] : 0.0);
+		float logit = s_prob[e];
+		if (GATING == 1u || GATING == 3u) s_prob[e] = 1.0 / (1.0 + exp(-logit));
+		s_sel[e] = (GATING == 3u ? logit : s_prob[e]) + (p.has_bias != 0u ? B[p.bias_offset + e] : 0.0);
 		s_taken[e] = false;
 	}
 	barrier();

@@ -66,6 +66,7 @@ static void attn_desc(const struct fwd_state *s, uint32_t il, uint32_t n, struct
 	/* Gemma 3 scales q by f_attention_scale and then uses a kq scale of 1: the same product */
 	a->scale = hp->attn_scale > 0 ? hp->attn_scale : 1.0f / sqrtf((float)hp->head_dim_k);
 	a->n_swa = d->swa ? hp->n_swa : 0;
+	a->n_chunk = d->chunked ? hp->n_chunk : 0;
 	a->step_index = 0;
 }
 
@@ -232,11 +233,13 @@ static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t i
 	fwd_rope_config(s, d, hp->n_rot, &rc);
 	struct gpu_view ff = s->w->rope_freqs.present ? fwd_whole(&s->w->rope_freqs) : no_view;
 	if (d->qk_norm != QK_NORM_FULL) {
-		/* per-head norm or none: all of it in one dispatch, the same numbers as the ops below */
+		/* per-head norm (Llama 4's weightless one after RoPE) or none: all of it in one dispatch, the
+		 * same numbers as the ops below */
 		bool norm = d->qk_norm == QK_NORM_HEAD;
 		struct attn_prep_desc pd = {
 			.n_tokens = n, .n_head = H, .n_head_kv = Hkv, .head_dim_k = D, .head_dim_v = Dv,
 			.q_norm = norm ? fwd_whole(&L->q_norm) : no_view, .k_norm = norm ? fwd_whole(&L->k_norm) : no_view, .eps = eps,
+			.l2_norm = d->qk_norm == QK_NORM_L2,
 			.rope = d->rope ? &rc : NULL, .freq_factors = ff, .pos = fwd_step_pos(s, n), .step = fwd_step_words(s),
 			.kv_type = s->kv_type, .n_ctx = s->n_ctx,
 			/* mistral3, Llama 4: q times the position's temperature after RoPE */
@@ -327,6 +330,7 @@ static int record_moe(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 	const struct layer_desc *d = &s->m->layers[il];
 	const struct layer_weights *L = &s->w->layers[il];
 	uint32_t E = hp->n_embd, X = hp->n_expert, K = hp->n_expert_used, F = hp->n_ff_exp, A = n * K;
+	struct gpu_view shexp_in = in; /* the shared expert reads the normed input as it is */
 	struct gpu_view logits = fwd_rows(&s->router_logits, 0, n, X), ids = fwd_rows(&s->moe_ids, 0, A, 1);
 	struct gpu_view w = fwd_rows(&s->moe_w, 0, A, 1);
 	struct gpu_view gate = fwd_rows(&s->moe_gate, 0, A, F), up = fwd_rows(&s->moe_up, 0, A, F), down = fwd_rows(&s->moe_down, 0, A, E);
@@ -336,14 +340,27 @@ static int record_moe(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 	 * bias over groups, a scale */
 	struct moe_routing mr;
 	arch_moe_routing(s->m->arch, hp, &mr);
-	enum moe_gating gating = mr.softmax_weight ? MOE_GATING_SOFTMAX_WEIGHT : mr.sigmoid ? MOE_GATING_SIGMOID : MOE_GATING_SOFTMAX;
+	enum moe_gating gating = mr.weight_input     ? MOE_GATING_SIGMOID_LOGITS
+	                         : mr.softmax_weight ? MOE_GATING_SOFTMAX_WEIGHT
+	                         : mr.sigmoid        ? MOE_GATING_SIGMOID
+	                                             : MOE_GATING_SOFTMAX;
 	struct moe_route_desc rd = {.n_tok = n, .n_exp = X, .k = K, .gating = gating,
 	                            .n_group = mr.n_group, .n_group_used = mr.n_group_used, .norm = mr.norm, .scale = mr.scale};
 	TRY(op_moe_route(rec, ids, w, logits, L->exp_probs_b.present ? fwd_whole(&L->exp_probs_b) : no_view, &rd));
 	enum glu_kind act = glu_of(d);
 	struct gpu_view order;
+	/* Llama 4 weights the experts' inputs, not their outputs: each assignment's row of `in` times its
+	 * weight, gathered in assignment order here (the GEMM path gathers in expert order below), and
+	 * the outputs summed as they are */
+	struct gpu_view in_w = mr.weight_input ? w : no_view, out_w = mr.weight_input ? no_view : w;
+	uint32_t in_div = K;
+	if (mr.weight_input && op_moe_per_assignment(s->g, n, A, X)) {
+		struct gpu_view xw = fwd_rows(&s->moe_x, 0, A, E);
+		TRY(op_moe_gather_rows(rec, xw, in, fwd_rows(&s->moe_identity, 0, A, 1), w, n, K, E));
+		in = xw, in_div = 1;
+	}
 	if (op_moe_per_assignment(s->g, n, A, X)) {
-		struct moe_matvec_desc up_d = {.n_assign = A, .x_div = K, .n_rows = F, .n_k = E, .n_exp = X};
+		struct moe_matvec_desc up_d = {.n_assign = A, .x_div = in_div, .n_rows = F, .n_k = E, .n_exp = X};
 		struct moe_matvec_desc down_d = {.n_assign = A, .x_div = 1, .n_rows = E, .n_k = F, .n_exp = X};
 		if (op_moe_matvec_pairs(s->g, n)) {
 			/* CPU devices: sorted by expert, two assignments of one expert share each weight */
@@ -364,7 +381,7 @@ static int record_moe(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 		struct gpu_view counts = fwd_rows(&s->moe_counts, 0, X, 1), offsets = fwd_rows(&s->moe_offsets, 0, X + 1, 1);
 		struct gpu_view perm = fwd_rows(&s->moe_perm, 0, A, 1), xp = fwd_rows(&s->moe_x, 0, A, E);
 		TRY(op_moe_index(rec, counts, offsets, perm, fwd_rows(&s->moe_inv, 0, A, 1), ids, A, X));
-		TRY(op_moe_gather_rows(rec, xp, in, perm, n, K, E));
+		TRY(op_moe_gather_rows(rec, xp, in, perm, in_w, n, K, E));
 		struct moe_gemm_desc up_d = {.n_assign = A, .n_rows = F, .n_k = E, .n_exp = X};
 		struct moe_gemm_desc down_d = {.n_assign = A, .n_rows = E, .n_k = F, .n_exp = X};
 		TRY(op_moe_gemm(rec, gate, fwd_whole(&L->gate_exps), L->gate_exps.type, xp, counts, offsets, &up_d));
@@ -379,11 +396,11 @@ static int record_moe(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 	if (d->shexp && L->post_ffw_norm.present)
 		return fail(VKLLM_E_UNSUPPORTED, "layer %u: a shared expert under a post-norm is not in any supported arch", il);
 	if (!L->post_ffw_norm.present) {
-		TRY(op_moe_scatter(rec, x, down, order, w, n, K, E, true));
-		return d->shexp ? record_shared_expert(s, rec, il, n, in, x) : VKLLM_OK;
+		TRY(op_moe_scatter(rec, x, down, order, out_w, n, K, E, true));
+		return d->shexp ? record_shared_expert(s, rec, il, n, shexp_in, x) : VKLLM_OK;
 	}
 	struct gpu_view out = fwd_rows(&s->proj, 0, n, E);
-	TRY(op_moe_scatter(rec, out, down, order, w, n, K, E, false));
+	TRY(op_moe_scatter(rec, out, down, order, out_w, n, K, E, false));
 	TRY(op_rms_norm(rec, out, out, fwd_whole(&L->post_ffw_norm), E, n, 0, hp->norm_eps));
 	return op_add(rec, x, x, out, n * E);
 }

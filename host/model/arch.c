@@ -9,11 +9,12 @@
 
 extern const struct arch arch_llama, arch_qwen2, arch_qwen2moe, arch_qwen3, arch_qwen3moe, arch_smollm3, arch_olmo2, arch_gemma3,
 	arch_deepseek2, arch_qwen3next, arch_qwen35, arch_qwen35moe, arch_kimi_linear, arch_gpt_oss, arch_glm4moe, arch_minimax_m2,
-	arch_mistral3;
+	arch_mistral3, arch_llama4;
 
 static const struct arch *const all[] = {
 	&arch_llama, &arch_qwen2, &arch_qwen2moe, &arch_qwen3, &arch_qwen3moe, &arch_smollm3, &arch_olmo2, &arch_gemma3,
-	&arch_deepseek2, &arch_qwen3next, &arch_qwen35, &arch_qwen35moe, &arch_kimi_linear, &arch_gpt_oss, &arch_glm4moe, &arch_minimax_m2, &arch_mistral3, NULL,
+	&arch_deepseek2, &arch_qwen3next, &arch_qwen35, &arch_qwen35moe, &arch_kimi_linear, &arch_gpt_oss, &arch_glm4moe, &arch_minimax_m2, &arch_mistral3,
+	&arch_llama4, NULL,
 };
 
 const struct arch *const *arch_all(void) { return all; }
@@ -75,6 +76,7 @@ void arch_moe_routing(const struct arch *a, const struct hparams *hp, struct moe
 	/* Qwen MoE: softmax, renormalized or not by the arch, no scale; deepseek2 from its keys */
 	r->sigmoid = hp->expert_gating == 2;
 	r->softmax_weight = a->moe_softmax_weight;
+	r->weight_input = a->moe_weight_input;
 	r->norm = a->moe_renorm || hp->expert_weights_norm;
 	r->scale = hp->expert_weights_scale > 0 ? hp->expert_weights_scale : 1.0f;
 	r->n_group = hp->n_expert_groups;

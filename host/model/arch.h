@@ -34,7 +34,12 @@ enum norm_place {
 	NORM_POST,     /* x + norm(f(x)): OLMo 2 (no input norms) */
 	NORM_SANDWICH, /* x + norm(f(norm(x))): Gemma 3 */
 };
-enum qk_norm { QK_NORM_NONE, QK_NORM_HEAD /* {head_dim}, per head */, QK_NORM_FULL /* whole projection */ };
+enum qk_norm {
+	QK_NORM_NONE,
+	QK_NORM_HEAD, /* {head_dim}, per head */
+	QK_NORM_FULL, /* whole projection */
+	QK_NORM_L2,   /* weightless, per head, after RoPE (Llama 4's "L2 norm", an RMSNorm without weight) */
+};
 
 /* The blocks of one layer, with the numbers they need. */
 struct layer_desc {
@@ -45,6 +50,7 @@ struct layer_desc {
 	enum glu_act act;
 	bool rope;              /* false: a NoPE layer */
 	bool swa;               /* sliding window of hp->n_swa */
+	bool chunked;           /* attention within hp->n_chunk-token chunks (Llama 4's RoPE layers) */
 	bool rope_plain;        /* RoPE without YaRN and with magnitude 1 (OLMo 3's sliding layers) */
 	bool shexp;             /* a MoE layer's shared expert: a dense GLU of n_ff_shexp beside the routed ones */
 	bool shexp_gate;        /* its output times sigmoid(ffn_gate_inp_shexp . h) (qwen2moe) */
@@ -73,6 +79,9 @@ struct arch {
 	bool moe_biases;        /* the router and every expert's gate, up and down have biases (gpt-oss) */
 	bool moe_softmax_weight; /* top-k on the (biased) router logits, then a softmax over the chosen k (gpt-oss) */
 	bool experts_mxfp4;     /* the converter writes the experts in MXFP4 whatever the other types (gpt-oss) */
+	bool moe_weight_input;  /* top-k on the raw logits, the sigmoid weight multiplied into the expert's input, the
+	                         * outputs summed as they are (Llama 4) */
+	bool rope_freqs;        /* an optional rope_freqs.weight (llama, mistral3, llama4) */
 	const struct hp_key *keys;
 	/* After the generic and table keys: defaults, derived values, checks. f is NULL in synth. */
 	int (*finish)(struct hparams *hp, const struct gguf_file *f);
@@ -85,6 +94,7 @@ struct arch {
 struct moe_routing {
 	bool sigmoid;
 	bool softmax_weight; /* select on the logits, weights = softmax over the chosen (gpt-oss) */
+	bool weight_input;   /* select on the logits, weights = their sigmoid, on the expert's input (Llama 4) */
 	bool norm;
 	float scale;
 	uint32_t n_group, n_group_used; /* n_group <= 1: no groups */

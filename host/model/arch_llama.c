@@ -16,6 +16,6 @@ static int llama_finish(struct hparams *hp, const struct gguf_file *f)
 static void llama_layer(const struct hparams *hp, uint32_t il, struct layer_desc *d) { layer_defaults(hp, il, d); }
 
 const struct arch arch_llama = {
-	.name = "llama", .family = "Llama 3 / Mistral", .rope = ROPE_NORM,
+	.name = "llama", .rope_freqs = true, .family = "Llama 3 / Mistral", .rope = ROPE_NORM,
 	.finish = llama_finish, .layer = llama_layer,
 };

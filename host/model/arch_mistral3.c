@@ -64,6 +64,6 @@ static void mistral3_layer(const struct hparams *hp, uint32_t il, struct layer_d
 }
 
 const struct arch arch_mistral3 = {
-	.name = "mistral3", .family = "Mistral 3 / Ministral 3", .rope = ROPE_NORM,
+	.name = "mistral3", .rope_freqs = true, .family = "Mistral 3 / Ministral 3", .rope = ROPE_NORM,
 	.keys = mistral3_keys, .finish = mistral3_finish, .layer = mistral3_layer,
 };

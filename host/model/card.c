@@ -91,7 +91,8 @@ static const char *norm_name(enum norm_place n)
 
 static const char *qk_norm_name(enum qk_norm q)
 {
-	return q == QK_NORM_HEAD ? "per-head" : q == QK_NORM_FULL ? "whole-projection" : "none";
+	return q == QK_NORM_HEAD ? "per-head" : q == QK_NORM_FULL ? "whole-projection"
+	       : q == QK_NORM_L2 ? "per-head without weight, after RoPE (L2)" : "none";
 }
 
 #define PUT(...) k += (size_t)snprintf(out + k, k < n ? n - k : 0, __VA_ARGS__)
@@ -188,6 +189,7 @@ static size_t gqa_text(const struct model_file *m, const struct layer_desc *d, c
 	if (hp->head_dim_v != hp->head_dim_k) PUT("/%u", hp->head_dim_v);
 	if (d->qk_norm != QK_NORM_NONE) PUT(", QK-norm %s", qk_norm_name(d->qk_norm));
 	if (d->swa) PUT(", sliding window %u", hp->n_swa);
+	else if (d->chunked) PUT(", chunked: within chunks of %u tokens", hp->n_chunk);
 	else PUT(", full context");
 	if (d->rope) {
 		PUT(", RoPE %s base %g", m->arch->rope == ROPE_NEOX ? "NeoX" : m->arch->rope == ROPE_IMROPE ? "IMRoPE" : "normal",
@@ -221,7 +223,10 @@ static size_t ffn_text(const struct model_file *m, const struct layer_desc *d, c
 		struct moe_routing r;
 		arch_moe_routing(m->arch, hp, &r);
 		PUT("FFN: MoE, %u experts, top-%u by %s%s", hp->n_expert, hp->n_expert_used,
-		    r.softmax_weight ? "the biased logits, weights a softmax over the chosen" : r.sigmoid ? "sigmoid" : "softmax",
+		    r.weight_input     ? "the logits, their sigmoid scaling each chosen expert's input"
+		    : r.softmax_weight ? "the biased logits, weights a softmax over the chosen"
+		    : r.sigmoid        ? "sigmoid"
+		                       : "softmax",
 		    has_selection_bias(m, d) ? " + selection bias" : "");
 		if (r.n_group > 1) PUT(" within the best %u of %u groups", r.n_group_used, r.n_group);
 		if (!r.softmax_weight) PUT(", weights %s", r.norm ? "renormalized" : "not renormalized");
@@ -234,7 +239,8 @@ static size_t ffn_text(const struct model_file *m, const struct layer_desc *d, c
 			PUT(", and a shared %s of %u%s", act, hp->n_ff_shexp, d->shexp_gate ? " behind a sigmoid gate" : ", ungated");
 	} else {
 		PUT("FFN: dense %s of %u", act, d->n_ff);
-		if (hp->n_layer_dense_lead == 1 && hp->n_layer > 1) PUT(" (the leading dense layer)");
+		if (hp->n_moe_layer_step > 1) PUT(" (MoE on every %u%s layer)", hp->n_moe_layer_step, hp->n_moe_layer_step == 2 ? "nd" : hp->n_moe_layer_step == 3 ? "rd" : "th");
+		else if (hp->n_layer_dense_lead == 1 && hp->n_layer > 1) PUT(" (the leading dense layer)");
 		else if (hp->n_layer_dense_lead > 1 && hp->n_layer_dense_lead < hp->n_layer)
 			PUT(" (the %u leading dense layers)", hp->n_layer_dense_lead);
 	}
@@ -382,8 +388,10 @@ static void json_gqa(struct json *j, const struct model_file *m, const struct la
 	json_key(j, "n_head_kv"), json_u64(j, d->n_head_kv);
 	json_key(j, "head_dim_k"), json_u64(j, hp->head_dim_k);
 	json_key(j, "head_dim_v"), json_u64(j, hp->head_dim_v);
-	json_key(j, "qk_norm"), json_string(j, d->qk_norm == QK_NORM_HEAD ? "head" : d->qk_norm == QK_NORM_FULL ? "full" : "none");
+	json_key(j, "qk_norm"), json_string(j, d->qk_norm == QK_NORM_HEAD ? "head" : d->qk_norm == QK_NORM_FULL ? "full"
+	                                       : d->qk_norm == QK_NORM_L2 ? "l2" : "none");
 	json_key(j, "window"), json_u64(j, d->swa ? hp->n_swa : 0);
+	json_key(j, "chunk"), json_u64(j, d->chunked ? hp->n_chunk : 0);
 	json_key(j, "rope");
 	if (d->rope) {
 		json_object_begin(j);

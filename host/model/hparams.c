@@ -276,7 +276,9 @@ void hparams_write(const struct hparams *hp, struct gguf_writer *w, const struct
 		w_u32(w, a, "expert_used_count", hp->n_expert_used);
 	}
 	if (hp->n_ff_exp) w_u32(w, a, "expert_feed_forward_length", hp->n_ff_exp);
-	if (hp->n_ff_shexp && !hp->n_expert_shared) w_u32(w, a, "expert_shared_feed_forward_length", hp->n_ff_shexp);
+	/* (llama4 derives its shared expert's width from expert_feed_forward_length: not written) */
+	if (hp->n_ff_shexp && !hp->n_expert_shared && strcmp(a, "llama4"))
+		w_u32(w, a, "expert_shared_feed_forward_length", hp->n_ff_shexp);
 	if (hp->n_expert_groups) w_u32(w, a, "expert_group_count", hp->n_expert_groups);
 	if (hp->n_group_used) w_u32(w, a, "expert_group_used_count", hp->n_group_used);
 	if (hp->rope_sections[0] || hp->rope_sections[1] || hp->rope_sections[2] || hp->rope_sections[3]) {

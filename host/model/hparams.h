@@ -41,6 +41,9 @@ struct hparams {
 	uint32_t n_swa;             /* attention.sliding_window, 0 = none */
 	uint32_t swa_pattern;       /* attention.sliding_window_pattern (scalar): il % P < P-1 is local */
 	bool is_swa[MODEL_MAX_LAYERS];
+	uint32_t n_chunk;           /* chunked attention (Llama 4, llama.cpp's LLAMA_SWA_TYPE_CHUNKED): a query
+	                             * sees the keys of its own n_chunk-token chunk; on layers whose
+	                             * layer_desc.chunked is set */
 
 	/* mixture of experts */
 	uint32_t n_expert;          /* expert_count */
@@ -55,6 +58,7 @@ struct hparams {
 	bool expert_weights_norm;   /* expert_weights_norm: the chosen weights divided by their sum */
 	float expert_weights_scale; /* expert_weights_scale: then multiplied by it; 0 = 1 */
 	uint32_t n_layer_dense_lead; /* leading_dense_block_count: the first layers have a dense FFN */
+	uint32_t n_moe_layer_step;  /* interleave_moe_layer_step (Llama 4): layer il is MoE iff (il + 1) % step == 0 */
 
 	/* multi-token prediction: block_count counts these blocks after the trunk; they are loaded
 	 * and skipped (n_layer is the trunk) */

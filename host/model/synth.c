@@ -124,6 +124,18 @@ static const struct synth_preset presets[] = {
 	{"ministral-3-14b", "mistral3", "Ministral-3-14B (text)", 5120, 40, 32, 8, 128, 16384, 131072, 262144, 0, 0, 0, 0, 1e9f,
 	 1e-5f, false, 0, false, 0, {0}, {0}, {.factor = 16, .orig_ctx = 16384, .beta_fast = 32, .beta_slow = 1, .log_mul = 1,
 	 .temp_scale = 0.1f}, false},
+	/* Llama 4 Scout and Maverick (meta-llama/Llama-4-Scout-17B-16E and -Maverick-17B-128E, text_config of
+	 * their config.json): hidden 5120, 48 layers, 40 heads and 8 KV heads of 128, routed experts of 8192
+	 * (intermediate_size) top-1 beside a shared one, dense layers of 16384 (intermediate_size_mlp),
+	 * rope_theta 5e5, rms eps 1e-5, vocabulary 202048, untied. Scout: 16 experts on every layer,
+	 * QK-norm, 10M context, rope_scaling llama3 x16 over 8192 (low and high freq factors 1: the
+	 * converter's rope_freqs are 1 or 16). Maverick: 128 experts on every second layer, no QK-norm,
+	 * 1M context, no rope scaling. Meta's sizes: 109B / 17B active and 400B / 17B (with the vision
+	 * encoder, not written here). */
+	{"llama4-scout", "llama4", "Llama-4-Scout-17B-16E (text)", 5120, 48, 40, 8, 128, 16384, 202048, 10485760, 16, 1, 8192,
+	 0, 5e5f, 1e-5f, false, 16, false, 0, {.moe_step = 1}, {0}, {0}, false},
+	{"llama4-maverick", "llama4", "Llama-4-Maverick-17B-128E (text)", 5120, 48, 40, 8, 128, 16384, 202048, 1048576, 128, 1,
+	 8192, 0, 5e5f, 1e-5f, false, 0, false, 0, {.moe_step = 2}, {0}, {0}, false},
 	{0},
 };
 
@@ -190,6 +202,14 @@ static void tiny_preset(struct synth_preset *p, const char *arch)
 		p->tied = false, p->norm_eps = 1e-5f, p->n_layer = 2;
 		p->yarn = (struct synth_yarn){.factor = 16, .orig_ctx = 8, .beta_fast = 2, .beta_slow = 0.25f, .log_mul = 1,
 		                              .temp_scale = 0.1f};
+	}
+	if (!strcmp(arch, "llama4")) {
+		/* Llama 4 in small: 4 layers (the 4th NoPE, the others chunked with the weightless QK-norm),
+		 * MoE on every second layer (8 experts of 32, top-2 so each slot's input weight shows) beside
+		 * dense ones of 128, Scout's rope_freqs (x16 beyond a wavelength of 8192) */
+		p->n_layer = 4, p->n_expert = 8, p->n_expert_used = 2, p->n_ff_exp = 32, p->tied = false, p->norm_eps = 1e-5f;
+		p->rope_base = 5e5f, p->llama3_rope_factor = 16;
+		p->mla.moe_step = 2;
 	}
 	if (!strcmp(arch, "kimi-linear")) {
 		/* Kimi Linear in small: 6 layers, KDA except the 4th and the last (MLA without RoPE, so KDA
@@ -317,8 +337,9 @@ static int make_hparams(struct hparams *hp, const struct arch *a, const struct s
 		            hp->n_expert, hp->n_ff_exp);
 	if (hp->n_expert && strcmp(a->name, "qwen3moe") && strcmp(a->name, "qwen2moe") && strcmp(a->name, "llama") &&
 	    strcmp(a->name, "deepseek2") && strcmp(a->name, "qwen3next") && strcmp(a->name, "qwen35moe") && strcmp(a->name, "kimi-linear") &&
-	    strcmp(a->name, "gpt-oss") && strcmp(a->name, "glm4moe") && strcmp(a->name, "minimax-m2"))
+	    strcmp(a->name, "gpt-oss") && strcmp(a->name, "glm4moe") && strcmp(a->name, "minimax-m2") && strcmp(a->name, "llama4"))
 		return fail(VKLLM_E_ARG, "architecture %s has no experts (--n-expert)", a->name);
+	hp->n_moe_layer_step = p->mla.moe_step;
 	if (p->yarn.factor > 0) {
 		hp->rope_scaling = ROPE_SCALING_YARN;
 		hp->rope_freq_scale = 1.0f / p->yarn.factor;
@@ -388,15 +409,16 @@ static void normal_row(float *out, uint64_t n, uint64_t state)
 }
 
 /* Llama 3.1's rope_freqs (the converter's generate_extra_tensors): 1 for high frequencies,
- * `factor` for low ones, smooth in between; low_freq_factor 1, high 4, original context 8192. */
-static void llama3_rope_freqs(float *out, uint32_t n, float base, uint32_t n_rot, float factor)
+ * `factor` for low ones, smooth in between; low_freq_factor 1, high_ff (Llama 3.1: 4; Llama 4
+ * Scout: 1, so nothing lies in between), original context 8192. */
+static void llama3_rope_freqs(float *out, uint32_t n, float base, uint32_t n_rot, float factor, double high_ff)
 {
-	const double low_ff = 1.0, high_ff = 4.0, old_ctx = 8192.0;
+	const double low_ff = 1.0, old_ctx = 8192.0;
 	double low_wavelen = old_ctx / low_ff, high_wavelen = old_ctx / high_ff;
 	for (uint32_t i = 0; i < n; i++) {
 		double freq = 1.0 / pow(base, 2.0 * i / n_rot), wavelen = 2 * M_PI / freq;
 		if (wavelen < high_wavelen) out[i] = 1.0f;
-		else if (wavelen > low_wavelen) out[i] = factor;
+		else if (wavelen > low_wavelen || high_ff == low_ff) out[i] = factor;
 		else {
 			double smooth = (old_ctx / wavelen - low_ff) / (high_ff - low_ff);
 			out[i] = (float)(1.0 / ((1 - smooth) / factor + smooth));
@@ -526,7 +548,8 @@ static int write_tensors(struct synth_state *s, FILE *f)
 		for (uint64_t r0 = 0; r0 < rows && !st; r0 += chunk_rows_max) {
 			uint64_t nr = rows - r0 < chunk_rows_max ? rows - r0 : chunk_rows_max;
 			for (uint64_t k = 0; k < nr && !st; k++) {
-				if (t->role == TR_ROPE_FREQS) llama3_rope_freqs(row, (uint32_t)n, s->hp.rope_base, s->hp.n_rot, s->p.llama3_rope_factor);
+				if (t->role == TR_ROPE_FREQS) llama3_rope_freqs(row, (uint32_t)n, s->hp.rope_base, s->hp.n_rot, s->p.llama3_rope_factor,
+				                                                  strcmp(s->a->name, "llama4") ? 4.0 : 1.0);
 				else fill_row(t, &s->hp, r0 + k, seed, row);
 				st = quant_quantize(type, row, buf + k * row_bytes, n);
 			}

@@ -49,6 +49,7 @@ struct synth_preset {
 		uint32_t yarn_orig_ctx;
 		float mscale_all_dim;
 		bool legacy_kv_b;
+		uint32_t moe_step;      /* llama4: layer il is MoE iff (il + 1) % moe_step == 0 */
 	} mla;
 	struct synth_gdn {        /* qwen3next, qwen35*: gated DeltaNet layers (the ssm.* keys) */
 		uint32_t d_conv, n_k_heads, n_v_heads, head_dim; /* head_dim: key and value head size (ssm.state_size) */

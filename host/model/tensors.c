@@ -186,7 +186,7 @@ int tensor_list_build(struct tensor_list *l, const struct arch *a, const struct 
 	bool ok = ADD2(l, -1, "token_embd.weight", TR_EMBED, true, E, V) && ADD1(l, -1, "output_norm.weight", TR_NORM, true, E);
 	struct tensor_spec *out = ADD2(l, -1, "output.weight", TR_OUTPUT, a->output_required, E, V);
 	ok = ok && out;
-	if (ok && llama_layout(a)) ok = ADD1(l, -1, "rope_freqs.weight", TR_ROPE_FREQS, false, hp->n_rot / 2) != NULL;
+	if (ok && a->rope_freqs) ok = ADD1(l, -1, "rope_freqs.weight", TR_ROPE_FREQS, false, hp->n_rot / 2) != NULL;
 	for (uint32_t il = 0; ok && il < hp->n_layer; il++)
 		ok = norms(l, hp, (int)il, &layers[il]) &&
 		     (layers[il].attn == ATTN_MLA   ? mla_attention(l, hp, (int)il, &layers[il])

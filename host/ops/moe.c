@@ -29,7 +29,7 @@ int op_moe_route(struct gpu_rec *rec, struct gpu_view ids, struct gpu_view weigh
 	                       d->n_group_used > d->n_group || (uint64_t)d->n_group_used * (d->n_exp / d->n_group) < d->k))
 		return fail(VKLLM_E_ARG, "%s: %u groups (%u used) of %u experts cannot give %u experts (at most %u groups, dividing "
 		            "the experts)", op, d->n_group, d->n_group_used, d->n_exp, d->k, MOE_MAX_GROUPS);
-	if (d->gating > MOE_GATING_SOFTMAX_WEIGHT) return fail(VKLLM_E_ARG, "%s: unknown gating %d", op, (int)d->gating);
+	if (d->gating > MOE_GATING_SIGMOID_LOGITS) return fail(VKLLM_E_ARG, "%s: unknown gating %d", op, (int)d->gating);
 	if (!isfinite(d->scale)) return fail(VKLLM_E_ARG, "%s: scale %g is not finite", op, (double)d->scale);
 	uint32_t stride = d->logits_stride ? d->logits_stride : d->n_exp;
 	TRY(ops_check_view(op, "logits", logits, 4, ((uint64_t)(d->n_tok - 1) * stride + d->n_exp) * 4));
@@ -73,8 +73,8 @@ int op_moe_index(struct gpu_rec *rec, struct gpu_view counts, struct gpu_view of
 	return gpu_dispatch(rec, p, views, 5, &pc, sizeof pc, 1, 1, 1);
 }
 
-int op_moe_gather_rows(struct gpu_rec *rec, struct gpu_view out, struct gpu_view x, struct gpu_view perm, uint32_t n_tok,
-                       uint32_t k, uint32_t n)
+int op_moe_gather_rows(struct gpu_rec *rec, struct gpu_view out, struct gpu_view x, struct gpu_view perm,
+                       struct gpu_view weights, uint32_t n_tok, uint32_t k, uint32_t n)
 {
 	struct gpu *g = rec->g;
 	const char *op = "moe_gather_rows";
@@ -83,16 +83,20 @@ int op_moe_gather_rows(struct gpu_rec *rec, struct gpu_view out, struct gpu_view
 		return fail(VKLLM_E_ARG, "%s: %u tokens x %u slots of %u values", op, n_tok, k, n);
 	TRY(ops_check_view(op, "x", x, 4, (uint64_t)n_tok * n * 4));
 	TRY(ops_check_view(op, "perm", perm, 4, n_assign * 4));
+	if (weights.buf) TRY(ops_check_view(op, "weights", weights, 4, n_assign * 4));
 	TRY(ops_check_view(op, "out", out, 4, n_assign * n * 4));
 	uint32_t spec[] = {ops_elementwise_wg(g)};
 	const struct gpu_pipeline *p;
 	TRY(gpu_pipeline_get(g, &p, SH_MOE_GATHER_ROWS, spec, 1));
-	struct moe_rows_params pc = {.n_assign = (uint32_t)n_assign, .k = k, .n = n, .x_stride = n, .out_stride = n};
+	struct moe_rows_params pc = {.n_assign = (uint32_t)n_assign, .k = k, .n = n, .x_stride = n, .out_stride = n,
+	                             .weighted = weights.buf != NULL};
+	/* unweighted, the shader never reads its weights binding: perm stands in */
 	struct gpu_view views[] = {ops_aligned(g, x, 4, &pc.x_offset), ops_aligned(g, perm, 4, &pc.index_offset),
+	                           ops_aligned(g, weights.buf ? weights : perm, 4, &pc.w_offset),
 	                           ops_aligned(g, out, 4, &pc.out_offset)};
 	uint32_t gx, gy;
 	gpu_groups_1d(g, (n_assign * n + spec[0] - 1) / spec[0], &gx, &gy);
-	return gpu_dispatch(rec, p, views, 3, &pc, sizeof pc, gx, gy, 1);
+	return gpu_dispatch(rec, p, views, 4, &pc, sizeof pc, gx, gy, 1);
 }
 
 int op_moe_scatter(struct gpu_rec *rec, struct gpu_view out, struct gpu_view y, struct gpu_view inv,
@@ -105,15 +109,16 @@ int op_moe_scatter(struct gpu_rec *rec, struct gpu_view out, struct gpu_view y, 
 		return fail(VKLLM_E_ARG, "%s: %u tokens x %u slots of %u values", op, n_tok, k, n);
 	TRY(ops_check_view(op, "y", y, 4, n_assign * n * 4));
 	TRY(ops_check_view(op, "inv", inv, 4, n_assign * 4));
-	TRY(ops_check_view(op, "weights", weights, 4, n_assign * 4));
+	if (weights.buf) TRY(ops_check_view(op, "weights", weights, 4, n_assign * 4));
 	TRY(ops_check_view(op, "out", out, 4, (uint64_t)n_tok * n * 4));
 	uint32_t spec[] = {ops_elementwise_wg(g)};
 	const struct gpu_pipeline *p;
 	TRY(gpu_pipeline_get(g, &p, SH_MOE_SCATTER, spec, 1));
 	struct moe_rows_params pc = {.n_assign = (uint32_t)n_assign, .k = k, .n = n, .x_stride = n, .out_stride = n,
-	                             .accumulate = accumulate};
+	                             .accumulate = accumulate, .weighted = weights.buf != NULL};
 	struct gpu_view views[] = {ops_aligned(g, y, 4, &pc.x_offset), ops_aligned(g, inv, 4, &pc.index_offset),
-	                           ops_aligned(g, weights, 4, &pc.w_offset), ops_aligned(g, out, 4, &pc.out_offset)};
+	                           ops_aligned(g, weights.buf ? weights : inv, 4, &pc.w_offset),
+	                           ops_aligned(g, out, 4, &pc.out_offset)};
 	uint32_t gx, gy;
 	gpu_groups_1d(g, ((uint64_t)n_tok * n + spec[0] - 1) / spec[0], &gx, &gy);
 	return gpu_dispatch(rec, p, views, 4, &pc, sizeof pc, gx, gy, 1);

@@ -156,6 +156,8 @@ int op_kv_store(struct gpu_rec *rec, struct gpu_view cache, enum attn_kv_type ty
 struct attn_prep_desc {
 	uint32_t n_tokens, n_head, n_head_kv, head_dim_k, head_dim_v;
 	struct gpu_view q_norm, k_norm;  /* per-head RMSNorm weights [head_dim_k] f32: both, or neither (no norm) */
+	bool l2_norm;                    /* Llama 4: a weightless per-head RMSNorm of q and k after RoPE (and
+	                                  * before the temperature); not with q_norm / k_norm */
 	float eps;
 	const struct rope_config *rope;  /* NULL: no RoPE (NoPE layers) */
 	struct gpu_view freq_factors;    /* rope_freqs [n_rot/2] f32, or no buffer */
@@ -235,6 +237,7 @@ enum moe_gating {
 	MOE_GATING_SOFTMAX,        /* Qwen3-MoE, Mixtral, Kimi K2's softmax models */
 	MOE_GATING_SIGMOID,        /* DeepSeek V3, Kimi K2, GLM-4.5 */
 	MOE_GATING_SOFTMAX_WEIGHT, /* gpt-oss: select by logit, softmax over the chosen */
+	MOE_GATING_SIGMOID_LOGITS, /* Llama 4: select by logit, weights sigmoid(logit) of the chosen */
 };
 struct moe_route_desc {
 	uint32_t n_tok, n_exp, k;   /* experts 1..1024, k 1..32 */
@@ -252,10 +255,13 @@ int op_moe_route(struct gpu_rec *rec, struct gpu_view ids, struct gpu_view weigh
  * offsets [n_exp + 1], perm [n_assign] (position -> t * k + slot), inv [n_assign] (the reverse). */
 int op_moe_index(struct gpu_rec *rec, struct gpu_view counts, struct gpu_view offsets, struct gpu_view perm,
                  struct gpu_view inv, struct gpu_view ids, uint32_t n_assign, uint32_t n_exp);
-/* out [n_tok * k][n]: row pos is x's row perm[pos] / k (token rows into expert order) */
-int op_moe_gather_rows(struct gpu_rec *rec, struct gpu_view out, struct gpu_view x, struct gpu_view perm, uint32_t n_tok,
-                       uint32_t k, uint32_t n);
-/* out [n_tok][n] (+)= sum over slots of weights[t][slot] * y[inv[t * k + slot]] (back to token order) */
+/* out [n_tok * k][n]: row pos is x's row perm[pos] / k (token rows into expert order), times
+ * weights[perm[pos]] where weights has a buffer (Llama 4 scales the expert's input by the router's
+ * weight; no buffer: as it is) */
+int op_moe_gather_rows(struct gpu_rec *rec, struct gpu_view out, struct gpu_view x, struct gpu_view perm,
+                       struct gpu_view weights, uint32_t n_tok, uint32_t k, uint32_t n);
+/* out [n_tok][n] (+)= sum over slots of weights[t][slot] * y[inv[t * k + slot]] (back to token order);
+ * weights without a buffer: the plain sum (Llama 4, whose weights went into the inputs) */
 int op_moe_scatter(struct gpu_rec *rec, struct gpu_view out, struct gpu_view y, struct gpu_view inv,
                    struct gpu_view weights, uint32_t n_tok, uint32_t k, uint32_t n, bool accumulate);
 /* Per-expert biases (ggml_add_id; gpt-oss's gate, up and down expert biases): y[r][i] += bias[e][i]

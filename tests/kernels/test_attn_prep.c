@@ -4,7 +4,8 @@
  * (no norm, normal pairs, rope_freqs factors, GQA 3:1), Gemma 3 head_dim 256, a NoPE layer
  * (neither norm nor RoPE), partial rotary with YaRN and a v head narrower than k, and a chunk
  * whose last token falls past the cache; f16 and f32 caches; a replay at a new position; the
- * attention temperature over 61 positions past its floor (temperature_case).
+ * attention temperature over 61 positions past its floor (temperature_case); Llama 4's weightless
+ * norm after RoPE (l2_norm_case).
  *
  * Tolerance: the fused kernel does the same f32 operations in the same order (the sums of
  * squares with rms_norm's workgroup, the angle from common/rope.glsl). A driver may still
@@ -338,6 +339,92 @@ static int temperature_case(struct gpu *g, bool rope, uint32_t offset, uint64_t 
 	return 0;
 }
 
+/* ---- Llama 4's weightless QK-norm after RoPE (attn_prep_desc.l2_norm) ----
+ * Against the separate ops in llama.cpp's order: op_rope on q and k, then op_rms_norm per head
+ * without a weight, then the cache stores. The fused kernel sums the squares of the rotated pairs
+ * pair by pair where op_rms_norm sums elements strided, so the 1/rms factors may differ by a few
+ * f32 ulps: the tolerance is the rotation's (pair_tolerances) plus 2^-20 of each value. The order
+ * itself is checked too: with YaRN's magnitude (mscale != 1) a norm before RoPE would leave every
+ * head's rms at mscale; after RoPE it is 1 (within 1e-5, eps 1e-6 against squares near 1). */
+static int l2_norm_case(struct gpu *g, enum attn_kv_type kv, uint64_t *seed)
+{
+	const uint32_t n = 5, H = 4, Hk = 2, D = 64, n_ctx = 8;
+	size_t nq = (size_t)n * H * D, nk = (size_t)n * Hk * D, elem = kv == ATTN_KV_F16 ? 2 : 4;
+	size_t kc_bytes = (size_t)(n_ctx + 1) * Hk * D * elem, nkc = (size_t)n_ctx * Hk * D;
+	float *q = malloc(nq * 4), *k = malloc(nk * 4), *v = malloc(nk * 4), *ff = malloc(D * 2ull);
+	unsigned char *kc0 = calloc(kc_bytes, 1);
+	int32_t pos[5];
+	uint32_t step[2] = {0, 2};
+	for (size_t i = 0; i < nq; i++) q[i] = test_randf(seed) * 3;
+	for (size_t i = 0; i < nk; i++) k[i] = test_randf(seed) * 3, v[i] = test_randf(seed) * 3;
+	for (uint32_t i = 0; i < D / 2; i++) ff[i] = i < D / 4 ? 1.0f : 16.0f; /* Scout's rope_freqs: 1 or 16 */
+	for (uint32_t t = 0; t < n; t++) pos[t] = (int32_t)(t * 977 + 3);
+	struct sides a, b;
+	struct gpu_buffer stb, pb, fb;
+	REQUIRE_OK(make_side(g, &a, q, k, v, nq, nk, nk, kc_bytes, kc_bytes, kc0, kc0, n_ctx));
+	REQUIRE_OK(make_side(g, &b, q, k, v, nq, nk, nk, kc_bytes, kc_bytes, kc0, kc0, n_ctx));
+	REQUIRE_OK(buf_make(g, &stb, "step", step, 8, 0));
+	REQUIRE_OK(buf_make(g, &pb, "pos", pos, n * 4ull, 0));
+	REQUIRE_OK(buf_make(g, &fb, "ff", ff, D * 2ull, 0));
+	struct gpu_view stv = view_at(&stb, 0, 8), posv = view_at(&pb, 0, n * 4ull), ffv = view_at(&fb, 0, D * 2ull);
+	/* RoPE NORM with rope_freqs and a YaRN magnitude of 0.78, so the order shows */
+	struct rope_config rc = {false, D, 5e5f, 1.0f / 16, 1.0f, 0.78f, 32.0f, 1.0f, 64};
+	struct gpu_rec ra, rb;
+	REQUIRE_OK(gpu_rec_begin(g, &ra));
+	struct gpu_view qa = gpu_whole(&a.q), ka = gpu_whole(&a.k);
+	REQUIRE_OK(op_rope(&ra, qa, qa, posv, ffv, n, H, D, 0, 0, &rc));
+	REQUIRE_OK(op_rope(&ra, ka, ka, posv, ffv, n, Hk, D, 0, 0, &rc));
+	REQUIRE_OK(op_rms_norm(&ra, qa, qa, NO_VIEW, D, n * H, 0, 1e-6f));
+	REQUIRE_OK(op_rms_norm(&ra, ka, ka, NO_VIEW, D, n * Hk, 0, 1e-6f));
+	REQUIRE_OK(op_kv_store(&ra, a.kc_view, kv, ka, stv, n, Hk * D, 0, 0, n_ctx, 0));
+	REQUIRE_OK(op_kv_store(&ra, a.vc_view, kv, gpu_whole(&a.v), stv, n, Hk * D, 0, 0, n_ctx, 0));
+	REQUIRE_OK(gpu_rec_end(&ra));
+	struct attn_prep_desc d = {
+		.n_tokens = n, .n_head = H, .n_head_kv = Hk, .head_dim_k = D, .head_dim_v = D, .l2_norm = true, .eps = 1e-6f,
+		.rope = &rc, .freq_factors = ffv, .pos = posv, .step = stv, .kv_type = kv, .n_ctx = n_ctx,
+	};
+	REQUIRE_OK(gpu_rec_begin(g, &rb));
+	REQUIRE_OK(op_attn_prep(&rb, gpu_whole(&b.q), gpu_whole(&b.k), gpu_whole(&b.v), b.kc_view, b.vc_view, &d));
+	REQUIRE_OK(gpu_rec_end(&rb));
+	REQUIRE_OK(gpu_rec_submit_wait(&ra));
+	REQUIRE_OK(gpu_rec_submit_wait(&rb));
+
+	float *qa_h = malloc(nq * 4), *qb_h = malloc(nq * 4), *ka_h = malloc(nkc * 4), *kb_h = malloc(nkc * 4);
+	void *raw = malloc(nkc * 4);
+	double *tol = malloc(nq * 8), worst, worst_rms = 0;
+	REQUIRE_OK(gpu_download(g, qa_h, &a.q, 0, nq * 4));
+	REQUIRE_OK(gpu_download(g, qb_h, &b.q, 0, nq * 4));
+	REQUIRE_OK(gpu_download(g, raw, &a.kc, 0, nkc * elem));
+	cache_floats(ka_h, raw, nkc, kv);
+	REQUIRE_OK(gpu_download(g, raw, &b.kc, 0, nkc * elem));
+	cache_floats(kb_h, raw, nkc, kv);
+	const char *name = kv == ATTN_KV_F16 ? "l2 norm after rope, f16 cache" : "l2 norm after rope, f32 cache";
+	pair_tolerances(tol, qa_h, nq / D, D, D / 2, false, false);
+	for (size_t i = 0; i < nq; i++) tol[i] += fabs(qa_h[i]) * 0x1p-20;
+	int bad = check_close("q", qb_h, qa_h, tol, nq, &worst);
+	double q_worst = worst;
+	/* the chunk's rows (2..6) of the k cache */
+	size_t k0 = (size_t)step[1] * Hk * D, kn = nk;
+	pair_tolerances(tol, ka_h + k0, kn / D, D, D / 2, false, kv == ATTN_KV_F16);
+	for (size_t i = 0; i < kn; i++) tol[i] += fabs(ka_h[k0 + i]) * 0x1p-20;
+	bad += check_close("k_cache", kb_h + k0, ka_h + k0, tol, kn, &worst);
+	for (size_t h = 0; h < nq / D; h++) {
+		double ss = 0;
+		for (uint32_t i = 0; i < D; i++) ss += (double)qb_h[h * D + i] * qb_h[h * D + i];
+		worst_rms = fmax(worst_rms, fabs(sqrt(ss / D) - 1));
+	}
+	EXPECT(bad == 0, "attn_prep %s: %d values out of tolerance", name, bad);
+	EXPECT(worst_rms < 1e-5, "attn_prep %s: a q head's rms is %.3g away from 1 (normed after RoPE's magnitude?)", name,
+	       worst_rms);
+	printf("# %s: q within %.2f of its tolerance, k within %.2f, head rms within %.2g of 1\n", name, q_worst, worst,
+	       worst_rms);
+	gpu_rec_destroy(&ra), gpu_rec_destroy(&rb);
+	free_side(g, &a), free_side(g, &b);
+	gpu_buffer_destroy(g, &stb), gpu_buffer_destroy(g, &pb), gpu_buffer_destroy(g, &fb);
+	free(q), free(k), free(v), free(ff), free(kc0), free(qa_h), free(qb_h), free(ka_h), free(kb_h), free(raw), free(tol);
+	return 0;
+}
+
 /* bad arguments: a one-line error each, nothing recorded */
 static int bad_arguments(struct gpu *g)
 {
@@ -368,6 +455,8 @@ static int bad_arguments(struct gpu *g)
 	EXPECT(op_attn_prep(&rec, all, all, all, all, all, &e) == VKLLM_E_ARG, "a temperature without a floor refused");
 	e = d, e.rope = NULL, e.temp_scale = 0.1f, e.temp_floor = 16, e.pos = NO_VIEW;
 	EXPECT(op_attn_prep(&rec, all, all, all, all, all, &e) == VKLLM_E_ARG, "a temperature without positions refused");
+	e = d, e.l2_norm = true;
+	EXPECT(op_attn_prep(&rec, all, all, all, all, all, &e) == VKLLM_E_ARG, "the weightless norm with norm weights refused");
 	REQUIRE_OK(gpu_rec_end(&rec));
 	gpu_rec_destroy(&rec);
 	gpu_buffer_destroy(g, &b);
@@ -395,6 +484,8 @@ int main(void)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&g, &cases[i], &seed);
 	temperature_case(&g, true, 0, &seed);
 	temperature_case(&g, false, 1, &seed);
+	l2_norm_case(&g, ATTN_KV_F16, &seed);
+	l2_norm_case(&g, ATTN_KV_F32, &seed);
 	bad_arguments(&g);
 	test_gpu_close(&g);
 	return test_finish();

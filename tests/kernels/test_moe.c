@@ -24,6 +24,8 @@ struct route_case {
 	uint32_t n_group, n_group_used;
 	float scale;
 	int one_expert; /* >= 0: every token's logits favour this expert by far */
+	bool saturate;  /* logits 20 and up: their sigmoids all round to 1 in f32 (Llama 4 selects on the logits) */
+	bool input_weighted; /* the gather scales each row by its weight and the scatter sums plainly (Llama 4) */
 };
 
 /* selection score of expert e for token t, in double, as the reference computes it */
@@ -32,7 +34,7 @@ static double sel_score(const float *l, const float *bias, uint32_t n_exp, uint3
 	double mx = -INFINITY, sum = 0, p;
 	for (uint32_t i = 0; i < n_exp; i++) mx = fmax(mx, l[i]);
 	for (uint32_t i = 0; gating == 0 && i < n_exp; i++) sum += exp(l[i] - mx);
-	p = gating == 0 ? exp(l[e] - mx) / sum : gating == 1 ? 1.0 / (1.0 + exp(-(double)l[e])) : l[e];
+	p = gating == 0 ? exp(l[e] - mx) / sum : gating == 1 ? 1.0 / (1.0 + exp(-(double)l[e])) : l[e]; /* 2, 3: the logit */
 	return p + (bias ? bias[e] : 0.0);
 }
 
@@ -52,6 +54,8 @@ static int run_case(struct gpu *g, const struct route_case *c, uint64_t *seed)
 			logits[(size_t)t * E + e] = logits[(size_t)t * E + j], logits[(size_t)t * E + j] = tmp;
 		}
 		if (c->one_expert >= 0) logits[(size_t)t * E + c->one_expert] = 40.0f;
+		if (c->saturate)
+			for (uint32_t e = 0; e < E; e++) logits[(size_t)t * E + e] += 24.0f;
 	}
 	for (uint32_t e = 0; e < E; e++) bias[e] = (float)(test_rand(seed) % 64) / 1024.0f;
 	const float *bias_or_null = c->bias ? bias : NULL;
@@ -84,8 +88,9 @@ static int run_case(struct gpu *g, const struct route_case *c, uint64_t *seed)
 	REQUIRE_OK(gpu_rec_begin(g, &rec));
 	REQUIRE_OK(op_moe_route(&rec, idv, wv, view_at(&lb, 4, (size_t)T * E * 4), c->bias ? gpu_whole(&bb) : NO_VIEW, &d));
 	REQUIRE_OK(op_moe_index(&rec, gpu_whole(&cb), gpu_whole(&ob), gpu_whole(&pb), gpu_whole(&vb), idv, A, E));
-	REQUIRE_OK(op_moe_gather_rows(&rec, gpu_whole(&xpb), gpu_whole(&xb), gpu_whole(&pb), T, K, D));
-	REQUIRE_OK(op_moe_scatter(&rec, gpu_whole(&outb), gpu_whole(&yb), gpu_whole(&vb), wv, T, K, D, false));
+	struct gpu_view gather_w = c->input_weighted ? wv : NO_VIEW, scatter_w = c->input_weighted ? NO_VIEW : wv;
+	REQUIRE_OK(op_moe_gather_rows(&rec, gpu_whole(&xpb), gpu_whole(&xb), gpu_whole(&pb), gather_w, T, K, D));
+	REQUIRE_OK(op_moe_scatter(&rec, gpu_whole(&outb), gpu_whole(&yb), gpu_whole(&vb), scatter_w, T, K, D, false));
 	REQUIRE_OK(gpu_rec_end(&rec));
 	REQUIRE_OK(gpu_rec_submit_wait(&rec));
 	REQUIRE_OK(gpu_download(g, ids, &ib, 8, A * 4ull));
@@ -121,15 +126,23 @@ static int run_case(struct gpu *g, const struct route_case *c, uint64_t *seed)
 	double *ref_out = malloc((size_t)T * D * 8);
 	REQUIRE_OK(gpu_download(g, xp, &xpb, 0, (size_t)A * D * 4));
 	int bad_rows = 0;
-	for (uint32_t pos = 0; pos < A; pos++) bad_rows += memcmp(xp + (size_t)pos * D, x + (size_t)(perm[pos] / K) * D, D * 4) != 0;
-	EXPECT(bad_rows == 0, "%s: %d gathered rows are not their token's", c->name, bad_rows);
-	moe_scatter_ref(ref_out, y, inv, w, T, K, D);
+	for (uint32_t pos = 0; pos < A; pos++)
+		for (uint32_t i = 0; i < D; i++) {
+			/* weighted: one f32 product, correctly rounded on every device, so bit for bit */
+			float want = x[(size_t)(perm[pos] / K) * D + i], got = xp[(size_t)pos * D + i];
+			if (c->input_weighted) want *= w[perm[pos]];
+			bad_rows += memcmp(&got, &want, 4) != 0;
+		}
+	EXPECT(bad_rows == 0, "%s: %d gathered values are not their token's%s", c->name, bad_rows,
+	       c->input_weighted ? " times its weight" : "");
+	moe_scatter_ref(ref_out, y, inv, c->input_weighted ? NULL : w, T, K, D);
 	REQUIRE_OK(gpu_download(g, out, &outb, 0, (size_t)T * D * 4));
 	int bad_out = 0;
 	for (uint32_t t = 0; t < T; t++)
 		for (uint32_t i = 0; i < D; i++) {
 			double mag = 0;
-			for (uint32_t j = 0; j < K; j++) mag += fabs(w[t * K + j] * y[(size_t)inv[t * K + j] * D + i]);
+			for (uint32_t j = 0; j < K; j++)
+				mag += fabs((c->input_weighted ? 1.0f : w[t * K + j]) * y[(size_t)inv[t * K + j] * D + i]);
 			bad_out += !(fabs(out[(size_t)t * D + i] - ref_out[(size_t)t * D + i]) <= 1e-6 * mag + 1e-30);
 		}
 	EXPECT(bad_out == 0, "%s: %d scattered values differ", c->name, bad_out);
@@ -299,7 +312,7 @@ static int run_gemm(struct gpu *g, uint32_t wtype, uint32_t n_exp, uint32_t n_ro
 	struct gpu_rec rec;
 	REQUIRE_OK(gpu_rec_begin(g, &rec));
 	REQUIRE_OK(op_moe_index(&rec, gpu_whole(&cb), gpu_whole(&ob), gpu_whole(&pb), gpu_whole(&vb), gpu_whole(&ib), A, n_exp));
-	REQUIRE_OK(op_moe_gather_rows(&rec, gpu_whole(&xpb), gpu_whole(&xb), gpu_whole(&pb), n_tok, k, n_k));
+	REQUIRE_OK(op_moe_gather_rows(&rec, gpu_whole(&xpb), gpu_whole(&xb), gpu_whole(&pb), NO_VIEW, n_tok, k, n_k));
 	REQUIRE_OK(op_moe_gemm(&rec, gpu_whole(&yb), view_at(&wb, 0, expert_bytes * n_exp), wtype, gpu_whole(&xpb),
 	                       gpu_whole(&cb), gpu_whole(&ob), &d));
 	REQUIRE_OK(gpu_rec_end(&rec));
@@ -399,13 +412,20 @@ int main(void)
 	}
 	uint64_t seed = 17;
 	const struct route_case cases[] = {
-		{"qwen3-30b-a3b router", 37, 128, 8, MOE_GATING_SOFTMAX, false, true, 0, 0, 1.0f, -1},
-		{"deepseek-v3 router (sigmoid, bias, 8 groups keep 4)", 5, 256, 8, MOE_GATING_SIGMOID, true, true, 8, 4, 2.5f, -1},
-		{"kimi-k2 router (384 experts)", 3, 384, 8, MOE_GATING_SIGMOID, true, true, 1, 1, 2.827f, -1},
-		{"gpt-oss router (softmax over the chosen)", 9, 32, 4, MOE_GATING_SOFTMAX_WEIGHT, false, false, 0, 0, 1.0f, -1},
-		{"single token, top-k = all experts", 1, 8, 8, MOE_GATING_SOFTMAX, false, true, 0, 0, 1.0f, -1},
-		{"every token to expert 5, others empty", 64, 16, 1, MOE_GATING_SOFTMAX, false, false, 0, 0, 1.0f, 5},
-		{"a prefill chunk of 512 tokens, 128 experts", 512, 128, 8, MOE_GATING_SOFTMAX, false, true, 0, 0, 1.0f, -1},
+		{"qwen3-30b-a3b router", 37, 128, 8, MOE_GATING_SOFTMAX, false, true, 0, 0, 1.0f, -1, false, false},
+		{"deepseek-v3 router (sigmoid, bias, 8 groups keep 4)", 5, 256, 8, MOE_GATING_SIGMOID, true, true, 8, 4, 2.5f, -1, false, false},
+		{"kimi-k2 router (384 experts)", 3, 384, 8, MOE_GATING_SIGMOID, true, true, 1, 1, 2.827f, -1, false, false},
+		{"gpt-oss router (softmax over the chosen)", 9, 32, 4, MOE_GATING_SOFTMAX_WEIGHT, false, false, 0, 0, 1.0f, -1, false, false},
+		{"single token, top-k = all experts", 1, 8, 8, MOE_GATING_SOFTMAX, false, true, 0, 0, 1.0f, -1, false, false},
+		{"every token to expert 5, others empty", 64, 16, 1, MOE_GATING_SOFTMAX, false, false, 0, 0, 1.0f, 5, false, false},
+		{"a prefill chunk of 512 tokens, 128 experts", 512, 128, 8, MOE_GATING_SOFTMAX, false, true, 0, 0, 1.0f, -1, false, false},
+		/* Llama 4: top-1 on the raw logits, sigmoid weight on the expert's input, no renormalization */
+		{"llama4-scout router (16 experts, top-1, input-weighted)", 33, 16, 1, MOE_GATING_SIGMOID_LOGITS, false, false, 0, 0,
+		 1.0f, -1, false, true},
+		{"llama4-maverick router (128 experts, top-1)", 7, 128, 1, MOE_GATING_SIGMOID_LOGITS, false, false, 0, 0, 1.0f, -1,
+		 false, true},
+		{"sigmoid-by-logit router, top-4, saturated sigmoids", 9, 64, 4, MOE_GATING_SIGMOID_LOGITS, false, false, 0, 0, 1.0f,
+		 -1, true, true},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_case(&g, &cases[i], &seed);
 
@@ -483,6 +503,9 @@ int main(void)
 	EXPECT(op_moe_route(&rec, v, v, v, NO_VIEW, &d) == VKLLM_E_ARG, "logits past the view refused");
 	EXPECT(op_moe_index(&rec, v, v, v, v, v, 16, 2000) == VKLLM_E_ARG, "more than 1024 experts refused");
 	EXPECT(op_moe_scatter(&rec, v, v, v, v, 100, 8, 64, false) == VKLLM_E_ARG, "scatter past the views refused");
+	EXPECT(op_moe_gather_rows(&rec, v, v, v, v, 100, 8, 64) == VKLLM_E_ARG, "gather past the views refused");
+	d = (struct moe_route_desc){.n_tok = 1, .n_exp = 8, .k = 2, .scale = 1, .gating = (enum moe_gating)4};
+	EXPECT(op_moe_route(&rec, v, v, v, NO_VIEW, &d) == VKLLM_E_ARG, "an unknown gating refused");
 	EXPECT(op_moe_add_bias(&rec, v, v, v, NO_VIEW, 4, 1000, 8) == VKLLM_E_ARG, "bias past the views refused");
 	EXPECT(op_moe_add_bias(&rec, v, v, v, NO_VIEW, 0, 16, 8) == VKLLM_E_ARG, "no rows refused");
 	EXPECT(op_moe_add_bias(&rec, v, v, view_at(&b, 2, 64), NO_VIEW, 4, 16, 8) == VKLLM_E_ARG, "misaligned ids refused");

@@ -8,6 +8,10 @@
  *  - the same 24 tokens run one at a time (the decode matvec path) give the same logits as the
  *    chunks, within the same tolerance (prefill of N tokens == N decode steps);
  *  - gemma3 (window 8) and smollm3 (every 4th layer NoPE) run 24 positions: three windows.
+ *  - llama4 (Llama 4 in small, its chunk and temperature floor shrunk to 8): chunked attention on
+ *    the RoPE layers with the weightless QK-norm after RoPE, the NoPE layer's temperature at
+ *    factors 1, 1.069 and 1.110, the router's weight on the experts' inputs (both MoE paths), a
+ *    shared expert; and Maverick's 128 experts (no QK-norm).
  *  - mistral3 (Ministral 3 in small): YaRN with the file's beta_fast / beta_slow and log
  *    multiplier, and the attention temperature over a floor of 8, so the 24 positions see the
  *    factors 1, 1.069 and 1.110.
@@ -56,6 +60,8 @@ struct model_case {
 	const char *preset;       /* a real shape instead of the tiny one (then arch is NULL) */
 	uint32_t n_head_kv, n_vocab;
 	bool no_q_lora, legacy_kv_b;  /* deepseek2 layouts */
+	uint32_t n_expert;        /* 0: the tiny preset's */
+	uint32_t chunk;           /* llama4: its chunk (8192) and temperature floor (8192) shrunk to this */
 };
 
 /* how many cases ran their decode steps with q|k|v as one matrix, and how many apart: both paths
@@ -96,11 +102,19 @@ static int run_case(struct gpu *g, const struct model_case *c, enum attn_kv_type
 	                           .n_embd = c->n_embd, .n_head = c->n_head, .n_head_kv = c->n_head_kv,
 	                           .head_dim = c->head_dim, .n_ff = c->n_ff, .n_layer = c->n_layer, .n_swa = c->n_swa,
 	                           .n_vocab = c->n_vocab, .no_q_lora = c->no_q_lora, .legacy_kv_b = c->legacy_kv_b,
-	                           .tied = -1, .quiet = true};
+	                           .n_expert = c->n_expert, .tied = -1, .quiet = true};
 	struct synth_result sr;
 	REQUIRE_OK(synth_model(&so, &sr));
 	struct model_file m;
 	REQUIRE_OK(model_file_open(&m, path));
+	/* Llama 4's chunk and temperature floor are llama.cpp's fixed 8192 (oracle_long crosses them
+	 * against llama.cpp); here both shrink so 24 positions cross three chunks and two floors, for
+	 * the reference and the GPU alike (both read them from m.hp) */
+	if (c->chunk) {
+		REQUIRE(m.hp.n_chunk == 8192 && m.hp.attn_temp_floor == 8192, "%s: llama4's chunk %u and floor %u", c->name,
+		        m.hp.n_chunk, m.hp.attn_temp_floor);
+		m.hp.n_chunk = m.hp.attn_temp_floor = c->chunk;
+	}
 	uint32_t V = m.hp.n_vocab;
 	uint32_t ids[N_TOK];
 	for (uint32_t i = 0; i < N_TOK; i++) ids[i] = (i * 7919u + 13u) % V;
@@ -205,7 +219,7 @@ int main(int argc, char **argv)
 	/* tiny shapes for every arch; Q4_K needs rows that are multiples of 256 */
 	static const char *archs[] = {"llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3",
 	                              "deepseek2", "qwen3next", "qwen35", "qwen35moe", "kimi-linear", "gpt-oss", "glm4moe",
-	                              "minimax-m2", "mistral3"};
+	                              "minimax-m2", "mistral3", "llama4"};
 	static const struct {
 		const char *name;
 		int type;
@@ -218,6 +232,7 @@ int main(int argc, char **argv)
 			if (only && !strstr(name, only)) continue;
 			struct model_case c = {.name = name, .arch = archs[a], .type = types[t].type};
 			if (types[t].type == QT_Q4_K) c.n_embd = 256, c.n_head = 4, c.head_dim = 64, c.n_ff = 512;
+			if (!strcmp(archs[a], "llama4")) c.chunk = 8;
 			/* deepseek2's head_dim is nope + rope: keep nope a whole number of 32-blocks */
 			if (types[t].type == QT_Q4_K && (!strcmp(archs[a], "deepseek2") || !strcmp(archs[a], "kimi-linear"))) c.head_dim = 72;
 			bool mm = op_gemm_uses_coopmat(&g, (uint32_t)types[t].type);
@@ -243,6 +258,8 @@ int main(int argc, char **argv)
 		/* Ministral-3-3B's real shapes (32 heads of 128 against 3072, YaRN x16 over 16384; its
 		 * temperature is 1 below position 16384) in one layer */
 		{.name = "ministral-3-1layer-q8_0", .preset = "ministral-3", .type = QT_Q8_0, .n_layer = 1, .n_vocab = 1024},
+		/* Llama 4 Maverick's routing in small: 128 experts, so no QK-norm on the RoPE layers */
+		{.name = "llama4-128e-f32", .arch = "llama4", .type = QT_F32, .n_expert = 128, .chunk = 8},
 	};
 	for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) {
 		if (only && !strstr(extra[i].name, only)) continue;
@@ -262,6 +279,13 @@ int main(int argc, char **argv)
 		if (types[t].type == QT_Q4_K) c.n_embd = 256, c.n_head = 4, c.head_dim = 64, c.n_ff = 512;
 		bool mm = op_gemm_uses_coopmat(&g, (uint32_t)types[t].type);
 		run_case(&g, &c, ATTN_KV_F16, mm ? 5e-3 : 3e-3);
+	}
+	/* Llama 4's input-weighted experts on the other path too (the weights go into the gathered rows) */
+	char l4name[64];
+	snprintf(l4name, sizeof l4name, "llama4-f32-%s", forced);
+	if (!only || strstr(l4name, only)) {
+		struct model_case c = {.name = l4name, .arch = "llama4", .type = QT_F32, .chunk = 8};
+		run_case(&g, &c, ATTN_KV_F32, op_gemm_uses_coopmat(&g, QT_F32) ? 5e-3 : 5e-5);
 	}
 	unsetenv("VKLLM_MOE_PATH");
 	/* MLA prefill's other form: CPU devices rebuild K and V for flash attention, GPUs stay absorbed

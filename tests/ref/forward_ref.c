@@ -192,7 +192,7 @@ static int scratch(struct ref_forward *f)
 	f->row = malloc(max_row * sizeof *f->row);
 	f->xtmp = malloc(max_row * sizeof *f->xtmp);
 	f->xq = malloc(max_row * sizeof *f->xq);
-	double **bufs[] = {&f->h, &f->q, &f->k, &f->v, &f->att, &f->proj, &f->ff_out};
+	double **bufs[] = {&f->h, &f->q, &f->k, &f->v, &f->att, &f->proj, &f->ff_out, &f->moe_in};
 	for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) *bufs[i] = calloc(wide, sizeof(double));
 	f->ff_gate = calloc(ff, sizeof(double));
 	f->ff_up = calloc(ff, sizeof(double));
@@ -263,7 +263,7 @@ void ref_forward_destroy(struct ref_forward *f)
 		for (size_t i = 0; i < sizeof v / sizeof *v; i++) free(v[i]);
 	}
 	double *v[] = {f->output_norm, f->rope_freqs, f->h, f->q, f->k, f->v, f->att, f->proj,
-	               f->ff_gate, f->ff_up, f->ff_out, f->scores, f->router, f->hidden,
+	               f->ff_gate, f->ff_up, f->ff_out, f->moe_in, f->scores, f->router, f->hidden,
 	               f->q_abs, f->o_lat, f->q_pe, f->kd, f->vd, f->gate};
 	ref_gdn_free(f);
 	ref_kda_free(f);

@@ -80,6 +80,7 @@ struct ref_forward {
 	double *hidden;                              /* [n_layer + 1][n_embd], last token of the last batch */
 	/* one token's scratch, sized for the widest layer */
 	double *h, *q, *k, *v, *att, *proj, *ff_gate, *ff_up, *ff_out, *scores, *router;
+	double *moe_in; /* an expert's input times its weight (Llama 4) */
 	double *q_abs, *o_lat, *q_pe, *kd, *vd;      /* MLA: [H][kv_lora] x2, [H][rope], one head's K and V */
 	double *gate;                                /* gated attention: [H][D] sigmoid gate */
 	/* gated DeltaNet: the ssm_in output, [q | k | v] before and after the conv, z, b, a, g, beta, o */

@@ -118,11 +118,12 @@ double ref_f16(double x) { return half_to_f32(f32_to_half((float)x)); }
 
 /* ---- attention (build_qkv, the arch's q/k norm and RoPE, build_attn_mha) ---- */
 
-/* llama_hparams::is_masked_swa, LLAMA_SWA_TYPE_STANDARD: the query sees itself and the
- * n_swa - 1 keys before it */
-static bool visible(uint32_t pq, uint32_t pk, uint32_t n_swa)
+/* llama_hparams::is_masked_swa. LLAMA_SWA_TYPE_STANDARD: the query sees itself and the n_swa - 1
+ * keys before it; LLAMA_SWA_TYPE_CHUNKED (Llama 4): the keys of its own n_chunk-token chunk */
+static bool visible(uint32_t pq, uint32_t pk, uint32_t n_swa, uint32_t n_chunk)
 {
 	if (pk > pq) return false;
+	if (n_chunk) return pk >= pq / n_chunk * n_chunk;
 	return n_swa == 0 || pq - pk < n_swa;
 }
 
@@ -173,6 +174,11 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 		ref_rope(q, H, D, pos, &rp);
 		ref_rope(k, Hkv, D, pos, &rp);
 	}
+	/* Llama 4's "L2 norm": a weightless RMSNorm per head, after RoPE */
+	if (d->qk_norm == QK_NORM_L2) {
+		for (uint32_t hh = 0; hh < H; hh++) ref_rms_norm(q + hh * D, q + hh * D, NULL, D, eps);
+		for (uint32_t hh = 0; hh < Hkv; hh++) ref_rms_norm(k + hh * D, k + hh * D, NULL, D, eps);
+	}
 	/* the attention temperature (mistral3; Llama 4's NoPE layers): q times the position's factor,
 	 * after RoPE (ggml_mul(Qcur, inp_attn_scale)) */
 	if (d->attn_temp) {
@@ -191,13 +197,13 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 	/* softmax(scale * q.k) v over the visible keys, head h reading kv head h / (H / Hkv).
 	 * Gemma 3 scales q by f_attention_scale and passes kq_scale 1: the same product. */
 	double scale = hp->attn_scale > 0 ? hp->attn_scale : 1.0 / sqrt((double)D);
-	uint32_t n_swa = d->swa ? hp->n_swa : 0;
+	uint32_t n_swa = d->swa ? hp->n_swa : 0, n_chunk = d->chunked ? hp->n_chunk : 0;
 	for (uint32_t hh = 0; hh < H; hh++) {
 		const double *qh = q + hh * D;
 		uint32_t hk = hh / (H / Hkv);
 		double mx = -INFINITY;
 		for (uint32_t pk = 0; pk <= pos; pk++) {
-			if (!visible(pos, pk, n_swa)) continue;
+			if (!visible(pos, pk, n_swa, n_chunk)) continue;
 			const double *kr = L->k_cache + (uint64_t)pk * nk + hk * D;
 			double dot = 0;
 			for (uint32_t i = 0; i < D; i++) dot += qh[i] * kr[i];
@@ -214,7 +220,7 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 		double *o = f->att + hh * Dv;
 		memset(o, 0, Dv * sizeof *o);
 		for (uint32_t pk = 0; pk <= pos; pk++) {
-			if (!visible(pos, pk, n_swa)) continue;
+			if (!visible(pos, pk, n_swa, n_chunk)) continue;
 			double p = exp(f->scores[pk] - mx);
 			den += p;
 			const double *vr = L->v_cache + (uint64_t)pk * nv + hk * Dv;
@@ -284,16 +290,23 @@ static int moe(struct ref_forward *f, struct ref_layer *L, double *out, const do
 	add_bias(f->router, L->router_b, X);
 	uint32_t sel[256];
 	double w[256];
-	int gating = r.softmax_weight ? 2 : r.sigmoid ? 1 : 0;
+	int gating = r.weight_input ? 3 : r.softmax_weight ? 2 : r.sigmoid ? 1 : 0;
 	moe_route_one_ref(sel, w, f->router, L->exp_probs_b, X, K, gating, r.n_group, r.n_group_used, r.norm, r.scale);
 	memset(out, 0, E * sizeof *out);
 	uint64_t F = L->gate_exps.n_out;
 	for (uint32_t k = 0; k < K; k++) {
 		uint64_t e = sel[k];
+		/* Llama 4: the weight scales the expert's input, the output adds as it is */
+		const double *in = h;
+		if (r.weight_input) {
+			for (uint32_t i = 0; i < E; i++) f->moe_in[i] = h[i] * w[k];
+			in = f->moe_in;
+		}
 		TRY(glu(f, f->ff_out, &L->gate_exps, &L->up_exps, &L->down_exps, L->gate_exps_b ? L->gate_exps_b + e * F : NULL,
 		        L->up_exps_b ? L->up_exps_b + e * F : NULL, L->down_exps_b ? L->down_exps_b + e * E : NULL, e, L->d->act,
-		        h));
-		for (uint32_t i = 0; i < E; i++) out[i] += w[k] * f->ff_out[i];
+		        in));
+		double wk = r.weight_input ? 1.0 : w[k];
+		for (uint32_t i = 0; i < E; i++) out[i] += wk * f->ff_out[i];
 	}
 	if (L->d->shexp) {
 		double gate = 1;

@@ -20,12 +20,13 @@ void moe_route_one_ref(uint32_t *ids, double *weights, const double *logits, con
 	for (uint32_t e = 0; e < n_exp; e++) mx = fmax(mx, l[e]);
 	for (uint32_t e = 0; e < n_exp; e++) {
 		if (gating == 0) sum += (prob[e] = exp(l[e] - mx));
-		else if (gating == 1) prob[e] = 1.0 / (1.0 + exp(-l[e]));
+		else if (gating == 1 || gating == 3) prob[e] = 1.0 / (1.0 + exp(-l[e]));
 		else prob[e] = l[e];
 	}
 	for (uint32_t e = 0; e < n_exp; e++) {
 		if (gating == 0) prob[e] /= sum;
-		sel[e] = prob[e] + (bias ? bias[e] : 0.0);
+		/* Llama 4 (gating 3) selects on the raw logits, weights by their sigmoid */
+		sel[e] = (gating == 3 ? l[e] : prob[e]) + (bias ? bias[e] : 0.0);
 		taken[e] = false;
 	}
 	if (n_group > 1) {
@@ -113,7 +114,7 @@ void moe_scatter_ref(double *out, const float *y, const uint32_t *inv, const flo
 		for (uint32_t i = 0; i < n; i++) {
 			double s = 0;
 			for (uint32_t j = 0; j < k; j++)
-				s += (double)weights[t * k + j] * y[(uint64_t)inv[t * k + j] * n + i];
+				s += (weights ? (double)weights[t * k + j] : 1.0) * y[(uint64_t)inv[t * k + j] * n + i];
 			out[(uint64_t)t * n + i] = s;
 		}
 }

@@ -7,7 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* gating: 0 softmax, 1 sigmoid, 2 softmax over the chosen logits; bias may be NULL.
+/* gating: 0 softmax, 1 sigmoid, 2 softmax over the chosen logits, 3 sigmoid weights with the selection
+ * on the raw logits (Llama 4); bias may be NULL.
  * ids and weights: [n_tok][k]. n_group at most 64. */
 void moe_route_ref(uint32_t *ids, double *weights, const float *logits, const float *bias, uint32_t n_tok,
                    uint32_t n_exp, uint32_t k, int gating, uint32_t n_group, uint32_t n_group_used, bool norm,
@@ -17,6 +18,7 @@ void moe_route_one_ref(uint32_t *ids, double *weights, const double *logits, con
                        uint32_t k, int gating, uint32_t n_group, uint32_t n_group_used, bool norm, double scale);
 void moe_index_ref(uint32_t *counts, uint32_t *offsets, uint32_t *perm, uint32_t *inv, const uint32_t *ids,
                    uint32_t n_assign, uint32_t n_exp);
+/* weights NULL: the plain sum (the weights went into the inputs: Llama 4) */
 void moe_scatter_ref(double *out, const float *y, const uint32_t *inv, const float *weights, uint32_t n_tok, uint32_t k,
                      uint32_t n);
 
