@@ -887,6 +887,99 @@ static void test_mistral3(void)
 	unlink(path);
 }
 
+/* llama4 (Llama 4): the presets' exact counts against the formula (dense layers of 16384 between MoE
+ * ones where the step is 2; every MoE layer has a shared expert as wide as a routed one; Scout's
+ * rope_freqs) and Meta's figures (109B / 17B and 400B / 17B, the totals with the vision encoder,
+ * which synth does not write, of about 1 B: 2.5% covers it); the layer pattern (chunked, NoPE with
+ * the temperature, the weightless QK-norm where there are not 128 experts); the tiny file's keys and
+ * a file with attention.sliding_window 0; refusals. */
+static void test_llama4(void)
+{
+	static const struct {
+		const char *preset;
+		uint64_t X, step, rope_freqs;
+		double total, active;
+	} m[] = {{"llama4-scout", 16, 1, 64, 109, 17}, {"llama4-maverick", 128, 2, 0, 400, 17}};
+	for (size_t i = 0; i < sizeof m / sizeof *m; i++) {
+		const uint64_t E = 5120, L = 48, V = 202048, HD = 40 * 128, KD = 8 * 128, F = 8192, FD = 16384;
+		uint64_t attn = 2 * E * HD + 2 * E * KD + 2 * E, expert = 3 * E * F;
+		uint64_t total = 2 * V * E + E + m[i].rope_freqs, active = total;
+		for (uint64_t il = 0; il < L; il++) {
+			bool moe = (il + 1) % m[i].step == 0;
+			total += attn + (moe ? E * m[i].X + (m[i].X + 1) * expert : 3 * E * FD);
+			active += attn + (moe ? E * m[i].X + 2 * expert : 3 * E * FD);
+		}
+		struct synth_options o = {.type = -1, .seed = 1, .tied = -1, .dry_run = true, .preset = m[i].preset};
+		struct synth_result r;
+		int st = synth_model(&o, &r);
+		EXPECT(st == VKLLM_OK && r.n_params == total && r.n_params_active == active, "%s: %llu / %llu params, formula %llu / %llu (%s)",
+		       m[i].preset, (unsigned long long)r.n_params, (unsigned long long)r.n_params_active, (unsigned long long)total,
+		       (unsigned long long)active, st ? vkllm_error() : "");
+		double t = r.n_params / 1e9, a = r.n_params_active / 1e9;
+		EXPECT(fabs(t / m[i].total - 1) < 0.025 && fabs(a / m[i].active - 1) < 0.025, "%s: %.3f B / %.3f B against %g / %g",
+		       m[i].preset, t, a, m[i].total, m[i].active);
+		printf("# %-18s %8.3f B total %7.3f B active, published %g / %g\n", m[i].preset, t, a, m[i].total, m[i].active);
+	}
+	static struct hparams hp;
+	static struct layer_desc l[MODEL_MAX_LAYERS];
+	struct synth_options o = {.type = -1, .seed = 1, .tied = -1, .preset = "llama4-scout"};
+	int st = synth_hparams(&o, &hp, l);
+	bool ok = st == VKLLM_OK && hp.n_chunk == 8192 && hp.attn_temp_scale == 0.1f && hp.attn_temp_floor == 8192 &&
+	          hp.attn_temp_offset == 1 && hp.n_ff_shexp == 8192;
+	for (uint32_t il = 0; ok && il < 48; il++) {
+		bool nope = il % 4 == 3;
+		ok = l[il].rope == !nope && l[il].chunked == !nope && l[il].attn_temp == nope &&
+		     l[il].qk_norm == (nope ? QK_NORM_NONE : QK_NORM_L2) && l[il].ffn == FFN_MOE && l[il].shexp;
+	}
+	EXPECT(ok, "llama4-scout's layers: chunked RoPE layers with the L2 QK-norm, every 4th NoPE with the temperature, all MoE");
+	o.preset = "llama4-maverick";
+	st = synth_hparams(&o, &hp, l);
+	ok = st == VKLLM_OK;
+	for (uint32_t il = 0; ok && il < 48; il++)
+		ok = l[il].qk_norm == QK_NORM_NONE && l[il].ffn == (il % 2 ? FFN_MOE : FFN_GLU) && l[il].shexp == (il % 2 == 1) &&
+		     l[il].n_ff == 16384;
+	EXPECT(ok, "llama4-maverick's layers: no QK-norm (128 experts), MoE on odd layers, dense 16384 on even ones");
+
+	char path[256];
+	if (synth_tiny("llama4", QT_F32, 1, "good-llama4.gguf", path, sizeof path)) {
+		EXPECT(0, "synth llama4: %s", vkllm_error());
+		return;
+	}
+	static struct model_file mf;
+	st = model_file_open(&mf, path);
+	EXPECT(st == VKLLM_OK, "open llama4: %s", vkllm_error());
+	if (st == VKLLM_OK) {
+		EXPECT(mf.hp.n_moe_layer_step == 2 && mf.hp.n_chunk == 8192 && mf.layers[3].attn_temp && !mf.layers[3].rope &&
+		           mf.layers[1].ffn == FFN_MOE && mf.layers[0].ffn == FFN_GLU && mf.layers[0].chunked &&
+		           gguf_tensor(&mf.gguf, "rope_freqs.weight") && !gguf_find(&mf.gguf, "llama4.attention.sliding_window") &&
+		           !gguf_find(&mf.gguf, "llama4.expert_shared_feed_forward_length"),
+		       "tiny llama4: step %u, chunk %u, keys and rope_freqs as the converter writes them", mf.hp.n_moe_layer_step,
+		       mf.hp.n_chunk);
+		model_file_close(&mf);
+	}
+	/* attention.sliding_window 0 (llama.cpp: no chunks, no temperature, the NoPE step n_layer): opens, and
+	 * only the last layer is NoPE */
+	char nochunk[256];
+	path_in_tmp(nochunk, sizeof nochunk, "llama4-nochunk.gguf");
+	st = rewrite(path, nochunk, &(struct edit){.extra_u32_key = "llama4.attention.sliding_window", .u32_value = 0});
+	if (st == VKLLM_OK) st = model_file_open(&mf, nochunk);
+	EXPECT(st == VKLLM_OK, "llama4 with sliding_window 0: %s", st ? vkllm_error() : "");
+	if (st == VKLLM_OK) {
+		bool flat = mf.hp.n_chunk == 0 && mf.hp.attn_temp_scale == 0;
+		for (uint32_t il = 0; il < 4; il++) flat = flat && !mf.layers[il].chunked && mf.layers[il].rope == (il != 3);
+		EXPECT(flat && !mf.layers[3].attn_temp, "llama4 with sliding_window 0: no chunks, no temperature, the last layer NoPE");
+		model_file_close(&mf);
+	}
+	unlink(nochunk);
+	expect_bad(path, &(struct edit){.drop_key = "llama4.interleave_moe_layer_step"}, VKLLM_E_FORMAT,
+	           "llama4.interleave_moe_layer_step", "llama4 without its MoE step");
+	expect_bad(path, &(struct edit){.u32_key = "llama4.expert_count", .u32_value = 0}, VKLLM_E_FORMAT, "with expert_count 0",
+	           "llama4 without experts");
+	expect_bad(path, &(struct edit){.extra_u32_key = "llama4.rope.dimension_count", .u32_value = 8}, VKLLM_E_FORMAT,
+	           "rope.dimension_count (8)", "llama4 with partial rotary");
+	unlink(path);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -905,6 +998,7 @@ int main(void)
 	test_gpt_oss();
 	test_glm_minimax();
 	test_mistral3();
+	test_llama4();
 	/* remove what is left in the temporary folder */
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
