@@ -2,7 +2,7 @@
  * string for string, including its quirks (Llama 3 and Gemma trim every message; DeepSeek V3 puts
  * a system message before the first turn with "\n\n"; Kimi K2 names the role after its token;
  * gpt-oss ends an assistant turn with <|return|>; Mistral v7 has no generation prompt: "[/INST]"
- * already opens the answer). */
+ * already opens the answer; Llama 4 trims like Llama 3; GLM-4's prompt ends "<|assistant|>\n"). */
 #include <ctype.h>
 #include <string.h>
 
@@ -20,6 +20,8 @@ static const char *const names[CHAT_FORMAT_COUNT] = {
 	[CHAT_MISTRAL_V7] = "mistral-v7",
 	[CHAT_MISTRAL_V7_TEKKEN] = "mistral-v7-tekken",
 	[CHAT_KIMI_K2] = "kimi-k2",
+	[CHAT_LLAMA4] = "llama4",
+	[CHAT_CHATGLM4] = "chatglm4",
 };
 
 const char *chat_format_name(enum chat_format f)
@@ -29,7 +31,8 @@ const char *chat_format_name(enum chat_format f)
 
 const char *chat_format_names(void)
 {
-	return "chatml, qwen3, llama3, deepseek3, kimi-k2, gemma, gpt-oss, glmedge, mistral-v7, mistral-v7-tekken";
+	return "chatml, qwen3, llama3, llama4, deepseek3, kimi-k2, gemma, gpt-oss, glmedge, chatglm4, mistral-v7, "
+	       "mistral-v7-tekken";
 }
 
 int chat_format_from_name(const char *name, enum chat_format *out)
@@ -120,6 +123,16 @@ static void llama3(struct out *o, const struct chat_msg *m, size_t n, bool add_a
 		put_trimmed(o, m[i].content), put(o, "<|eot_id|>");
 	}
 	if (add_ass) put(o, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+}
+
+/* Llama 3's turns with Llama 4's tokens */
+static void llama4(struct out *o, const struct chat_msg *m, size_t n, bool add_ass)
+{
+	for (size_t i = 0; i < n; i++) {
+		put(o, "<|header_start|>"), put(o, m[i].role), put(o, "<|header_end|>\n\n");
+		put_trimmed(o, m[i].content), put(o, "<|eot|>");
+	}
+	if (add_ass) put(o, "<|header_start|>assistant<|header_end|>\n\n");
 }
 
 #define FW_BAR "\xef\xbd\x9c"    /* ｜ U+FF5C */
@@ -218,6 +231,14 @@ static void glmedge(struct out *o, const struct chat_msg *m, size_t n, bool add_
 	if (add_ass) put(o, "<|assistant|>");
 }
 
+/* GLM-Edge's turns after [gMASK]<sop>, and a newline after the generation prompt */
+static void chatglm4(struct out *o, const struct chat_msg *m, size_t n, bool add_ass)
+{
+	put(o, "[gMASK]<sop>");
+	for (size_t i = 0; i < n; i++) put(o, "<|"), put(o, m[i].role), put(o, "|>\n"), put(o, m[i].content);
+	if (add_ass) put(o, "<|assistant|>\n");
+}
+
 static void mistral_v7(struct out *o, const struct chat_msg *m, size_t n, const char *space)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -248,6 +269,8 @@ int chat_format_apply(enum chat_format f, const struct chat_msg *msgs, size_t n,
 	case CHAT_MISTRAL_V7: mistral_v7(&o, msgs, n, " "); break;
 	case CHAT_MISTRAL_V7_TEKKEN: mistral_v7(&o, msgs, n, ""); break;
 	case CHAT_KIMI_K2: kimi_k2(&o, msgs, n, add_generation_prompt); break;
+	case CHAT_LLAMA4: llama4(&o, msgs, n, add_generation_prompt); break;
+	case CHAT_CHATGLM4: chatglm4(&o, msgs, n, add_generation_prompt); break;
 	default: return fail(VKLLM_E_ARG, "chat format %d does not exist", (int)f);
 	}
 	return o.st;

@@ -28,6 +28,8 @@ enum chat_format {
 	CHAT_MISTRAL_V7,        /* Mistral Small 3.1 and Large 2411: [SYSTEM_PROMPT] / [INST] */
 	CHAT_MISTRAL_V7_TEKKEN, /* the same without the spaces (by name only, as in llama.cpp) */
 	CHAT_KIMI_K2,           /* Kimi K2: <|im_ROLE|>ROLE<|im_middle|>…<|im_end|> */
+	CHAT_LLAMA4,            /* Llama 4: <|header_start|>ROLE<|header_end|>\n\n…<|eot|>, trimmed */
+	CHAT_CHATGLM4,          /* GLM-4 and GLM-4.5: [gMASK]<sop><|ROLE|>\n… */
 	CHAT_FORMAT_COUNT
 };
 

