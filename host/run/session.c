@@ -9,6 +9,7 @@
 #include "base/status.h"
 #include "graph/attn_gdn.h"
 #include "graph/attn_mla.h"
+#include "graph/weights.h"
 
 static double now_seconds(void)
 {
@@ -287,6 +288,7 @@ static int profile_add(struct session *s, struct fwd_graph *gr)
 			}
 			s->prof[e].ns += ns[i];
 			s->prof[e].bytes += bytes[i];
+			if (gr->n_tokens == 1) s->prof_decode_bytes += bytes[i];
 			s->prof[e].count++;
 			s->prof_ns += ns[i];
 		}
@@ -323,6 +325,15 @@ void session_profile_print(const struct session *s, FILE *f)
 		        e[i].count ? e[i].ns / 1e3 / e[i].count : 0.0, gbs);
 	}
 	fprintf(f, "  GB/s: bytes the kernel must move (weights, inputs, outputs) over its time, where its op says\n");
+	/* what a decode step moves by the kernels' own counts, against the weights a token needs (all but
+	 * the embedding table's other rows and the experts it is not routed to): MoE shows here whether
+	 * only the chosen experts are read */
+	if (s->prof_tokens[0] && !s->prof_untimed) {
+		uint64_t need = model_weights_decode_bytes(s->fs.w, s->fs.m->hp.n_expert_used);
+		double per = (double)s->prof_decode_bytes / (double)s->prof_tokens[0];
+		fprintf(f, "decode: the kernels move %.3f MB a token; the weights a token needs are %.3f MB (%.3fx)\n", per / 1e6,
+		        need / 1e6, need ? per / need : 0.0);
+	}
 }
 
 void session_profile_reset(struct session *s)
@@ -332,6 +343,7 @@ void session_profile_reset(struct session *s)
 	s->prof_tokens[0] = s->prof_tokens[1] = 0;
 	s->prof_skipped = 0;
 	s->prof_untimed = 0;
+	s->prof_decode_bytes = 0;
 }
 
 /* the host's half of the step protocol: what the next submit's shaders read */

@@ -52,6 +52,7 @@ struct session {
 	uint64_t prof_tokens[2];  /* tokens run in chunks of 1 (decode) and of more */
 	uint64_t prof_skipped;    /* tokens of first replays left out (CPU devices compile kernels then) */
 	uint64_t prof_untimed;    /* dispatches beyond a recording's timestamp capacity */
+	uint64_t prof_decode_bytes; /* the byte counts of the decode (one-token) graphs' timed kernels */
 };
 
 /* w must stay uploaded while the session lives. */
