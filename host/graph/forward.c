@@ -67,6 +67,7 @@ static void attn_desc(const struct fwd_state *s, uint32_t il, uint32_t n, struct
 	a->scale = hp->attn_scale > 0 ? hp->attn_scale : 1.0f / sqrtf((float)hp->head_dim_k);
 	a->n_swa = d->swa ? hp->n_swa : 0;
 	a->n_chunk = d->chunked ? hp->n_chunk : 0;
+	a->softcap = hp->attn_softcap; /* grok: c tanh(s / c) on the scaled scores */
 	a->step_index = 0;
 }
 
@@ -102,8 +103,10 @@ static float yarn_get_mscale(float factor, float mscale) { return factor <= 1.0f
 
 void fwd_rope_yarn(const struct hparams *hp, float *ext_factor, float *attn_factor)
 {
-	*ext_factor = hp->rope_scaling == ROPE_SCALING_YARN ? 1.0f : 0.0f;
-	float attn = 1.0f;
+	/* a file may set ext_factor itself (grok: rope.scaling.yarn_ext_factor); where it is 0 the
+	 * magnitude is the file's rope.scaling.yarn_attn_factor, which llama.cpp replaces otherwise */
+	*ext_factor = hp->yarn_ext_factor >= 0 ? hp->yarn_ext_factor : hp->rope_scaling == ROPE_SCALING_YARN ? 1.0f : 0.0f;
+	float attn = hp->yarn_attn_factor > 0 ? hp->yarn_attn_factor : 1.0f;
 	if (*ext_factor != 0) {
 		float factor = 1.0f / hp->rope_freq_scale;
 		if (hp->rope_yarn_log_mul != 0.0f) {
@@ -393,6 +396,9 @@ static int record_moe(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 		order = fwd_rows(&s->moe_inv, 0, A, 1);
 	}
 	struct gpu_view x = fwd_rows(&s->x, 0, n, E);
+	if (d->moe_dense && !L->post_ffw_norm.present)
+		return fail(VKLLM_E_UNSUPPORTED, "layer %u: a dense FFN beside the experts without a post-FFN norm is not in any "
+		            "supported arch", il);
 	if (d->shexp && L->post_ffw_norm.present)
 		return fail(VKLLM_E_UNSUPPORTED, "layer %u: a shared expert under a post-norm is not in any supported arch", il);
 	if (!L->post_ffw_norm.present) {
@@ -401,6 +407,15 @@ static int record_moe(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 	}
 	struct gpu_view out = fwd_rows(&s->proj, 0, n, E);
 	TRY(op_moe_scatter(rec, out, down, order, out_w, n, K, E, false));
+	if (d->moe_dense) {
+		/* grok: the dense GLU of the same input added to the experts' sum, then both times sqrt(2)/2
+		 * (ggml_scale(ggml_add(dense, moe), sqrt(2) / 2)) */
+		struct gpu_view dg, du;
+		TRY(gate_and_up(s, rec, &L->gate_up, &L->gate, &L->up, in, n, d->n_ff, &dg, &du));
+		TRY(op_glu(rec, dg, dg, du, d->n_ff, n, act));
+		TRY(fwd_linear(rec, out, &L->down, dg, n, true));
+		TRY(op_scale(rec, out, out, n * E, (float)(M_SQRT2 / 2)));
+	}
 	TRY(op_rms_norm(rec, out, out, fwd_whole(&L->post_ffw_norm), E, n, 0, hp->norm_eps));
 	return op_add(rec, x, x, out, n * E);
 }
@@ -436,6 +451,8 @@ static int record_head(struct fwd_state *s, struct gpu_rec *rec, uint32_t n, boo
 		uint32_t g = m - t0 < group ? m - t0 : group;
 		struct gpu_view lg = fwd_rows(&s->logits, t0, g, V);
 		TRY(fwd_linear(rec, lg, s->w->lm_head, fwd_rows(&s->h, t0, g, E), g, false));
+		/* grok: the logits times logit_scale, then the final softcap */
+		if (hp->logit_scale > 0 && hp->logit_scale != 1.0f) TRY(op_scale(rec, lg, lg, g * V, hp->logit_scale));
 		if (hp->final_softcap > 0) TRY(op_softcap(rec, lg, lg, g * V, hp->final_softcap));
 	}
 	struct gpu_view scratch = s->cand_scratch.buffer ? gpu_whole(&s->cand_scratch) : no_view;

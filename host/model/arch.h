@@ -59,6 +59,7 @@ struct layer_desc {
 	                          * (qwen3next, qwen35*, gpt-oss: llama.cpp's attn_post_norm) */
 	bool attn_sinks;        /* a learned logit per head joins each softmax's denominator (gpt-oss's attn_sinks) */
 	bool attn_temp;         /* q times the position's temperature after RoPE (hp->attn_temp_*: mistral3, Llama 4's NoPE layers) */
+	bool moe_dense;         /* a MoE layer's dense GLU of n_ff beside the experts: (dense + moe) / sqrt(2) (grok) */
 	float rope_base, rope_freq_scale;
 	uint32_t n_head, n_head_kv, n_ff;
 };
@@ -82,6 +83,7 @@ struct arch {
 	bool moe_weight_input;  /* top-k on the raw logits, the sigmoid weight multiplied into the expert's input, the
 	                         * outputs summed as they are (Llama 4) */
 	bool rope_freqs;        /* an optional rope_freqs.weight (llama, mistral3, llama4) */
+	bool attn_output_norm;  /* the sandwich's post-attention norm is attn_output_norm, not post_attention_norm (grok) */
 	const struct hp_key *keys;
 	/* After the generic and table keys: defaults, derived values, checks. f is NULL in synth. */
 	int (*finish)(struct hparams *hp, const struct gguf_file *f);

@@ -188,6 +188,8 @@ static size_t gqa_text(const struct model_file *m, const struct layer_desc *d, c
 	    d->n_head_kv == d->n_head ? "MHA" : d->n_head_kv == 1 ? "MQA" : "GQA", hp->head_dim_k);
 	if (hp->head_dim_v != hp->head_dim_k) PUT("/%u", hp->head_dim_v);
 	if (d->qk_norm != QK_NORM_NONE) PUT(", QK-norm %s", qk_norm_name(d->qk_norm));
+	/* grok: its own score scale (attention.output_scale) under a tanh cap */
+	if (hp->attn_softcap > 0) PUT(", scores %g tanh(s / %g) with s = %g q.k", hp->attn_softcap, hp->attn_softcap, hp->attn_scale);
 	if (d->swa) PUT(", sliding window %u", hp->n_swa);
 	else if (d->chunked) PUT(", chunked: within chunks of %u tokens", hp->n_chunk);
 	else PUT(", full context");
@@ -237,6 +239,7 @@ static size_t ffn_text(const struct model_file *m, const struct layer_desc *d, c
 			PUT(", and %u shared experts as one ungated %s of %u", hp->n_expert_shared, act, hp->n_ff_shexp);
 		else if (d->shexp)
 			PUT(", and a shared %s of %u%s", act, hp->n_ff_shexp, d->shexp_gate ? " behind a sigmoid gate" : ", ungated");
+		if (d->moe_dense) PUT(", beside a dense %s of %u: (dense + MoE) / sqrt(2)", act, d->n_ff);
 	} else {
 		PUT("FFN: dense %s of %u", act, d->n_ff);
 		if (hp->n_moe_layer_step > 1) PUT(" (MoE on every %u%s layer)", hp->n_moe_layer_step, hp->n_moe_layer_step == 2 ? "nd" : hp->n_moe_layer_step == 3 ? "rd" : "th");
@@ -322,6 +325,7 @@ void card_print_text(const struct model_file *m, const struct card *c, FILE *f)
 	fprintf(f, "  shape         %u layers, embedding %u, vocabulary %u%s\n", hp->n_layer, hp->n_embd, hp->n_vocab,
 	        m->tied_output ? ", output tied to the embedding" : "");
 	if (hp->embed_scale > 0) fprintf(f, "                embeddings scaled by %g\n", hp->embed_scale);
+	if (hp->logit_scale > 0 && hp->logit_scale != 1.0f) fprintf(f, "                logits scaled by %g\n", hp->logit_scale);
 	if (hp->final_softcap > 0) fprintf(f, "                final logits soft-capped at %g\n", hp->final_softcap);
 	fprintf(f, "  context       %u tokens\n", hp->n_ctx_train);
 	fprintf(f, "  layers\n");

@@ -83,6 +83,8 @@ static int load_rope(struct hparams *hp, const struct gguf_file *f)
 	/* what sliding layers use unless the arch says otherwise (llama_hparams defaults) */
 	hp->rope_base_swa = 10000.0f;
 	hp->rope_freq_scale_swa = 1.0f;
+	hp->yarn_ext_factor = -1.0f; /* not in the file */
+	hp->yarn_attn_factor = 1.0f;
 	return VKLLM_OK;
 }
 

@@ -74,8 +74,11 @@ struct hparams {
 	float rope_yarn_log_mul;    /* rope.scaling.yarn_log_multiplier as the file stores it: deepseek2's converter
 	                             * writes 0.1 * mscale_all_dim (llama.cpp divides it back, TAG_DEEPSEEK2_YARN_LOG_MUL_FIX),
 	                             * mistral3's mscale_all_dim itself (fwd_rope_yarn) */
-	float yarn_beta_fast;       /* rope.scaling.yarn_beta_fast (mistral3); 0 = llama.cpp's default 32 */
+	float yarn_beta_fast;       /* rope.scaling.yarn_beta_fast (mistral3, grok); 0 = llama.cpp's default 32 */
 	float yarn_beta_slow;       /* rope.scaling.yarn_beta_slow (mistral3); 0 = llama.cpp's default 1 */
+	float yarn_ext_factor;      /* rope.scaling.yarn_ext_factor (grok); < 0: not in the file (1 with YaRN, else 0) */
+	float yarn_attn_factor;     /* rope.scaling.yarn_attn_factor (grok): the rope's magnitude where ext_factor is 0;
+	                             * llama.cpp replaces it whenever ext_factor is not 0 (fwd_rope_yarn). Default 1 */
 
 	/* attention temperature (llama.cpp's llm_graph_input_attn_temp): after RoPE, q of the token at
 	 * position p is multiplied by log(floor((p + offset) / floor_scale) + 1) * scale + 1 on the layers
@@ -107,6 +110,9 @@ struct hparams {
 	float attn_scale;           /* q scale; 0 means 1/sqrt(head_dim_k) */
 	float embed_scale;          /* tokens' embeddings are multiplied by it (gemma3 sqrt(n_embd)); 0 = 1 */
 	float final_softcap;        /* final_logit_softcapping, 0 = none */
+	float logit_scale;          /* logit_scale: the LM head's logits times it, before the final softcap (grok); 0 = 1 */
+	float attn_softcap;         /* attn_logit_softcapping: scores c tanh(s / c) before the softmax (grok); 0 = none */
+	bool moe_dense;             /* grok: a dense GLU (ffn_gate/up/down) beside the experts, (dense + moe) / sqrt(2) */
 };
 
 struct gguf_file;

@@ -23,21 +23,21 @@
 
 /* Real models' shapes (from their Hugging Face config.json files). */
 static const struct synth_preset presets[] = {
-	{"qwen3-0.6b", "qwen3", "Qwen3-0.6B", 1024, 28, 16, 8, 128, 3072, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, false, 0, {0}, {0}, {0}, false},
-	{"qwen3-8b", "qwen3", "Qwen3-8B", 4096, 36, 32, 8, 128, 12288, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, false, 0, false, 0, {0}, {0}, {0}, false},
+	{"qwen3-0.6b", "qwen3", "Qwen3-0.6B", 1024, 28, 16, 8, 128, 3072, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, false, 0, {0}, {0}, {0}, false, {0}},
+	{"qwen3-8b", "qwen3", "Qwen3-8B", 4096, 36, 32, 8, 128, 12288, 151936, 40960, 0, 0, 0, 0, 1e6f, 1e-6f, false, 0, false, 0, {0}, {0}, {0}, false, {0}},
 	{"qwen3-30b-a3b", "qwen3moe", "Qwen3-30B-A3B", 2048, 48, 32, 4, 128, 6144, 151936, 40960, 128, 8, 768, 0, 1e6f, 1e-6f,
-	 false, 0, false, 0, {0}, {0}, {0}, false},
+	 false, 0, false, 0, {0}, {0}, {0}, false, {0}},
 	{"qwen1.5-moe-a2.7b", "qwen2moe", "Qwen1.5-MoE-A2.7B", 2048, 24, 16, 16, 128, 5632, 151936, 8192, 60, 4, 1408, 0,
-	 1e6f, 1e-6f, false, 0, true, 5632, {0}, {0}, {0}, false},
-	{"qwen2.5-0.5b", "qwen2", "Qwen2.5-0.5B", 896, 24, 14, 2, 64, 4864, 151936, 32768, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, true, 0, {0}, {0}, {0}, false},
+	 1e6f, 1e-6f, false, 0, true, 5632, {0}, {0}, {0}, false, {0}},
+	{"qwen2.5-0.5b", "qwen2", "Qwen2.5-0.5B", 896, 24, 14, 2, 64, 4864, 151936, 32768, 0, 0, 0, 0, 1e6f, 1e-6f, true, 0, true, 0, {0}, {0}, {0}, false, {0}},
 	{"llama-3.1-8b", "llama", "Llama-3.1-8B", 4096, 32, 32, 8, 128, 14336, 128256, 131072, 0, 0, 0, 0, 5e5f, 1e-5f, false, 8,
-	 false, 0, {0}, {0}, {0}, false},
-	{"llama-3.2-1b", "llama", "Llama-3.2-1B", 2048, 16, 32, 8, 64, 8192, 128256, 131072, 0, 0, 0, 0, 5e5f, 1e-5f, true, 32, false, 0, {0}, {0}, {0}, false},
+	 false, 0, {0}, {0}, {0}, false, {0}},
+	{"llama-3.2-1b", "llama", "Llama-3.2-1B", 2048, 16, 32, 8, 64, 8192, 128256, 131072, 0, 0, 0, 0, 5e5f, 1e-5f, true, 32, false, 0, {0}, {0}, {0}, false, {0}},
 	{"mistral-small-3.1", "llama", "Mistral-Small-3.1-24B (text)", 5120, 40, 32, 8, 128, 32768, 131072, 131072, 0, 0, 0, 0, 1e9f,
-	 1e-5f, false, 0, false, 0, {0}, {0}, {0}, false},
-	{"smollm3-3b", "smollm3", "SmolLM3-3B", 2048, 36, 16, 4, 128, 11008, 128256, 65536, 0, 0, 0, 0, 5e6f, 1e-6f, true, 0, false, 0, {0}, {0}, {0}, false},
-	{"olmo2-1b", "olmo2", "OLMo-2-0425-1B", 2048, 16, 16, 16, 128, 8192, 100352, 4096, 0, 0, 0, 0, 5e5f, 1e-6f, false, 0, false, 0, {0}, {0}, {0}, false},
-	{"gemma3-1b", "gemma3", "Gemma-3-1B", 1152, 26, 4, 1, 256, 6912, 262144, 32768, 0, 0, 0, 512, 1e6f, 1e-6f, true, 0, false, 0, {0}, {0}, {0}, false},
+	 1e-5f, false, 0, false, 0, {0}, {0}, {0}, false, {0}},
+	{"smollm3-3b", "smollm3", "SmolLM3-3B", 2048, 36, 16, 4, 128, 11008, 128256, 65536, 0, 0, 0, 0, 5e6f, 1e-6f, true, 0, false, 0, {0}, {0}, {0}, false, {0}},
+	{"olmo2-1b", "olmo2", "OLMo-2-0425-1B", 2048, 16, 16, 16, 128, 8192, 100352, 4096, 0, 0, 0, 0, 5e5f, 1e-6f, false, 0, false, 0, {0}, {0}, {0}, false, {0}},
+	{"gemma3-1b", "gemma3", "Gemma-3-1B", 1152, 26, 4, 1, 256, 6912, 262144, 32768, 0, 0, 0, 512, 1e6f, 1e-6f, true, 0, false, 0, {0}, {0}, {0}, false, {0}},
 	/* deepseek2: head_dim is the per-head key (qk_nope 128 + qk_rope 64); n_head_kv 1 is the MQA
 	 * over the latent cache that the converter writes. n_ff is the dense layers' intermediate_size,
 	 * n_ff_exp moe_intermediate_size. DeepSeek-V3 (deepseek-ai/DeepSeek-V3 config.json): YaRN
@@ -48,7 +48,7 @@ static const struct synth_preset presets[] = {
 	 false, 0, false, 0,
 	 {.q_lora = 1536, .kv_lora = 512, .rope = 64, .v_head = 128, .n_shared = 1, .n_dense_lead = 3, .n_group = 8,
 	  .n_group_used = 4, .gating = 2, .norm = true, .scale = 2.5f, .yarn_factor = 40, .yarn_orig_ctx = 4096,
-	  .mscale_all_dim = 1.0f}, {0}, {0}, false},
+	  .mscale_all_dim = 1.0f}, {0}, {0}, false, {0}},
 	/* Kimi K2 (moonshotai/Kimi-K2-Instruct config.json, model_type kimi_k2 on DeepseekV3ForCausalLM):
 	 * V3's block with 64 heads, 384 experts in one group, 1 dense layer, routed_scaling_factor 2.827,
 	 * rope_theta 50000, YaRN factor 32 over 4096 (131072), vocabulary 163840 */
@@ -56,7 +56,7 @@ static const struct synth_preset presets[] = {
 	 false, 0,
 	 {.q_lora = 1536, .kv_lora = 512, .rope = 64, .v_head = 128, .n_shared = 1, .n_dense_lead = 1, .n_group = 1,
 	  .n_group_used = 1, .gating = 2, .norm = true, .scale = 2.827f, .yarn_factor = 32, .yarn_orig_ctx = 4096,
-	  .mscale_all_dim = 1.0f}, {0}, {0}, false},
+	  .mscale_all_dim = 1.0f}, {0}, {0}, false, {0}},
 	/* DeepSeek-V2-Lite (deepseek-ai/DeepSeek-V2-Lite config.json): q_lora_rank null (a plain attn_q),
 	 * 64 experts top-6 with softmax scores, 2 shared experts, no groups, norm_topk_prob false,
 	 * routed_scaling_factor 1; YaRN factor 40 over 4096, mscale = mscale_all_dim = 0.707 */
@@ -64,7 +64,7 @@ static const struct synth_preset presets[] = {
 	 1e-6f, false, 0, false, 0,
 	 {.q_lora = 0, .kv_lora = 512, .rope = 64, .v_head = 128, .n_shared = 2, .n_dense_lead = 1, .n_group = 1,
 	  .n_group_used = 1, .gating = 1, .norm = false, .scale = 1.0f, .yarn_factor = 40, .yarn_orig_ctx = 4096,
-	  .mscale_all_dim = 0.707f}, {0}, {0}, false},
+	  .mscale_all_dim = 0.707f}, {0}, {0}, false, {0}},
 	/* Qwen3-Next-80B-A3B (Qwen/Qwen3-Next-80B-A3B-Instruct config.json, as transformers'
 	 * Qwen3NextConfig defaults and /work/shared/reference/deltanet-notes.md 1.1 transcribe it):
 	 * 48 layers, every 4th gated full attention (16 q heads, 2 KV heads of 256, partial_rotary_factor
@@ -73,7 +73,7 @@ static const struct synth_preset presets[] = {
 	 * rope_theta 1e7 as Qwen3-Next-derived configs carry it (not read from the official file). The
 	 * file's MTP block (block 48) is not written. */
 	{"qwen3-next-80b-a3b", "qwen3next", "Qwen3-Next-80B-A3B", 2048, 48, 16, 2, 256, 5120, 151936, 262144, 512, 10, 512, 0,
-	 1e7f, 1e-6f, false, 0, false, 512, {0}, {.d_conv = 4, .n_k_heads = 16, .n_v_heads = 32, .head_dim = 128, .interval = 4, .n_rot = 64}, {0}, false},
+	 1e7f, 1e-6f, false, 0, false, 512, {0}, {.d_conv = 4, .n_k_heads = 16, .n_v_heads = 32, .head_dim = 128, .interval = 4, .n_rot = 64}, {0}, false, {0}},
 	/* Kimi-Linear-48B-A3B (moonshotai/Kimi-Linear-48B-A3B-Instruct config.json, as llama.cpp's
 	 * kimi-linear.cpp comments and torchtitan's KimiLinearModelArgs transcribe it): 27 layers,
 	 * full_attn_layers 4, 8, ..., 24 and 27 (1-based: every 4th and the last) MLA without RoPE, the
@@ -85,30 +85,30 @@ static const struct synth_preset presets[] = {
 	 1024, 0, 1e4f, 1e-5f, false, 0, false, 0,
 	 {.q_lora = 0, .kv_lora = 512, .rope = 64, .v_head = 128, .n_shared = 1, .n_dense_lead = 1, .gating = 2, .norm = true,
 	  .scale = 2.446f},
-	 {.d_conv = 4, .n_k_heads = 32, .n_v_heads = 32, .head_dim = 128, .interval = 4}, {0}, false},
+	 {.d_conv = 4, .n_k_heads = 32, .n_v_heads = 32, .head_dim = 128, .interval = 4}, {0}, false, {0}},
 	/* gpt-oss-20b and -120b (openai/gpt-oss-20b, -120b config.json): hidden 2880, 64 query heads and
 	 * 8 KV heads of 64 (q 4096 wide), 32 or 128 experts of 2880, top-4, sliding window 128 on every
 	 * other layer, rope_theta 150000 with YaRN factor 32 over 4096 (131072), rms eps 1e-5,
 	 * vocabulary 201088, untied. The experts are MXFP4 (arch.experts_mxfp4). */
 	{"gpt-oss-20b", "gpt-oss", "gpt-oss-20b", 2880, 24, 64, 8, 64, 2880, 201088, 131072, 32, 4, 2880, 128, 150000.0f,
-	 1e-5f, false, 0, true, 0, {0}, {0}, {.factor = 32, .orig_ctx = 4096}, false},
+	 1e-5f, false, 0, true, 0, {0}, {0}, {.factor = 32, .orig_ctx = 4096}, false, {0}},
 	{"gpt-oss-120b", "gpt-oss", "gpt-oss-120b", 2880, 36, 64, 8, 64, 2880, 201088, 131072, 128, 4, 2880, 128, 150000.0f,
-	 1e-5f, false, 0, true, 0, {0}, {0}, {.factor = 32, .orig_ctx = 4096}, false},
+	 1e-5f, false, 0, true, 0, {0}, {0}, {.factor = 32, .orig_ctx = 4096}, false, {0}},
 	/* GLM-4.5 and GLM-4.5-Air (zai-org/GLM-4.5, GLM-4.5-Air config.json): heads of 128 with
 	 * partial_rotary_factor 0.5, attention_bias; 160 or 128 routed experts of 1536 or 1408, top-8,
 	 * sigmoid with the bias, norm_topk_prob, routed_scaling_factor 2.5 or 1; one shared expert;
 	 * first_k_dense_replace 3 or 1; rope_theta 1e6; rms eps 1e-5; vocabulary 151552; 131072 context;
 	 * use_qk_norm true and false. The MTP layer (num_nextn_predict_layers 1) is not written. */
 	{"glm-4.5", "glm4moe", "GLM-4.5", 5120, 92, 96, 8, 128, 12288, 151552, 131072, 160, 8, 1536, 0, 1e6f, 1e-5f, false, 0,
-	 true, 0, {.n_shared = 1, .n_dense_lead = 3, .gating = 2, .norm = true, .scale = 2.5f}, {.n_rot = 64}, {0}, true},
+	 true, 0, {.n_shared = 1, .n_dense_lead = 3, .gating = 2, .norm = true, .scale = 2.5f}, {.n_rot = 64}, {0}, true, {0}},
 	{"glm-4.5-air", "glm4moe", "GLM-4.5-Air", 4096, 46, 96, 8, 128, 10944, 151552, 131072, 128, 8, 1408, 0, 1e6f, 1e-5f,
 	 false, 0, true, 0, {.n_shared = 1, .n_dense_lead = 1, .gating = 2, .norm = true, .scale = 1.0f}, {.n_rot = 64}, {0},
-	 false},
+	 false, {0}},
 	/* MiniMax-M2 (MiniMaxAI/MiniMax-M2 config.json): 62 layers, 48 heads and 8 KV heads of 128 with
 	 * rotary_dim 64, whole-projection QK-norm; 256 experts of 1536, top-8, sigmoid scores with the
 	 * correction bias, renormalized; rope_theta 5e6; rms eps 1e-6; vocabulary 200064; 196608 context */
 	{"minimax-m2", "minimax-m2", "MiniMax-M2", 3072, 62, 48, 8, 128, 1536, 200064, 196608, 256, 8, 1536, 0, 5e6f, 1e-6f,
-	 false, 0, false, 0, {.gating = 2, .norm = true, .scale = 1.0f}, {.n_rot = 64}, {0}, false},
+	 false, 0, false, 0, {.gating = 2, .norm = true, .scale = 1.0f}, {.n_rot = 64}, {0}, false, {0}},
 	/* Ministral 3 (mistralai/Ministral-3-3B-Base-2512 and -14B-Base-2512, text_config of their
 	 * config.json as NVIDIA Megatron-Bridge's megatron/bridge/models/ministral3/ministral3_provider.py
 	 * transcribes it): 32 heads and 8 KV heads of 128 (q wider than n_embd on the 3B), rope_theta 1e6
@@ -120,10 +120,10 @@ static const struct synth_preset presets[] = {
 	 * converter does (conversion/mistral3.py): arch mistral3 with the YaRN and temperature keys. */
 	{"ministral-3", "mistral3", "Ministral-3-3B (text)", 3072, 26, 32, 8, 128, 9216, 131072, 262144, 0, 0, 0, 0, 1e6f, 1e-5f,
 	 true, 0, false, 0, {0}, {0}, {.factor = 16, .orig_ctx = 16384, .beta_fast = 32, .beta_slow = 1, .log_mul = 1,
-	 .temp_scale = 0.1f}, false},
+	 .temp_scale = 0.1f}, false, {0}},
 	{"ministral-3-14b", "mistral3", "Ministral-3-14B (text)", 5120, 40, 32, 8, 128, 16384, 131072, 262144, 0, 0, 0, 0, 1e9f,
 	 1e-5f, false, 0, false, 0, {0}, {0}, {.factor = 16, .orig_ctx = 16384, .beta_fast = 32, .beta_slow = 1, .log_mul = 1,
-	 .temp_scale = 0.1f}, false},
+	 .temp_scale = 0.1f}, false, {0}},
 	/* Llama 4 Scout and Maverick (meta-llama/Llama-4-Scout-17B-16E and -Maverick-17B-128E, text_config of
 	 * their config.json): hidden 5120, 48 layers, 40 heads and 8 KV heads of 128, routed experts of 8192
 	 * (intermediate_size) top-1 beside a shared one, dense layers of 16384 (intermediate_size_mlp),
@@ -133,9 +133,20 @@ static const struct synth_preset presets[] = {
 	 * 1M context, no rope scaling. Meta's sizes: 109B / 17B active and 400B / 17B (with the vision
 	 * encoder, not written here). */
 	{"llama4-scout", "llama4", "Llama-4-Scout-17B-16E (text)", 5120, 48, 40, 8, 128, 16384, 202048, 10485760, 16, 1, 8192,
-	 0, 5e5f, 1e-5f, false, 16, false, 0, {.moe_step = 1}, {0}, {0}, false},
+	 0, 5e5f, 1e-5f, false, 16, false, 0, {.moe_step = 1}, {0}, {0}, false, {0}},
 	{"llama4-maverick", "llama4", "Llama-4-Maverick-17B-128E (text)", 5120, 48, 40, 8, 128, 16384, 202048, 1048576, 128, 1,
-	 8192, 0, 5e5f, 1e-5f, false, 0, false, 0, {.moe_step = 2}, {0}, {0}, false},
+	 8192, 0, 5e5f, 1e-5f, false, 0, false, 0, {.moe_step = 2}, {0}, {0}, false, {0}},
+	/* Grok 2.5 (xai-org/grok-2 config.json): hidden 8192, 64 layers, 64 heads and 8 KV heads of 128, 8
+	 * experts of 16384 (moe_intermediate_size) top-2 beside a dense FFN of 32768 (residual_moe),
+	 * vocabulary 131072, 131072 context, rope_theta 208533496 with YaRN x16 over 8192 (extrapolation 1,
+	 * attn_factor 1, beta_fast 8, beta_slow 1), rms eps 1e-5; embedding_multiplier_scale 90.50966799187809,
+	 * output_multiplier_scale 0.5, attn_output_multiplier 0.08838834764831845 (1/sqrt(128)), softcaps
+	 * 30 (attention) and 50 (final); untied. xAI's size: about 270B. */
+	{"grok-2.5", "grok", "Grok 2.5", 8192, 64, 64, 8, 128, 32768, 131072, 131072, 8, 2, 16384, 0, 208533496.0f, 1e-5f,
+	 false, 0, false, 0, {.gating = 1, .norm = true, .scale = 1.0f}, {0},
+	 {.factor = 16, .orig_ctx = 8192, .beta_fast = 8, .beta_slow = 1}, false,
+	 {.embed_scale = 90.50966799187809f, .logit_scale = 0.5f, .attn_scale = 0.08838834764831845f, .attn_softcap = 30,
+	  .final_softcap = 50, .dense = true}},
 	{0},
 };
 
@@ -145,7 +156,7 @@ const struct synth_preset *synth_presets(void) { return presets; }
  * gemma3 gets 6 layers so one is global; smollm3 4 so one is NoPE. */
 static void tiny_preset(struct synth_preset *p, const char *arch)
 {
-	*p = (struct synth_preset){"tiny", arch, "tiny", 64, 2, 4, 2, 16, 128, 512, 4096, 0, 0, 0, 0, 1e4f, 1e-6f, true, 0, false, 0, {0}, {0}, {0}, false};
+	*p = (struct synth_preset){"tiny", arch, "tiny", 64, 2, 4, 2, 16, 128, 512, 4096, 0, 0, 0, 0, 1e4f, 1e-6f, true, 0, false, 0, {0}, {0}, {0}, false, {0}};
 	if (!strcmp(arch, "gemma3")) p->n_layer = 6, p->n_swa = 8, p->rope_base = 1e6f; /* global base != local */
 	if (!strcmp(arch, "smollm3")) p->n_layer = 4;
 	if (!strcmp(arch, "qwen3moe")) p->n_expert = 8, p->n_expert_used = 2, p->n_ff_exp = 32;
@@ -202,6 +213,17 @@ static void tiny_preset(struct synth_preset *p, const char *arch)
 		p->tied = false, p->norm_eps = 1e-5f, p->n_layer = 2;
 		p->yarn = (struct synth_yarn){.factor = 16, .orig_ctx = 8, .beta_fast = 2, .beta_slow = 0.25f, .log_mul = 1,
 		                              .temp_scale = 0.1f};
+	}
+	if (!strcmp(arch, "grok")) {
+		/* Grok 2 in small: 3 layers, 8 experts of 32 top-2 beside a dense FFN of 128, YaRN x16 over 8 with
+		 * beta_fast 8; softcaps of 5 (attention) and 4 (final) instead of 30 and 50, so that these small
+		 * random scores and logits reach the curved part of tanh; the embedding multiplier and the
+		 * attention and logit scales as Grok 2's for heads of 16 (1/sqrt(16)) */
+		p->n_layer = 3, p->n_expert = 8, p->n_expert_used = 2, p->n_ff_exp = 32, p->tied = false, p->norm_eps = 1e-5f;
+		p->mla = (struct synth_mla){.gating = 1, .norm = true, .scale = 1.0f};
+		p->yarn = (struct synth_yarn){.factor = 16, .orig_ctx = 8, .beta_fast = 8, .beta_slow = 1};
+		p->grok = (struct synth_grok){.embed_scale = 90.50966799187809f, .logit_scale = 0.5f, .attn_scale = 0.25f,
+		                              .attn_softcap = 5, .final_softcap = 4, .dense = true};
 	}
 	if (!strcmp(arch, "llama4")) {
 		/* Llama 4 in small: 4 layers (the 4th NoPE, the others chunked with the weightless QK-norm),
@@ -327,6 +349,8 @@ static int make_hparams(struct hparams *hp, const struct arch *a, const struct s
 	hp->rope_attn_factor = 1.0f;
 	hp->rope_base_swa = 10000.0f;
 	hp->rope_freq_scale_swa = 1.0f;
+	hp->yarn_ext_factor = -1.0f;
+	hp->yarn_attn_factor = 1.0f;
 	hp->n_swa = p->n_swa;
 	hp->n_expert = p->n_expert;
 	hp->n_expert_used = p->n_expert_used;
@@ -337,9 +361,18 @@ static int make_hparams(struct hparams *hp, const struct arch *a, const struct s
 		            hp->n_expert, hp->n_ff_exp);
 	if (hp->n_expert && strcmp(a->name, "qwen3moe") && strcmp(a->name, "qwen2moe") && strcmp(a->name, "llama") &&
 	    strcmp(a->name, "deepseek2") && strcmp(a->name, "qwen3next") && strcmp(a->name, "qwen35moe") && strcmp(a->name, "kimi-linear") &&
-	    strcmp(a->name, "gpt-oss") && strcmp(a->name, "glm4moe") && strcmp(a->name, "minimax-m2") && strcmp(a->name, "llama4"))
+	    strcmp(a->name, "gpt-oss") && strcmp(a->name, "glm4moe") && strcmp(a->name, "minimax-m2") && strcmp(a->name, "llama4") &&
+	    strcmp(a->name, "grok"))
 		return fail(VKLLM_E_ARG, "architecture %s has no experts (--n-expert)", a->name);
 	hp->n_moe_layer_step = p->mla.moe_step;
+	if (!strcmp(a->name, "grok")) {
+		const struct synth_grok *g = &p->grok;
+		hp->embed_scale = g->embed_scale, hp->logit_scale = g->logit_scale, hp->attn_scale = g->attn_scale;
+		hp->attn_softcap = g->attn_softcap, hp->final_softcap = g->final_softcap, hp->moe_dense = g->dense;
+		/* the converter writes every YaRN key: extrapolation 1, attn_factor 1, the betas */
+		hp->yarn_beta_fast = p->yarn.beta_fast, hp->yarn_beta_slow = p->yarn.beta_slow;
+		if (p->yarn.factor > 0) hp->yarn_ext_factor = 1.0f, hp->yarn_attn_factor = 1.0f;
+	}
 	if (p->yarn.factor > 0) {
 		hp->rope_scaling = ROPE_SCALING_YARN;
 		hp->rope_freq_scale = 1.0f / p->yarn.factor;

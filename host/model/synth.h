@@ -66,6 +66,10 @@ struct synth_preset {
 		                         * its floor is orig_ctx (or n_ctx without YaRN) */
 	} yarn;
 	bool qk_norm;             /* glm4moe: per-head QK-norm tensors (optional in the arch; GLM-4.5 has them) */
+	struct synth_grok {       /* grok: the multipliers and softcaps its file carries (0: not written) */
+		bool dense;             /* a dense FFN of n_ff beside the experts (residual_moe); first: gcc takes {0} */
+		float embed_scale, logit_scale, attn_scale, attn_softcap, final_softcap;
+	} grok;
 };
 
 /* NULL-terminated list, for --help and errors. */

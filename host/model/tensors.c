@@ -147,6 +147,11 @@ static bool feed_forward(struct tensor_list *l, const struct arch *a, const stru
 			     ADD2(l, il, "ffn_down_shexp.weight", TR_MATRIX, true, S, E);
 		/* the gate is one row (ne {n_embd}), kept f32 like the router */
 		if (d->shexp_gate) ok = ok && ADD1(l, il, "ffn_gate_inp_shexp.weight", TR_ROUTER, true, E);
+		/* grok: a dense GLU of n_ff beside the experts */
+		if (d->moe_dense)
+			ok = ok && ADD2(l, il, "ffn_gate.weight", TR_MATRIX, true, E, d->n_ff) &&
+			     ADD2(l, il, "ffn_up.weight", TR_MATRIX, true, E, d->n_ff) &&
+			     ADD2(l, il, "ffn_down.weight", TR_MATRIX, true, d->n_ff, E);
 		/* the selection bias (DeepSeek V3, Kimi K2: optional in llama.cpp, written by synth when
 		 * the routing is sigmoid, as converters do; Kimi Linear: required) */
 		if (a->moe_bias != MOE_BIAS_NONE) {
@@ -165,7 +170,7 @@ static bool feed_forward(struct tensor_list *l, const struct arch *a, const stru
 	return ok;
 }
 
-static bool norms(struct tensor_list *l, const struct hparams *hp, int il, const struct layer_desc *d)
+static bool norms(struct tensor_list *l, const struct arch *a, const struct hparams *hp, int il, const struct layer_desc *d)
 {
 	uint64_t E = hp->n_embd;
 	bool pre = d->norm == NORM_PRE || d->norm == NORM_SANDWICH, post = d->norm == NORM_POST || d->norm == NORM_SANDWICH;
@@ -174,7 +179,7 @@ static bool norms(struct tensor_list *l, const struct hparams *hp, int il, const
 		ok = ok && ADD1(l, il, "attn_norm.weight", TR_NORM, true, E) &&
 		     ADD1(l, il, d->ffn_norm_post_attn ? "post_attention_norm.weight" : "ffn_norm.weight", TR_NORM, true, E);
 	if (post)
-		ok = ok && ADD1(l, il, "post_attention_norm.weight", TR_NORM, true, E) &&
+		ok = ok && ADD1(l, il, a->attn_output_norm ? "attn_output_norm.weight" : "post_attention_norm.weight", TR_NORM, true, E) &&
 		     ADD1(l, il, "post_ffw_norm.weight", TR_NORM, true, E);
 	return ok;
 }
@@ -188,7 +193,7 @@ int tensor_list_build(struct tensor_list *l, const struct arch *a, const struct 
 	ok = ok && out;
 	if (ok && a->rope_freqs) ok = ADD1(l, -1, "rope_freqs.weight", TR_ROPE_FREQS, false, hp->n_rot / 2) != NULL;
 	for (uint32_t il = 0; ok && il < hp->n_layer; il++)
-		ok = norms(l, hp, (int)il, &layers[il]) &&
+		ok = norms(l, a, hp, (int)il, &layers[il]) &&
 		     (layers[il].attn == ATTN_MLA   ? mla_attention(l, hp, (int)il, &layers[il])
 		      : layers[il].attn == ATTN_GDN ? gdn_attention(l, a, hp, (int)il)
 		      : layers[il].attn == ATTN_KDA ? kda_attention(l, hp, (int)il, &layers[il])

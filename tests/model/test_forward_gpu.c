@@ -12,6 +12,9 @@
  *    the RoPE layers with the weightless QK-norm after RoPE, the NoPE layer's temperature at
  *    factors 1, 1.069 and 1.110, the router's weight on the experts' inputs (both MoE paths), a
  *    shared expert; and Maverick's 128 experts (no QK-norm).
+ *  - grok (Grok 2 in small): the embedding multiplier, scores under a tanh cap with their own scale,
+ *    YaRN with beta_fast 8, experts and a dense FFN beside them, sandwich norms, the logit scale and
+ *    the final softcap.
  *  - mistral3 (Ministral 3 in small): YaRN with the file's beta_fast / beta_slow and log
  *    multiplier, and the attention temperature over a floor of 8, so the 24 positions see the
  *    factors 1, 1.069 and 1.110.
@@ -219,7 +222,7 @@ int main(int argc, char **argv)
 	/* tiny shapes for every arch; Q4_K needs rows that are multiples of 256 */
 	static const char *archs[] = {"llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3",
 	                              "deepseek2", "qwen3next", "qwen35", "qwen35moe", "kimi-linear", "gpt-oss", "glm4moe",
-	                              "minimax-m2", "mistral3", "llama4"};
+	                              "minimax-m2", "mistral3", "llama4", "grok"};
 	static const struct {
 		const char *name;
 		int type;
@@ -280,11 +283,14 @@ int main(int argc, char **argv)
 		bool mm = op_gemm_uses_coopmat(&g, (uint32_t)types[t].type);
 		run_case(&g, &c, ATTN_KV_F16, mm ? 5e-3 : 3e-3);
 	}
-	/* Llama 4's input-weighted experts on the other path too (the weights go into the gathered rows) */
-	char l4name[64];
-	snprintf(l4name, sizeof l4name, "llama4-f32-%s", forced);
-	if (!only || strstr(l4name, only)) {
-		struct model_case c = {.name = l4name, .arch = "llama4", .type = QT_F32, .chunk = 8};
+	/* Llama 4's input-weighted experts (the weights go into the gathered rows) and grok's dense FFN
+	 * beside the experts on the other path too */
+	static const char *other_moe[] = {"llama4", "grok"};
+	for (size_t a = 0; a < 2; a++) {
+		char oname[64];
+		snprintf(oname, sizeof oname, "%s-f32-%s", other_moe[a], forced);
+		if (only && !strstr(oname, only)) continue;
+		struct model_case c = {.name = oname, .arch = other_moe[a], .type = QT_F32, .chunk = a == 0 ? 8 : 0};
 		run_case(&g, &c, ATTN_KV_F32, op_gemm_uses_coopmat(&g, QT_F32) ? 5e-3 : 5e-5);
 	}
 	unsetenv("VKLLM_MOE_PATH");

@@ -32,7 +32,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const {getLlama, LlamaLogLevel} = await import(path.join(here, "../deps/node_modules/node-llama-cpp/dist/index.js"));
 
 const ARCHS = ["llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3", "deepseek2",
-               "qwen3next", "qwen35", "qwen35moe", "kimi-linear", "gpt-oss", "glm4moe", "minimax-m2", "mistral3", "llama4"];
+               "qwen3next", "qwen35", "qwen35moe", "kimi-linear", "gpt-oss", "glm4moe", "minimax-m2", "mistral3", "llama4", "grok"];
 const N_GREEDY = 32;
 // Per weight type and numerics: how many greedy tokens must be identical (greedy: the reference
 // generating on its own; forced: the reference following llama.cpp's tokens, how many of its 32
@@ -70,7 +70,7 @@ const types = opt("--type", "f32,q8_0").split(",");
 const GDN_ARCHS = ["qwen3next", "qwen35", "qwen35moe"];
 const typesFor = (arch) => opt("--type") ? types
   : arch === "deepseek2" || arch === "kimi-linear" || GDN_ARCHS.includes(arch) ? [...types, "f16", "q4_K"]
-  : arch === "gpt-oss" ? [...types, "f16"] : arch === "mistral3" || arch === "llama4" ? [...types, "f16", "q4_K"] : types;
+  : arch === "gpt-oss" ? [...types, "f16"] : arch === "mistral3" || arch === "llama4" || arch === "grok" ? [...types, "f16", "q4_K"] : types;
 // the tiny model of each arch (synth: every block of the arch; gemma3 6 layers with a window of
 // 8, smollm3 4 layers so one is NoPE), and Llama 3.2's shape made small, for its rope_freqs
 const MODELS = [];

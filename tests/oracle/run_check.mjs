@@ -36,7 +36,7 @@ if (!vkllm || !dir) {
   process.exit(2);
 }
 const ARCHS = ["llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3", "deepseek2", "qwen3next",
-               "qwen35", "qwen35moe", "kimi-linear", "gpt-oss", "glm4moe", "minimax-m2", "mistral3", "llama4"];
+               "qwen35", "qwen35moe", "kimi-linear", "gpt-oss", "glm4moe", "minimax-m2", "mistral3", "llama4", "grok"];
 const archs = opt("--arch", ARCHS.join(",")).split(",");
 // gpt-oss's tiny model keeps its experts in MXFP4, as the converter does: llama.cpp's CPU backend
 // rounds the activations to Q8_0 before every MXFP4 dot product and vkllm keeps them f32, which on

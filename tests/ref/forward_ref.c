@@ -67,6 +67,7 @@ static int load_layer(struct ref_forward *f, uint32_t il)
 	TRY(ref_load_vector(f, &L->attn_norm, i, "attn_norm.weight"));
 	TRY(ref_load_vector(f, &L->ffn_norm, i, "ffn_norm.weight"));
 	TRY(ref_load_vector(f, &L->post_attn_norm, i, "post_attention_norm.weight"));
+	if (!L->post_attn_norm) TRY(ref_load_vector(f, &L->post_attn_norm, i, "attn_output_norm.weight")); /* grok */
 	TRY(ref_load_vector(f, &L->post_ffw_norm, i, "post_ffw_norm.weight"));
 	TRY(ref_load_vector(f, &L->q_norm, i, "attn_q_norm.weight"));
 	TRY(ref_load_vector(f, &L->k_norm, i, "attn_k_norm.weight"));
@@ -149,8 +150,10 @@ static float get_mscale(float s, float m) { return s <= 1.0f ? 1.0f : 0.1f * m *
 static void yarn_params(struct ref_forward *f)
 {
 	const struct hparams *hp = f->hp;
-	f->ext_factor = hp->rope_scaling == ROPE_SCALING_YARN ? 1.0 : 0.0;
-	double attn = 1.0;
+	/* grok's file may say ext_factor (rope.scaling.yarn_ext_factor); with 0 the magnitude is its
+	 * rope.scaling.yarn_attn_factor, which llama_context replaces otherwise */
+	f->ext_factor = hp->yarn_ext_factor >= 0 ? hp->yarn_ext_factor : hp->rope_scaling == ROPE_SCALING_YARN ? 1.0 : 0.0;
+	double attn = hp->yarn_attn_factor > 0 ? hp->yarn_attn_factor : 1.0;
 	if (f->ext_factor != 0) {
 		float factor = 1.0f / hp->rope_freq_scale, mscale = get_mscale(factor, 1.0f);
 		if (hp->rope_yarn_log_mul != 0) {
@@ -300,13 +303,16 @@ static int embed(struct ref_forward *f, double *x, uint32_t token)
 	return VKLLM_OK;
 }
 
-/* output_norm, the LM head, Gemma's optional final softcap */
+/* output_norm, the LM head, grok's logit scale, the optional final softcap (Gemma, grok) */
 static int head(struct ref_forward *f, double *logits, const double *x)
 {
 	const struct hparams *hp = f->hp;
 	double *h = f->hidden + (uint64_t)hp->n_layer * hp->n_embd;
 	ref_rms_norm(h, x, f->output_norm, hp->n_embd, hp->norm_eps);
 	TRY(ref_matvec(f, logits, &f->output, 0, h));
+	/* grok: times logit_scale, then the final softcap */
+	if (hp->logit_scale > 0)
+		for (uint32_t i = 0; i < hp->n_vocab; i++) logits[i] *= hp->logit_scale;
 	double c = hp->final_softcap;
 	if (c > 0)
 		for (uint32_t i = 0; i < hp->n_vocab; i++) logits[i] = c * tanh(logits[i] / c);

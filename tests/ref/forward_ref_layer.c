@@ -208,6 +208,8 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 			double dot = 0;
 			for (uint32_t i = 0; i < D; i++) dot += qh[i] * kr[i];
 			f->scores[pk] = scale * dot;
+			/* grok: c tanh(s / c) on the scaled score (llama-graph.cpp's grok branch) */
+			if (hp->attn_softcap > 0) f->scores[pk] = hp->attn_softcap * tanh(f->scores[pk] / hp->attn_softcap);
 			if (f->scores[pk] > mx) mx = f->scores[pk];
 		}
 		/* gpt-oss's sink (ggml_soft_max_add_sinks): one more logit in the softmax, as it is (no kq
@@ -331,6 +333,11 @@ int ref_ffn_block(struct ref_forward *f, uint32_t il, double *x)
 	else memcpy(h, x, E * sizeof *h);
 	if (L->d->ffn == FFN_MOE) TRY(moe(f, L, out, h));
 	else TRY(glu(f, out, &L->gate, &L->up, &L->down, L->gate_b, L->up_b, L->down_b, 0, L->d->act, h));
+	/* grok: the dense GLU beside the experts, (dense + moe) * sqrt(2) / 2 */
+	if (L->d->ffn == FFN_MOE && L->d->moe_dense) {
+		TRY(glu(f, f->ff_out, &L->gate, &L->up, &L->down, NULL, NULL, NULL, 0, L->d->act, h));
+		for (uint32_t i = 0; i < E; i++) out[i] = (out[i] + f->ff_out[i]) * (M_SQRT2 / 2);
+	}
 	if (L->post_ffw_norm) ref_rms_norm(out, out, L->post_ffw_norm, E, eps);
 	for (uint32_t i = 0; i < E; i++) x[i] += out[i];
 	return VKLLM_OK;
