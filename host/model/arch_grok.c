@@ -34,6 +34,8 @@ static int grok_finish(struct hparams *hp, const struct gguf_file *f)
 	const char *path = f ? f->path : "grok";
 	if (f && gguf_tensor(f, "blk.0.layer_output_norm.weight"))
 		return fail(VKLLM_E_UNSUPPORTED, "%s: a Grok-1 file (blk.0.layer_output_norm): vkllm runs Grok 2 / 2.5 files", path);
+	/* llama.cpp sizes attn_q and attn_output {n_embd, n_embd} */
+	TRY(arch_check_q_width(hp, f));
 	if (hp->head_dim_k != hp->head_dim_v || hp->n_rot != hp->head_dim_k)
 		return fail(VKLLM_E_FORMAT, "%s: grok needs attention.key_length (%u) = attention.value_length (%u) = "
 		            "rope.dimension_count (%u)", path, hp->head_dim_k, hp->head_dim_v, hp->n_rot);
@@ -70,6 +72,6 @@ static void grok_layer(const struct hparams *hp, uint32_t il, struct layer_desc 
 }
 
 const struct arch arch_grok = {
-	.name = "grok", .family = "Grok 2", .rope = ROPE_NEOX, .moe_renorm = true, .attn_output_norm = true,
+	.name = "grok", .family = "Grok 2", .rope = ROPE_NEOX, .moe_renorm = true, .attn_output_norm = true, .q_is_n_embd = true,
 	.keys = grok_keys, .finish = grok_finish, .layer = grok_layer,
 };

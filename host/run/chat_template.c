@@ -22,6 +22,7 @@ static const char *const names[CHAT_FORMAT_COUNT] = {
 	[CHAT_KIMI_K2] = "kimi-k2",
 	[CHAT_LLAMA4] = "llama4",
 	[CHAT_CHATGLM4] = "chatglm4",
+	[CHAT_GROK2] = "grok-2",
 };
 
 const char *chat_format_name(enum chat_format f)
@@ -31,7 +32,7 @@ const char *chat_format_name(enum chat_format f)
 
 const char *chat_format_names(void)
 {
-	return "chatml, qwen3, llama3, llama4, deepseek3, kimi-k2, gemma, gpt-oss, glmedge, chatglm4, mistral-v7, "
+	return "chatml, qwen3, llama3, llama4, deepseek3, kimi-k2, gemma, gpt-oss, glmedge, chatglm4, grok-2, mistral-v7, "
 	       "mistral-v7-tekken";
 }
 
@@ -239,6 +240,19 @@ static void chatglm4(struct out *o, const struct chat_msg *m, size_t n, bool add
 	if (add_ass) put(o, "<|assistant|>\n");
 }
 
+/* Grok 2: system and user messages trimmed, the assistant's as they are; other roles are left out */
+static void grok2(struct out *o, const struct chat_msg *m, size_t n, bool add_ass)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool sys = strcmp(m[i].role, "system") == 0, user = strcmp(m[i].role, "user") == 0;
+		if (sys || user) put(o, sys ? "System: " : "Human: "), put_trimmed(o, m[i].content);
+		else if (strcmp(m[i].role, "assistant") == 0) put(o, "Assistant: "), put(o, m[i].content);
+		else continue;
+		put(o, "<|separator|>\n\n");
+	}
+	if (add_ass) put(o, "Assistant:");
+}
+
 static void mistral_v7(struct out *o, const struct chat_msg *m, size_t n, const char *space)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -271,6 +285,7 @@ int chat_format_apply(enum chat_format f, const struct chat_msg *msgs, size_t n,
 	case CHAT_KIMI_K2: kimi_k2(&o, msgs, n, add_generation_prompt); break;
 	case CHAT_LLAMA4: llama4(&o, msgs, n, add_generation_prompt); break;
 	case CHAT_CHATGLM4: chatglm4(&o, msgs, n, add_generation_prompt); break;
+	case CHAT_GROK2: grok2(&o, msgs, n, add_generation_prompt); break;
 	default: return fail(VKLLM_E_ARG, "chat format %d does not exist", (int)f);
 	}
 	return o.st;

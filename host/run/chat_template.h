@@ -30,6 +30,7 @@ enum chat_format {
 	CHAT_KIMI_K2,           /* Kimi K2: <|im_ROLE|>ROLE<|im_middle|>…<|im_end|> */
 	CHAT_LLAMA4,            /* Llama 4: <|header_start|>ROLE<|header_end|>\n\n…<|eot|>, trimmed */
 	CHAT_CHATGLM4,          /* GLM-4 and GLM-4.5: [gMASK]<sop><|ROLE|>\n… */
+	CHAT_GROK2,             /* Grok 2: System: / Human: / Assistant: … <|separator|>\n\n */
 	CHAT_FORMAT_COUNT
 };
 

@@ -80,6 +80,9 @@ static const struct {
 	           "\n\nHello<|eot|><|header_start|>assistant<|header_end|>\n\nHi there<|eot|><|header_start|>user<|header_end|>"
 	           "\n\nWho are you<|eot|><|header_start|>assistant<|header_end|>\n\nI am an assistant<|eot|>"
 	           "<|header_start|>user<|header_end|>\n\nAnother question<|eot|><|header_start|>assistant<|header_end|>\n\n"},
+	{"grok-2", "System: You are a helpful assistant<|separator|>\n\nHuman: Hello<|separator|>\n\nAssistant: Hi there"
+	           "<|separator|>\n\nHuman: Who are you<|separator|>\n\nAssistant:    I am an assistant   <|separator|>\n\n"
+	           "Human: Another question<|separator|>\n\nAssistant:"},
 	{"mistral-v7-tekken", "[SYSTEM_PROMPT]You are a helpful assistant[/SYSTEM_PROMPT][INST]Hello[/INST]Hi there</s>"
 	                      "[INST]Who are you[/INST]   I am an assistant   </s>[INST]Another question[/INST]"},
 	/* no reasoning anywhere: Qwen3's template writes plain ChatML */
@@ -97,7 +100,7 @@ static const struct {
 	{"llama3", "<|start_header_id|>assistant<|end_header_id|>\n\n"}, {"deepseek3", "<" FW "Assistant" FW ">"},
 	{"gemma", "<start_of_turn>model\n"}, {"gpt-oss", "<|start|>assistant"}, {"glmedge", "<|assistant|>"},
 	{"mistral-v7", ""}, {"mistral-v7-tekken", ""}, {"kimi-k2", "<|im_assistant|>assistant<|im_middle|>"},
-	{"llama4", "<|header_start|>assistant<|header_end|>\n\n"}, {"chatglm4", "<|assistant|>\n"},
+	{"llama4", "<|header_start|>assistant<|header_end|>\n\n"}, {"chatglm4", "<|assistant|>\n"}, {"grok-2", "Assistant:"},
 };
 
 static char *render(const char *format, const struct chat_msg *m, size_t n, bool add)
@@ -297,6 +300,8 @@ static void test_detection_rules(void)
 	expect_detect("OLMo 2", olmo2, strlen(olmo2), "glmedge");
 	const char *l4 = "{{- '<|header_start|>' + message['role'] + '<|header_end|>\\n\\n' }}";
 	expect_detect("Llama 4's headers", l4, strlen(l4), "llama4");
+	const char *g2 = "{{- 'Assistant: '  + message['content'] + '<|separator|>\\n\\n' }}";
+	expect_detect("Grok 2's turns", g2, strlen(g2), "grok-2");
 	/* order matters: Phi-4 has <|im_start|> and is not ChatML */
 	EXPECT(!strcmp(chat_template_llama_name("<|im_start|>x<|im_sep|>", 23), "phi4"), "phi4 before chatml");
 	EXPECT(!strcmp(chat_template_llama_name("mistral", 7), "llama2"), "a template starting 'mistral' is llama2-like");

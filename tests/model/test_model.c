@@ -980,6 +980,61 @@ static void test_llama4(void)
 	unlink(path);
 }
 
+/* grok (Grok 2.5): the preset's exact count against the formula and xAI's 270B (rounded: 1%); the
+ * keys the file carries and llama.cpp's defaults where an older file lacks them; a file without the
+ * dense FFN (moe alone); refusals (Grok-1's layer_output_norm, no experts). */
+static void test_grok(void)
+{
+	const uint64_t E = 8192, L = 64, V = 131072, HD = 64 * 128, KD = 8 * 128, F = 16384, FD = 32768, X = 8, K = 2;
+	uint64_t attn = 2 * E * HD + 2 * E * KD, norms = 4 * E, dense = 3 * E * FD, expert = 3 * E * F;
+	uint64_t total = 2 * V * E + E + L * (attn + norms + dense + E * X + X * expert);
+	uint64_t active = 2 * V * E + E + L * (attn + norms + dense + E * X + K * expert);
+	struct synth_options o = {.type = -1, .seed = 1, .tied = -1, .dry_run = true, .preset = "grok-2.5"};
+	struct synth_result r;
+	int st = synth_model(&o, &r);
+	EXPECT(st == VKLLM_OK && r.n_params == total && r.n_params_active == active, "grok-2.5: %llu / %llu params, formula %llu / %llu (%s)",
+	       (unsigned long long)r.n_params, (unsigned long long)r.n_params_active, (unsigned long long)total,
+	       (unsigned long long)active, st ? vkllm_error() : "");
+	EXPECT(fabs(r.n_params / 1e9 / 270 - 1) < 0.01, "grok-2.5: %.3f B against 270 B", r.n_params / 1e9);
+	printf("# %-18s %8.3f B total %7.3f B active, published 270\n", "grok-2.5", r.n_params / 1e9, r.n_params_active / 1e9);
+
+	char path[256];
+	if (synth_tiny("grok", QT_F32, 1, "good-grok.gguf", path, sizeof path)) {
+		EXPECT(0, "synth grok: %s", vkllm_error());
+		return;
+	}
+	static struct model_file mf;
+	st = model_file_open(&mf, path);
+	EXPECT(st == VKLLM_OK, "open grok: %s", vkllm_error());
+	if (st == VKLLM_OK) {
+		const struct hparams *h = &mf.hp;
+		EXPECT(h->embed_scale == 90.50966799187809f && h->logit_scale == 0.5f && h->attn_scale == 0.25f &&
+		           h->attn_softcap == 5 && h->final_softcap == 4 && h->yarn_beta_fast == 8 && h->yarn_ext_factor == 1 &&
+		           h->moe_dense && mf.layers[0].moe_dense && mf.layers[0].norm == NORM_SANDWICH &&
+		           gguf_tensor(&mf.gguf, "blk.0.attn_output_norm.weight") && gguf_tensor(&mf.gguf, "blk.0.post_ffw_norm.weight"),
+		       "tiny grok: scales %g %g %g, softcaps %g %g, beta_fast %g, dense %d", h->embed_scale, h->logit_scale,
+		       h->attn_scale, h->attn_softcap, h->final_softcap, h->yarn_beta_fast, h->moe_dense);
+		model_file_close(&mf);
+	}
+	/* an older file without the scale keys: llama.cpp's defaults */
+	char old[256];
+	path_in_tmp(old, sizeof old, "grok-old.gguf");
+	st = rewrite(path, old, &(struct edit){.drop_key = "grok.embedding_scale"});
+	if (st == VKLLM_OK) st = model_file_open(&mf, old);
+	EXPECT(st == VKLLM_OK, "grok without embedding_scale: %s", st ? vkllm_error() : "");
+	if (st == VKLLM_OK) {
+		EXPECT(mf.hp.embed_scale == 78.38367176906169f, "grok without embedding_scale: %g (llama.cpp's default 78.38)",
+		       mf.hp.embed_scale);
+		model_file_close(&mf);
+	}
+	unlink(old);
+	expect_bad(path, &(struct edit){.extra_tensor = "blk.0.layer_output_norm.weight"}, VKLLM_E_UNSUPPORTED, "Grok-1 file",
+	           "a Grok-1 file");
+	expect_bad(path, &(struct edit){.drop_tensor = "blk.1.ffn_up.weight"}, VKLLM_E_FORMAT, "blk.1.ffn_up.weight",
+	           "grok with a dense FFN on some layers only");
+	unlink(path);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -999,6 +1054,7 @@ int main(void)
 	test_glm_minimax();
 	test_mistral3();
 	test_llama4();
+	test_grok();
 	/* remove what is left in the temporary folder */
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
