@@ -9,12 +9,12 @@
 
 extern const struct arch arch_llama, arch_qwen2, arch_qwen2moe, arch_qwen3, arch_qwen3moe, arch_smollm3, arch_olmo2, arch_gemma3,
 	arch_deepseek2, arch_qwen3next, arch_qwen35, arch_qwen35moe, arch_kimi_linear, arch_gpt_oss, arch_glm4moe, arch_minimax_m2,
-	arch_mistral3, arch_llama4, arch_grok;
+	arch_mistral3, arch_llama4, arch_grok, arch_gemma3n;
 
 static const struct arch *const all[] = {
 	&arch_llama, &arch_qwen2, &arch_qwen2moe, &arch_qwen3, &arch_qwen3moe, &arch_smollm3, &arch_olmo2, &arch_gemma3,
 	&arch_deepseek2, &arch_qwen3next, &arch_qwen35, &arch_qwen35moe, &arch_kimi_linear, &arch_gpt_oss, &arch_glm4moe, &arch_minimax_m2, &arch_mistral3,
-	&arch_llama4, &arch_grok, NULL,
+	&arch_llama4, &arch_grok, &arch_gemma3n, NULL,
 };
 
 const struct arch *const *arch_all(void) { return all; }

@@ -60,6 +60,11 @@ struct layer_desc {
 	bool attn_sinks;        /* a learned logit per head joins each softmax's denominator (gpt-oss's attn_sinks) */
 	bool attn_temp;         /* q times the position's temperature after RoPE (hp->attn_temp_*: mistral3, Llama 4's NoPE layers) */
 	bool moe_dense;         /* a MoE layer's dense GLU of n_ff beside the experts: (dense + moe) / sqrt(2) (grok) */
+	bool altup;             /* Gemma 3n: the layer runs on AltUp's streams, with LAuReL and its per-layer input */
+	bool kv_shared;         /* no KV cache of its own: attention reads layer kv_from's (Gemma 3n's last layers) */
+	uint32_t kv_from;
+	bool v_norm;            /* v through a weightless RMSNorm per head (Gemma 3n) */
+	bool act_sparsity;      /* the GLU's gate cut at mean + 1.6449 std before the activation (Gemma 3n) */
 	float rope_base, rope_freq_scale;
 	uint32_t n_head, n_head_kv, n_ff;
 };

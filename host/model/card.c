@@ -52,6 +52,7 @@ void card_kv(const struct hparams *hp, const struct layer_desc *layers, struct c
 	for (uint32_t il = 0; il < hp->n_layer; il++) {
 		const struct layer_desc *d = &layers[il];
 		uint64_t ctx = d->swa && hp->n_swa < hp->n_ctx_train ? hp->n_swa : hp->n_ctx_train, per_token;
+		if (d->kv_shared) continue; /* Gemma 3n: reads an earlier layer's cache */
 		if (attn_is_recurrent(d->attn)) { /* DeltaNet or KDA: Hk = Hv heads of state_size for KDA */
 			uint64_t conv_channels = 2ull * hp->ssm_n_group * hp->ssm_d_state + (uint64_t)hp->ssm_dt_rank * hp->ssm_d_state;
 			c->n_gdn_layers++;
@@ -212,6 +213,8 @@ static size_t gqa_text(const struct model_file *m, const struct layer_desc *d, c
 		PUT(", attention temperature: q x (1 + %g ln(floor((pos + %u) / %u) + 1)), 1 before position %u", hp->attn_temp_scale,
 		    hp->attn_temp_offset, hp->attn_temp_floor, hp->attn_temp_floor - (hp->attn_temp_offset < hp->attn_temp_floor ? hp->attn_temp_offset : 0));
 	if (d->attn_out_gate) PUT(", output gated by sigmoid (q carries the gate)");
+	if (d->v_norm) PUT(", v RMS-normed without weight");
+	if (d->kv_shared) PUT(", no KV cache of its own: reads layer %u's", d->kv_from);
 	if (d->attn_sinks) PUT(", a learned sink logit per head in each softmax");
 	return k;
 }
@@ -242,12 +245,16 @@ static size_t ffn_text(const struct model_file *m, const struct layer_desc *d, c
 		if (d->moe_dense) PUT(", beside a dense %s of %u: (dense + MoE) / sqrt(2)", act, d->n_ff);
 	} else {
 		PUT("FFN: dense %s of %u", act, d->n_ff);
+		if (d->act_sparsity) PUT(" (gate cut at mean + 1.645 std: about 5%% of it kept)");
 		if (hp->n_moe_layer_step > 1) PUT(" (MoE on every %u%s layer)", hp->n_moe_layer_step, hp->n_moe_layer_step == 2 ? "nd" : hp->n_moe_layer_step == 3 ? "rd" : "th");
 		else if (hp->n_layer_dense_lead == 1 && hp->n_layer > 1) PUT(" (the leading dense layer)");
 		else if (hp->n_layer_dense_lead > 1 && hp->n_layer_dense_lead < hp->n_layer)
 			PUT(" (the %u leading dense layers)", hp->n_layer_dense_lead);
 	}
 	PUT("; %s", norm_name(d->norm));
+	if (d->altup)
+		PUT("\n      AltUp: %u streams, predicted and corrected by a router; LAuReL rank %u beside attention; a per-layer "
+		    "input of %u gated into streams 1-%u", hp->n_altup, hp->laurel_rank, hp->n_embd_per_layer, hp->n_altup - 1);
 	return k;
 }
 

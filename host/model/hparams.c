@@ -299,6 +299,24 @@ void hparams_write(const struct hparams *hp, struct gguf_writer *w, const struct
 		key_name(key, sizeof key, a, "attention.recurrent_layers");
 		gguf_w_arr_bool(w, key, rec, hp->n_layer + hp->n_layer_nextn);
 	}
+	if (hp->n_altup) {
+		/* Gemma 3n, as its converter writes it: the KV-sharing count, the sliding layers from
+		 * layer_types, the sparsity's std multipliers (icdf(0.95) on the sparse layers, icdf(0) = -inf
+		 * on the others) */
+		char key[128];
+		key_name(key, sizeof key, a, "attention.shared_kv_layers");
+		gguf_w_u32(w, key, hp->n_layer - hp->n_layer_kv);
+		bool swa[MODEL_MAX_LAYERS];
+		float sparsity[MODEL_MAX_LAYERS];
+		for (uint32_t il = 0; il < hp->n_layer; il++) {
+			swa[il] = hp->is_swa[il];
+			sparsity[il] = il < hp->n_layer_sparse ? 1.6448533535003662f : -INFINITY;
+		}
+		key_name(key, sizeof key, a, "attention.sliding_window_pattern");
+		gguf_w_arr_bool(w, key, swa, hp->n_layer);
+		key_name(key, sizeof key, a, "activation_sparsity_scale");
+		gguf_w_arr_f32(w, key, sparsity, hp->n_layer);
+	}
 	for (const struct hp_key *k = arch_keys; k && k->suffix; k++) {
 		const void *field = (const char *)hp + k->offset;
 		if (k->kind == HP_U32) {

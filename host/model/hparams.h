@@ -105,6 +105,15 @@ struct hparams {
 
 	bool qk_norm_head;          /* glm4moe: the file has the optional per-head QK-norm tensors */
 
+	/* Gemma 3n (docs/gemma3n.md): AltUp's streams, LAuReL, per-layer inputs, KV sharing; llama.cpp
+	 * hard-codes these (llama-hparams.h, models.h) and vkllm checks the file's keys agree */
+	uint32_t n_altup;           /* altup.num_inputs: 4 streams */
+	uint32_t altup_active;      /* altup.active_idx: 0, the stream the layer computes on */
+	uint32_t n_embd_per_layer;  /* embedding_length_per_layer_input: 256 */
+	uint32_t laurel_rank;       /* 64 (laurel_l's rows) */
+	uint32_t n_layer_kv;        /* the first 20 layers own a KV cache; the others read layer 18's (sliding) or 19's */
+	uint32_t n_layer_sparse;    /* the first 10 layers cut their FFN gate at mean + 1.6449 std */
+
 	/* arch specifics */
 	uint32_t nope_every;        /* smollm3: every 4th layer has no RoPE (not in GGUF, hard-coded) */
 	float attn_scale;           /* q scale; 0 means 1/sqrt(head_dim_k) */

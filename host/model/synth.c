@@ -225,6 +225,12 @@ static void tiny_preset(struct synth_preset *p, const char *arch)
 		p->grok = (struct synth_grok){.embed_scale = 90.50966799187809f, .logit_scale = 0.5f, .attn_scale = 0.25f,
 		                              .attn_softcap = 5, .final_softcap = 4, .dense = true};
 	}
+	if (!strcmp(arch, "gemma3n")) {
+		/* Gemma 3n in small: 25 layers, so that past llama.cpp's fixed 20 KV layers there are sliding
+		 * (20-23) and full (24) layers reading layers 18 and 19's caches; the first 10 with the sparse
+		 * gate; 4 sliding layers (window 8, base 1e4) to a full one (base 1e6); tied embeddings */
+		p->n_layer = 25, p->n_swa = 8, p->rope_base = 1e6f;
+	}
 	if (!strcmp(arch, "llama4")) {
 		/* Llama 4 in small: 4 layers (the 4th NoPE, the others chunked with the weightless QK-norm),
 		 * MoE on every second layer (8 experts of 32, top-2 so each slot's input weight shows) beside
@@ -478,6 +484,9 @@ static void fill_row(const struct tensor_spec *s, const struct hparams *hp, uint
 	 * on the compressed KV, whose norm takes the gain back out of c but leaves it on the rope key. */
 	bool qk = strstr(s->name, "attn_q.") || strstr(s->name, "attn_k.") || strstr(s->name, "attn_q_norm") ||
 	          strstr(s->name, "attn_k_norm") || strstr(s->name, "attn_q_b.") || strstr(s->name, "attn_kv_a_mqa.");
+	/* Gemma 3n scores q.k unscaled (no 1/sqrt(head_dim)): its normed q and k need no gain to spread
+	 * their scores as far as the other archs' (with it, one f32 rounding moves its sharp softmax) */
+	if (hp->n_altup && s->role == TR_NORM) qk = false;
 	switch (s->role) {
 	case TR_EMBED:
 	case TR_OUTPUT:
@@ -485,7 +494,14 @@ static void fill_row(const struct tensor_spec *s, const struct hparams *hp, uint
 	case TR_EXPERTS:
 	case TR_HEADS:
 	case TR_ROUTER: scale = (qk ? ATTN_GAIN : 1.0f) / sqrtf((float)n); break;
-	case TR_NORM: scale = 0.1f, shift = qk ? ATTN_GAIN : 1.0f; break;
+	/* Gemma 3n's AltUp coefficients mix the 4 streams every layer: at unit scale the streams would
+	 * grow by about 3x a layer, so they get a tenth of it (trained ones are small: the checkpoint
+	 * clamps them); the rest of TR_KEEP (projections, LAuReL) as matrices */
+	case TR_KEEP: scale = (strstr(s->name, "_coef") ? 0.1f : 1.0f) / sqrtf((float)n); break;
+	case TR_NORM:
+		scale = 0.1f, shift = qk ? ATTN_GAIN : 1.0f;
+		if (hp->n_altup && (strstr(s->name, "attn_q_norm") || strstr(s->name, "attn_k_norm"))) shift = 0.5f;
+		break;
 	case TR_BIAS: scale = 0.1f; break;
 	case TR_ROPE_FREQS: break; /* not random: see llama3_rope_freqs */
 	case TR_CONV: scale = 1.0f / sqrtf((float)n); break; /* a unit-scale sum over the window */
@@ -510,6 +526,8 @@ static uint32_t tensor_type(const struct arch *a, const struct tensor_spec *s, u
 	if (s->n_dims == 1 || s->role == TR_ROUTER || s->role == TR_NORM || s->role == TR_BIAS || s->role == TR_CONV ||
 	    s->role == TR_SSM_A || s->role == TR_SINKS)
 		return QT_F32;
+	/* left as converted by llama.cpp's quantizer (Gemma 3n's small AltUp/LAuReL matrices): f16 */
+	if (s->role == TR_KEEP) return wanted == QT_F32 ? QT_F32 : QT_F16;
 	/* gpt-oss's converter repacks the checkpoint's MXFP4 experts as they are */
 	if (a->experts_mxfp4 && s->role == TR_EXPERTS && !o->expert_type_set && s->ne[0] % 32 == 0) return QT_MXFP4;
 	if (a->experts_mxfp4 && s->role == TR_EXPERTS && o->expert_type_set) wanted = o->expert_type;

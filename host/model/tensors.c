@@ -184,6 +184,25 @@ static bool norms(struct tensor_list *l, const struct arch *a, const struct hpar
 	return ok;
 }
 
+/* Gemma 3n's AltUp, LAuReL and per-layer inputs: the global tensors (il -1) or a layer's */
+static bool altup_tensors(struct tensor_list *l, const struct hparams *hp, int il)
+{
+	uint64_t E = hp->n_embd, A = hp->n_altup, P = hp->n_embd_per_layer, R = hp->laurel_rank;
+	if (il < 0)
+		return ADD3(l, -1, "altup_proj.weight", TR_KEEP, true, E, E, A - 1) &&
+		       ADD3(l, -1, "altup_unembd_proj.weight", TR_KEEP, true, E, E, A - 1) &&
+		       ADD2(l, -1, "per_layer_token_embd.weight", TR_EMBED, true, P * hp->n_layer, hp->n_vocab) &&
+		       ADD2(l, -1, "per_layer_model_proj.weight", TR_KEEP, true, E, P * hp->n_layer) &&
+		       ADD1(l, -1, "per_layer_proj_norm.weight", TR_NORM, true, P);
+	return ADD2(l, il, "inp_gate.weight", TR_MATRIX, true, E, P) && ADD2(l, il, "proj.weight", TR_MATRIX, true, P, E) &&
+	       ADD1(l, il, "post_norm.weight", TR_NORM, true, E) && ADD2(l, il, "altup_correct_coef.weight", TR_KEEP, true, A, A) &&
+	       ADD1(l, il, "altup_correct_scale.weight", TR_NORM, true, E) &&
+	       ADD2(l, il, "altup_predict_coef.weight", TR_KEEP, true, A, A * A) &&
+	       ADD2(l, il, "altup_router.weight", TR_KEEP, true, E, A) && ADD1(l, il, "altup_router_norm.weight", TR_NORM, true, E) &&
+	       ADD2(l, il, "laurel_l.weight", TR_KEEP, true, E, R) && ADD2(l, il, "laurel_r.weight", TR_KEEP, true, R, E) &&
+	       ADD1(l, il, "laurel_post_norm.weight", TR_NORM, true, E);
+}
+
 int tensor_list_build(struct tensor_list *l, const struct arch *a, const struct hparams *hp, const struct layer_desc *layers)
 {
 	memset(l, 0, sizeof *l);
@@ -192,8 +211,9 @@ int tensor_list_build(struct tensor_list *l, const struct arch *a, const struct 
 	struct tensor_spec *out = ADD2(l, -1, "output.weight", TR_OUTPUT, a->output_required, E, V);
 	ok = ok && out;
 	if (ok && a->rope_freqs) ok = ADD1(l, -1, "rope_freqs.weight", TR_ROPE_FREQS, false, hp->n_rot / 2) != NULL;
+	if (ok && hp->n_altup) ok = altup_tensors(l, hp, -1);
 	for (uint32_t il = 0; ok && il < hp->n_layer; il++)
-		ok = norms(l, a, hp, (int)il, &layers[il]) &&
+		ok = norms(l, a, hp, (int)il, &layers[il]) && (!layers[il].altup || altup_tensors(l, hp, (int)il)) &&
 		     (layers[il].attn == ATTN_MLA   ? mla_attention(l, hp, (int)il, &layers[il])
 		      : layers[il].attn == ATTN_GDN ? gdn_attention(l, a, hp, (int)il)
 		      : layers[il].attn == ATTN_KDA ? kda_attention(l, hp, (int)il, &layers[il])

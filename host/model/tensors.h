@@ -22,6 +22,8 @@ enum tensor_role {
 	TR_CONV,       /* a short causal conv's kernel {d_conv, channels} (ssm_conv1d): f32, llama.cpp never quantizes it */
 	TR_SSM_A,      /* ssm_a: -exp(A_log) per value head, negative (the DeltaNet's decay rate), f32 */
 	TR_SINKS,      /* attn_sinks: a logit per head (gpt-oss), f32 */
+	TR_KEEP,       /* small matrices llama.cpp's quantizer leaves as converted (Gemma 3n's altup*, laurel*,
+	                * per_layer_model_proj): f16 in a quantized file */
 };
 
 struct tensor_spec {

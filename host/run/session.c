@@ -206,6 +206,10 @@ int session_create(struct session *s, struct gpu *g, const struct model_file *m,
                    const struct session_options *o)
 {
 	memset(s, 0, sizeof *s);
+	for (uint32_t il = 0; il < m->hp.n_layer; il++)
+		if (m->layers[il].altup)
+			return fail(VKLLM_E_UNSUPPORTED, "%s: Gemma 3n's AltUp streams, LAuReL and per-layer inputs run in vkllm's CPU "
+			            "reference (tests/ref) but not on the GPU yet", m->gguf.path);
 	s->g = g;
 	s->m = m;
 	struct fwd_state *fs = &s->fs;

@@ -18,7 +18,7 @@ function(run_ok)
 endfunction()
 
 set(models)
-foreach(arch llama qwen2 qwen2moe qwen3 qwen3moe smollm3 olmo2 gemma3 deepseek2 qwen3next qwen35 qwen35moe kimi-linear gpt-oss glm4moe minimax-m2 mistral3 llama4 grok)
+foreach(arch llama qwen2 qwen2moe qwen3 qwen3moe smollm3 olmo2 gemma3 deepseek2 qwen3next qwen35 qwen35moe kimi-linear gpt-oss glm4moe minimax-m2 mistral3 llama4 grok gemma3n)
   foreach(type f32 q8_0 q4_K)
     run_ok(${VKLLM} synth --arch ${arch} --type ${type} --seed 11 -q -o "${dir}/${arch}-${type}.gguf")
     list(APPEND models "${dir}/${arch}-${type}.gguf")

@@ -232,6 +232,7 @@ static int create(struct ref_forward *f)
 	f->layers = calloc(hp->n_layer, sizeof *f->layers);
 	if (!f->layers) return fail(VKLLM_E_NOMEM, "out of host memory");
 	for (uint32_t il = 0; il < hp->n_layer; il++) TRY(load_layer(f, il));
+	if (hp->n_altup) TRY(ref_altup_load(f));
 	return scratch(f);
 }
 
@@ -270,6 +271,7 @@ void ref_forward_destroy(struct ref_forward *f)
 	               f->q_abs, f->o_lat, f->q_pe, f->kd, f->vd, f->gate};
 	ref_gdn_free(f);
 	ref_kda_free(f);
+	ref_altup_free(f);
 	for (size_t i = 0; i < sizeof v / sizeof *v; i++) free(v[i]);
 	free(f->layers);
 	free(f->row);
@@ -294,7 +296,7 @@ const double *ref_forward_hidden(const struct ref_forward *f, uint32_t il)
 /* ---- the forward pass ---- */
 
 /* ggml_get_rows on token_embd, then Gemma's sqrt(n_embd) */
-static int embed(struct ref_forward *f, double *x, uint32_t token)
+int ref_embed(struct ref_forward *f, double *x, uint32_t token)
 {
 	const struct ref_matrix *w = &f->tok_embd;
 	TRY(quant_dequantize(w->type, w->data + (uint64_t)token * w->row_bytes, f->row, w->n_in));
@@ -304,7 +306,7 @@ static int embed(struct ref_forward *f, double *x, uint32_t token)
 }
 
 /* output_norm, the LM head, grok's logit scale, the optional final softcap (Gemma, grok) */
-static int head(struct ref_forward *f, double *logits, const double *x)
+int ref_head(struct ref_forward *f, double *logits, const double *x)
 {
 	const struct hparams *hp = f->hp;
 	double *h = f->hidden + (uint64_t)hp->n_layer * hp->n_embd;
@@ -324,7 +326,8 @@ static int batch(struct ref_forward *f, double *x, const uint32_t *tokens, uint3
 {
 	const struct hparams *hp = f->hp;
 	uint32_t E = hp->n_embd;
-	for (uint32_t t = 0; t < n; t++) TRY(embed(f, x + (uint64_t)t * E, tokens[t]));
+	if (f->altup) return ref_altup_batch(f, x, tokens, n, pos0, logits, all_logits);
+	for (uint32_t t = 0; t < n; t++) TRY(ref_embed(f, x + (uint64_t)t * E, tokens[t]));
 	/* layer by layer over the whole batch, as a GPU runs a prefill chunk: token t's attention
 	 * reads the keys tokens 0..t of this batch wrote into this layer's cache just before */
 	for (uint32_t il = 0; il < hp->n_layer; il++) {
@@ -337,7 +340,7 @@ static int batch(struct ref_forward *f, double *x, const uint32_t *tokens, uint3
 	}
 	if (!logits) return VKLLM_OK;
 	for (uint32_t t = all_logits ? 0 : n - 1; t < n; t++)
-		TRY(head(f, all_logits ? logits + (uint64_t)t * hp->n_vocab : logits, x + (uint64_t)t * E));
+		TRY(ref_head(f, all_logits ? logits + (uint64_t)t * hp->n_vocab : logits, x + (uint64_t)t * E));
 	return VKLLM_OK;
 }
 

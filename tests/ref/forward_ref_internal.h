@@ -88,6 +88,7 @@ struct ref_forward {
 	/* KDA: [q | k | v] before and after the conv, the per-channel log-decay, the output gate, o, beta,
 	 * the low-rank middle (f_a h, g_a h) */
 	double *kda_qkv, *kda_conv, *kda_g, *kda_gate, *kda_o, *kda_beta, *kda_low;
+	struct ref_altup *altup;                     /* Gemma 3n: AltUp, LAuReL, per-layer inputs (forward_ref_altup.c) */
 	uint32_t n_past;                             /* recurrent models: the next position (the state holds 0..n_past-1) */
 	bool recurrent;                              /* some layer is ATTN_GDN or ATTN_KDA */
 };
@@ -141,6 +142,18 @@ int ref_kda_block(struct ref_forward *f, uint32_t il, double *x);
 /* Weights by their name in layer il (il < 0: a global tensor): a matrix left in the file type
  * (data NULL when absent), or a tensor of any shape read into doubles (*out NULL when absent). */
 int ref_load_matrix(struct ref_forward *f, struct ref_matrix *w, int il, const char *name);
+/* The embedding of token (times the arch's embedding scale) into x [n_embd]. */
+int ref_embed(struct ref_forward *f, double *x, uint32_t token);
+/* output_norm, the LM head, the logit scale and the final softcap: logits [n_vocab] from x [n_embd]. */
+int ref_head(struct ref_forward *f, double *logits, const double *x);
+/* GELU as the numerics say (tanh form; llama.cpp's f16 table in REF_LLAMA_CPU). */
+double ref_gelu(const struct ref_forward *f, double x);
+/* Gemma 3n (forward_ref_altup.c): its weights, and the whole batch through AltUp's streams, in
+ * place of forward_ref.c's layer loop (x [n][n_embd] receives the merged stream before the head). */
+int ref_altup_load(struct ref_forward *f);
+void ref_altup_free(struct ref_forward *f);
+int ref_altup_batch(struct ref_forward *f, double *x, const uint32_t *tokens, uint32_t n, uint32_t pos0, double *logits,
+                    bool all_logits);
 int ref_load_vector(struct ref_forward *f, double **out, int il, const char *name);
 
 /* REF_LLAMA_CPU (forward_ref_llama_cpu.c): y = x as llama.cpp's CPU backend feeds it to a dot

@@ -145,9 +145,13 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 	else memcpy(h, x, E * sizeof *h);
 
 	double *q = f->q, *k = f->k, *v = f->v;
+	/* Gemma 3n's last layers compute q only and read an earlier layer's keys and values */
+	const struct ref_layer *KV = d->kv_shared ? &f->layers[d->kv_from] : L;
 	TRY(ref_matvec(f, q, &L->wq, 0, h));
-	TRY(ref_matvec(f, k, &L->wk, 0, h));
-	TRY(ref_matvec(f, v, &L->wv, 0, h));
+	if (!d->kv_shared) {
+		TRY(ref_matvec(f, k, &L->wk, 0, h));
+		TRY(ref_matvec(f, v, &L->wv, 0, h));
+	}
 	add_bias(q, L->bq, nq);
 	add_bias(k, L->bk, nk);
 	add_bias(v, L->bv, nv);
@@ -186,12 +190,17 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 		for (uint32_t i = 0; i < nq; i++) q[i] *= t;
 	}
 
-	double *kc = L->k_cache + (uint64_t)pos * nk, *vc = L->v_cache + (uint64_t)pos * nv;
-	memcpy(kc, k, nk * sizeof *k);
-	memcpy(vc, v, nv * sizeof *v);
-	if (f->kv_f16) {
-		for (uint32_t i = 0; i < nk; i++) kc[i] = ref_f16(kc[i]);
-		for (uint32_t i = 0; i < nv; i++) vc[i] = ref_f16(vc[i]);
+	/* Gemma 3n: v through a weightless RMSNorm per head */
+	if (d->v_norm)
+		for (uint32_t hh = 0; hh < Hkv; hh++) ref_rms_norm(v + hh * Dv, v + hh * Dv, NULL, Dv, eps);
+	if (!d->kv_shared) {
+		double *kc = L->k_cache + (uint64_t)pos * nk, *vc = L->v_cache + (uint64_t)pos * nv;
+		memcpy(kc, k, nk * sizeof *k);
+		memcpy(vc, v, nv * sizeof *v);
+		if (f->kv_f16) {
+			for (uint32_t i = 0; i < nk; i++) kc[i] = ref_f16(kc[i]);
+			for (uint32_t i = 0; i < nv; i++) vc[i] = ref_f16(vc[i]);
+		}
 	}
 
 	/* softmax(scale * q.k) v over the visible keys, head h reading kv head h / (H / Hkv).
@@ -204,7 +213,7 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 		double mx = -INFINITY;
 		for (uint32_t pk = 0; pk <= pos; pk++) {
 			if (!visible(pos, pk, n_swa, n_chunk)) continue;
-			const double *kr = L->k_cache + (uint64_t)pk * nk + hk * D;
+			const double *kr = KV->k_cache + (uint64_t)pk * nk + hk * D;
 			double dot = 0;
 			for (uint32_t i = 0; i < D; i++) dot += qh[i] * kr[i];
 			f->scores[pk] = scale * dot;
@@ -225,7 +234,7 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 			if (!visible(pos, pk, n_swa, n_chunk)) continue;
 			double p = exp(f->scores[pk] - mx);
 			den += p;
-			const double *vr = L->v_cache + (uint64_t)pk * nv + hk * Dv;
+			const double *vr = KV->v_cache + (uint64_t)pk * nv + hk * Dv;
 			for (uint32_t i = 0; i < Dv; i++) o[i] += p * vr[i];
 		}
 		for (uint32_t i = 0; i < Dv; i++) o[i] /= den;
@@ -246,12 +255,17 @@ int ref_attention_block(struct ref_forward *f, uint32_t il, double *x, uint32_t 
 
 /* ---- feed-forward (build_ffn with LLM_FFN_PAR, build_moe_ffn) ---- */
 
+double ref_gelu(const struct ref_forward *f, double x)
+{
+	return f->numerics == REF_LLAMA_CPU ? ref_llama_cpu_gelu(x) : gelu_tanh_ref(x);
+}
+
 /* act(g) * u; gpt-oss's clamped SwiGLU clamps u as well (ggml_swiglu_oai, alpha 1.702, limit 7) */
 static double glu_act(const struct ref_forward *f, enum glu_act act, double g, double u)
 {
 	switch (act) {
 	case ACT_SILU: return silu_ref(g) * u;
-	case ACT_GELU_TANH: return (f->numerics == REF_LLAMA_CPU ? ref_llama_cpu_gelu(g) : gelu_tanh_ref(g)) * u;
+	case ACT_GELU_TANH: return ref_gelu(f, g) * u;
 	case ACT_SWIGLU_OAI: return swiglu_oai_ref(g, u);
 	}
 	return NAN;
@@ -260,13 +274,21 @@ static double glu_act(const struct ref_forward *f, enum glu_act act, double g, d
 /* out = W_down (act(W_gate h + b) * (W_up h + b)) + b, for matrix `mat` of the stacks */
 static int glu(struct ref_forward *f, double *out, const struct ref_matrix *gate, const struct ref_matrix *up,
                const struct ref_matrix *down, const double *gate_b, const double *up_b, const double *down_b,
-               uint64_t mat, enum glu_act act, const double *h)
+               uint64_t mat, enum glu_act act, bool sparse, const double *h)
 {
 	uint64_t F = gate->n_out;
 	TRY(ref_matvec(f, f->ff_gate, gate, mat, h));
 	TRY(ref_matvec(f, f->ff_up, up, mat, h));
 	add_bias(f->ff_gate, gate_b, F);
 	add_bias(f->ff_up, up_b, F);
+	if (sparse) { /* Gemma 3n: relu(g - (mean(g) + 1.6449 std(g))), std with n - 1 (gemma3n.cpp gaussian_topk) */
+		double mean = 0, var = 0;
+		for (uint64_t i = 0; i < F; i++) mean += f->ff_gate[i];
+		mean /= (double)F;
+		for (uint64_t i = 0; i < F; i++) var += (f->ff_gate[i] - mean) * (f->ff_gate[i] - mean);
+		double cut = mean + 1.6448533535003662 * sqrt(var / (double)(F - 1));
+		for (uint64_t i = 0; i < F; i++) f->ff_gate[i] = fmax(f->ff_gate[i] - cut, 0.0);
+	}
 	for (uint64_t i = 0; i < F; i++) f->ff_gate[i] = glu_act(f, act, f->ff_gate[i], f->ff_up[i]);
 	TRY(ref_matvec(f, out, down, mat, f->ff_gate));
 	add_bias(out, down_b, down->n_out);
@@ -306,7 +328,7 @@ static int moe(struct ref_forward *f, struct ref_layer *L, double *out, const do
 		}
 		TRY(glu(f, f->ff_out, &L->gate_exps, &L->up_exps, &L->down_exps, L->gate_exps_b ? L->gate_exps_b + e * F : NULL,
 		        L->up_exps_b ? L->up_exps_b + e * F : NULL, L->down_exps_b ? L->down_exps_b + e * E : NULL, e, L->d->act,
-		        in));
+		        false, in));
 		double wk = r.weight_input ? 1.0 : w[k];
 		for (uint32_t i = 0; i < E; i++) out[i] += wk * f->ff_out[i];
 	}
@@ -317,7 +339,7 @@ static int moe(struct ref_forward *f, struct ref_layer *L, double *out, const do
 			for (uint32_t i = 0; i < E; i++) g += L->gate_inp_shexp[i] * h[i];
 			gate = 1 / (1 + exp(-g));
 		}
-		TRY(glu(f, f->ff_out, &L->gate_shexp, &L->up_shexp, &L->down_shexp, NULL, NULL, NULL, 0, L->d->act, h));
+		TRY(glu(f, f->ff_out, &L->gate_shexp, &L->up_shexp, &L->down_shexp, NULL, NULL, NULL, 0, L->d->act, false, h));
 		for (uint32_t i = 0; i < E; i++) out[i] += gate * f->ff_out[i];
 	}
 	return VKLLM_OK;
@@ -332,10 +354,10 @@ int ref_ffn_block(struct ref_forward *f, uint32_t il, double *x)
 	if (L->ffn_norm) ref_rms_norm(h, x, L->ffn_norm, E, eps);
 	else memcpy(h, x, E * sizeof *h);
 	if (L->d->ffn == FFN_MOE) TRY(moe(f, L, out, h));
-	else TRY(glu(f, out, &L->gate, &L->up, &L->down, L->gate_b, L->up_b, L->down_b, 0, L->d->act, h));
+	else TRY(glu(f, out, &L->gate, &L->up, &L->down, L->gate_b, L->up_b, L->down_b, 0, L->d->act, L->d->act_sparsity, h));
 	/* grok: the dense GLU beside the experts, (dense + moe) * sqrt(2) / 2 */
 	if (L->d->ffn == FFN_MOE && L->d->moe_dense) {
-		TRY(glu(f, f->ff_out, &L->gate, &L->up, &L->down, NULL, NULL, NULL, 0, L->d->act, h));
+		TRY(glu(f, f->ff_out, &L->gate, &L->up, &L->down, NULL, NULL, NULL, 0, L->d->act, false, h));
 		for (uint32_t i = 0; i < E; i++) out[i] = (out[i] + f->ff_out[i]) * (M_SQRT2 / 2);
 	}
 	if (L->post_ffw_norm) ref_rms_norm(out, out, L->post_ffw_norm, E, eps);
