@@ -177,6 +177,7 @@ struct attn_prep_params {
 	ABI_F32 temp_scale;  /* attention temperature on q (0: none): times log(floor((pos + temp_offset) / */
 	ABI_U32 temp_floor;  /* temp_floor) + 1) * temp_scale + 1, pos = POS[pos_offset + t] as RoPE reads it */
 	ABI_U32 temp_offset;
+	ABI_U32 v_norm;     /* Gemma 3n: v heads RMS-normed without weight before the store */
 };
 
 /* mla_prep.comp: the latent projection's tail and the query split of multi-head latent attention.
@@ -445,6 +446,32 @@ struct moe_rows_params {
 	ABI_U32 out_stride;
 	ABI_U32 accumulate;     /* scatter: add to OUT */
 	ABI_U32 weighted;
+};
+
+/* altup.comp (Gemma 3n's AltUp, docs/gemma3n.md): bindings A, B, C, D, F in, OUT, OUT2 out; the
+ * mode (a variant) says which it reads */
+struct altup_params {
+	ABI_U32 n_tok;
+	ABI_U32 E;          /* n_embd */
+	ABI_U32 P;          /* PLE: the per-layer input width */
+	ABI_U32 L;          /* PLE: layers */
+	ABI_U32 a_offset;
+	ABI_U32 b_offset;
+	ABI_U32 c_offset;
+	ABI_U32 d_offset;
+	ABI_U32 f_offset;
+	ABI_U32 out_offset;
+	ABI_U32 out2_offset;
+	ABI_F32 scale;      /* PLE: 1/sqrt(2) */
+};
+
+/* sparse_gate.comp (Gemma 3n's activation sparsity): per row of n, G = max(G - (mean + mul * std), 0),
+ * std with n - 1 */
+struct sparse_gate_params {
+	ABI_U32 n;
+	ABI_U32 n_rows;
+	ABI_U32 g_offset;
+	ABI_F32 std_mul;
 };
 
 /* moe_add_bias.comp: Y[r][i] += BIAS[e][i], e = IDS[has_perm ? PERM[r] : r], r < n_assign, i < n

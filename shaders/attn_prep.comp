@@ -98,11 +98,22 @@ void main()
 	uint row = STEP[p.step_offset + 1u] + t; // the token's cache row
 	uint D = p.head_dim_k;
 
-	if (slot >= p.n_head + p.n_head_kv) { // a v head: into the cache as it is
+	if (slot >= p.n_head + p.n_head_kv) { // a v head: into the cache as it is (Gemma 3n: RMS-normed first)
 		uint h = slot - p.n_head - p.n_head_kv, Dv = p.head_dim_v, width = p.n_head_kv * Dv;
 		if (row >= p.n_ctx) return; // past the cache (the host never asks; a bad step value must not write)
 		uint s = p.v_offset + t * width + h * Dv, d = p.vc_offset + row * width + h * Dv;
-		for (uint i = tid; i < Dv; i += WORKGROUP_SIZE) VC[d + i] = OUT_T(VV[s + i]);
+		float vs = 1.0;
+		if (p.v_norm != 0u) { // uniform: every invocation reaches the barrier
+			float ss = 0.0;
+			for (uint i = tid; i < Dv; i += WORKGROUP_SIZE) ss += VV[s + i] * VV[s + i];
+			ss = subgroupAdd(ss);
+			if (subgroupElect()) partial[gl_SubgroupID] = ss;
+			barrier();
+			float total = 0.0;
+			for (uint g = 0; g < gl_NumSubgroups; g++) total += partial[g];
+			vs = 1.0 / sqrt(total / float(Dv) + p.eps);
+		}
+		for (uint i = tid; i < Dv; i += WORKGROUP_SIZE) VC[d + i] = OUT_T(p.v_norm != 0u ? VV[s + i] * vs : VV[s + i]);
 		return;
 	}
 	is_q = slot < p.n_head;

@@ -108,3 +108,10 @@ vkllm_shader(gdn_chunk_prep gdn_chunk_prep.comp)
 vkllm_shader(gdn_chunk_scan gdn_chunk_scan.comp)
 vkllm_shader(gdn_gated_norm gdn_gated_norm.comp)
 vkllm_shader(gdn_gates gdn_gates.comp)
+
+# Gemma 3n (host/ops/altup.c, docs/gemma3n.md): AltUp's modes, and the FFN gate's activation sparsity
+foreach(mode PREDICT CORRECT INJECT PLE INIT MERGE)
+  string(TOLOWER ${mode} lower)
+  vkllm_shader(altup_${lower} altup.comp DEFINES ${mode})
+endforeach()
+vkllm_shader(sparse_gate sparse_gate.comp)

@@ -4,6 +4,7 @@
 #include "graph/forward.h"
 #include "graph/attn_gdn.h"
 #include "graph/attn_kda.h"
+#include "graph/altup.h"
 #include "graph/attn_mla.h"
 #include "graph/forward_internal.h"
 
@@ -146,21 +147,26 @@ static int bias(struct gpu_rec *rec, struct gpu_view y, const struct weight *b, 
 	return b->present ? op_add_bias(rec, y, y, fwd_whole(b), width, n) : VKLLM_OK;
 }
 
-/* ggml_get_rows on token_embd, times Gemma's sqrt(n_embd), in row ranges that fit one binding */
-static int record_embed(struct fwd_state *s, struct gpu_rec *rec, uint32_t n)
+int fwd_embed_table(struct fwd_state *s, struct gpu_rec *rec, struct gpu_view out, const struct weight *t, uint32_t n,
+                    uint32_t width, float scale)
 {
-	const struct weight *t = &s->w->tok_embd;
-	const struct hparams *hp = &s->m->hp;
-	float scale = hp->embed_scale > 0 ? hp->embed_scale : 1.0f;
 	uint64_t range = s->g->profile.max_storage_buffer_range - 256;
 	uint32_t part = (uint32_t)(range / t->row_bytes < t->n_out ? range / t->row_bytes : t->n_out);
-	if (part == 0) return fail(VKLLM_E_UNSUPPORTED, "token_embd: one row is larger than the device's buffer range");
+	if (part == 0) return fail(VKLLM_E_UNSUPPORTED, "an embedding row is larger than the device's buffer range");
 	for (uint32_t r0 = 0; r0 < t->n_out; r0 += part) {
 		uint32_t nr = (uint32_t)(t->n_out - r0 < part ? t->n_out - r0 : part);
 		struct gpu_view table = {t->view.buf, t->view.offset + (VkDeviceSize)r0 * t->row_bytes, (VkDeviceSize)nr * t->row_bytes};
-		TRY(op_embed(rec, fwd_rows(&s->x, 0, n, hp->n_embd), table, t->type, step_ids(s, n), n, hp->n_embd, r0, nr, scale));
+		TRY(op_embed(rec, out, table, t->type, step_ids(s, n), n, width, r0, nr, scale));
 	}
 	return VKLLM_OK;
+}
+
+/* ggml_get_rows on token_embd, times Gemma's sqrt(n_embd) */
+static int record_embed(struct fwd_state *s, struct gpu_rec *rec, uint32_t n)
+{
+	const struct hparams *hp = &s->m->hp;
+	float scale = hp->embed_scale > 0 ? hp->embed_scale : 1.0f;
+	return fwd_embed_table(s, rec, fwd_rows(&s->x, 0, n, hp->n_embd), &s->w->tok_embd, n, hp->n_embd, scale);
 }
 
 int fwd_block_input(struct fwd_state *s, struct gpu_rec *rec, const struct weight *norm, uint32_t n, struct gpu_view *in)
@@ -193,6 +199,31 @@ static enum glu_kind glu_of(const struct layer_desc *d)
 	return d->act == ACT_SILU ? GLU_SWIGLU : d->act == ACT_GELU_TANH ? GLU_GEGLU : GLU_SWIGLU_OAI;
 }
 
+/* Gemma 3n's last layers: q alone (per-head norm, RoPE), attention over layer kv_from's cache */
+static int record_attention_shared(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint32_t n, struct gpu_view in)
+{
+	const struct hparams *hp = &s->m->hp;
+	const struct layer_desc *d = &s->m->layers[il];
+	const struct layer_weights *L = &s->w->layers[il];
+	uint32_t D = hp->head_dim_k, H = d->n_head;
+	struct gpu_view q = fwd_rows(&s->q, 0, n, (uint64_t)H * D);
+	TRY(fwd_linear(rec, q, &L->wq, in, n, false));
+	if (d->qk_norm == QK_NORM_HEAD) TRY(op_rms_norm(rec, q, q, fwd_whole(&L->q_norm), D, n * H, 0, hp->norm_eps));
+	if (d->rope) {
+		struct rope_config rc;
+		fwd_rope_config(s, d, hp->n_rot, &rc);
+		struct gpu_view ff = s->w->rope_freqs.present ? fwd_whole(&s->w->rope_freqs) : no_view;
+		TRY(op_rope(rec, q, q, fwd_step_pos(s, n), ff, n, H, D, 0, 0, &rc));
+	}
+	struct attn_desc a;
+	attn_desc(s, il, n, &a);
+	struct gpu_view att = fwd_rows(&s->att, 0, n, (uint64_t)H * hp->head_dim_v);
+	struct gpu_view scratch = s->attn_scratch.buffer ? gpu_whole(&s->attn_scratch) : no_view;
+	TRY(op_attention(rec, att, scratch, q, gpu_whole(&s->k_cache[d->kv_from]), gpu_whole(&s->v_cache[d->kv_from]), no_view,
+	                 fwd_step_words(s), &a));
+	return fwd_block_output(s, rec, &L->wo, &L->bo, &L->post_attn_norm, att, n);
+}
+
 /* ref_attention_block: projections, biases, QK-norm, RoPE, the cache store, attention, output */
 static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uint32_t n)
 {
@@ -204,6 +235,7 @@ static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t i
 	float eps = hp->norm_eps;
 	struct gpu_view in, q = fwd_rows(&s->q, 0, n, nq), k = fwd_rows(&s->k, 0, n, nk), v = fwd_rows(&s->v, 0, n, nv);
 	TRY(fwd_block_input(s, rec, &L->attn_norm, n, &in));
+	if (d->kv_shared) return record_attention_shared(s, rec, il, n, in);
 	if (n == 1 && L->qkv.present) {
 		/* a decode step: q|k|v as one matrix into one row of the q buffer (sized for it) */
 		struct gpu_view qkv = fwd_rows(&s->q, 0, 1, nq + nk + nv);
@@ -243,6 +275,7 @@ static int record_attention(struct fwd_state *s, struct gpu_rec *rec, uint32_t i
 			.n_tokens = n, .n_head = H, .n_head_kv = Hkv, .head_dim_k = D, .head_dim_v = Dv,
 			.q_norm = norm ? fwd_whole(&L->q_norm) : no_view, .k_norm = norm ? fwd_whole(&L->k_norm) : no_view, .eps = eps,
 			.l2_norm = d->qk_norm == QK_NORM_L2,
+			.v_norm = d->v_norm,
 			.rope = d->rope ? &rc : NULL, .freq_factors = ff, .pos = fwd_step_pos(s, n), .step = fwd_step_words(s),
 			.kv_type = s->kv_type, .n_ctx = s->n_ctx,
 			/* mistral3, Llama 4: q times the position's temperature after RoPE */
@@ -432,6 +465,11 @@ static int record_ffn(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 	TRY(gate_and_up(s, rec, &L->gate_up, &L->gate, &L->up, in, n, F, &gate, &up));
 	TRY(bias(rec, gate, &L->gate_b, F, n));
 	TRY(bias(rec, up, &L->up_b, F, n));
+	/* Gemma 3n's first layers: the gate cut at mean + 1.6449 std (gemma3n.cpp gaussian_topk) */
+	if (d->act_sparsity) {
+		if (n == 1 && L->gate_up.present) gate.size = (VkDeviceSize)F * 4; /* the fused row's first half */
+		TRY(op_sparse_gate(rec, gate, F, n, 1.6448533535003662f));
+	}
 	TRY(op_glu(rec, gate, gate, up, F, n, glu_of(d)));
 	return fwd_block_output(s, rec, &L->down, &L->down_b, &L->post_ffw_norm, gate, n);
 }
@@ -490,15 +528,26 @@ int fwd_graph_record(struct fwd_state *s, struct fwd_graph *gr, uint32_t n, bool
 			break;
 		}
 		gr->n_recs = i + 1;
-		if (i == 0) st = record_embed(s, rec, n);
-		else if (i <= L) {
+		/* Gemma 3n's layers run inside AltUp (host/graph/altup.c): before, between and after the blocks */
+		bool altup = s->m->layers[0].altup;
+		if (i == 0) {
+			st = record_embed(s, rec, n);
+			if (st == VKLLM_OK && altup) st = altup_record_embed(s, rec, n);
+		} else if (i <= L) {
 			enum attn_kind kind = s->m->layers[i - 1].attn;
-			st = kind == ATTN_MLA   ? record_attn_mla(s, rec, i - 1, n)
-			     : kind == ATTN_GDN ? record_attn_gdn(s, rec, i - 1, n)
-			     : kind == ATTN_KDA ? record_attn_kda(s, rec, i - 1, n)
-			                        : record_attention(s, rec, i - 1, n);
+			if (altup) st = altup_record_pre(s, rec, i - 1, n);
+			if (st == VKLLM_OK)
+				st = kind == ATTN_MLA   ? record_attn_mla(s, rec, i - 1, n)
+				     : kind == ATTN_GDN ? record_attn_gdn(s, rec, i - 1, n)
+				     : kind == ATTN_KDA ? record_attn_kda(s, rec, i - 1, n)
+				                        : record_attention(s, rec, i - 1, n);
+			if (st == VKLLM_OK && altup) st = altup_record_mid(s, rec, i - 1, n);
 			if (st == VKLLM_OK) st = record_ffn(s, rec, i - 1, n);
-		} else st = record_head(s, rec, n, all);
+			if (st == VKLLM_OK && altup) st = altup_record_post(s, rec, i - 1, n);
+		} else {
+			if (altup) st = altup_record_merge(s, rec, n);
+			if (st == VKLLM_OK) st = record_head(s, rec, n, all);
+		}
 		if (st == VKLLM_OK) st = gpu_rec_end(rec);
 	}
 	if (st) fwd_graph_destroy(gr);

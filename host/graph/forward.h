@@ -59,6 +59,10 @@ struct fwd_state {
 	struct gpu_buffer kda_lr;                           /* KDA's low-rank projections: [n_batch][head size] */
 	struct gpu_buffer gdn_scratch;                      /* the chunked delta rule's */
 	struct gpu_buffer attn_gate;                        /* qwen3next's gated attention: [n_batch][n_head * head_dim] */
+	/* Gemma 3n (host/graph/altup.c), per chunk: the streams and their prediction [4][n][E], the
+	 * per-layer inputs [L][n][P], two [n][max(L P, 3 E)] work buffers, LAuReL's output and a row
+	 * buffer [n][E], its low rank / the per-layer gate [n][max(64, P)], the router's output [n][4] */
+	struct gpu_buffer altup_s, altup_pred, altup_inp, altup_big, altup_big2, altup_laurel, altup_tmp, altup_low, altup_mod;
 	struct gpu_buffer logits;       /* [n_logits][n_vocab] f32 */
 	struct gpu_buffer cand_idx, cand_val; /* GPU_MEM_READBACK: [n_cand] uint32, [n_cand] f32 */
 	struct gpu_buffer cand_scratch;

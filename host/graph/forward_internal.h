@@ -32,6 +32,10 @@ static inline struct gpu_view fwd_step_pos(const struct fwd_state *s, uint32_t n
  * ones) has no YaRN and magnitude 1. */
 void fwd_rope_config(const struct fwd_state *s, const struct layer_desc *d, uint32_t n_rot, struct rope_config *rc);
 
+/* out [n][width] = table rows of the chunk's token ids times scale (ggml_get_rows), in row ranges
+ * that fit one binding */
+int fwd_embed_table(struct fwd_state *s, struct gpu_rec *rec, struct gpu_view out, const struct weight *t, uint32_t n,
+                    uint32_t width, float scale);
 /* y (+)= W x for n tokens; a weight's rows are its outputs */
 int fwd_linear(struct gpu_rec *rec, struct gpu_view y, const struct weight *w, struct gpu_view x, uint32_t n, bool accumulate);
 /* build_norm at a block's input: pre-norm archs norm x into h; OLMo 2 feeds x in as it is */

@@ -278,7 +278,11 @@ static int layer(struct upload *u, uint32_t il, struct layer_weights *L)
 	TRY(vector(u, &L->k_norm, i, "attn_k_norm.weight"));
 	struct weight *qkv[] = {&L->wq, &L->wk, &L->wv};
 	const char *qkv_names[] = {"attn_q.weight", "attn_k.weight", "attn_v.weight"};
-	if (u->m->layers[il].attn_out_gate) {
+	if (u->m->layers[il].kv_shared) {
+		/* Gemma 3n's last layers read an earlier layer's keys and values: their attn_k and attn_v
+		 * (in the file, as llama.cpp requires them) are never used, so they are not uploaded */
+		TRY(matrix(u, &L->wq, i, "attn_q.weight"));
+	} else if (u->m->layers[il].attn_out_gate) {
 		TRY(split_q_gate(u, L, il));
 		TRY(matrix(u, &L->wk, i, "attn_k.weight"));
 		TRY(matrix(u, &L->wv, i, "attn_v.weight"));
@@ -342,6 +346,17 @@ static int layer(struct upload *u, uint32_t il, struct layer_weights *L)
 	TRY(matrix(u, &L->kda_f_b, i, "ssm_f_b.weight"));
 	TRY(matrix(u, &L->kda_g_a, i, "ssm_g_a.weight"));
 	TRY(matrix(u, &L->kda_g_b, i, "ssm_g_b.weight"));
+	TRY(matrix(u, &L->ple_gate, i, "inp_gate.weight"));
+	TRY(matrix(u, &L->ple_proj, i, "proj.weight"));
+	TRY(vector(u, &L->ple_norm, i, "post_norm.weight"));
+	TRY(matrix(u, &L->altup_router, i, "altup_router.weight"));
+	TRY(vector(u, &L->altup_router_norm, i, "altup_router_norm.weight"));
+	TRY(vector(u, &L->altup_scale, i, "altup_correct_scale.weight"));
+	TRY(matrix(u, &L->laurel_l, i, "laurel_l.weight"));
+	TRY(matrix(u, &L->laurel_r, i, "laurel_r.weight"));
+	TRY(vector(u, &L->laurel_norm, i, "laurel_post_norm.weight"));
+	TRY(vector(u, &L->altup_predict, i, "altup_predict_coef.weight")); /* small: f32, read in the shader */
+	TRY(vector(u, &L->altup_correct, i, "altup_correct_coef.weight"));
 	return VKLLM_OK;
 }
 
@@ -354,6 +369,11 @@ static int upload_all(struct upload *u)
 	TRY(matrix(u, &w->output, -1, "output.weight"));
 	TRY(vector(u, &w->output_norm, -1, "output_norm.weight"));
 	TRY(vector(u, &w->rope_freqs, -1, "rope_freqs.weight"));
+	TRY(matrix(u, &w->altup_proj, -1, "altup_proj.weight"));
+	TRY(matrix(u, &w->altup_unembd, -1, "altup_unembd_proj.weight"));
+	TRY(matrix(u, &w->ple_embd, -1, "per_layer_token_embd.weight"));
+	TRY(matrix(u, &w->ple_model_proj, -1, "per_layer_model_proj.weight"));
+	TRY(vector(u, &w->ple_model_norm, -1, "per_layer_proj_norm.weight"));
 	w->lm_head = w->output.present ? &w->output : &w->tok_embd;
 	w->layers = calloc(m->hp.n_layer, sizeof *w->layers);
 	if (!w->layers) return fail(VKLLM_E_NOMEM, "out of host memory");
@@ -380,7 +400,7 @@ static void free_weight(struct gpu *g, struct weight *w)
 
 /* Every weight of a layer: the parts first (LAYER_PARTS of them), then the fused buffers that hold
  * some of the parts' bytes (their views are row ranges of these). */
-enum { LAYER_PARTS = 61, LAYER_ALL = 64 };
+enum { LAYER_PARTS = 72, LAYER_ALL = 75 };
 static void layer_weight_list(struct layer_weights *L, struct weight *all[LAYER_ALL])
 {
 	struct weight *list[LAYER_ALL] = {
@@ -394,6 +414,8 @@ static void layer_weight_list(struct layer_weights *L, struct weight *all[LAYER_
 		&L->gdn_out, &L->wq_gate, &L->gdn_ba,
 		&L->kda_conv_q, &L->kda_conv_k, &L->kda_conv_v, &L->kda_f_a, &L->kda_f_b, &L->kda_g_a, &L->kda_g_b,
 		&L->attn_sinks, &L->router_b, &L->gate_exps_b, &L->up_exps_b, &L->down_exps_b,
+		&L->ple_gate, &L->ple_proj, &L->ple_norm, &L->altup_router, &L->altup_router_norm, &L->altup_scale,
+		&L->laurel_l, &L->laurel_r, &L->laurel_norm, &L->altup_predict, &L->altup_correct,
 		&L->qkv, &L->gate_up, &L->gate_up_shexp};
 	memcpy(all, list, sizeof list);
 }
@@ -402,6 +424,10 @@ uint64_t model_weights_decode_bytes(const struct model_weights *w, uint32_t n_ex
 {
 	uint64_t bytes = w->output_norm.view.size + w->lm_head->view.size + (w->rope_freqs.present ? w->rope_freqs.view.size : 0);
 	if (w->lm_head != &w->tok_embd) bytes += w->tok_embd.row_bytes; /* the token's row */
+	/* Gemma 3n: AltUp's projections and the per-layer input's model projection and norm whole, one row
+	 * of the per-layer token embedding */
+	bytes += w->altup_proj.view.size + w->altup_unembd.view.size + w->ple_model_proj.view.size + w->ple_model_norm.view.size;
+	if (w->ple_embd.present) bytes += w->ple_embd.row_bytes;
 	for (uint32_t il = 0; il < w->n_layer; il++) {
 		struct weight *all[LAYER_ALL];
 		layer_weight_list(&w->layers[il], all);
@@ -434,5 +460,10 @@ void model_weights_free(struct gpu *g, struct model_weights *w)
 	free_weight(g, &w->output);
 	free_weight(g, &w->output_norm);
 	free_weight(g, &w->rope_freqs);
+	free_weight(g, &w->altup_proj);
+	free_weight(g, &w->altup_unembd);
+	free_weight(g, &w->ple_embd);
+	free_weight(g, &w->ple_model_proj);
+	free_weight(g, &w->ple_model_norm);
 	memset(w, 0, sizeof *w);
 }

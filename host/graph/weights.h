@@ -47,6 +47,11 @@ struct layer_weights {
 	/* qwen3next's gated attention: attn_q's rows are [query | gate] per head; uploaded as all the
 	 * query rows, then all the gate rows (wq the first half, wq_gate the second) */
 	struct weight wq_gate;
+	/* Gemma 3n (host/graph/altup.c): the per-layer input's gate and projection and its norm; AltUp's
+	 * router and its norm, the correction's scale; LAuReL's pair and its norm; AltUp's coefficient
+	 * matrices read as f32 vectors ([16][4] predict, [4][4] correct) */
+	struct weight ple_gate, ple_proj, ple_norm, altup_router, altup_router_norm, altup_scale;
+	struct weight laurel_l, laurel_r, laurel_norm, altup_predict, altup_correct;
 	/* Projections of the same input uploaded back to back into one buffer, when they share a type
 	 * and a row length: qkv = wq|wk|wv, gate_up = gate|up. Present, it owns the buffer, and the
 	 * parts' views are its row ranges; a decode step multiplies it as one matrix (one dispatch
@@ -56,6 +61,9 @@ struct layer_weights {
 
 struct model_weights {
 	struct weight tok_embd, output, output_norm, rope_freqs;
+	/* Gemma 3n: AltUp's stream projections {E, E, 3}, the per-layer token embedding {L P, V}, the
+	 * model projection {E, L P} and its norm [P] */
+	struct weight altup_proj, altup_unembd, ple_embd, ple_model_proj, ple_model_norm;
 	const struct weight *lm_head;   /* output, or tok_embd when the output is tied */
 	struct layer_weights *layers;   /* [n_layer] */
 	uint32_t n_layer;

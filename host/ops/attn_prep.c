@@ -60,7 +60,7 @@ int op_attn_prep(struct gpu_rec *rec, struct gpu_view q, struct gpu_view k, stru
 	TRY(gpu_pipeline_get(g, &p, d->kv_type == ATTN_KV_F16 ? SH_ATTN_PREP_F16 : SH_ATTN_PREP_F32, spec, 1));
 	struct attn_prep_params pc = {
 		.n_tokens = d->n_tokens, .n_head = d->n_head, .n_head_kv = d->n_head_kv, .head_dim_k = D, .head_dim_v = Dv,
-		.n_ctx = d->n_ctx, .norm = d->l2_norm ? 2u : d->q_norm.buf != NULL, .eps = d->eps, .rope = d->rope != NULL,
+		.n_ctx = d->n_ctx, .norm = d->l2_norm ? 2u : d->q_norm.buf != NULL, .v_norm = d->v_norm, .eps = d->eps, .rope = d->rope != NULL,
 	};
 	if (d->rope) {
 		pc.n_rot = d->rope->n_rot, pc.neox = d->rope->neox, pc.has_ff = d->freq_factors.buf != NULL;

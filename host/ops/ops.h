@@ -156,6 +156,7 @@ int op_kv_store(struct gpu_rec *rec, struct gpu_view cache, enum attn_kv_type ty
 struct attn_prep_desc {
 	uint32_t n_tokens, n_head, n_head_kv, head_dim_k, head_dim_v;
 	struct gpu_view q_norm, k_norm;  /* per-head RMSNorm weights [head_dim_k] f32: both, or neither (no norm) */
+	bool v_norm;                     /* Gemma 3n: v heads through a weightless RMSNorm before the store */
 	bool l2_norm;                    /* Llama 4: a weightless per-head RMSNorm of q and k after RoPE (and
 	                                  * before the temperature); not with q_norm / k_norm */
 	float eps;
@@ -304,5 +305,28 @@ struct moe_gemm_desc {
 };
 int op_moe_gemm(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
                 struct gpu_view counts, struct gpu_view offsets, const struct moe_gemm_desc *d);
+
+/* ---- Gemma 3n's AltUp (host/ops/altup.c, shaders/altup.comp, docs/gemma3n.md) ----
+ * streams and pred are stream-major [4][n_tok][E] f32; mod [n_tok][4]; coef f32 row-major. */
+/* pred[j] = s[j] + sum_k C[j][k] s[k], C[j][k] = coef[4j + k] . mod[t] (coef [16][4]); x = pred[0] */
+int op_altup_predict(struct gpu_rec *rec, struct gpu_view pred, struct gpu_view x, struct gpu_view streams,
+                     struct gpu_view mod, struct gpu_view coef, uint32_t n_tok, uint32_t E);
+/* streams[j] = pred[j] + (coef[j] . mod[t] + 1) (y - pred[0]) (coef [4][4]); fp = streams[0] * scale [E] */
+int op_altup_correct(struct gpu_rec *rec, struct gpu_view streams, struct gpu_view fp, struct gpu_view pred,
+                     struct gpu_view mod, struct gpu_view coef, struct gpu_view y, struct gpu_view scale, uint32_t n_tok,
+                     uint32_t E);
+/* streams[j] += p for j = 1..3 (p [n_tok][E]) */
+int op_altup_inject(struct gpu_rec *rec, struct gpu_view streams, struct gpu_view p, uint32_t n_tok, uint32_t E);
+/* inp [L][n_tok][P] = (proj + ple) / sqrt(2), proj and ple [n_tok][L][P] */
+int op_altup_ple(struct gpu_rec *rec, struct gpu_view inp, struct gpu_view proj, struct gpu_view ple, uint32_t n_tok,
+                 uint32_t P, uint32_t L);
+/* streams[0] = x0; streams[k + 1][t] = y[t][k] |x0[t]| / |y[t][k]| (y [n_tok][3][E]) */
+int op_altup_init(struct gpu_rec *rec, struct gpu_view streams, struct gpu_view x0, struct gpu_view y, uint32_t n_tok,
+                  uint32_t E);
+/* x = (streams[0] + sum_k u[k] |streams[0]| / |u[k]|) / 4 (u [3][n_tok][E]) */
+int op_altup_merge(struct gpu_rec *rec, struct gpu_view x, struct gpu_view streams, struct gpu_view u, uint32_t n_tok,
+                   uint32_t E);
+/* Gemma 3n's activation sparsity, in place per row of n: g = max(g - (mean + std_mul * std), 0), std with n - 1 */
+int op_sparse_gate(struct gpu_rec *rec, struct gpu_view gate, uint32_t n, uint32_t n_rows, float std_mul);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "base/status.h"
 #include "graph/attn_gdn.h"
+#include "graph/altup.h"
 #include "graph/attn_mla.h"
 #include "graph/weights.h"
 
@@ -129,6 +130,7 @@ static int create(struct session *s)
 		uint64_t vb = (uint64_t)fs->n_ctx * d->n_head_kv * hp->head_dim_v * elem;
 		if (d->attn == ATTN_MLA) kb = mla_cache_bytes(s->m, fs->n_ctx, elem), vb = 0; /* one latent cache */
 		if (attn_is_recurrent(d->attn)) gdn_state_bytes(s->m, &kb, &vb); /* the recurrent state: conv, then S */
+		if (d->kv_shared) continue; /* Gemma 3n: reads layer kv_from's cache */
 		if (kb > s->g->profile.max_storage_buffer_range || vb > s->g->profile.max_storage_buffer_range)
 			return fail(VKLLM_E_UNSUPPORTED,
 			            "a KV cache of %u positions needs %llu MiB per layer, more than one binding of device %s allows "
@@ -178,6 +180,20 @@ static int create(struct session *s)
 		free(identity);
 		TRY(st);
 	}
+	if (hp->n_altup) {
+		/* Gemma 3n's AltUp state (host/graph/altup.c) */
+		struct altup_widths aw;
+		altup_widths(s->m, B, &aw);
+		TRY(buffer(s, &fs->altup_s, aw.streams, GPU_MEM_DEVICE, "altup streams"));
+		TRY(buffer(s, &fs->altup_pred, aw.streams, GPU_MEM_DEVICE, "altup predictions"));
+		TRY(buffer(s, &fs->altup_inp, aw.inp, GPU_MEM_DEVICE, "per-layer inputs"));
+		TRY(buffer(s, &fs->altup_big, aw.big, GPU_MEM_DEVICE, "altup work"));
+		TRY(buffer(s, &fs->altup_big2, aw.inp, GPU_MEM_DEVICE, "per-layer embeddings"));
+		TRY(buffer(s, &fs->altup_laurel, aw.row, GPU_MEM_DEVICE, "laurel"));
+		TRY(buffer(s, &fs->altup_tmp, aw.row, GPU_MEM_DEVICE, "altup row"));
+		TRY(buffer(s, &fs->altup_low, aw.low, GPU_MEM_DEVICE, "altup low rank"));
+		TRY(buffer(s, &fs->altup_mod, aw.mod, GPU_MEM_DEVICE, "altup router"));
+	}
 	TRY(create_mla(s));
 	TRY(create_gdn(s));
 	uint64_t cs = fwd_cand_scratch_bytes(fs);
@@ -206,10 +222,6 @@ int session_create(struct session *s, struct gpu *g, const struct model_file *m,
                    const struct session_options *o)
 {
 	memset(s, 0, sizeof *s);
-	for (uint32_t il = 0; il < m->hp.n_layer; il++)
-		if (m->layers[il].altup)
-			return fail(VKLLM_E_UNSUPPORTED, "%s: Gemma 3n's AltUp streams, LAuReL and per-layer inputs run in vkllm's CPU "
-			            "reference (tests/ref) but not on the GPU yet", m->gguf.path);
 	s->g = g;
 	s->m = m;
 	struct fwd_state *fs = &s->fs;
@@ -247,6 +259,8 @@ void session_destroy(struct session *s)
 	free(fs->v_cache);
 	struct gpu_buffer *bufs[] = {&fs->step, &fs->x, &fs->h, &fs->proj, &fs->q, &fs->k, &fs->v, &fs->att,
 	                             &fs->ff_gate, &fs->ff_up, &fs->logits, &fs->cand_idx, &fs->cand_val,
+	                             &fs->altup_s, &fs->altup_pred, &fs->altup_inp, &fs->altup_big, &fs->altup_big2,
+	                             &fs->altup_laurel, &fs->altup_tmp, &fs->altup_low, &fs->altup_mod,
 	                             &fs->cand_scratch, &fs->attn_scratch, &fs->router_logits, &fs->moe_ids, &fs->moe_w,
 	                             &fs->moe_counts, &fs->moe_offsets, &fs->moe_perm, &fs->moe_inv, &fs->moe_identity,
 	                             &fs->moe_x, &fs->moe_gate, &fs->moe_up, &fs->moe_down, &fs->mla_qa, &fs->mla_kv,

@@ -147,6 +147,11 @@ static int run_case(struct gpu *g, const struct model_case *c, enum attn_kv_type
 		const struct gguf_tensor *t = &m.gguf.tensors[i];
 		uint64_t bytes = t->n_dims == 1 ? t->ne[0] * 4 : t->size;
 		if (!strcmp(t->name, "token_embd.weight") && w.lm_head != &w.tok_embd) bytes = t->size / t->ne[1];
+		else if (!strcmp(t->name, "per_layer_token_embd.weight")) bytes = t->size / t->ne[1]; /* Gemma 3n: one row */
+		else if (strstr(t->name, "altup_predict_coef") || strstr(t->name, "altup_correct_coef"))
+			bytes = t->ne[0] * t->ne[1] * 4; /* Gemma 3n's small coefficient matrices: read as f32 */
+		else if ((strstr(t->name, ".attn_k.") || strstr(t->name, ".attn_v.")) && m.layers[atoi(t->name + 4)].kv_shared)
+			bytes = 0; /* Gemma 3n: layers reading another's cache have no use for these */
 		else if (strstr(t->name, "_exps.bias")) bytes = bytes / t->ne[1] * m.hp.n_expert_used; /* {rows, n_expert} */
 		else if (strstr(t->name, "_exps.")) bytes = bytes / t->ne[2] * m.hp.n_expert_used;
 		else if (strstr(t->name, "attn_kv_b.")) {
@@ -222,7 +227,7 @@ int main(int argc, char **argv)
 	/* tiny shapes for every arch; Q4_K needs rows that are multiples of 256 */
 	static const char *archs[] = {"llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3",
 	                              "deepseek2", "qwen3next", "qwen35", "qwen35moe", "kimi-linear", "gpt-oss", "glm4moe",
-	                              "minimax-m2", "mistral3", "llama4", "grok"};
+	                              "minimax-m2", "mistral3", "llama4", "grok", "gemma3n"};
 	static const struct {
 		const char *name;
 		int type;

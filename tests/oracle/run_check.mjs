@@ -36,7 +36,7 @@ if (!vkllm || !dir) {
   process.exit(2);
 }
 const ARCHS = ["llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "olmo2", "gemma3", "deepseek2", "qwen3next",
-               "qwen35", "qwen35moe", "kimi-linear", "gpt-oss", "glm4moe", "minimax-m2", "mistral3", "llama4", "grok"];
+               "qwen35", "qwen35moe", "kimi-linear", "gpt-oss", "glm4moe", "minimax-m2", "mistral3", "llama4", "grok", "gemma3n"];
 const archs = opt("--arch", ARCHS.join(",")).split(",");
 // gpt-oss's tiny model keeps its experts in MXFP4, as the converter does: llama.cpp's CPU backend
 // rounds the activations to Q8_0 before every MXFP4 dot product and vkllm keeps them f32, which on
@@ -48,7 +48,13 @@ const archs = opt("--arch", ARCHS.join(",")).split(",");
 // attention very sharp; with an f16 cache llama.cpp's CPU backend also rounds q and the softmax
 // probabilities to f16 in its K and V products (vkllm keeps them f32), and on text 0 the two engines
 // land 1.3% above and 0.35% below the f32-cache perplexity (measured): its f16-cache bound is 2.5%.
-const MODELS = archs.map((arch) => arch === "gpt-oss" ? {name: `${arch}-f32`, synth: ["--arch", arch], greedy: false, pplTol: 0.02}
+// gemma3n's tiny model has two GELUs in each of 25 layers, which llama.cpp's CPU backend looks up in
+// an f16 table and vkllm computes in f32: an input near an f16 rounding boundary takes the next entry
+// there, and this deep model carries such a step to the logits (oracle_forward: the reference with
+// the table follows llama.cpp 32/32, without it parts as vkllm does). Measured: 32, 32 and 25 greedy
+// tokens with the f32 cache, 32, 15 and 29 with f16, perplexity within 2.2e-4: the tokens are
+// reported, the perplexity held to 1%.
+const MODELS = archs.map((arch) => arch === "gpt-oss" || arch === "gemma3n" ? {name: `${arch}-f32`, synth: ["--arch", arch], greedy: false, pplTol: arch === "gpt-oss" ? 0.02 : PPL_TOL}
                                  : arch === "glm4moe" ? {name: `${arch}-f32`, synth: ["--arch", arch], pplTol16: 0.025}
                                                       : {name: `${arch}-f32`, synth: ["--arch", arch]});
 if (archs.includes("llama"))
