@@ -2,7 +2,7 @@
  * q and k in place, op_kv_store of k and v), each of which test_norm, test_rope and the model
  * tests check against the CPU reference. Cases: Qwen3 (QK-norm, NeoX), a prefill chunk, Llama
  * (no norm, normal pairs, rope_freqs factors, GQA 3:1), Gemma 3 head_dim 256, a NoPE layer
- * (neither norm nor RoPE), partial rotary with YaRN and a v head narrower than k, and a chunk
+ * (neither norm nor RoPE), partial rotary with YaRN and a v head narrower than k, Gemma 3n's v norm, and a chunk
  * whose last token falls past the cache; f16 and f32 caches; a replay at a new position; the
  * attention temperature over 61 positions past its floor (temperature_case); Llama 4's weightless
  * norm after RoPE (l2_norm_case).
@@ -25,6 +25,7 @@ struct pcase {
 	float freq_scale, ext_factor;
 	enum attn_kv_type kv;
 	uint32_t n_ctx, row0; /* the chunk's first cache row */
+	bool v_norm;          /* Gemma 3n: v heads RMS-normed without weight (op_rms_norm on the separate side) */
 };
 
 /* a cache as f32 values for comparison */
@@ -182,6 +183,7 @@ static int run_case(struct gpu *g, const struct pcase *c, uint64_t *seed)
 		REQUIRE_OK(op_rope(&ra, ka, ka, posv, ffv, n, Hk, D, 0, 0, &rc));
 	}
 	REQUIRE_OK(op_kv_store(&ra, a.kc_view, c->kv, ka, stv, n, Hk * D, 0, 0, c->n_ctx, 0));
+	if (c->v_norm) REQUIRE_OK(op_rms_norm(&ra, gpu_whole(&a.v), gpu_whole(&a.v), NO_VIEW, Dv, n * Hk, 0, 1e-6f));
 	REQUIRE_OK(op_kv_store(&ra, a.vc_view, c->kv, gpu_whole(&a.v), stv, n, Hk * Dv, 0, 0, c->n_ctx, 0));
 	REQUIRE_OK(gpu_rec_end(&ra));
 
@@ -190,6 +192,7 @@ static int run_case(struct gpu *g, const struct pcase *c, uint64_t *seed)
 		.n_tokens = n, .n_head = H, .n_head_kv = Hk, .head_dim_k = D, .head_dim_v = Dv,
 		.q_norm = c->norm ? qnv : NO_VIEW, .k_norm = c->norm ? knv : NO_VIEW, .eps = 1e-6f,
 		.rope = c->rope ? &rc : NULL, .freq_factors = ffv, .pos = posv, .step = stv, .kv_type = c->kv, .n_ctx = c->n_ctx,
+		.v_norm = c->v_norm,
 	};
 	REQUIRE_OK(gpu_rec_begin(g, &rb));
 	REQUIRE_OK(op_attn_prep(&rb, gpu_whole(&b.q), gpu_whole(&b.k), gpu_whole(&b.v), b.kc_view, b.vc_view, &d));
@@ -209,13 +212,14 @@ static int run_case(struct gpu *g, const struct pcase *c, uint64_t *seed)
 	free(guard);
 
 	/* replay both at a new cache row and new positions, from fresh inputs (q and k were rotated
-	 * in place): the recordings read both on the device */
+	 * in place, and v normed in place on the separate side): the recordings read them on the device */
 	step[1] = c->row0 > 0 ? c->row0 - 1 : 1;
 	for (uint32_t t = 0; t < n; t++) pos[t] += 1000;
 	struct sides *both[2] = {&a, &b};
 	for (int s = 0; s < 2; s++) {
 		REQUIRE_OK(gpu_upload(g, &both[s]->q, 0, q, nq * 4));
 		REQUIRE_OK(gpu_upload(g, &both[s]->k, 0, k, nk * 4));
+		REQUIRE_OK(gpu_upload(g, &both[s]->v, 0, v, nv * 4)); /* the separate side normed v in place */
 	}
 	REQUIRE_OK(gpu_upload(g, &stb, 0, step, 8));
 	REQUIRE_OK(gpu_upload(g, &pb, 0, pos, n * 4ull));
@@ -472,13 +476,16 @@ int main(void)
 	}
 	const struct pcase cases[] = {
 		/* name, tokens, heads, kv heads, D, Dv, norm, rope, neox, ff, n_rot, freq_scale, ext, cache, n_ctx, row0 */
-		{"qwen3 decode", 1, 4, 2, 128, 128, true, true, true, false, 128, 1, 0, ATTN_KV_F16, 16, 5},
-		{"qwen3 prefill f32", 5, 4, 2, 128, 128, true, true, true, false, 128, 1, 0, ATTN_KV_F32, 16, 3},
-		{"llama gqa factors", 3, 6, 2, 64, 64, false, true, false, true, 64, 1, 0, ATTN_KV_F16, 8, 2},
-		{"gemma3 256", 2, 2, 1, 256, 256, true, true, true, false, 256, 1, 0, ATTN_KV_F16, 8, 0},
-		{"nope layer", 2, 4, 4, 64, 64, false, false, false, false, 0, 1, 0, ATTN_KV_F16, 8, 1},
-		{"partial yarn dv32", 3, 2, 1, 64, 32, true, true, true, false, 32, 0.25f, 1, ATTN_KV_F32, 8, 4},
-		{"past the cache", 3, 2, 2, 64, 64, true, true, false, false, 64, 1, 0, ATTN_KV_F16, 4, 2},
+		{"qwen3 decode", 1, 4, 2, 128, 128, true, true, true, false, 128, 1, 0, ATTN_KV_F16, 16, 5, false},
+		{"qwen3 prefill f32", 5, 4, 2, 128, 128, true, true, true, false, 128, 1, 0, ATTN_KV_F32, 16, 3, false},
+		{"llama gqa factors", 3, 6, 2, 64, 64, false, true, false, true, 64, 1, 0, ATTN_KV_F16, 8, 2, false},
+		{"gemma3 256", 2, 2, 1, 256, 256, true, true, true, false, 256, 1, 0, ATTN_KV_F16, 8, 0, false},
+		{"nope layer", 2, 4, 4, 64, 64, false, false, false, false, 0, 1, 0, ATTN_KV_F16, 8, 1, false},
+		{"partial yarn dv32", 3, 2, 1, 64, 32, true, true, true, false, 32, 0.25f, 1, ATTN_KV_F32, 8, 4, false},
+		{"past the cache", 3, 2, 2, 64, 64, true, true, false, false, 64, 1, 0, ATTN_KV_F16, 4, 2, false},
+		/* Gemma 3n: QK-norm, NeoX, v normed, heads of 256 (E2B's), f16 and f32 caches */
+		{"gemma3n v norm", 3, 8, 2, 256, 256, true, true, true, false, 256, 1, 0, ATTN_KV_F16, 8, 1, true},
+		{"gemma3n v norm f32", 2, 8, 2, 256, 256, true, true, true, false, 256, 1, 0, ATTN_KV_F32, 8, 0, true},
 	};
 	uint64_t seed = 17;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&g, &cases[i], &seed);
