@@ -347,6 +347,16 @@ void card_print_text(const struct model_file *m, const struct card *c, FILE *f)
 	bytes_h(b, sizeof b, (double)c->kv_bytes_full);
 	fprintf(f, "  KV cache      %s per token (f16%s), %s at %u tokens\n", a, c->n_gdn_layers ? ", attention layers only" : "", b,
 	        hp->n_ctx_train);
+	/* Gemma 3n: the last layers borrow the caches of two earlier ones */
+	uint32_t n_shared = 0, own = 0;
+	for (uint32_t il = 0; il < hp->n_layer; il++) n_shared += m->layers[il].kv_shared;
+	for (uint32_t il = 0; n_shared && il < hp->n_layer; il++) own += !m->layers[il].kv_shared;
+	if (n_shared && own) {
+		char full[32];
+		bytes_h(full, sizeof full, (double)c->kv_bytes_per_token * hp->n_layer / own);
+		fprintf(f, "                layers 0-%u own a cache; %u-%u read layer %u's (sliding) or %u's (full): %s per token "
+		        "if every layer owned one\n", own - 1, own, hp->n_layer - 1, hp->n_layer_kv - 2, hp->n_layer_kv - 1, full);
+	}
 	if (c->n_gdn_layers) {
 		char s1[64], s2[64];
 		bytes_h(a, sizeof a, (double)(c->gdn_conv_bytes + c->gdn_delta_bytes));

@@ -147,6 +147,15 @@ static const struct synth_preset presets[] = {
 	 {.factor = 16, .orig_ctx = 8192, .beta_fast = 8, .beta_slow = 1}, false,
 	 {.embed_scale = 90.50966799187809f, .logit_scale = 0.5f, .attn_scale = 0.08838834764831845f, .attn_softcap = 30,
 	  .final_softcap = 50, .dense = true}},
+	/* Gemma 3n E2B and E4B, text only (google/gemma-3n-E2B / -E4B text_config): hidden 2048, 8 heads and 2
+	 * KV heads of 256, vocabulary 262400 (the converter pads the 262144 to it), per-layer inputs of 256,
+	 * window 512 on 4 of every 5 layers, rope_theta 1e6 (1e4 sliding), rms eps 1e-6, tied, 32768 context.
+	 * E2B: 30 layers with FFNs of 8192, the last 10 reading layers 18/19's KV; E4B: 35 layers of 16384,
+	 * the last 15. Google's effective sizes leave out the two embedding tables (1.91B for E2B). */
+	{"gemma-3n-e2b", "gemma3n", "Gemma-3n-E2B (text)", 2048, 30, 8, 2, 256, 8192, 262400, 32768, 0, 0, 0, 512, 1e6f, 1e-6f,
+	 true, 0, false, 0, {0}, {0}, {0}, false, {0}},
+	{"gemma-3n-e4b", "gemma3n", "Gemma-3n-E4B (text)", 2048, 35, 8, 2, 256, 16384, 262400, 32768, 0, 0, 0, 512, 1e6f, 1e-6f,
+	 true, 0, false, 0, {0}, {0}, {0}, false, {0}},
 	{0},
 };
 

@@ -1037,6 +1037,60 @@ static void test_grok(void)
 	unlink(path);
 }
 
+/* gemma3n (Gemma 3n E2B, E4B, text): the presets' exact counts against the formula; Google's effective
+ * sizes leave out the token embedding and the per-layer token embedding (E2B 1.91B; E4B "4B", rounded:
+ * 2.5%); the text total of E2B as published beside its exports (4.46B); the KV cache of the first 20
+ * layers only. */
+static void test_gemma3n(void)
+{
+	static const struct {
+		const char *preset;
+		uint64_t L, F;
+		double effective, tol, total;
+	} m[] = {{"gemma-3n-e2b", 30, 8192, 1.91, 0.01, 4.46}, {"gemma-3n-e4b", 35, 16384, 4.0, 0.025, 0}};
+	for (size_t i = 0; i < sizeof m / sizeof *m; i++) {
+		const uint64_t E = 2048, V = 262400, P = 256, HD = 8 * 256, KD = 2 * 256, A = 4, R = 64, L = m[i].L;
+		uint64_t layer = 2 * E * HD + 2 * E * KD + 4 * E + 2 * 256 + 3 * E * m[i].F /* attention, norms, FFN */
+		                 + 2 * E * P + E + A * A + E + A * A * A + E * A + E + 2 * E * R + E; /* AltUp, LAuReL, PLE */
+		uint64_t ple = P * L * V, embd = V * E;
+		uint64_t total = embd + E + 6 * E * E + ple + E * P * L + P + L * layer;
+		struct synth_options o = {.type = -1, .seed = 1, .tied = -1, .dry_run = true, .preset = m[i].preset};
+		struct synth_result r;
+		int st = synth_model(&o, &r);
+		EXPECT(st == VKLLM_OK && r.n_params == total, "%s: %llu params, formula %llu (%s)", m[i].preset,
+		       (unsigned long long)r.n_params, (unsigned long long)total, st ? vkllm_error() : "");
+		double eff = (r.n_params - ple - embd) / 1e9;
+		EXPECT(fabs(eff / m[i].effective - 1) < m[i].tol, "%s: %.3f B effective against %g", m[i].preset, eff, m[i].effective);
+		if (m[i].total > 0)
+			EXPECT(fabs(r.n_params / 1e9 / m[i].total - 1) < 0.005, "%s: %.3f B of text against %g", m[i].preset, r.n_params / 1e9,
+			       m[i].total);
+		printf("# %-18s %8.3f B total, %.3f B effective (without the two embedding tables), published %g\n", m[i].preset,
+		       r.n_params / 1e9, eff, m[i].effective);
+	}
+	/* the tiny model's KV: 20 of its 25 layers own a cache; inspect's text says which borrow one */
+	char path[256];
+	if (synth_tiny("gemma3n", QT_F32, 1, "good-gemma3n.gguf", path, sizeof path)) {
+		EXPECT(0, "synth gemma3n: %s", vkllm_error());
+		return;
+	}
+	static struct model_file mf;
+	int st = model_file_open(&mf, path);
+	EXPECT(st == VKLLM_OK, "open gemma3n: %s", vkllm_error());
+	if (st == VKLLM_OK) {
+		bool ok = mf.hp.n_layer == 25 && mf.hp.n_layer_kv == 20;
+		for (uint32_t il = 0; il < 25; il++)
+			ok = ok && mf.layers[il].kv_shared == (il >= 20) && (il < 20 || mf.layers[il].kv_from == (mf.hp.is_swa[il] ? 18u : 19u)) &&
+			     mf.layers[il].act_sparsity == (il < 10) && mf.layers[il].altup && mf.layers[il].v_norm;
+		EXPECT(ok, "tiny gemma3n: KV sharing from layer 20 (18 for sliding, 19 for full), sparse gates on 0-9");
+		model_file_close(&mf);
+	}
+	expect_bad(path, &(struct edit){.u32_key = "gemma3n.altup.num_inputs", .u32_value = 2}, VKLLM_E_UNSUPPORTED,
+	           "llama.cpp (and vkllm) run 4, 0 and 256", "gemma3n with 2 AltUp streams");
+	expect_bad(path, &(struct edit){.u32_key = "gemma3n.attention.shared_kv_layers", .u32_value = 3}, VKLLM_E_UNSUPPORTED,
+	           "llama.cpp runs 20", "gemma3n sharing from layer 22");
+	unlink(path);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -1057,6 +1111,7 @@ int main(void)
 	test_mistral3();
 	test_llama4();
 	test_grok();
+	test_gemma3n();
 	/* remove what is left in the temporary folder */
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
