@@ -124,6 +124,10 @@ int arch_check_dim(const struct gguf_file *f, uint32_t il, const char *suffix, i
 /* IMROPE: which position section (0-3, ggml_mrope_cache_init's t, h, w, e) rotates pair i. */
 uint32_t rope_imrope_section(const uint32_t sections[4], uint32_t pair);
 
+/* Gemma 3's layer (sandwich norms, per-head QK-norm, GeGLU, sliding layers with their own RoPE
+ * base), shared by gemma3 and gemma3n. */
+void gemma_layer(const struct hparams *hp, uint32_t il, struct layer_desc *d);
+
 /* The common part of every layer: heads and FFN size from hp, RoPE on, no window. */
 void layer_defaults(const struct hparams *hp, uint32_t il, struct layer_desc *d);
 

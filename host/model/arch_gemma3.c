@@ -27,7 +27,8 @@ static int gemma3_finish(struct hparams *hp, const struct gguf_file *f)
 	return VKLLM_OK;
 }
 
-static void gemma3_layer(const struct hparams *hp, uint32_t il, struct layer_desc *d)
+/* Gemma 3's layer, which Gemma 3n's layers are too (arch_gemma3n.c adds AltUp's options) */
+void gemma_layer(const struct hparams *hp, uint32_t il, struct layer_desc *d)
 {
 	layer_defaults(hp, il, d);
 	d->norm = NORM_SANDWICH;
@@ -42,5 +43,5 @@ static void gemma3_layer(const struct hparams *hp, uint32_t il, struct layer_des
 
 const struct arch arch_gemma3 = {
 	.name = "gemma3", .family = "Gemma 3", .rope = ROPE_NEOX,
-	.keys = gemma3_keys, .finish = gemma3_finish, .layer = gemma3_layer,
+	.keys = gemma3_keys, .finish = gemma3_finish, .layer = gemma_layer,
 };

@@ -75,18 +75,10 @@ static int gemma3n_finish(struct hparams *hp, const struct gguf_file *f)
 
 static void gemma3n_layer(const struct hparams *hp, uint32_t il, struct layer_desc *d)
 {
-	layer_defaults(hp, il, d);
-	d->norm = NORM_SANDWICH;
-	d->qk_norm = QK_NORM_HEAD;
-	d->act = ACT_GELU_TANH;
+	gemma_layer(hp, il, d);
 	d->altup = true;
 	d->v_norm = true;
 	d->act_sparsity = il < hp->n_layer_sparse;
-	if (hp->is_swa[il]) {
-		d->swa = true;
-		d->rope_base = hp->rope_base_swa;
-		d->rope_freq_scale = hp->rope_freq_scale_swa;
-	}
 	if (il >= hp->n_layer_kv) d->kv_shared = true, d->kv_from = hp->n_layer_kv - (hp->is_swa[il] ? 2 : 1);
 }
 

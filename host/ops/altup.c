@@ -100,32 +100,32 @@ int op_altup_ple(struct gpu_rec *rec, struct gpu_view inp, struct gpu_view proj,
 	return dispatch(rec, op, SH_ALTUP_PLE, false, n, v, &pc);
 }
 
+/* init and merge: one workgroup per token, rescaling three rows to another's L2 norm; ref [n][E], three
+ * [3][E] per token (init: y) or [3][n][E] (merge: u), out the streams (init) or x (merge) */
+static int rescale(struct gpu_rec *rec, const char *op, enum shader_id id, struct gpu_view out, struct gpu_view ref,
+                   struct gpu_view three, uint32_t n_tok, uint32_t E, uint64_t out_rows)
+{
+	TRY(check_sizes(op, n_tok, E));
+	uint64_t plane = (uint64_t)n_tok * E;
+	TRY(ops_check_view(op, "out", out, 4, out_rows * E * 4));
+	TRY(ops_check_view(op, "reference rows", ref, 4, plane * 4));
+	TRY(ops_check_view(op, "rescaled rows", three, 4, (ALTUP_STREAMS - 1) * plane * 4));
+	struct altup_params pc = {.n_tok = n_tok, .E = E};
+	struct gpu_view v[7] = {ref, three, NONE, NONE, NONE, out, out};
+	return dispatch(rec, op, id, true, n_tok, v, &pc);
+}
+
 int op_altup_init(struct gpu_rec *rec, struct gpu_view streams, struct gpu_view x0, struct gpu_view y, uint32_t n_tok,
                   uint32_t E)
 {
-	const char *op = "altup_init";
-	TRY(check_sizes(op, n_tok, E));
-	uint64_t plane = (uint64_t)n_tok * E;
-	TRY(ops_check_view(op, "streams", streams, 4, ALTUP_STREAMS * plane * 4));
-	TRY(ops_check_view(op, "x0", x0, 4, plane * 4));
-	TRY(ops_check_view(op, "y", y, 4, (ALTUP_STREAMS - 1) * plane * 4));
-	struct altup_params pc = {.n_tok = n_tok, .E = E};
-	struct gpu_view v[7] = {x0, y, NONE, NONE, NONE, streams, streams};
-	return dispatch(rec, op, SH_ALTUP_INIT, true, n_tok, v, &pc);
+	return rescale(rec, "altup_init", SH_ALTUP_INIT, streams, x0, y, n_tok, E, (uint64_t)ALTUP_STREAMS * n_tok);
 }
 
 int op_altup_merge(struct gpu_rec *rec, struct gpu_view x, struct gpu_view streams, struct gpu_view u, uint32_t n_tok,
                    uint32_t E)
 {
-	const char *op = "altup_merge";
-	TRY(check_sizes(op, n_tok, E));
-	uint64_t plane = (uint64_t)n_tok * E;
-	TRY(ops_check_view(op, "streams", streams, 4, plane * 4)); /* stream 0 */
-	TRY(ops_check_view(op, "u", u, 4, (ALTUP_STREAMS - 1) * plane * 4));
-	TRY(ops_check_view(op, "x", x, 4, plane * 4));
-	struct altup_params pc = {.n_tok = n_tok, .E = E};
-	struct gpu_view v[7] = {streams, u, NONE, NONE, NONE, x, x};
-	return dispatch(rec, op, SH_ALTUP_MERGE, true, n_tok, v, &pc);
+	/* stream 0 is the reference row */
+	return rescale(rec, "altup_merge", SH_ALTUP_MERGE, x, streams, u, n_tok, E, n_tok);
 }
 
 int op_sparse_gate(struct gpu_rec *rec, struct gpu_view gate, uint32_t n, uint32_t n_rows, float std_mul)

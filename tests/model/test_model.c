@@ -823,6 +823,18 @@ static void test_glm_minimax(void)
 	}
 }
 
+/* synth's tiny model of arch as tmp/name, opened into mf: false (having said why) when either fails */
+static bool open_tiny(const char *arch, const char *name, char *path, size_t n, struct model_file *mf)
+{
+	if (synth_tiny(arch, QT_F32, 1, name, path, n)) {
+		EXPECT(0, "synth %s: %s", arch, vkllm_error());
+		return false;
+	}
+	int st = model_file_open(mf, path);
+	EXPECT(st == VKLLM_OK, "open %s: %s", arch, vkllm_error());
+	return st == VKLLM_OK;
+}
+
 /* mistral3 (Ministral 3): the presets' exact counts against the dense formula and the model cards'
  * language-model sizes (3.4 B and 13.5 B, rounded: 2% covers them); the hyperparameters a file
  * carries (YaRN with its betas and log multiplier, the temperature over the original context);
@@ -861,14 +873,8 @@ static void test_mistral3(void)
 	       "ministral-3 hyperparameters (%s)", st ? vkllm_error() : "");
 
 	char path[256];
-	if (synth_tiny("mistral3", QT_F32, 1, "good-mistral3.gguf", path, sizeof path)) {
-		EXPECT(0, "synth mistral3: %s", vkllm_error());
-		return;
-	}
 	static struct model_file mf;
-	st = model_file_open(&mf, path);
-	EXPECT(st == VKLLM_OK, "open mistral3: %s", vkllm_error());
-	if (st == VKLLM_OK) {
+	if (open_tiny("mistral3", "good-mistral3.gguf", path, sizeof path, &mf)) {
 		const struct hparams *h = &mf.hp;
 		EXPECT(mf.arch->rope == ROPE_NORM && h->yarn_beta_fast == 2 && h->yarn_beta_slow == 0.25f && h->rope_yarn_log_mul == 1 &&
 		           h->attn_temp_scale == 0.1f && h->attn_temp_floor == 8 && h->n_ctx_orig_yarn == 8 && mf.layers[0].attn_temp &&
@@ -943,14 +949,8 @@ static void test_llama4(void)
 	EXPECT(ok, "llama4-maverick's layers: no QK-norm (128 experts), MoE on odd layers, dense 16384 on even ones");
 
 	char path[256];
-	if (synth_tiny("llama4", QT_F32, 1, "good-llama4.gguf", path, sizeof path)) {
-		EXPECT(0, "synth llama4: %s", vkllm_error());
-		return;
-	}
 	static struct model_file mf;
-	st = model_file_open(&mf, path);
-	EXPECT(st == VKLLM_OK, "open llama4: %s", vkllm_error());
-	if (st == VKLLM_OK) {
+	if (open_tiny("llama4", "good-llama4.gguf", path, sizeof path, &mf)) {
 		EXPECT(mf.hp.n_moe_layer_step == 2 && mf.hp.n_chunk == 8192 && mf.layers[3].attn_temp && !mf.layers[3].rope &&
 		           mf.layers[1].ffn == FFN_MOE && mf.layers[0].ffn == FFN_GLU && mf.layers[0].chunked &&
 		           gguf_tensor(&mf.gguf, "rope_freqs.weight") && !gguf_find(&mf.gguf, "llama4.attention.sliding_window") &&
@@ -1001,14 +1001,8 @@ static void test_grok(void)
 	printf("# %-18s %8.3f B total %7.3f B active, published 270\n", "grok-2.5", r.n_params / 1e9, r.n_params_active / 1e9);
 
 	char path[256];
-	if (synth_tiny("grok", QT_F32, 1, "good-grok.gguf", path, sizeof path)) {
-		EXPECT(0, "synth grok: %s", vkllm_error());
-		return;
-	}
 	static struct model_file mf;
-	st = model_file_open(&mf, path);
-	EXPECT(st == VKLLM_OK, "open grok: %s", vkllm_error());
-	if (st == VKLLM_OK) {
+	if (open_tiny("grok", "good-grok.gguf", path, sizeof path, &mf)) {
 		const struct hparams *h = &mf.hp;
 		EXPECT(h->embed_scale == 90.50966799187809f && h->logit_scale == 0.5f && h->attn_scale == 0.25f &&
 		           h->attn_softcap == 5 && h->final_softcap == 4 && h->yarn_beta_fast == 8 && h->yarn_ext_factor == 1 &&
@@ -1069,14 +1063,8 @@ static void test_gemma3n(void)
 	}
 	/* the tiny model's KV: 20 of its 25 layers own a cache; inspect's text says which borrow one */
 	char path[256];
-	if (synth_tiny("gemma3n", QT_F32, 1, "good-gemma3n.gguf", path, sizeof path)) {
-		EXPECT(0, "synth gemma3n: %s", vkllm_error());
-		return;
-	}
 	static struct model_file mf;
-	int st = model_file_open(&mf, path);
-	EXPECT(st == VKLLM_OK, "open gemma3n: %s", vkllm_error());
-	if (st == VKLLM_OK) {
+	if (open_tiny("gemma3n", "good-gemma3n.gguf", path, sizeof path, &mf)) {
 		bool ok = mf.hp.n_layer == 25 && mf.hp.n_layer_kv == 20;
 		for (uint32_t il = 0; il < 25; il++)
 			ok = ok && mf.layers[il].kv_shared == (il >= 20) && (il < 20 || mf.layers[il].kv_from == (mf.hp.is_swa[il] ? 18u : 19u)) &&
