@@ -6,7 +6,8 @@
 #   models   vkllm bench -m on synthesized models (default full qwen3-8b q8_0 and q4_K and
 #            qwen3-0.6b q8_0; or the PRESET:TYPE[:LAYERS] words given, e.g.
 #            deepseek-v2-lite:q4_K, deepseek-v3:q4_K:4, kimi-linear-48b-a3b:q4_K:8, gpt-oss-20b:q8_0
-#            (experts MXFP4), glm-4.5-air:q4_K:8, minimax-m2:q4_K:8 or ministral-3:q4_K):
+#            (experts MXFP4), glm-4.5-air:q4_K:8, minimax-m2:q4_K:8, ministral-3:q4_K,
+#            llama4-scout:q4_K:4, grok-2.5:q4_K:2 or gemma-3n-e2b:q4_K (at least 20 layers)):
 #            prefill and decode tokens/s, and
 #            decode's weight bytes a second as a share of the copy peak (the peaks are measured
 #            first when kernels has not run). Synthesizing the 8.7 GB q8_0 8B takes a while: one
