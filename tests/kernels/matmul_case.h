@@ -31,6 +31,48 @@ struct matmul_shape {
 	bool aligned_w; /* weights at offset 0 of their buffer, else at a 2-byte offset */
 };
 
+/* Runs op on weights wq (w_bytes, w_off bytes into their buffer), x and the starting y0 (x and y 12 and
+ * 20 bytes into theirs), and compares y with ref within matmul_tol_rel * mag + 1e-6. Returns the
+ * number of values off (printing the first three, labelled with label); *worst gets the largest
+ * error / tolerance. */
+static int matmul_run_check(struct gpu *g, const char *label, matmul_op op, uint32_t type, const uint8_t *wq,
+                            uint64_t w_bytes, uint32_t w_off, const float *x, const float *y0, const double *ref,
+                            const double *mag, uint32_t rows, uint32_t k, uint32_t cols, bool accumulate, double *worst)
+{
+	size_t nx = (size_t)cols * k, ny = (size_t)cols * rows;
+	uint32_t x_pad = 12, y_pad = 20;
+	float *y = malloc(ny * 4);
+	struct gpu_buffer wb, xb, yb;
+	REQUIRE_OK(gpu_buffer_create(g, &wb, w_bytes + w_off + 64, GPU_MEM_DEVICE, "w"));
+	REQUIRE_OK(gpu_buffer_create(g, &xb, nx * 4 + x_pad, GPU_MEM_DEVICE, "x"));
+	REQUIRE_OK(gpu_buffer_create(g, &yb, ny * 4 + y_pad, GPU_MEM_DEVICE, "y"));
+	REQUIRE_OK(gpu_upload(g, &wb, w_off, wq, w_bytes));
+	REQUIRE_OK(gpu_upload(g, &xb, x_pad, x, nx * 4));
+	REQUIRE_OK(gpu_upload(g, &yb, y_pad, y0, ny * 4));
+	struct gpu_rec rec;
+	REQUIRE_OK(gpu_rec_begin(g, &rec));
+	struct gpu_view wv = {&wb, w_off, w_bytes}, xv = {&xb, x_pad, nx * 4}, yv = {&yb, y_pad, ny * 4};
+	REQUIRE_OK(op(&rec, yv, wv, type, xv, rows, k, cols, accumulate));
+	REQUIRE_OK(gpu_rec_end(&rec));
+	REQUIRE_OK(gpu_rec_submit_wait(&rec));
+	REQUIRE_OK(gpu_download(g, y, &yb, y_pad, ny * 4));
+	int bad = 0;
+	*worst = 0;
+	for (uint32_t c = 0; c < cols; c++)
+		for (uint32_t r = 0; r < rows; r++) {
+			size_t i = (size_t)c * rows + r;
+			double tol = matmul_tol_rel * mag[i] + 1e-6, err = fabs(y[i] - ref[i]);
+			if (err / tol > *worst) *worst = err / tol;
+			if (!(err <= tol) && bad++ < 3)
+				fprintf(stderr, "  %s %ux%u cols %u: y[%u][%u] = %.7g, reference %.7g (tolerance %.2g)\n", label, rows, k,
+				        cols, c, r, y[i], ref[i], tol);
+		}
+	gpu_rec_destroy(&rec);
+	gpu_buffer_destroy(g, &wb), gpu_buffer_destroy(g, &xb), gpu_buffer_destroy(g, &yb);
+	free(y);
+	return bad;
+}
+
 static int matmul_case(struct gpu *g, const char *op_name, matmul_op op, uint32_t type, struct matmul_shape s, uint64_t *seed)
 {
 	const struct quant_type *qt = quant_type_info(type);
@@ -38,7 +80,7 @@ static int matmul_case(struct gpu *g, const char *op_name, matmul_op op, uint32_
 	uint32_t k = s.k_blocks * bs, rows = s.rows, cols = s.cols;
 	uint64_t row_bytes = quant_row_size(type, k), w_bytes = row_bytes * rows;
 	size_t nx = (size_t)cols * k, ny = (size_t)cols * rows;
-	float *wf = malloc(k * sizeof *wf), *x = malloc(nx * 4), *y0 = malloc(ny * 4), *y = malloc(ny * 4);
+	float *wf = malloc(k * sizeof *wf), *x = malloc(nx * 4), *y0 = malloc(ny * 4);
 	double *ref = malloc(ny * sizeof *ref), *mag = malloc(ny * sizeof *mag);
 	uint8_t *wq = malloc(w_bytes);
 	for (uint32_t r = 0; r < rows; r++) {
@@ -51,40 +93,14 @@ static int matmul_case(struct gpu *g, const char *op_name, matmul_op op, uint32_
 
 	/* odd placements: weights 2 bytes into their buffer (a valid placement for every 2-byte
 	 * aligned type; f32 gets 4), x and y after a few floats */
-	uint32_t w_pad = s.aligned_w ? 0 : type == QT_F32 ? 4 : (type == QT_MXFP4 ? 0 : 2), x_pad = 12, y_pad = 20;
-	struct gpu_buffer wb, xb, yb;
-	REQUIRE_OK(gpu_buffer_create(g, &wb, w_bytes + w_pad + 64, GPU_MEM_DEVICE, "w"));
-	REQUIRE_OK(gpu_buffer_create(g, &xb, nx * 4 + x_pad, GPU_MEM_DEVICE, "x"));
-	REQUIRE_OK(gpu_buffer_create(g, &yb, ny * 4 + y_pad, GPU_MEM_DEVICE, "y"));
-	REQUIRE_OK(gpu_upload(g, &wb, w_pad, wq, w_bytes));
-	REQUIRE_OK(gpu_upload(g, &xb, x_pad, x, nx * 4));
-	REQUIRE_OK(gpu_upload(g, &yb, y_pad, y0, ny * 4));
-	struct gpu_rec rec;
-	REQUIRE_OK(gpu_rec_begin(g, &rec));
-	struct gpu_view wv = {&wb, w_pad, w_bytes}, xv = {&xb, x_pad, nx * 4}, yv = {&yb, y_pad, ny * 4};
-	REQUIRE_OK(op(&rec, yv, wv, type, xv, rows, k, cols, s.accumulate));
-	REQUIRE_OK(gpu_rec_end(&rec));
-	REQUIRE_OK(gpu_rec_submit_wait(&rec));
-	REQUIRE_OK(gpu_download(g, y, &yb, y_pad, ny * 4));
-
-	int bad = 0;
-	double worst = 0;
-	for (uint32_t c = 0; c < cols; c++)
-		for (uint32_t r = 0; r < rows; r++) {
-			size_t i = (size_t)c * rows + r;
-			double tol = matmul_tol_rel * mag[i] + 1e-6, err = fabs(y[i] - ref[i]);
-			if (err / tol > worst) worst = err / tol;
-			if (!(err <= tol) && bad++ < 3)
-				fprintf(stderr, "  %s %s %ux%u cols %u: y[%u][%u] = %.7g, reference %.7g (tolerance %.2g)\n", op_name,
-				        qt->name, rows, k, cols, c, r, y[i], ref[i], tol);
-		}
+	uint32_t w_pad = s.aligned_w ? 0 : type == QT_F32 ? 4 : (type == QT_MXFP4 ? 0 : 2);
+	char label[64];
+	snprintf(label, sizeof label, "%s %s", op_name, qt->name);
+	double worst;
+	int bad = matmul_run_check(g, label, op, type, wq, w_bytes, w_pad, x, y0, ref, mag, rows, k, cols, s.accumulate, &worst);
 	EXPECT(bad == 0, "%s %s rows %u k %u cols %u acc %d: %d values off (worst %.2f x tolerance)", op_name, qt->name, rows, k,
 	       cols, s.accumulate, bad, worst);
-	gpu_rec_destroy(&rec);
-	gpu_buffer_destroy(g, &wb);
-	gpu_buffer_destroy(g, &xb);
-	gpu_buffer_destroy(g, &yb);
-	free(wf), free(x), free(y0), free(y), free(ref), free(mag), free(wq);
+	free(wf), free(x), free(y0), free(ref), free(mag), free(wq);
 	return 0;
 }
 
@@ -105,7 +121,7 @@ static int mxfp4_case(struct gpu *g, const char *op_name, matmul_op op, uint32_t
 	uint64_t row_bytes = quant_row_size(QT_MXFP4, k), w_bytes = row_bytes * rows, n_blocks = w_bytes / 17;
 	size_t nx = (size_t)cols * k, ny = (size_t)cols * rows;
 	uint8_t *wq = malloc(w_bytes);
-	float *x = malloc(nx * 4), *y0 = malloc(ny * 4), *y = malloc(ny * 4);
+	float *x = malloc(nx * 4), *y0 = malloc(ny * 4);
 	double *ref = malloc(ny * sizeof *ref), *mag = malloc(ny * sizeof *mag);
 	for (uint64_t b = 0; b < n_blocks; b++) {
 		uint8_t *blk = wq + b * 17;
@@ -115,36 +131,14 @@ static int mxfp4_case(struct gpu *g, const char *op_name, matmul_op op, uint32_t
 	for (size_t i = 0; i < nx; i++) x[i] = test_randf(seed);
 	for (size_t i = 0; i < ny; i++) y0[i] = accumulate ? test_randf(seed) : 0.0f;
 	REQUIRE(matmul_ref(ref, mag, QT_MXFP4, wq, x, y0, rows, k, cols) == 0, "mxfp4 reference");
-	uint32_t x_pad = 12, y_pad = 20;
-	struct gpu_buffer wb, xb, yb;
-	REQUIRE_OK(gpu_buffer_create(g, &wb, w_bytes + w_off + 64, GPU_MEM_DEVICE, "w"));
-	REQUIRE_OK(gpu_buffer_create(g, &xb, nx * 4 + x_pad, GPU_MEM_DEVICE, "x"));
-	REQUIRE_OK(gpu_buffer_create(g, &yb, ny * 4 + y_pad, GPU_MEM_DEVICE, "y"));
-	REQUIRE_OK(gpu_upload(g, &wb, w_off, wq, w_bytes));
-	REQUIRE_OK(gpu_upload(g, &xb, x_pad, x, nx * 4));
-	REQUIRE_OK(gpu_upload(g, &yb, y_pad, y0, ny * 4));
-	struct gpu_rec rec;
-	REQUIRE_OK(gpu_rec_begin(g, &rec));
-	struct gpu_view wv = {&wb, w_off, w_bytes}, xv = {&xb, x_pad, nx * 4}, yv = {&yb, y_pad, ny * 4};
-	REQUIRE_OK(op(&rec, yv, wv, QT_MXFP4, xv, rows, k, cols, accumulate));
-	REQUIRE_OK(gpu_rec_end(&rec));
-	REQUIRE_OK(gpu_rec_submit_wait(&rec));
-	REQUIRE_OK(gpu_download(g, y, &yb, y_pad, ny * 4));
-	int bad = 0;
-	double worst = 0;
-	for (size_t i = 0; i < ny; i++) {
-		double tol = matmul_tol_rel * mag[i] + 1e-6, err = fabs(y[i] - ref[i]);
-		if (err / tol > worst) worst = err / tol;
-		if (!(err <= tol) && bad++ < 3)
-			fprintf(stderr, "  %s mxfp4 %ux%u cols %u: y[%zu][%zu] = %.7g, reference %.7g (tolerance %.2g)\n", op_name, rows,
-			        k, cols, i / rows, i % rows, y[i], ref[i], tol);
-	}
+	char label[64];
+	snprintf(label, sizeof label, "%s mxfp4", op_name);
+	double worst;
+	int bad = matmul_run_check(g, label, op, QT_MXFP4, wq, w_bytes, w_off, x, y0, ref, mag, rows, k, cols, accumulate, &worst);
 	if (worst > mxfp4_worst) mxfp4_worst = worst;
 	EXPECT(bad == 0, "%s mxfp4 raw blocks rows %u k %u cols %u acc %d w at %u: %d values off (worst %.2f x tolerance)",
 	       op_name, rows, k, cols, accumulate, w_off, bad, worst);
-	gpu_rec_destroy(&rec);
-	gpu_buffer_destroy(g, &wb), gpu_buffer_destroy(g, &xb), gpu_buffer_destroy(g, &yb);
-	free(wq), free(x), free(y0), free(y), free(ref), free(mag);
+	free(wq), free(x), free(y0), free(ref), free(mag);
 	return 0;
 }
 
