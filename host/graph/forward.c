@@ -390,12 +390,13 @@ static int record_moe(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 	 * the outputs summed as they are */
 	struct gpu_view in_w = mr.weight_input ? w : no_view, out_w = mr.weight_input ? no_view : w;
 	uint32_t in_div = K;
-	if (mr.weight_input && op_moe_per_assignment(s->g, n, A, X)) {
+	bool per_assignment = op_moe_per_assignment(s->g, n, A, X);
+	if (mr.weight_input && per_assignment) {
 		struct gpu_view xw = fwd_rows(&s->moe_x, 0, A, E);
 		TRY(op_moe_gather_rows(rec, xw, in, fwd_rows(&s->moe_identity, 0, A, 1), w, n, K, E));
 		in = xw, in_div = 1;
 	}
-	if (op_moe_per_assignment(s->g, n, A, X)) {
+	if (per_assignment) {
 		struct moe_matvec_desc up_d = {.n_assign = A, .x_div = in_div, .n_rows = F, .n_k = E, .n_exp = X};
 		struct moe_matvec_desc down_d = {.n_assign = A, .x_div = 1, .n_rows = E, .n_k = F, .n_exp = X};
 		if (op_moe_matvec_pairs(s->g, n)) {
@@ -466,10 +467,7 @@ static int record_ffn(struct fwd_state *s, struct gpu_rec *rec, uint32_t il, uin
 	TRY(bias(rec, gate, &L->gate_b, F, n));
 	TRY(bias(rec, up, &L->up_b, F, n));
 	/* Gemma 3n's first layers: the gate cut at mean + 1.6449 std (gemma3n.cpp gaussian_topk) */
-	if (d->act_sparsity) {
-		if (n == 1 && L->gate_up.present) gate.size = (VkDeviceSize)F * 4; /* the fused row's first half */
-		TRY(op_sparse_gate(rec, gate, F, n, 1.6448533535003662f));
-	}
+	if (d->act_sparsity) TRY(op_sparse_gate(rec, gate, F, n, 1.6448533535003662f));
 	TRY(op_glu(rec, gate, gate, up, F, n, glu_of(d)));
 	return fwd_block_output(s, rec, &L->down, &L->down_b, &L->post_ffw_norm, gate, n);
 }

@@ -348,9 +348,9 @@ void card_print_text(const struct model_file *m, const struct card *c, FILE *f)
 	fprintf(f, "  KV cache      %s per token (f16%s), %s at %u tokens\n", a, c->n_gdn_layers ? ", attention layers only" : "", b,
 	        hp->n_ctx_train);
 	/* Gemma 3n: the last layers borrow the caches of two earlier ones */
-	uint32_t n_shared = 0, own = 0;
+	uint32_t n_shared = 0;
 	for (uint32_t il = 0; il < hp->n_layer; il++) n_shared += m->layers[il].kv_shared;
-	for (uint32_t il = 0; n_shared && il < hp->n_layer; il++) own += !m->layers[il].kv_shared;
+	uint32_t own = hp->n_layer - n_shared;
 	if (n_shared && own) {
 		char full[32];
 		bytes_h(full, sizeof full, (double)c->kv_bytes_per_token * hp->n_layer / own);
