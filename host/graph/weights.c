@@ -271,8 +271,8 @@ static int layer(struct upload *u, uint32_t il, struct layer_weights *L)
 	int i = (int)il;
 	TRY(vector(u, &L->attn_norm, i, "attn_norm.weight"));
 	TRY(vector(u, &L->ffn_norm, i, "ffn_norm.weight"));
-	TRY(vector(u, &L->post_attn_norm, i, "post_attention_norm.weight"));
-	if (!L->post_attn_norm.present) TRY(vector(u, &L->post_attn_norm, i, "attn_output_norm.weight")); /* grok's name */
+	/* the post-attention norm under the name the arch's tensor list gives it (grok: attn_output_norm) */
+	TRY(vector(u, &L->post_attn_norm, i, u->m->arch->attn_output_norm ? "attn_output_norm.weight" : "post_attention_norm.weight"));
 	TRY(vector(u, &L->post_ffw_norm, i, "post_ffw_norm.weight"));
 	TRY(vector(u, &L->q_norm, i, "attn_q_norm.weight"));
 	TRY(vector(u, &L->k_norm, i, "attn_k_norm.weight"));

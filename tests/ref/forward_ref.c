@@ -66,8 +66,8 @@ static int load_layer(struct ref_forward *f, uint32_t il)
 	L->d = &f->m->layers[il];
 	TRY(ref_load_vector(f, &L->attn_norm, i, "attn_norm.weight"));
 	TRY(ref_load_vector(f, &L->ffn_norm, i, "ffn_norm.weight"));
-	TRY(ref_load_vector(f, &L->post_attn_norm, i, "post_attention_norm.weight"));
-	if (!L->post_attn_norm) TRY(ref_load_vector(f, &L->post_attn_norm, i, "attn_output_norm.weight")); /* grok */
+	TRY(ref_load_vector(f, &L->post_attn_norm, i,
+	                    f->m->arch->attn_output_norm ? "attn_output_norm.weight" /* grok */ : "post_attention_norm.weight"));
 	TRY(ref_load_vector(f, &L->post_ffw_norm, i, "post_ffw_norm.weight"));
 	TRY(ref_load_vector(f, &L->q_norm, i, "attn_q_norm.weight"));
 	TRY(ref_load_vector(f, &L->k_norm, i, "attn_k_norm.weight"));
