@@ -10,9 +10,11 @@
  *   attention: reads K and V of the positions each query sees + q, writes out
  *   mla: reads the latent cache rows (kv_lora + rope f16 values) once + q_abs and q_pe, writes the
  *        latent outputs
+ * Peaks: copy (peak_copy), f32 FMA (peak_fma) and, where the device has VK_KHR_cooperative_matrix,
+ * the matrix units' f16 (f32 sums) and s8 (s32 sums) rates (peak_coopmat, the best listed shape).
  * FLOPs: matmul 2*rows*k*cols; attention 2*(head_dim_k + head_dim_v) per (query head, key) pair
  * the causal mask keeps; mla 2*((kv_lora + rope) + kv_lora) per (query head, key) pair. Memory-bound kernels (decode) are judged against the copy peak,
- * compute-bound ones (prefill) against the FMA peak. */
+ * compute-bound ones (prefill) against the f16 matrix peak where there is one, else the FMA peak. */
 #include "bench/kernels.h"
 
 #include <stdlib.h>
@@ -127,25 +129,21 @@ static int measure_copy(struct gpu *g, double *gbs)
 	return st;
 }
 
-/* Doubles the work until one run takes 20 ms, so the figure is not launch overhead. */
-static int measure_fma(struct gpu *g, double *gflops)
+/* Times one peak shader, doubling its rounds until one run takes 20 ms so the figure is not
+ * launch overhead: *rate is ops_per_group_round * groups * rounds / ns (GFLOP/s for FLOPs). */
+static int time_peak(struct gpu *g, const struct gpu_pipeline *p, struct gpu_buffer *out, uint32_t n, uint32_t groups,
+                     float b, double ops_per_group_round, double *rate)
 {
-	uint32_t n = 1u << 18, wg = 256;
-	if (wg > g->profile.max_workgroup_invocations) wg = g->profile.max_workgroup_invocations;
-	struct gpu_buffer out;
-	TRY(gpu_buffer_create(g, &out, (uint64_t)n * 4, GPU_MEM_DEVICE, "bench.fma"));
 	struct gpu_timer t = {0};
 	int st = gpu_timer_create(g, &t, 2);
-	const struct gpu_pipeline *p = NULL;
-	uint32_t spec[] = {wg};
-	if (!st) st = gpu_pipeline_get(g, &p, SH_PEAK_FMA, spec, 1);
 	double ns = 0;
+	*rate = 0;
 	for (uint32_t iters = 16; !st && iters <= (1u << 20); iters *= 2) {
 		struct gpu_rec rec = {0};
-		struct peak_params pc = {n, iters, 0.999f};
-		struct gpu_view v = gpu_whole(&out);
+		struct peak_params pc = {n, iters, b};
+		struct gpu_view v = gpu_whole(out);
 		uint32_t gx, gy;
-		gpu_groups_1d(g, n / wg, &gx, &gy);
+		gpu_groups_1d(g, groups, &gx, &gy);
 		st = gpu_rec_begin(g, &rec);
 		if (!st) {
 			gpu_timer_reset(&rec, &t);
@@ -156,12 +154,82 @@ static int measure_fma(struct gpu *g, double *gflops)
 		if (!st) st = gpu_rec_end(&rec);
 		if (!st) st = time_recording(g, &rec, &t, &ns);
 		gpu_rec_destroy(&rec);
-		*gflops = ns > 0 ? (double)n * iters * 64.0 / ns : 0;
+		*rate = ns > 0 ? ops_per_group_round * groups * iters / ns : 0;
 		if (ns > 20e6) break;
 	}
 	gpu_timer_destroy(g, &t);
+	return st;
+}
+
+static int measure_fma(struct gpu *g, double *gflops)
+{
+	uint32_t n = 1u << 18, wg = 256;
+	if (wg > g->profile.max_workgroup_invocations) wg = g->profile.max_workgroup_invocations;
+	struct gpu_buffer out;
+	TRY(gpu_buffer_create(g, &out, (uint64_t)n * 4, GPU_MEM_DEVICE, "bench.fma"));
+	const struct gpu_pipeline *p = NULL;
+	uint32_t spec[] = {wg};
+	int st = gpu_pipeline_get(g, &p, SH_PEAK_FMA, spec, 1);
+	/* 8 vec4 FMA chains an invocation a round: 64 FLOPs */
+	if (!st) st = time_peak(g, p, &out, n, n / wg, 0.999f, wg * 64.0, gflops);
 	gpu_buffer_destroy(g, &out);
 	return st;
+}
+
+/* What one dependent dispatch costs: 256 fills of the same 256 floats, each behind a barrier (the
+ * recording inserts one where a dispatch writes what the previous wrote), per dispatch. Nearly all
+ * of it is the GPU draining, syncing and refilling: a decode step pays it at each of its barriers
+ * (bench -m counts them). */
+static int measure_dispatch(struct gpu *g, double *us)
+{
+	enum { N_DISPATCH = 256 };
+	struct gpu_buffer buf;
+	TRY(gpu_buffer_create(g, &buf, 256 * 4, GPU_MEM_DEVICE, "bench.dispatch"));
+	struct bench_rec b;
+	int st = bench_begin(g, &b);
+	if (!st) gpu_timestamp(&b.rec, &b.t, 0);
+	for (int i = 0; !st && i < N_DISPATCH; i++) st = op_fill(&b.rec, gpu_whole(&buf), 256, (float)i);
+	if (!st) gpu_timestamp(&b.rec, &b.t, 1);
+	double ns = 0;
+	st = bench_finish(g, &b, st, &ns);
+	gpu_buffer_destroy(g, &buf);
+	*us = ns / N_DISPATCH / 1e3;
+	return st;
+}
+
+/* The matrix units' peak for one operand type (VkComponentTypeKHR: 0 f16 with f32 sums, 3 s8 with
+ * s32 sums): the best of every subgroup-scope shape the device lists for it, with 4 subgroups a
+ * workgroup and enough workgroups to fill any GPU. 0 where the device has no such shape (or the
+ * build has no coopmat shaders). */
+static int measure_matrix(struct gpu *g, uint32_t ab_type, double *rate, char *best, size_t best_size)
+{
+	const struct gpu_profile *pr = &g->profile;
+	enum shader_id sh = ab_type == 0 ? SH_PEAK_COOPMAT_F16 : SH_PEAK_COOPMAT_S8;
+	uint32_t sum_type = ab_type == 0 ? 1 : 5;
+	*rate = 0;
+	best[0] = 0;
+	if (!pr->coopmat || shader_table[sh].n_words == 0 || (ab_type == 0 ? !pr->fp16 : !pr->int8)) return VKLLM_OK;
+	uint32_t wg = 4 * pr->subgroup_size, groups = 4096;
+	if (wg > pr->max_workgroup_invocations) return VKLLM_OK;
+	for (uint32_t i = 0; i < pr->n_coopmat; i++) {
+		const struct gpu_coopmat_shape *c = &pr->coopmat_shapes[i];
+		if (c->scope != 3 || c->a_type != ab_type || c->b_type != ab_type || c->c_type != sum_type ||
+		    c->result_type != sum_type || !c->m || !c->n || !c->k)
+			continue;
+		uint32_t n = groups * 4 * c->m * c->n;
+		struct gpu_buffer out;
+		TRY(gpu_buffer_create(g, &out, (uint64_t)n * 4, GPU_MEM_DEVICE, "bench.matrix"));
+		const struct gpu_pipeline *p = NULL;
+		uint32_t spec[] = {wg, c->m, c->n, c->k};
+		double v = 0;
+		int st = gpu_pipeline_get(g, &p, sh, spec, 4);
+		/* 4 chains of M x N x K multiply-adds per subgroup a round */
+		if (!st) st = time_peak(g, p, &out, n, groups, 1.0f / 256, 4.0 * 4 * 2.0 * c->m * c->n * c->k, &v);
+		gpu_buffer_destroy(g, &out);
+		TRY(st);
+		if (v > *rate) *rate = v, snprintf(best, best_size, "%ux%ux%u", c->m, c->n, c->k);
+	}
+	return VKLLM_OK;
 }
 
 struct matmul_case {
@@ -491,6 +559,8 @@ struct report {
 	struct json j;
 	FILE *out;
 	double copy_gbs, fma_gflops;
+	double matrix_gflops, matrix_s8_gops; /* 0 without matrix units */
+	double dispatch_us;
 };
 
 /* One row: achieved figures and the share of the peak the kernel is bound by. */
@@ -498,7 +568,11 @@ static void report_row(struct report *r, const char *kernel, const char *type, c
                        double bytes, double flops, bool compute_bound)
 {
 	double gbs = bytes / ns, gflops = flops / ns;
-	double pct = compute_bound ? 100.0 * gflops / r->fma_gflops : 100.0 * gbs / r->copy_gbs;
+	/* compute-bound kernels are judged against the matrix units where the device has them (a
+	 * kernel that leaves them idle leaves most of the device idle), and against FMA otherwise */
+	bool matrix = compute_bound && r->matrix_gflops > 0;
+	double peak = !compute_bound ? r->copy_gbs : matrix ? r->matrix_gflops : r->fma_gflops;
+	double pct = 100.0 * (compute_bound ? gflops : gbs) / peak;
 	if (r->as_json) {
 		struct json *j = &r->j;
 		json_object_begin(j);
@@ -508,11 +582,12 @@ static void report_row(struct report *r, const char *kernel, const char *type, c
 		json_key(j, "ms"), json_double(j, ns / 1e6);
 		json_key(j, "gbs"), json_double(j, gbs);
 		json_key(j, "gflops"), json_double(j, gflops);
-		json_key(j, compute_bound ? "pct_fma" : "pct_copy"), json_double(j, pct);
+		json_key(j, !compute_bound ? "pct_copy" : matrix ? "pct_matrix" : "pct_fma"), json_double(j, pct);
+		if (matrix) json_key(j, "pct_fma"), json_double(j, 100.0 * gflops / r->fma_gflops);
 		json_object_end(j);
 	} else {
 		fprintf(r->out, "%-10s %-6s %-20s %10.3f %10.2f %10.2f %6.1f%% %s\n", kernel, type, shape, ns / 1e6, gbs, gflops,
-		        pct, compute_bound ? "fma" : "copy");
+		        pct, !compute_bound ? "copy" : matrix ? "matrix" : "fma");
 	}
 	fflush(r->out);
 }
@@ -524,6 +599,10 @@ int bench_kernels(struct gpu *g, bool as_json, const char *only, FILE *out)
 	bool skip_slow = gpu_is_cpu(g) && !(slow && !strcmp(slow, "1"));
 	TRY(measure_copy(g, &r.copy_gbs));
 	TRY(measure_fma(g, &r.fma_gflops));
+	char f16_shape[32], s8_shape[32];
+	TRY(measure_matrix(g, 0, &r.matrix_gflops, f16_shape, sizeof f16_shape));
+	TRY(measure_matrix(g, 3, &r.matrix_s8_gops, s8_shape, sizeof s8_shape));
+	TRY(measure_dispatch(g, &r.dispatch_us));
 	/* decode GEMVs of real models: attention/FFN of an 8B (4096 wide, FFN 14336), Qwen3's LM
 	 * head (151936 x 1024) and Qwen3-0.6B's small projections (1024 wide, FFN 3072); then the same 4096x4096 weights against a 512-token prefill chunk */
 	static const struct matmul_case cases[] = {
@@ -543,12 +622,25 @@ int bench_kernels(struct gpu *g, bool as_json, const char *only, FILE *out)
 		json_key(&r.j, "driver"), json_string(&r.j, g->profile.driver_info);
 		json_key(&r.j, "copy_gbs"), json_double(&r.j, r.copy_gbs);
 		json_key(&r.j, "fma_gflops"), json_double(&r.j, r.fma_gflops);
+		if (r.matrix_gflops > 0) {
+			json_key(&r.j, "matrix_f16_gflops"), json_double(&r.j, r.matrix_gflops);
+			json_key(&r.j, "matrix_f16_shape"), json_string(&r.j, f16_shape);
+		}
+		if (r.matrix_s8_gops > 0) {
+			json_key(&r.j, "matrix_s8_gops"), json_double(&r.j, r.matrix_s8_gops);
+			json_key(&r.j, "matrix_s8_shape"), json_string(&r.j, s8_shape);
+		}
+		json_key(&r.j, "dependent_dispatch_us"), json_double(&r.j, r.dispatch_us);
 		json_key(&r.j, "kernels");
 		json_array_begin(&r.j);
 	} else {
 		fprintf(out, "device: %s (%s %s)\n", g->profile.name, g->profile.driver_name, g->profile.driver_info);
-		fprintf(out, "peaks measured with vkllm's shaders: copy %.1f GB/s, f32 FMA %.1f GFLOP/s\n\n", r.copy_gbs,
-		        r.fma_gflops);
+		fprintf(out, "peaks measured with vkllm's shaders: copy %.1f GB/s, f32 FMA %.1f GFLOP/s", r.copy_gbs, r.fma_gflops);
+		if (r.matrix_gflops > 0) fprintf(out, ", matrix f16 %.1f GFLOP/s (%s)", r.matrix_gflops, f16_shape);
+		if (r.matrix_s8_gops > 0) fprintf(out, ", matrix s8 %.1f GOP/s (%s)", r.matrix_s8_gops, s8_shape);
+		fprintf(out, r.matrix_gflops > 0 ? "\nprefill kernels are judged against the f16 matrix peak\n"
+		                                 : "\n(no matrix units: prefill kernels are judged against the FMA peak)\n");
+		fprintf(out, "a dependent dispatch (a tiny kernel behind a barrier) costs %.2f us\n\n", r.dispatch_us);
 		fprintf(out, "%-10s %-6s %-20s %10s %10s %10s %7s\n", "kernel", "type", "shape", "time ms", "GB/s", "GFLOP/s",
 		        "% peak");
 	}
@@ -608,7 +700,7 @@ int bench_kernels(struct gpu *g, bool as_json, const char *only, FILE *out)
 		 * cache row, 242 FLOPs a byte, past the ridge of every device (H100 f32: ~11); judged by the
 		 * peak the row's intensity meets first */
 		double flops = pairs * MLA_HEADS * 2.0 * (2 * MLA_LORA + MLA_ROPE);
-		report_row(&r, "mla", "f16", shape, ns, bytes, flops, flops / bytes > r.fma_gflops / r.copy_gbs);
+		report_row(&r, "mla", "f16", shape, ns, bytes, flops, flops / bytes > (r.matrix_gflops > 0 ? r.matrix_gflops : r.fma_gflops) / r.copy_gbs);
 	}
 	/* Gated DeltaNet (Qwen3-Next): the decode step and the conv are judged against the copy peak,
 	 * prefill against the FMA peak; the recurrent prefill rows are the chunked form's comparison.

@@ -25,6 +25,9 @@ endforeach()
 vkllm_shader(peak_fma peak_fma.comp)
 vkllm_shader(peak_copy peak_copy.comp)
 vkllm_shader(peak_copy_texel peak_copy_texel.comp)
+# peak_coopmat: the matrix units' peak (VK_KHR_cooperative_matrix): f16 x f16 + f32, and s8 x s8 + s32
+vkllm_shader(peak_coopmat_f16 peak_coopmat.comp DEFINES F16 COOPMAT)
+vkllm_shader(peak_coopmat_s8 peak_coopmat.comp DEFINES S8 COOPMAT)
 
 # attention: causal flash attention / split-K decode (docs/attention.md); f16 or f32 KV cache
 vkllm_shader(attention_f16 attention.comp DEFINES KV_F16)

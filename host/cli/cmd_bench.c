@@ -25,8 +25,8 @@ int cmd_bench(int argc, char **argv)
 			if (i + 1 >= argc) return cli_bad_arg("bench", "missing value for", a);
 			only = argv[++i];
 			if (strcmp(only, "matvec") && strcmp(only, "gemm") && strcmp(only, "attention") && strcmp(only, "mla") &&
-			    strcmp(only, "gdn"))
-				return cli_bad_arg("bench", "--only takes matvec, gemm, attention, mla or gdn, got", only);
+			    strcmp(only, "gdn") && strcmp(only, "peaks"))
+				return cli_bad_arg("bench", "--only takes peaks, matvec, gemm, attention, mla or gdn, got", only);
 		} else if (!strcmp(a, "--json")) {
 			as_json = true;
 		} else if (!strcmp(a, "--device")) {

@@ -2,7 +2,13 @@
  * manner. Prefill (pp): p tokens from an empty context, in chunks of -b; decode (tg): n tokens one
  * at a time from an empty context. Each test runs once to warm up (pipelines, caches, page
  * mappings), then r times; the table gives the mean and standard deviation of tokens per second.
- * Token ids are fixed (not sampled): speed does not depend on them. */
+ * Token ids are fixed (not sampled): speed does not depend on them.
+ *
+ * The decode loop's own cost: every graph carries two GPU timestamps (its first command and the end
+ * of its last), so each decoded token's wall time splits into the GPU's time on the step and the
+ * rest, when the GPU waits for the host (writing the step buffer, submitting, waking on the
+ * fence). The step's dispatches and barriers are counted too: inside the step, the GPU idles at
+ * each barrier while one kernel drains and the next fills the machine. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,14 +33,28 @@ static struct bench_stats stats(const double *tps, int n)
 	return s;
 }
 
+/* the decode loop over the measured repetitions, per token */
+struct decode_loop {
+	double wall_s, gpu_s; /* sums */
+	uint64_t tokens;
+	uint32_t dispatches, barriers; /* of one step */
+};
+
 /* tokens/s of each repetition (rep -1 is the warm-up) */
-static int run_test(struct engine *e, const uint32_t *ids, uint32_t count, bool decode, int reps, double *tps)
+static int run_test(struct engine *e, const uint32_t *ids, uint32_t count, bool decode, int reps, double *tps,
+                    struct decode_loop *loop)
 {
 	for (int r = -1; r < reps; r++) {
 		TRY(session_rewind(&e->s, 0));
 		double t0 = cli_now();
 		if (decode)
-			for (uint32_t i = 0; i < count; i++) TRY(session_eval(&e->s, &ids[i], 1, false, NULL));
+			for (uint32_t i = 0; i < count; i++) {
+				double ts = cli_now(), ns;
+				TRY(session_eval(&e->s, &ids[i], 1, false, NULL));
+				double wall = cli_now() - ts;
+				TRY(session_last_span(&e->s, &ns, &loop->dispatches, &loop->barriers));
+				if (r >= 0) loop->wall_s += wall, loop->gpu_s += ns * 1e-9, loop->tokens++;
+			}
 		else TRY(session_eval(&e->s, ids, count, false, NULL));
 		double secs = cli_now() - t0;
 		if (r >= 0) tps[r] = count / secs;
@@ -44,7 +64,7 @@ static int run_test(struct engine *e, const uint32_t *ids, uint32_t count, bool 
 
 int cmd_bench_model(int argc, char **argv)
 {
-	struct engine_options eo = {.device_index = -1, .session = {.kv_type = ATTN_KV_F16, .n_cand = 1}};
+	struct engine_options eo = {.device_index = -1, .session = {.kv_type = ATTN_KV_F16, .n_cand = 1, .span = true}};
 	long p = 512, n = 128, reps = 5;
 	bool json = false;
 	for (int i = 1; i < argc; i++) {
@@ -83,8 +103,11 @@ int cmd_bench_model(int argc, char **argv)
 	if (!ids || !tps) st = fail(VKLLM_E_NOMEM, "out of host memory");
 	for (uint32_t i = 0; !st && i < count; i++) ids[i] = (i * 7919u + 13u) % V;
 	struct bench_stats pp = {0, 0}, tg = {0, 0};
-	if (!st && p > 0 && !(st = run_test(&e, ids, (uint32_t)p, false, (int)reps, tps))) pp = stats(tps, (int)reps);
-	if (!st && n > 0 && !(st = run_test(&e, ids, (uint32_t)n, true, (int)reps, tps + reps))) tg = stats(tps + reps, (int)reps);
+	struct decode_loop loop = {0};
+	if (!st && p > 0 && !(st = run_test(&e, ids, (uint32_t)p, false, (int)reps, tps, &loop))) pp = stats(tps, (int)reps);
+	if (!st && n > 0 && !(st = run_test(&e, ids, (uint32_t)n, true, (int)reps, tps + reps, &loop)))
+		tg = stats(tps + reps, (int)reps);
+	double wall_us = loop.tokens ? 1e6 * loop.wall_s / loop.tokens : 0, gpu_us = loop.tokens ? 1e6 * loop.gpu_s / loop.tokens : 0;
 	if (!st) {
 		const char *name = e.m.hp.name[0] ? e.m.hp.name : e.m.arch->name;
 		const char *type = quant_type_info(e.w.layers[0].wq.type)->name;
@@ -109,6 +132,13 @@ int cmd_bench_model(int argc, char **argv)
 			json_key(&j, "weights_bytes"), json_u64(&j, e.w.bytes);
 			json_key(&j, "decode_bytes"), json_u64(&j, decode_bytes);
 			json_key(&j, "tg_gbs"), json_double(&j, tg.mean * (double)decode_bytes / 1e9);
+			if (loop.tokens) {
+				json_key(&j, "tg_wall_us"), json_double(&j, wall_us);
+				json_key(&j, "tg_gpu_us"), json_double(&j, gpu_us);
+				json_key(&j, "tg_host_us"), json_double(&j, wall_us - gpu_us);
+				json_key(&j, "tg_dispatches"), json_u64(&j, loop.dispatches);
+				json_key(&j, "tg_barriers"), json_u64(&j, loop.barriers);
+			}
 			json_object_end(&j);
 			fputc('\n', stdout);
 		} else {
@@ -119,6 +149,10 @@ int cmd_bench_model(int argc, char **argv)
 				printf("| %s | %s | %u | %s | tg%ld | %.2f ± %.2f |\n", name, type, e.m.hp.n_layer, e.g.profile.name, n, tg.mean, tg.sd);
 				printf("\ndecode reads %.3f GB of weights a token: %.1f GB/s at tg%ld (the KV cache not counted)\n",
 				       (double)decode_bytes / 1e9, tg.mean * (double)decode_bytes / 1e9, n);
+				printf("decode loop: %.1f us a token; the GPU's step %.1f us from first command to last (%u dispatches, "
+				       "%u barriers); %.1f us (%.1f%%) the GPU waits on the host between steps\n",
+				       wall_us, gpu_us, loop.dispatches, loop.barriers, wall_us - gpu_us,
+				       wall_us > 0 ? 100.0 * (wall_us - gpu_us) / wall_us : 0.0);
 			}
 		}
 	}

@@ -526,6 +526,12 @@ int fwd_graph_record(struct fwd_state *s, struct fwd_graph *gr, uint32_t n, bool
 			break;
 		}
 		gr->n_recs = i + 1;
+		if (s->span && i == 0) {
+			st = gpu_timer_create(s->g, &gr->span, 2);
+			if (st) break;
+			gpu_timer_reset(rec, &gr->span);
+			gpu_timestamp(rec, &gr->span, 0);
+		}
 		/* Gemma 3n's layers run inside AltUp (host/graph/altup.c): before, between and after the blocks */
 		bool altup = s->m->layers[0].altup;
 		if (i == 0) {
@@ -546,6 +552,7 @@ int fwd_graph_record(struct fwd_state *s, struct fwd_graph *gr, uint32_t n, bool
 			if (altup) st = altup_record_merge(s, rec, n);
 			if (st == VKLLM_OK) st = record_head(s, rec, n, all);
 		}
+		if (st == VKLLM_OK && s->span && i == L + 1) gpu_timestamp(rec, &gr->span, 1);
 		if (st == VKLLM_OK) st = gpu_rec_end(rec);
 	}
 	if (st) fwd_graph_destroy(gr);
@@ -554,8 +561,17 @@ int fwd_graph_record(struct fwd_state *s, struct fwd_graph *gr, uint32_t n, bool
 
 int fwd_graph_run(struct fwd_graph *gr) { return gpu_recs_submit_wait(gr->order, gr->n_recs); }
 
+int fwd_graph_span(const struct fwd_graph *gr, double *ns, uint32_t *dispatches, uint32_t *barriers)
+{
+	*ns = 0, *dispatches = 0, *barriers = 0;
+	for (uint32_t i = 0; i < gr->n_recs; i++) *dispatches += gr->recs[i].n_dispatches, *barriers += gr->recs[i].n_barriers;
+	if (!gr->span.pool) return fail(VKLLM_E_ARG, "graph: recorded without span timestamps");
+	return gpu_timer_elapsed_ns(gr->recs[0].g, &gr->span, 0, 1, ns);
+}
+
 void fwd_graph_destroy(struct fwd_graph *gr)
 {
+	if (gr->recs && gr->n_recs) gpu_timer_destroy(gr->recs[0].g, &gr->span);
 	for (uint32_t i = 0; gr->recs && i < gr->n_recs; i++) gpu_rec_destroy(&gr->recs[i]);
 	free(gr->recs);
 	free(gr->order);

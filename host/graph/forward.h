@@ -33,6 +33,7 @@ struct fwd_state {
 	enum attn_kv_type kv_type;
 	float ext_factor, attn_factor;  /* YaRN, as llama_context derives them (fwd_rope_yarn) */
 	bool profile;                   /* record with a timestamp after every dispatch */
+	bool span;                      /* record two timestamps a graph: its first and last command */
 	struct gpu_buffer *k_cache, *v_cache; /* [n_layer]: [n_ctx][n_head_kv][head_dim] */
 	struct gpu_buffer step;         /* GPU_MEM_UPLOAD */
 	struct gpu_buffer x, h, q, k, v, att, proj, ff_gate, ff_up; /* activations, [n_batch][width] f32 */
@@ -75,6 +76,7 @@ struct fwd_graph {
 	struct gpu_rec **order;         /* pointers to recs, for the submit */
 	uint32_t n_recs;
 	uint64_t runs;                  /* replays so far (the profile may leave out the first) */
+	struct gpu_timer span;          /* fwd_state.span: stamps 0 and 1 around the whole graph */
 };
 
 /* The largest activation widths of a model (n_embd, Q, K, V, FFN), for sizing fwd_state. */
@@ -94,6 +96,9 @@ void fwd_rope_yarn(const struct hparams *hp, float *ext_factor, float *attn_fact
 int fwd_graph_record(struct fwd_state *s, struct fwd_graph *gr, uint32_t n_tokens, bool all_logits);
 /* Submits every command buffer of the graph at once and waits. The step buffer must hold the chunk. */
 int fwd_graph_run(struct fwd_graph *gr);
+/* After a run of a graph recorded with fwd_state.span: the GPU time from its first command to the
+ * end of its last, and the dispatches and barriers it holds (bench -m: the decode loop's cost). */
+int fwd_graph_span(const struct fwd_graph *gr, double *ns, uint32_t *dispatches, uint32_t *barriers);
 void fwd_graph_destroy(struct fwd_graph *gr);
 
 #endif

@@ -237,6 +237,7 @@ int session_create(struct session *s, struct gpu *g, const struct model_file *m,
 	if (fs->n_cand > m->hp.n_vocab) fs->n_cand = m->hp.n_vocab;
 	fs->kv_type = o->kv_type;
 	fs->profile = o->profile;
+	fs->span = o->span;
 	fwd_rope_yarn(&m->hp, &fs->ext_factor, &fs->attn_factor);
 	int st = create(s);
 	if (st) session_destroy(s);
@@ -354,6 +355,12 @@ void session_profile_print(const struct session *s, FILE *f)
 	}
 }
 
+int session_last_span(const struct session *s, double *ns, uint32_t *dispatches, uint32_t *barriers)
+{
+	if (!s->last_run) return fail(VKLLM_E_ARG, "session: nothing has run yet");
+	return fwd_graph_span(s->last_run, ns, dispatches, barriers);
+}
+
 void session_profile_reset(struct session *s)
 {
 	s->n_prof = 0;
@@ -398,6 +405,7 @@ int session_eval(struct session *s, const uint32_t *tokens, uint32_t n, bool all
 		/* memmove: a rewind reruns the history from itself */
 		memmove(s->history + s->n_past, tokens + done, (size_t)c * sizeof *tokens);
 		TRY(fwd_graph_run(gr));
+		s->last_run = gr;
 		/* llvmpipe JIT-compiles each kernel at its first dispatch, not at pipeline creation
 		 * (a 16-token run showed the f32 router matvec at 8.5 ms a call instead of 0.2): on CPU
 		 * devices a graph's first replay is left out of the profile, which then shows the

@@ -22,6 +22,7 @@ struct session_options {
 	bool all_logits;         /* keep every token's logits (perplexity, tests); costs n_batch rows */
 	uint32_t n_cand;         /* top-k candidates of the last token, 1..64; 0: 64 */
 	bool profile;            /* GPU timestamps around every dispatch, summed by session_profile_print */
+	bool span;               /* GPU timestamps around every graph: session_last_span */
 };
 
 /* GPU time summed per kernel and per part of the model (embedding, layers, head). */
@@ -53,6 +54,7 @@ struct session {
 	uint64_t prof_skipped;    /* tokens of first replays left out (CPU devices compile kernels then) */
 	uint64_t prof_untimed;    /* dispatches beyond a recording's timestamp capacity */
 	uint64_t prof_decode_bytes; /* the byte counts of the decode (one-token) graphs' timed kernels */
+	const struct fwd_graph *last_run; /* the graph session_eval ran last */
 };
 
 /* w must stay uploaded while the session lives. */
@@ -71,6 +73,9 @@ void session_candidates(const struct session *s, const uint32_t **ids, const flo
 /* With profile on: a table of GPU time per kernel and part, sorted by time, to f. */
 void session_profile_print(const struct session *s, FILE *f);
 void session_profile_reset(struct session *s);
+/* With span on: the GPU time of the last graph run (a decode token's whole step), from its first
+ * command to the end of its last, and its dispatches and barriers. */
+int session_last_span(const struct session *s, double *ns, uint32_t *dispatches, uint32_t *barriers);
 
 /* Forgets positions from n_past on. With attention only, the KV rows past it are simply overwritten
  * by the next eval; a model with recurrent layers (gated DeltaNet) restarts its state from zero and

@@ -328,6 +328,6 @@ void gpu_timer_destroy(struct gpu *g, struct gpu_timer *t);
 void gpu_timer_reset(struct gpu_rec *rec, struct gpu_timer *t);
 void gpu_timestamp(struct gpu_rec *rec, struct gpu_timer *t, uint32_t index);
 /* Nanoseconds between stamps `from` and `to` of the last submit. */
-int gpu_timer_elapsed_ns(struct gpu *g, struct gpu_timer *t, uint32_t from, uint32_t to, double *ns);
+int gpu_timer_elapsed_ns(struct gpu *g, const struct gpu_timer *t, uint32_t from, uint32_t to, double *ns);
 
 #endif

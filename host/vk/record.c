@@ -399,7 +399,7 @@ void gpu_timestamp(struct gpu_rec *rec, struct gpu_timer *t, uint32_t index)
 	rec->g->vk.vkCmdWriteTimestamp(rec->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, t->pool, index);
 }
 
-int gpu_timer_elapsed_ns(struct gpu *g, struct gpu_timer *t, uint32_t from, uint32_t to, double *ns)
+int gpu_timer_elapsed_ns(struct gpu *g, const struct gpu_timer *t, uint32_t from, uint32_t to, double *ns)
 {
 	CHECK(from < t->capacity && to < t->capacity);
 	uint64_t a, b;
