@@ -3,6 +3,8 @@
  * multiple (32, or 256 for K-quants) and larger; 1 to 8 columns; accumulate on and off; views at
  * unaligned offsets inside shared buffers; and aligned views with K a multiple of 512, the
  * products lavapipe's own kernel (matvec_cpu.comp) takes. Tolerance: see matmul_case.h.
+ * The GPUs' one-column Q4_K kernel (matvec_q4k.comp, 16-byte loads) is forced on with
+ * VKLLM_MATVEC_VEC=1 for the aligned cases, in three tilings.
  * MXFP4 (gpt-oss's experts) gets its own cases on top: raw blocks (mxfp4_case below). */
 #include "kernels/matmul_case.h"
 
@@ -98,6 +100,26 @@ int main(void)
 	};
 	for (size_t t = 0; t < sizeof matmul_types / sizeof matmul_types[0]; t++)
 		for (size_t s = 0; s < sizeof aligned / sizeof aligned[0]; s++) aligned_case(&g, matmul_types[t], aligned[s], &seed);
+
+	/* matvec_q4k.comp: one super-block (4 quarters, most lanes idle), rows that are not a multiple
+	 * of a workgroup's, K = 4096 and 32768 (lanes striding over 64 and 512 quarters), accumulate;
+	 * in the default tiling, one subgroup on one row, and 4 subgroups on 4 rows each */
+	setenv("VKLLM_MATVEC_VEC", "1", 1);
+	EXPECT(op_matvec_vec(&g, QT_Q4_K, 1) && !op_matvec_vec(&g, QT_Q4_K, 2) && !op_matvec_vec(&g, QT_Q8_0, 1),
+	       "matvec_q4k chosen for one column of Q4_K only");
+	const struct matmul_shape vec_shapes[] = {
+		{1, 1, 1, false, true}, {13, 1, 1, true, true}, {133, 16, 1, false, true}, {70, 3, 1, true, true},
+		{300, 128, 1, true, true},
+	};
+	char tiles[3][32] = {"", "", ""};
+	snprintf(tiles[1], sizeof tiles[1], "%u,1", g.profile.subgroup_size);
+	snprintf(tiles[2], sizeof tiles[2], "%u,16", 4 * g.profile.subgroup_size);
+	for (int t = 0; t < 3; t++) {
+		if (t) setenv("VKLLM_MATVEC_TILE", tiles[t], 1);
+		for (size_t s = 0; s < sizeof vec_shapes / sizeof vec_shapes[0]; s++) aligned_case(&g, QT_Q4_K, vec_shapes[s], &seed);
+	}
+	unsetenv("VKLLM_MATVEC_TILE");
+	unsetenv("VKLLM_MATVEC_VEC");
 
 	/* MXFP4 from raw blocks (mxfp4_case): gpt-oss's width (K = 2880: 90 blocks, a multiple of 32
 	 * but not of 256), one row, rows that are not a multiple of any workgroup's, many rows, 1 to 8
