@@ -14,7 +14,11 @@
  * CPU devices (lavapipe) run decode-shaped chunks on attention_cpu.comp instead: one subgroup of 8
  * per workgroup, 64-bit K/V loads, no shared memory (docs/attention.md, "Decode on CPU devices").
  * It takes the same split count and partials layout, so the scratch size does not depend on which
- * kernel a call ends up with. */
+ * kernel a call ends up with.
+ *
+ * GPUs run one-token chunks over an f16 cache on attention_decode.comp: K and V read straight into
+ * registers 16 bytes a lane, one load serving the G query heads of a KV head, with more splits
+ * (decode_split below). VKLLM_ATTN_DECODE=0 turns it off, =1 forces it on CPU devices (its test). */
 #include "ops.h"
 #include "view_util.h"
 
@@ -39,6 +43,13 @@
  * lavapipe thread); every split costs the combine pass, which on lavapipe (0.45 ms at 16 heads x 8
  * splits) costs more than the attention of a short cache */
 #define ATTN_CPU_GROUPS 8
+/* attention_decode.comp: query heads per KV head (registers: 16 floats a head per lane), positions
+ * per tile, and the split rule: enough workgroups for a large GPU (~512), each split at least 128
+ * positions of a full cache */
+#define ATTN_DEC_MAX_G 8
+#define ATTN_DEC_TILE 128
+#define ATTN_DEC_GROUPS 512
+#define ATTN_DEC_MIN_SPLIT_LEN 128
 
 
 struct attn_tuning {
@@ -56,6 +67,26 @@ static uint32_t shared_bytes(uint32_t wg, uint32_t r, uint32_t bc, uint32_t d, u
 {
 	uint32_t ts = (d > dv ? d : dv) + 1;
 	return 4 * (r * d + bc * ts + r * bc + wg + 3 * r);
+}
+
+static bool is_pow2(uint32_t x) { return x && !(x & (x - 1)); }
+
+/* Whether attention_decode.comp can take this call, from the description and the device alone (the
+ * offsets are checked at record time): one token, f16 cache, head dims of 8-value words whose row
+ * of lanes (dims / 8) fits a subgroup, at most ATTN_DEC_MAX_G heads per KV head, the subgroup
+ * operations it uses. */
+static bool decode_kernel(const struct gpu *g, const struct attn_desc *a)
+{
+	const uint32_t ops = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT |
+	                     VK_SUBGROUP_FEATURE_SHUFFLE_BIT;
+	const char *env = getenv("VKLLM_ATTN_DECODE");
+	if ((env && !strcmp(env, "0")) || (gpu_is_cpu(g) && !(env && !strcmp(env, "1")))) return false;
+	uint32_t sg = g->profile.subgroup_size, wg = 4 * sg;
+	uint32_t lk = a->head_dim_k / 8, lv = a->head_dim_v / 8;
+	return a->n_q == 1 && a->kv_type == ATTN_KV_F16 && sg >= 4 && (g->profile.subgroup_ops & ops) == ops &&
+	       wg <= g->profile.max_workgroup_invocations && wg <= g->profile.max_workgroup_size[0] &&
+	       a->head_dim_k % 8 == 0 && a->head_dim_v % 8 == 0 && is_pow2(lk) && is_pow2(lv) && lk <= sg && lv <= sg &&
+	       ATTN_DEC_TILE % (wg / lk) == 0 && a->n_head / a->n_head_kv <= ATTN_DEC_MAX_G;
 }
 
 static int attn_tune(const struct gpu *g, const struct attn_desc *a, struct attn_tuning *t)
@@ -80,7 +111,13 @@ static int attn_tune(const struct gpu *g, const struct attn_desc *a, struct attn
 	while (r * bc * tp * 2 <= wg && tp * 2 <= a->head_dim_k) tp *= 2;
 
 	uint32_t n_split = a->n_split;
-	if (n_split == 0) {
+	if (n_split == 0 && decode_kernel(g, a)) {
+		/* one workgroup per (KV head, split): the splits alone must fill the GPU */
+		n_split = (ATTN_DEC_GROUPS + a->n_head_kv - 1) / a->n_head_kv;
+		if (n_split > a->n_ctx / ATTN_DEC_MIN_SPLIT_LEN) n_split = a->n_ctx / ATTN_DEC_MIN_SPLIT_LEN;
+		if (n_split > ATTN_MAX_SPLIT) n_split = ATTN_MAX_SPLIT;
+		if (n_split < 1) n_split = 1;
+	} else if (n_split == 0) {
 		/* enough workgroups to fill a large GPU (~256) or a CPU's threads (ATTN_CPU_GROUPS), each
 		 * split still covering at least 512 positions of a full cache: splitting a short cache
 		 * costs more in the combine than it gains */
@@ -195,7 +232,14 @@ int op_attention(struct gpu_rec *rec, struct gpu_view out, struct gpu_view scrat
 
 	uint32_t rows = a->n_q * (a->n_head / a->n_head_kv);
 	uint32_t spec[] = {t.wg, d, dv, t.r, t.bc, t.tp}, n_spec = 6;
-	if (cpu_kernel(g, a, k.offset, v.offset, k_pos, k_head, v_pos, v_head)) {
+	/* attention_decode.comp: every K and V row on 16 bytes, and the splits to combine */
+	bool decode = decode_kernel(g, a) && t.n_split > 1 && k.offset % 16 == 0 && v.offset % 16 == 0 && k_pos % 8 == 0 &&
+	              k_head % 8 == 0 && v_pos % 8 == 0 && v_head % 8 == 0;
+	if (decode) {
+		sh = SH_ATTENTION_DECODE;
+		t.wg = 4 * g->profile.subgroup_size, t.r = rows; /* one workgroup per (KV head, split) */
+		spec[0] = t.wg, spec[3] = a->n_head / a->n_head_kv, spec[4] = ATTN_DEC_TILE, n_spec = 5;
+	} else if (cpu_kernel(g, a, k.offset, v.offset, k_pos, k_head, v_pos, v_head)) {
 		sh = f16 ? SH_ATTENTION_CPU_F16 : SH_ATTENTION_CPU_F32;
 		t.r = rows < ATTN_CPU_MAX_R ? rows : ATTN_CPU_MAX_R;
 		spec[0] = g->profile.subgroup_size, spec[3] = t.r, n_spec = 4;
@@ -229,6 +273,7 @@ int op_attention(struct gpu_rec *rec, struct gpu_view out, struct gpu_view scrat
 	};
 	pc.sink_offset = sinks.buf ? sink_rest : 0;
 	pc.step_offset = step_rest + a->step_index;
+	if (decode) CHECK(pc.k_offset % 8 == 0 && pc.v_offset % 8 == 0 && views[1].offset % 16 == 0 && views[2].offset % 16 == 0);
 	TRY(gpu_dispatch(rec, p, views, 6, &pc, sizeof pc, gx, a->n_head_kv, t.n_split));
 	if (t.n_split <= 1) return VKLLM_OK;
 

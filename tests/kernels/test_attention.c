@@ -59,6 +59,8 @@ struct inputs {
 #define Q_PAD 12
 #define KV_PAD 4
 #define KV_PAD_ALIGNED 8
+/* K/V at a 16-byte offset: attention_decode.comp's condition (the GPU decode kernel's cases) */
+static bool kv_pad_16;
 #define O_PAD 20
 #define S_PAD 8
 #define STEP_INDEX 3 /* step[3] = n_kv, step[4] = p0; the rest is junk */
@@ -66,7 +68,7 @@ struct inputs {
 static int make_inputs(struct gpu *g, const struct acase *c, struct inputs *in, uint64_t *seed)
 {
 	uint32_t es = c->kv == ATTN_KV_F16 ? 2 : 4;
-	in->kv_pad = c->aligned ? KV_PAD_ALIGNED : KV_PAD;
+	in->kv_pad = kv_pad_16 ? 16 : c->aligned ? KV_PAD_ALIGNED : KV_PAD;
 	size_t nq = (size_t)c->n_q * c->n_head * c->d, nk = (size_t)c->n_ctx * c->n_head_kv * c->d,
 	       nv = (size_t)c->n_ctx * c->n_head_kv * c->dv;
 	in->q = malloc(nq * 4), in->k = malloc(nk * 4), in->v = malloc(nv * 4), in->sinks = malloc(c->n_head * 4);
@@ -367,6 +369,33 @@ int main(void)
 	rc.aligned = true;
 	run_replay(&g, rc, 3, &seed);
 	expect_cpu_kernel(&g);
+
+	/* attention_decode.comp (GPUs' decode over an f16 cache), forced on any device with
+	 * VKLLM_ATTN_DECODE=1 and K/V on 16 bytes. On lavapipe's 8-lane subgroups head dims up to 64
+	 * qualify (dims / 8 lanes a row): sinks and softcap; a window over a head-major cache; one key
+	 * and splits that see none; G = 5 (Llama 4's 40/8) and 8; K and V dims that differ; long
+	 * ranges (several 128-position tiles a split: the online softmax across tiles); a chunk border;
+	 * the split count of its own rule (n_split 0); then the replay of decode steps */
+	setenv("VKLLM_ATTN_DECODE", "1", 1);
+	kv_pad_16 = true;
+	const struct acase dec[] = {
+		{"gpu decode G=4 d64 sinks softcap",      1,  8,  2,  64,  64,  299,  300,  320, F16, 0, 1, 1.5f, 0,  3, 0, 0},
+		{"gpu decode G=8 d64 swa=33 head-major",  1, 16,  2,  64,  64,  199,  200,  256, F16, 1, 0, 0,   33,  4, 0, 0},
+		{"gpu decode G=1 d32 n_kv=1",             1,  4,  4,  32,  32,    0,    1,   64, F16, 0, 1, 0,    0,  2, 0, 0},
+		{"gpu decode G=5 d64 sinks",              1, 10,  2,  64,  64,  700,  701,  768, F16, 0, 1, 0,    0,  3, 0, 0},
+		{"gpu decode d32/dv64 G=4",               1,  8,  2,  32,  64,  400,  401,  512, F16, 0, 0, 0,    0,  2, 0, 0},
+		{"gpu decode long G=4 d64",               1,  8,  2,  64,  64, 2999, 3000, 4096, F16, 0, 0, 0,    0,  4, 0, 0},
+		{"gpu decode long chunk=1024 G=8 d64",    1, 16,  2,  64,  64, 2499, 2500, 3072, F16, 0, 1, 0,    0,  8, 0, 1024},
+		{"gpu decode own splits G=4 d64",         1,  8,  2,  64,  64, 3999, 4000, 4096, F16, 0, 1, 0,    0,  0, 0, 0},
+	};
+	for (size_t i = 0; i < sizeof dec / sizeof dec[0]; i++) run_case(&g, &dec[i], &seed);
+	struct acase rd = {"replay gpu decode", 12, 8, 2, 64, 64, 30, 42, 48, F16, 0, 1, 1.5f, 9, 3, 0, 0};
+	run_replay(&g, rd, 3, &seed);
+	uint32_t n_dec = 0;
+	for (uint32_t i = 0; i < g.n_pipelines; i++) n_dec += g.pipelines[i]->shader == SH_ATTENTION_DECODE;
+	EXPECT(n_dec >= 5, "attention_decode.comp forced: %u pipelines made, expected 5 or more", n_dec);
+	kv_pad_16 = false;
+	unsetenv("VKLLM_ATTN_DECODE");
 
 	printf("# largest error %.3g (tolerance %g + %g |ref|)\n", max_error, ATOL, RTOL);
 	bad_arguments(&g);
