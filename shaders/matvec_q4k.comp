@@ -8,8 +8,9 @@
 // whose nibbles share qs[32j .. 32j + 31]) and reads it as three 16-byte loads: the header
 // (d, dmin and the 12 scale bytes, the same 16 bytes for the block's four lanes) and its 32
 // bytes of qs. Neighbouring lanes read neighbouring quarters, so a subgroup walks contiguous
-// memory. Each subgroup owns ROWS rows, its lanes striding over a row's quarters; x (16 KB for
-// K = 4096) comes from the cache as vec4 for every row. Per quarter and row:
+// memory. Each subgroup owns ROWS rows, its lanes striding over a row's quarters; a lane loads
+// its quarter's 64 x values (vec4, from the cache) and their sums once for all ROWS rows: read per
+// row, x would cost five times the weights' loads. Per quarter and row:
 //   sum = d * (sc_a * q_a.x_a + sc_b * q_b.x_b) - dmin * (m_a * sum(x_a) + m_b * sum(x_b))
 // The sums over a row meet in one subgroupAdd; no shared memory, no barrier.
 // Needs: weights and rows on 16 bytes, x on 4 floats (host/ops/matvec.c checks, else matvec.comp).
@@ -57,22 +58,28 @@ void main()
 
 	for (uint q = lane; q < quarters; q += gl_SubgroupSize) {
 		uint blk = q >> 2, j = q & 3u;
-		uint x0 = (p.x_offset >> 2) + q * 16u; // the quarter's 64 x values: 16 vec4
+		// the quarter's 64 x values (16 vec4) and their two sums, once for all ROWS rows
+		uint x0 = (p.x_offset >> 2) + q * 16u;
+		vec4 xa[8], xb[8];
+		float sum_a = 0.0, sum_b = 0.0;
+		[[unroll]] for (uint w = 0; w < 8u; w++) {
+			xa[w] = X[x0 + w];
+			xb[w] = X[x0 + 8u + w];
+			sum_a += dot(xa[w], vec4(1.0));
+			sum_b += dot(xb[w], vec4(1.0));
+		}
 		[[unroll]] for (uint r = 0; r < ROWS; r++) {
 			uint row = row0 + r;
 			if (row >= p.n_rows) break;
 			uint t = (p.w_offset + row * p.row_bytes) / 16u + blk * 9u;
 			uvec4 h = W[t], qa = W[t + 1u + 2u * j], qb = W[t + 2u + 2u * j];
-			float dot_a = 0.0, dot_b = 0.0, sum_a = 0.0, sum_b = 0.0;
+			float dot_a = 0.0, dot_b = 0.0;
 			[[unroll]] for (uint w = 0; w < 8u; w++) {
 				uint word = w < 4u ? qa[w] : qb[w - 4u];
-				vec4 xa = X[x0 + w], xb = X[x0 + 8u + w];
 				vec4 lo = vec4(uvec4(word, word >> 8, word >> 16, word >> 24) & 15u);
 				vec4 hi = vec4(uvec4(word >> 4, word >> 12, word >> 20, word >> 28) & 15u);
-				dot_a += dot(lo, xa);
-				dot_b += dot(hi, xb);
-				sum_a += (xa.x + xa.y) + (xa.z + xa.w);
-				sum_b += (xb.x + xb.y) + (xb.z + xb.w);
+				dot_a += dot(lo, xa[w]);
+				dot_b += dot(hi, xb[w]);
 			}
 			vec2 dm = unpackHalf2x16(h.x);
 			float sc_a, mn_a, sc_b, mn_b;
