@@ -2,12 +2,13 @@
 // peak_coopmat: the device's matrix-unit throughput (VK_KHR_cooperative_matrix), as peak_fma
 // measures the FMA peak. Each subgroup runs p.iterations rounds of 4 independent coopMatMulAdd
 // chains on M x K and K x N operands held in registers, then writes one accumulator so the
-// compiler cannot drop the work. The operands are built from a push-constant value, which no
-// compiler can fold. Variants: f16 x f16 + f32 (-D F16; what gemm_coopmat runs) and
+// compiler cannot drop the work. The operands' elements differ (lane and element index times a
+// push-constant value): splats of one value let a compiler turn the products into a few scalar
+// FMAs (lavapipe's f16 "peak" was 4x its FMA peak that way). Variants: f16 x f16 + f32 (-D F16; what gemm_coopmat runs) and
 // s8 x s8 + s32 (-D S8). Spec constants: 0 workgroup size, 1 M, 2 N, 3 K (a shape the device
 // lists for that type). FLOPs (or integer ops) = subgroups * iterations * 4 * 2 * M * N * K.
-// Values stay finite: f16 operands are p.b (about 2^-8), so a chain grows by K * 2^-16 a round;
-// s8 operands are 1, so K a round: 32 x 2^20 rounds fit an int32.
+// Values stay finite: f16 operands are at most 3 p.b (p.b = 2^-8), so a chain grows by at most
+// 9 K 2^-16 a round; s8 operands are -1, 0 or 1, so at most K a round: 32 x 2^20 rounds fit an int32.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
@@ -27,11 +28,11 @@ layout(constant_id = 3) const uint K = 16;
 #if defined(S8)
 #define AB_T int8_t
 #define C_T int32_t
-#define AB_VALUE int8_t(p.b > 0.0 ? 1 : -1)
+#define AB_VALUE(i) int8_t(int((gl_SubgroupInvocationID + (i)) % 3u) - 1) // -1, 0, 1
 #else
 #define AB_T float16_t
 #define C_T float
-#define AB_VALUE float16_t(p.b)
+#define AB_VALUE(i) float16_t(p.b * float(1u + (gl_SubgroupInvocationID + (i)) % 3u))
 #endif
 
 layout(binding = 0) writeonly buffer Out { C_T out_data[]; };
@@ -39,8 +40,10 @@ layout(push_constant) uniform Params { peak_params p; };
 
 void main()
 {
-	coopmat<AB_T, gl_ScopeSubgroup, M, K, gl_MatrixUseA> a = coopmat<AB_T, gl_ScopeSubgroup, M, K, gl_MatrixUseA>(AB_VALUE);
-	coopmat<AB_T, gl_ScopeSubgroup, K, N, gl_MatrixUseB> b = coopmat<AB_T, gl_ScopeSubgroup, K, N, gl_MatrixUseB>(AB_VALUE);
+	coopmat<AB_T, gl_ScopeSubgroup, M, K, gl_MatrixUseA> a;
+	coopmat<AB_T, gl_ScopeSubgroup, K, N, gl_MatrixUseB> b;
+	for (uint e = 0; e < a.length(); e++) a[e] = AB_VALUE(e);
+	for (uint e = 0; e < b.length(); e++) b[e] = AB_VALUE(2u * e + 1u);
 	coopmat<C_T, gl_ScopeSubgroup, M, N, gl_MatrixUseAccumulator> c0 =
 		coopmat<C_T, gl_ScopeSubgroup, M, N, gl_MatrixUseAccumulator>(C_T(0));
 	coopmat<C_T, gl_ScopeSubgroup, M, N, gl_MatrixUseAccumulator> c1 = c0, c2 = c0, c3 = c0;

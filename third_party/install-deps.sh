@@ -26,8 +26,11 @@ for p in "${wanted[@]}"; do
 done
 # the cooperative-matrix shader compiler (Debian 13's glslang) when the system one is too old;
 # optional: without it those shader variants are left out and the plain GEMM serves every device
+# and Mesa 26's lavapipe, which has cooperative matrices, for the coopmat kernels' tests on a
+# machine without a GPU (tests/coopmat_next.sh); optional too: without it that test is skipped
 coopmat_toolchain() {
   bash "$(dirname "$0")/coopmat-toolchain.sh" || echo "install-deps: continuing without the coopmat shader compiler"
+  bash "$(dirname "$0")/lavapipe-next.sh" || echo "install-deps: continuing without Mesa 26's lavapipe (coopmat tests skipped)"
 }
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#wanted[@]} packages are installed"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# CTest's coopmat_lavapipe_next: the cooperative-matrix kernels on a machine without a GPU, on
+# Mesa 26's lavapipe (third_party/lavapipe-next.sh fetches it; install-deps.sh calls that): the
+# coopmat GEMM against the CPU reference (test_coopmat), then `vkllm bench --kernels --only peaks`
+# must report positive f16 and s8 matrix peaks (peak_coopmat.comp), both with the validation
+# layer (the runtime's own, which knows the extension). Exit 77 (CTest: skipped) when the runtime
+# is not there.
+# usage: coopmat_next.sh RUN_WRAPPER TEST_COOPMAT VKLLM
+set -uo pipefail
+run=$1 test_coopmat=$2 vkllm=$3
+if [ ! -x "$run" ]; then
+  echo "coopmat_next: $run is missing (third_party/lavapipe-next.sh did not run or failed): skipped"
+  exit 77
+fi
+# llvmpipe compiles a coopmat variant in seconds to minutes: keep Mesa's own cache with the build
+export MESA_SHADER_CACHE_DIR="${XDG_CACHE_HOME:-/tmp}/mesa-next"
+"$run" "$test_coopmat" || exit 1
+out=$(VKLLM_VALIDATION=1 "$run" "$vkllm" bench --kernels --only peaks --json) || { echo "bench --kernels failed"; exit 1; }
+echo "$out"
+for key in matrix_f16_gflops matrix_s8_gops; do
+  v=$(grep -o "\"$key\":[0-9.e+-]*" <<<"$out" | cut -d: -f2)
+  if ! awk -v v="${v:-0}" 'BEGIN { exit !(v > 0) }'; then
+    echo "coopmat_next: $key is '${v}' (expected a positive rate)"
+    exit 1
+  fi
+done
+echo "coopmat_next: passed"
