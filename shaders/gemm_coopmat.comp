@@ -19,7 +19,9 @@
 // tiles (rows or tokens past the end) are masked per element and `accumulate` can add to Y.
 //
 // Variants: one per weight type except F32 and BF16 (-D WTYPE_*), which stay on gemm.comp (f16
-// would lose their precision or range). Spec constants: 0 workgroup size (4 subgroups), 1 BM,
+// would lose their precision or range). With -D MOE (moe_gemm_coopmat_*) it is the grouped expert
+// GEMM of gemm.comp -D MOE: X and Y in expert order, each column tile inside one expert's segment
+// (COUNTS, OFFSETS), that expert's matrix read from the stacked tensor. Spec constants: 0 workgroup size (4 subgroups), 1 BM,
 // 2 BN, 3 CM, 4 CN, 5 CK.
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -46,7 +48,13 @@ layout(binding = 0) readonly buffer Weights { uint16_t W[]; };
 layout(binding = 1) readonly buffer In { float X[]; };
 layout(binding = 2) buffer Out { float Y[]; };
 
+#ifdef MOE
+layout(binding = 3) readonly buffer Counts { uint COUNTS[]; };
+layout(binding = 4) readonly buffer Offsets { uint OFFSETS[]; };
+layout(push_constant) uniform Params { moe_gemm_params p; };
+#else
 layout(push_constant) uniform Params { gemm_params p; };
+#endif
 
 #include "common/blocks.glsl"
 
@@ -62,7 +70,22 @@ const float F16_MAX = 65504.0;
 void main()
 {
 	uint tid = gl_LocalInvocationID.x;
-	uint row0 = gl_WorkGroupID.x * BM, col0 = gl_WorkGroupID.y * BN;
+	uint row0 = gl_WorkGroupID.x * BM;
+#ifdef MOE
+	// column tile ty is tile (ty - seen) of expert e's segment: walk the experts' tile counts
+	uint ty = gl_WorkGroupID.y, e = 0, seen = 0;
+	for (; e < p.n_exp; e++) {
+		uint tiles = (COUNTS[p.counts_offset + e] + BN - 1u) / BN;
+		if (ty < seen + tiles) break;
+		seen += tiles;
+	}
+	if (e == p.n_exp || e < p.first_expert || e - p.first_expert >= p.n_part) return; // uniform
+	uint col0 = OFFSETS[p.offsets_offset + e] + (ty - seen) * BN;
+	uint col_end = OFFSETS[p.offsets_offset + e] + COUNTS[p.counts_offset + e];
+	uint w_base = p.w_offset + (e - p.first_expert) * p.expert_bytes;
+#else
+	uint col0 = gl_WorkGroupID.y * BN, col_end = p.n_cols, w_base = p.w_offset;
+#endif
 	uint sg = gl_SubgroupID, sg_m = sg & 1u, sg_n = sg >> 1;
 	uint units = p.n_k / 32u;
 
@@ -77,10 +100,10 @@ void main()
 			if (i < BM) {
 				uint row = min(row0 + i, p.n_rows - 1u);
 				float v[32];
-				decode_unit(p.w_offset + row * p.row_bytes, u, v);
+				decode_unit(w_base + row * p.row_bytes, u, v);
 				[[unroll]] for (uint k = 0; k < 32u; k++) Ws[i * LDS + k] = float16_t(v[k]);
 			} else {
-				uint c = i - BM, col = min(col0 + c, p.n_cols - 1u);
+				uint c = i - BM, col = min(col0 + c, col_end - 1u);
 				uint xb = p.x_offset + col * p.x_stride + u * 32u;
 				[[unroll]] for (uint k = 0; k < 32u; k++)
 					Xs[c * LDS + k] = float16_t(clamp(X[xb + k], -F16_MAX, F16_MAX));
@@ -115,7 +138,7 @@ void main()
 			uint rb = row0 + sg_m * (BM / 2) + fm * CM, cb = col0 + sg_n * (BN / 2) + fn * CN;
 			for (uint e = lane; e < CM * CN; e += gl_SubgroupSize) {
 				uint row = rb + e % CM, col = cb + e / CM;
-				if (row < p.n_rows && col < p.n_cols) {
+				if (row < p.n_rows && col < col_end) {
 					uint y = p.y_offset + col * p.y_stride + row;
 					Y[y] = (p.accumulate != 0u ? Y[y] : 0.0) + Cs[stage + e];
 				}

@@ -91,6 +91,7 @@ endforeach()
 foreach(t F16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K MXFP4)
   string(TOLOWER ${t} lower)
   vkllm_shader(gemm_coopmat_${lower} gemm_coopmat.comp DEFINES WTYPE_${t} COOPMAT)
+  vkllm_shader(moe_gemm_coopmat_${lower} gemm_coopmat.comp DEFINES WTYPE_${t} MOE COOPMAT)
 endforeach()
 
 # mixture of experts (host/ops/moe.c): router (gating by spec constant), the expert-order index,

@@ -49,9 +49,8 @@ struct coopmat_tile {
 /* The coopmat tile for this device and weight type, or false for the plain GEMM. The device
  * shape is the first f16 x f16 + f32 -> f32 subgroup-scope one whose M and N divide the
  * subgroups' (BM/2) x (BN/2) quarters and whose K divides a 32-value decode unit. */
-static bool coopmat_tile_for(const struct gpu *g, uint32_t wtype, struct coopmat_tile *t)
+static bool coopmat_tile_for_shader(const struct gpu *g, enum shader_id sh, struct coopmat_tile *t)
 {
-	enum shader_id sh = matmul_coopmat_shader(wtype);
 	const struct gpu_profile *pr = &g->profile;
 	if (sh == SH_COUNT || shader_table[sh].n_words == 0 || !pr->coopmat || !pr->fp16 || !pr->storage16 || !pr->memory_model) return false;
 	const char *off = getenv("VKLLM_COOPMAT");
@@ -81,6 +80,19 @@ void gemm_plain_spec(const struct gpu *g, uint32_t spec[5])
 {
 	struct gemm_tile t = gemm_tile_for(g);
 	spec[0] = t.wg, spec[1] = t.bm, spec[2] = t.bn, spec[3] = t.tm, spec[4] = t.tn;
+}
+
+static bool coopmat_tile_for(const struct gpu *g, uint32_t wtype, struct coopmat_tile *t)
+{
+	return coopmat_tile_for_shader(g, matmul_coopmat_shader(wtype), t);
+}
+
+bool gemm_coopmat_spec(const struct gpu *g, enum shader_id sh, uint32_t spec[6])
+{
+	struct coopmat_tile t;
+	if (!coopmat_tile_for_shader(g, sh, &t)) return false;
+	spec[0] = t.wg, spec[1] = t.bm, spec[2] = t.bn, spec[3] = t.m, spec[4] = t.n, spec[5] = t.k;
+	return true;
 }
 
 bool op_gemm_uses_coopmat(const struct gpu *g, uint32_t wtype)

@@ -14,6 +14,9 @@ enum shader_id matmul_coopmat_shader(uint32_t wtype);
 /* gemm.comp's plain tile for this device as its spec constants {wg, BM, BN, TM, TN} (the MoE
  * grouped GEMM uses the same tile). */
 void gemm_plain_spec(const struct gpu *g, uint32_t spec[5]);
+/* gemm_coopmat.comp's tile for this device as spec constants {wg, BM, BN, CM, CN, CK}, for the
+ * dense or the MoE variant sh; false when the device, the build or VKLLM_COOPMAT=0 rules it out. */
+bool gemm_coopmat_spec(const struct gpu *g, enum shader_id sh, uint32_t spec[6]);
 
 /* matvec_cpu.comp (CPU devices) for a weight type: the values of one chunk, the width of its
  * weight loads, and the MoE variant; false when the type has no chunk layout. */

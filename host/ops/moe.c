@@ -1,6 +1,6 @@
 /* The mixture-of-experts ops (docs/moe.md): op_moe_route (shaders/moe_route.comp), op_moe_index
  * (moe_index.comp), op_moe_gather_rows and op_moe_scatter (moe_rows.comp), op_moe_matvec
- * (moe_matvec.comp), op_moe_gemm (gemm.comp -D MOE) and op_moe_add_bias (moe_add_bias.comp). Routing never leaves
+ * (moe_matvec.comp), op_moe_gemm (gemm.comp -D MOE, or gemm_coopmat.comp -D MOE on matrix units) and op_moe_add_bias (moe_add_bias.comp). Routing never leaves
  * the device: the expert matmuls read the ids and the index these write. */
 #include <math.h>
 #include <stdlib.h>
@@ -307,6 +307,25 @@ static const struct {
 	{QT_Q6_K, SH_MOE_GEMM_Q6_K}, {QT_MXFP4, SH_MOE_GEMM_MXFP4},
 };
 
+/* the grouped GEMM on matrix units (gemm_coopmat.comp -D MOE): every type but F32 and BF16 */
+static const struct {
+	uint32_t type;
+	enum shader_id sh;
+} moe_gemm_coopmat_variants[] = {
+	{QT_F16, SH_MOE_GEMM_COOPMAT_F16},   {QT_Q4_0, SH_MOE_GEMM_COOPMAT_Q4_0}, {QT_Q4_1, SH_MOE_GEMM_COOPMAT_Q4_1},
+	{QT_Q5_0, SH_MOE_GEMM_COOPMAT_Q5_0}, {QT_Q5_1, SH_MOE_GEMM_COOPMAT_Q5_1}, {QT_Q8_0, SH_MOE_GEMM_COOPMAT_Q8_0},
+	{QT_Q2_K, SH_MOE_GEMM_COOPMAT_Q2_K}, {QT_Q3_K, SH_MOE_GEMM_COOPMAT_Q3_K}, {QT_Q4_K, SH_MOE_GEMM_COOPMAT_Q4_K},
+	{QT_Q5_K, SH_MOE_GEMM_COOPMAT_Q5_K}, {QT_Q6_K, SH_MOE_GEMM_COOPMAT_Q6_K}, {QT_MXFP4, SH_MOE_GEMM_COOPMAT_MXFP4},
+};
+
+bool op_moe_gemm_uses_coopmat(const struct gpu *g, uint32_t wtype)
+{
+	uint32_t spec[6];
+	for (size_t i = 0; i < sizeof moe_gemm_coopmat_variants / sizeof *moe_gemm_coopmat_variants; i++)
+		if (moe_gemm_coopmat_variants[i].type == wtype) return gemm_coopmat_spec(g, moe_gemm_coopmat_variants[i].sh, spec);
+	return false;
+}
+
 int op_moe_gemm(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
                 struct gpu_view counts, struct gpu_view offsets, const struct moe_gemm_desc *d)
 {
@@ -331,10 +350,13 @@ int op_moe_gemm(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint3
 	TRY(ops_check_view(op, "y", y, 4, (uint64_t)d->n_assign * d->n_rows * 4));
 	TRY(ops_check_view(op, "counts", counts, 4, (uint64_t)d->n_exp * 4));
 	TRY(ops_check_view(op, "offsets", offsets, 4, ((uint64_t)d->n_exp + 1) * 4));
-	uint32_t spec[5];
+	uint32_t spec[6], n_spec = 5;
 	gemm_plain_spec(g, spec);
+	for (size_t i = 0; i < sizeof moe_gemm_coopmat_variants / sizeof *moe_gemm_coopmat_variants; i++)
+		if (moe_gemm_coopmat_variants[i].type == wtype && gemm_coopmat_spec(g, moe_gemm_coopmat_variants[i].sh, spec))
+			sh = moe_gemm_coopmat_variants[i].sh, n_spec = 6;
 	const struct gpu_pipeline *p;
-	TRY(gpu_pipeline_get(g, &p, sh, spec, 5));
+	TRY(gpu_pipeline_get(g, &p, sh, spec, n_spec));
 	uint32_t bm = spec[1], bn = spec[2];
 	/* column tiles: at most one partial tile per expert that has rows, beyond the full ones */
 	uint64_t tiles = (d->n_assign + bn - 1) / bn + (d->n_exp < d->n_assign ? d->n_exp : d->n_assign);

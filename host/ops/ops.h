@@ -26,6 +26,8 @@ int op_gemm(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t 
             uint32_t n_rows, uint32_t n_k, uint32_t n_cols, bool accumulate);
 /* Whether op_gemm runs this weight type on the device's matrix units (f16 operands, f32 sums). */
 bool op_gemm_uses_coopmat(const struct gpu *g, uint32_t wtype);
+/* Whether op_moe_gemm (the grouped expert GEMM) runs on matrix units for this weight type. */
+bool op_moe_gemm_uses_coopmat(const struct gpu *g, uint32_t wtype);
 /* Whether op_matvec takes shaders/matvec_q4k.comp (16-byte loads) for this type and column count,
  * given weights, rows and x on 16 bytes. */
 bool op_matvec_vec(const struct gpu *g, uint32_t wtype, uint32_t n_cols);
