@@ -392,11 +392,16 @@ static double attn_pairs(const struct attn_case *c)
 	return pairs;
 }
 
+static struct attn_desc attn_case_desc(const struct attn_case *c)
+{
+	return (struct attn_desc){.n_q = c->n_q, .n_head = ATT_HEADS, .n_head_kv = ATT_KV_HEADS, .head_dim_k = ATT_DIM,
+	                          .head_dim_v = ATT_DIM, .n_ctx = c->n_kv, .kv_type = ATTN_KV_F16,
+	                          .scale = 0.08838834764f, .step_index = 0};
+}
+
 static int measure_attention(struct gpu *g, const struct attn_case *c, double *ns)
 {
-	struct attn_desc a = {.n_q = c->n_q, .n_head = ATT_HEADS, .n_head_kv = ATT_KV_HEADS, .head_dim_k = ATT_DIM,
-	                      .head_dim_v = ATT_DIM, .n_ctx = c->n_kv, .kv_type = ATTN_KV_F16,
-	                      .scale = 0.08838834764f, .step_index = 0};
+	struct attn_desc a = attn_case_desc(c);
 	uint64_t qn = (uint64_t)c->n_q * ATT_HEADS * ATT_DIM, kvn = (uint64_t)c->n_kv * ATT_KV_HEADS * ATT_DIM;
 	uint64_t scratch_bytes = op_attention_scratch_bytes(g, &a);
 	uint32_t step[2] = {c->n_kv, c->n_kv - c->n_q};
@@ -743,7 +748,9 @@ int bench_kernels(struct gpu *g, bool as_json, const char *only, FILE *out)
 		double bytes = kv_bytes + 2.0 * 4 * c->n_q * ATT_HEADS * ATT_DIM;
 		char shape[48];
 		snprintf(shape, sizeof shape, "%s %ux%u", c->name, c->n_q, c->n_kv);
-		report_row(&r, "attention", "f16", shape, ns, bytes, pairs * ATT_HEADS * 2.0 * (2 * ATT_DIM), c->n_q > 1);
+		struct attn_desc ad = attn_case_desc(c);
+		report_row(&r, op_attention_uses_cm(g, &ad) ? "attn-cm" : "attention", "f16", shape, ns, bytes,
+		           pairs * ATT_HEADS * 2.0 * (2 * ATT_DIM), c->n_q > 1);
 	}
 	/* MLA decode at 4096 and 32768 cached positions, and a 128-token prefill chunk at the end of 4096
 	 * (128 x 128 heads of 512 latent floats is 32 MiB of q_abs, within every device's binding) */

@@ -35,6 +35,8 @@ vkllm_shader(peak_coopmat_s8 peak_coopmat.comp DEFINES S8 COOPMAT)
 vkllm_shader(attention_f16 attention.comp DEFINES KV_F16)
 vkllm_shader(attention_f32 attention.comp)
 vkllm_shader(attention_combine attention_combine.comp)
+# attention_cm: prefill flash attention on matrix units (VK_KHR_cooperative_matrix), f16 cache
+vkllm_shader(attention_cm attention_cm.comp DEFINES COOPMAT)
 # attention_decode: split-K decode on GPUs, f16 cache read 16 bytes a lane (host/ops/attention.c)
 vkllm_shader(attention_decode attention_decode.comp)
 # attention_cpu: decode on CPU devices (lavapipe), 64-bit K/V loads, one subgroup per workgroup

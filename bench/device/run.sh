@@ -98,9 +98,10 @@ if [[ " $parts " == *" kernels "* ]]; then
   echo "rc=$? ($(elapsed) s)"
   # tile sweeps: the GEMV's workgroup x rows, the coopmat GEMM's block; 25 s each at most
   # the kernels built without a GPU against the ones they replace, side by side: q4_K's 16-byte
-  # matvec (matvec_q4k) against matvec.comp, decode attention (attention_decode) against attention.comp
+  # matvec (matvec_q4k) against matvec.comp, decode and prefill attention (attention_decode,
+  # attention_cm) against attention.comp
   VKLLM_MATVEC_VEC=0 timeout 25 "$vk" bench --kernels --only matvec --json >"$work/sweep/matvec-novec.json" 2>/dev/null
-  VKLLM_ATTN_DECODE=0 timeout 25 "$vk" bench --kernels --only attention --json >"$work/sweep/attention-nodecode.json" 2>/dev/null
+  VKLLM_ATTN_DECODE=0 VKLLM_ATTN_CM=0 timeout 25 "$vk" bench --kernels --only attention --json >"$work/sweep/attention-old.json" 2>/dev/null
   for t in 32,1 64,8 128,4 128,8 128,16 256,8 256,16; do
     [ "$(left)" -gt 200 ] || break
     VKLLM_MATVEC_TILE=$t timeout 25 "$vk" bench --kernels --only matvec --json >"$work/sweep/matvec-$t.json" 2>/dev/null

@@ -18,7 +18,11 @@
  *
  * GPUs run one-token chunks over an f16 cache on attention_decode.comp: K and V read straight into
  * registers 16 bytes a lane, one load serving the G query heads of a KV head, with more splits
- * (decode_split below). VKLLM_ATTN_DECODE=0 turns it off, =1 forces it on CPU devices (its test). */
+ * (decode_split below). VKLLM_ATTN_DECODE=0 turns it off, =1 forces it on CPU devices (its test).
+ *
+ * Devices with cooperative matrices run prefill chunks over an f16 cache on attention_cm.comp: the
+ * same rows and masks, S = Q K^T and O += P V on the matrix units (cm_tune below). VKLLM_ATTN_CM=0
+ * turns it off. */
 #include "ops.h"
 #include "view_util.h"
 
@@ -87,6 +91,45 @@ static bool decode_kernel(const struct gpu *g, const struct attn_desc *a)
 	       wg <= g->profile.max_workgroup_invocations && wg <= g->profile.max_workgroup_size[0] &&
 	       a->head_dim_k % 8 == 0 && a->head_dim_v % 8 == 0 && is_pow2(lk) && is_pow2(lv) && lk <= sg && lv <= sg &&
 	       ATTN_DEC_TILE % (wg / lk) == 0 && a->n_head / a->n_head_kv <= ATTN_DEC_MAX_G;
+}
+
+/* attention_cm.comp's tile: rows R, key positions BC and the device's f16 x f16 + f32 subgroup
+ * shape, the first that divides the subgroups' quarters (R/2 x BC/2 for S, R/2 x DV/2 for O) and
+ * D and BC in K steps, with its shared memory within the device's; false when there is none. */
+struct cm_tile {
+	uint32_t wg, r, bc, m, n, k;
+};
+
+static uint32_t cm_shared_bytes(uint32_t r, uint32_t bc, uint32_t d, uint32_t dv)
+{
+	uint32_t dmax = d > dv ? d : dv;
+	return 2 * r * (d + 8) + 2 * bc * (dmax + 8) + 4 * r * (bc + 4) + 2 * r * (bc + 8) + 4 * r * (dv + 4) + 12 * r;
+}
+
+static bool cm_tune(const struct gpu *g, const struct attn_desc *a, struct cm_tile *t)
+{
+	const struct gpu_profile *pr = &g->profile;
+	const char *env = getenv("VKLLM_ATTN_CM");
+	if ((env && !strcmp(env, "0")) || shader_table[SH_ATTENTION_CM].n_words == 0 || !pr->coopmat || !pr->fp16 ||
+	    !pr->storage16 || !pr->memory_model || a->kv_type != ATTN_KV_F16 || a->n_q < 2 || a->head_dim_k % 8 ||
+	    a->head_dim_v % 8)
+		return false;
+	uint32_t wg = 4 * pr->subgroup_size;
+	if (!pr->subgroup_size || wg > pr->max_workgroup_invocations || wg > pr->max_workgroup_size[0]) return false;
+	static const uint32_t tiles[][2] = {{32, 32}, {32, 16}, {16, 16}};
+	for (size_t ti = 0; ti < sizeof tiles / sizeof tiles[0]; ti++) {
+		uint32_t r = tiles[ti][0], bc = tiles[ti][1];
+		if (cm_shared_bytes(r, bc, a->head_dim_k, a->head_dim_v) > pr->max_shared_memory) continue;
+		for (uint32_t i = 0; i < pr->n_coopmat; i++) {
+			const struct gpu_coopmat_shape *s = &pr->coopmat_shapes[i];
+			if (s->a_type || s->b_type || s->c_type != 1 || s->result_type != 1 || s->scope != 3 || !s->m || !s->n || !s->k)
+				continue;
+			if ((r / 2) % s->m || (bc / 2) % s->n || (a->head_dim_v / 2) % s->n || a->head_dim_k % s->k || bc % s->k) continue;
+			*t = (struct cm_tile){wg, r, bc, s->m, s->n, s->k};
+			return true;
+		}
+	}
+	return false;
 }
 
 static int attn_tune(const struct gpu *g, const struct attn_desc *a, struct attn_tuning *t)
@@ -171,6 +214,13 @@ static bool cpu_kernel(const struct gpu *g, const struct attn_desc *a, uint64_t 
 	       (uint64_t)v_head * es % 8 == 0;
 }
 
+bool op_attention_uses_cm(const struct gpu *g, const struct attn_desc *a)
+{
+	struct attn_tuning t;
+	struct cm_tile ct;
+	return !attn_check_desc(a) && !attn_tune(g, a, &t) && t.n_split == 1 && cm_tune(g, a, &ct);
+}
+
 uint64_t op_attention_scratch_bytes(const struct gpu *g, const struct attn_desc *a)
 {
 	struct attn_tuning t;
@@ -235,10 +285,18 @@ int op_attention(struct gpu_rec *rec, struct gpu_view out, struct gpu_view scrat
 	/* attention_decode.comp: every K and V row on 16 bytes, and the splits to combine */
 	bool decode = decode_kernel(g, a) && t.n_split > 1 && k.offset % 16 == 0 && v.offset % 16 == 0 && k_pos % 8 == 0 &&
 	              k_head % 8 == 0 && v_pos % 8 == 0 && v_head % 8 == 0;
+	struct cm_tile ct;
+	uint32_t cm_spec[8];
 	if (decode) {
 		sh = SH_ATTENTION_DECODE;
 		t.wg = 4 * g->profile.subgroup_size, t.r = rows; /* one workgroup per (KV head, split) */
 		spec[0] = t.wg, spec[3] = a->n_head / a->n_head_kv, spec[4] = ATTN_DEC_TILE, n_spec = 5;
+	} else if (t.n_split == 1 && cm_tune(g, a, &ct)) {
+		sh = SH_ATTENTION_CM;
+		t.wg = ct.wg, t.r = ct.r;
+		uint32_t tile[8] = {ct.wg, d, dv, ct.r, ct.bc, ct.m, ct.n, ct.k};
+		memcpy(cm_spec, tile, sizeof tile);
+		n_spec = 8;
 	} else if (cpu_kernel(g, a, k.offset, v.offset, k_pos, k_head, v_pos, v_head)) {
 		sh = f16 ? SH_ATTENTION_CPU_F16 : SH_ATTENTION_CPU_F32;
 		t.r = rows < ATTN_CPU_MAX_R ? rows : ATTN_CPU_MAX_R;
@@ -251,7 +309,7 @@ int op_attention(struct gpu_rec *rec, struct gpu_view out, struct gpu_view scrat
 		            a->n_head_kv, t.n_split);
 
 	const struct gpu_pipeline *p;
-	TRY(gpu_pipeline_get(g, &p, sh, spec, n_spec));
+	TRY(gpu_pipeline_get(g, &p, sh, sh == SH_ATTENTION_CM ? cm_spec : spec, n_spec));
 	struct attn_params pc = {
 		.n_q = a->n_q, .n_head = a->n_head, .n_head_kv = a->n_head_kv, .n_ctx = a->n_ctx,
 		.q_stride = q_stride, .k_pos_stride = k_pos, .k_head_stride = k_head,

@@ -64,6 +64,8 @@ struct attn_desc {
 	uint32_t step_index;              /* uint32 index of n_kv in the step view; p0 follows it */
 };
 uint64_t op_attention_scratch_bytes(const struct gpu *g, const struct attn_desc *a);
+/* Whether op_attention runs this call's chunk on attention_cm.comp (prefill on matrix units). */
+bool op_attention_uses_cm(const struct gpu *g, const struct attn_desc *a);
 int op_attention(struct gpu_rec *rec, struct gpu_view out, struct gpu_view scratch, struct gpu_view q,
                  struct gpu_view k, struct gpu_view v, struct gpu_view sinks, struct gpu_view step,
                  const struct attn_desc *a);
