@@ -25,8 +25,11 @@ stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/vkllm" "$stage/llama"
 cp build/vkllm "$stage/vkllm/"
-tests=$(cd build && ctest -N -L gpu | awk '/Test +#/ {print $3}')
-for t in $tests; do cp "build/tests/$t" "$stage/vkllm/"; done
+# the GPU test programs (tests that are scripts, such as coopmat_lavapipe_next, stay here)
+tests=""
+for t in $(cd build && ctest -N -L gpu | awk '/Test +#/ {print $3}'); do
+  if [ -f "build/tests/$t" ]; then cp "build/tests/$t" "$stage/vkllm/" && tests+=" $t"; fi
+done
 
 # llama-bench links llama.cpp's common library, which the prebuilt folder holds (libllama-common.so);
 # the Vulkan and CPU backends are loaded at run time from the executable's folder
