@@ -56,6 +56,9 @@ layout(push_constant) uniform Params { gemm_params p; };
 #endif
 
 #include "common/blocks.glsl"
+#ifdef MOE
+#include "common/moe_segment.glsl"
+#endif
 
 // [k][row] and [k][col]: one k step of the micro-tile reads TM rows and TN columns, each
 // contiguous across the invocations that share it. The +1 pad spreads the decode stores (which
@@ -70,17 +73,8 @@ void main()
 	uint tid = gl_LocalInvocationID.x;
 	uint row0 = gl_WorkGroupID.x * BM;
 #ifdef MOE
-	// column tile ty is tile (ty - seen) of expert e's segment: walk the experts' tile counts
-	uint ty = gl_WorkGroupID.y, e = 0, seen = 0;
-	for (; e < p.n_exp; e++) {
-		uint tiles = (COUNTS[p.counts_offset + e] + BN - 1u) / BN;
-		if (ty < seen + tiles) break;
-		seen += tiles;
-	}
-	if (e == p.n_exp || e < p.first_expert || e - p.first_expert >= p.n_part) return; // uniform
-	uint col0 = OFFSETS[p.offsets_offset + e] + (ty - seen) * BN;
-	uint col_end = OFFSETS[p.offsets_offset + e] + COUNTS[p.counts_offset + e];
-	uint w_base = p.w_offset + (e - p.first_expert) * p.expert_bytes;
+	uint col0, col_end, w_base;
+	if (!moe_column_tile(gl_WorkGroupID.y, BN, col0, col_end, w_base)) return; // uniform
 #else
 	uint col0 = gl_WorkGroupID.y * BN, col_end = p.n_cols, w_base = p.w_offset;
 #endif
