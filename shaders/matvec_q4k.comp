@@ -14,6 +14,8 @@
 //   sum = d * (sc_a * q_a.x_a + sc_b * q_b.x_b) - dmin * (m_a * sum(x_a) + m_b * sum(x_b))
 // The sums over a row meet in one subgroupAdd; no shared memory, no barrier.
 // Needs: weights and rows on 16 bytes, x on 4 floats (host/ops/matvec.c checks, else matvec.comp).
+// -D MOE (moe_matvec_q4k): op_moe_matvec's expert matvecs, one assignment per gl_WorkGroupID.z
+// (its expert from IDS, its x row a / x_div, its y row a), as moe_matvec.comp.
 // Spec constants: 0 workgroup size (whole subgroups), 1 rows per subgroup.
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -30,7 +32,12 @@ layout(binding = 0) readonly buffer Weights { uvec4 W[]; };
 layout(binding = 1) readonly buffer In { vec4 X[]; };
 layout(binding = 2) buffer Out { float Y[]; };
 
+#ifdef MOE
+layout(binding = 3) readonly buffer Ids { uint IDS[]; };
+layout(push_constant) uniform Params { moe_matvec_params p; };
+#else
 layout(push_constant) uniform Params { matvec_params p; };
+#endif
 
 uint byte_of(uvec4 h, uint k) { return (h[1u + (k >> 2)] >> ((k & 3u) << 3)) & 0xFFu; } // scale byte k of 12
 
@@ -50,6 +57,14 @@ void main()
 {
 	uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
 	uint row0 = (group * gl_NumSubgroups + gl_SubgroupID) * ROWS;
+#ifdef MOE
+	uint a = gl_WorkGroupID.z, e = IDS[p.ids_offset + a];
+	if (e < p.first_expert || e - p.first_expert >= p.n_part) return; // uniform: another part's expert
+	uint w_base = p.w_offset + (e - p.first_expert) * p.expert_bytes;
+	uint x_base = p.x_offset + (a / p.x_div) * p.n_k, y_base = p.y_offset + a * p.n_rows;
+#else
+	uint w_base = p.w_offset, x_base = p.x_offset, y_base = p.y_offset;
+#endif
 	uint lane = gl_SubgroupInvocationID;
 	uint quarters = p.n_k / 64u;
 
@@ -59,7 +74,7 @@ void main()
 	for (uint q = lane; q < quarters; q += gl_SubgroupSize) {
 		uint blk = q >> 2, j = q & 3u;
 		// the quarter's 64 x values (16 vec4) and their two sums, once for all ROWS rows
-		uint x0 = (p.x_offset >> 2) + q * 16u;
+		uint x0 = (x_base >> 2) + q * 16u;
 		vec4 xa[8], xb[8];
 		float sum_a = 0.0, sum_b = 0.0;
 		[[unroll]] for (uint w = 0; w < 8u; w++) {
@@ -71,7 +86,7 @@ void main()
 		[[unroll]] for (uint r = 0; r < ROWS; r++) {
 			uint row = row0 + r;
 			if (row >= p.n_rows) break;
-			uint t = (p.w_offset + row * p.row_bytes) / 16u + blk * 9u;
+			uint t = (w_base + row * p.row_bytes) / 16u + blk * 9u;
 			uvec4 h = W[t], qa = W[t + 1u + 2u * j], qb = W[t + 2u + 2u * j];
 			float dot_a = 0.0, dot_b = 0.0;
 			[[unroll]] for (uint w = 0; w < 8u; w++) {
@@ -93,7 +108,7 @@ void main()
 		float s = subgroupAdd(acc[r]);
 		uint row = row0 + r;
 		if (subgroupElect() && row < p.n_rows) {
-			uint y = p.y_offset + row;
+			uint y = y_base + row;
 			Y[y] = (p.accumulate != 0u ? Y[y] : 0.0) + s;
 		}
 	}

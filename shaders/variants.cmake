@@ -15,6 +15,7 @@ foreach(t F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K MXFP4)
 endforeach()
 # matvec_q4k: the one-column Q4_K matvec on GPUs, 16-byte loads (host/ops/matvec.c)
 vkllm_shader(matvec_q4k matvec_q4k.comp)
+vkllm_shader(moe_matvec_q4k matvec_q4k.comp DEFINES MOE)
 # matvec_cpu: the CPU-device (lavapipe) matvec for the types it has chunk layouts for
 foreach(t Q8_0 Q4_0 Q4_K Q6_K F16 BF16 F32)
   string(TOLOWER ${t} lower)

@@ -257,15 +257,24 @@ int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uin
 	TRY(ops_check_view(op, "y", y, 4, (uint64_t)d->n_assign * d->n_rows * 4));
 	TRY(ops_check_view(op, "ids", ids, 4, (uint64_t)d->n_assign * 4));
 	bool cpu = gpu_is_cpu(g);
+	/* one column of Q4_K on a GPU: matvec_q4k.comp -D MOE, 16-byte loads (host/ops/matvec.c) */
+	bool vec = op_matvec_vec(g, wtype, 1) && w.offset % 16 == 0 && x.offset % 16 == 0 && row_bytes % 16 == 0;
 	uint32_t chunk, load_bytes;
 	enum shader_id cpu_sh;
-	if (matvec_cpu_device(g) && matvec_cpu_layout(wtype, &chunk, &load_bytes, &cpu_sh) &&
+	if (!vec && matvec_cpu_device(g) && matvec_cpu_layout(wtype, &chunk, &load_bytes, &cpu_sh) &&
 	    d->n_k % chunk == 0 && row_bytes % load_bytes == 0) {
 		bool done;
 		TRY(moe_matvec_cpu(rec, y, w, x, ids, d, cpu_sh, chunk, load_bytes, row_bytes, &done));
 		if (done) return VKLLM_OK;
 	}
-	uint32_t spec[] = {ops_workgroup(g, cpu ? 1 : 4), cpu ? 16 : 8};
+	uint32_t spec[] = {ops_workgroup(g, cpu ? 1 : 4), cpu ? 16 : 8}, wg_rows = spec[1];
+	if (vec) {
+		/* 4 subgroups of 2 rows, as the dense kernel */
+		uint32_t sg = g->profile.subgroup_size ? g->profile.subgroup_size : 32;
+		sh = SH_MOE_MATVEC_Q4K;
+		spec[0] = 4 * sg, spec[1] = 2, wg_rows = 8;
+		if (spec[0] > g->profile.max_workgroup_invocations) spec[0] = sg, wg_rows = 2;
+	}
 	const struct gpu_pipeline *p;
 	TRY(gpu_pipeline_get(g, &p, sh, spec, 2));
 	/* whole experts per binding: a stack larger than maxStorageBufferRange is several dispatches */
@@ -274,7 +283,7 @@ int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uin
 	if (per_part == 0) return fail(VKLLM_E_UNSUPPORTED, "%s: one expert (%llu bytes) is larger than a binding of device %s",
 	                               op, (unsigned long long)expert_bytes, g->profile.name);
 	uint32_t gx, gy;
-	gpu_groups_1d(g, (d->n_rows + spec[1] - 1) / spec[1], &gx, &gy);
+	gpu_groups_1d(g, (d->n_rows + wg_rows - 1) / wg_rows, &gx, &gy);
 	for (uint32_t e0 = 0; e0 < d->n_exp; e0 += per_part) {
 		uint32_t np = d->n_exp - e0 < per_part ? d->n_exp - e0 : per_part;
 		struct gpu_view part;
@@ -287,6 +296,7 @@ int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uin
 		};
 		struct gpu_view views[] = {part, ops_aligned(g, x, 4, &pc.x_offset), ops_aligned(g, y, 4, &pc.y_offset),
 		                           ops_aligned(g, ids, 4, &pc.ids_offset)};
+		if (vec) CHECK(w_off % 16 == 0 && part.offset % 16 == 0 && pc.x_offset % 4 == 0);
 		/* the chosen experts' weights (each assignment's; a repeated expert counts twice), x and y */
 		if (e0 == 0)
 			gpu_rec_hint_bytes(rec, expert_bytes * d->n_assign + (uint64_t)(d->n_assign / d->x_div) * d->n_k * 4 +
