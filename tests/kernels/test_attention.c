@@ -407,6 +407,10 @@ int main(void)
 		{"gpu decode long G=4 d64",               1,  8,  2,  64,  64, 2999, 3000, 4096, F16, 0, 0, 0,    0,  4, 0, 0},
 		{"gpu decode long chunk=1024 G=8 d64",    1, 16,  2,  64,  64, 2499, 2500, 3072, F16, 0, 1, 0,    0,  8, 0, 1024},
 		{"gpu decode own splits G=4 d64",         1,  8,  2,  64,  64, 3999, 4000, 4096, F16, 0, 1, 0,    0,  0, 0, 0},
+		/* the head dims of real models: a row of 16 and 32 lanes, which 32-lane subgroups take
+		 * (on lavapipe's 8 lanes these run attention.comp) */
+		{"gpu decode G=4 d128 long",              1, 32,  8, 128, 128, 2999, 3000, 4096, F16, 0, 0, 0,    0,  0, 0, 0},
+		{"gpu decode G=2 d256 softcap sinks",     1,  4,  2, 256, 256, 1499, 1500, 2048, F16, 0, 1, 1.5f, 0,  4, 0, 0},
 	};
 	for (size_t i = 0; i < sizeof dec / sizeof dec[0]; i++) run_case(&g, &dec[i], &seed);
 	struct acase rd = {"replay gpu decode", 12, 8, 2, 64, 64, 30, 42, 48, F16, 0, 1, 1.5f, 9, 3, 0, 0};
