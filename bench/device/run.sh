@@ -98,7 +98,7 @@ if [[ " $parts " == *" kernels "* ]]; then
   echo "rc=$? ($(elapsed) s)"
   # tile sweeps: the GEMV's workgroup x rows, the coopmat GEMM's block; 25 s each at most
   # the kernels built without a GPU against the ones they replace, side by side: q4_K's 16-byte
-  # matvec (matvec_q4k) against matvec.comp, decode and prefill attention (attention_decode,
+  # Q4_K and Q8_0 matvec (matvec_vec) against matvec.comp, decode and prefill attention (attention_decode,
   # attention_cm) against attention.comp
   VKLLM_MATVEC_VEC=0 timeout 25 "$vk" bench --kernels --only matvec --json >"$work/sweep/matvec-novec.json" 2>/dev/null
   VKLLM_ATTN_DECODE=0 VKLLM_ATTN_CM=0 timeout 25 "$vk" bench --kernels --only attention --json >"$work/sweep/attention-old.json" 2>/dev/null

@@ -11,6 +11,10 @@ enum shader_id matmul_shader(uint32_t wtype, bool gemm);
  * f32 operands. The variant may be empty in a build without the coopmat compiler. */
 enum shader_id matmul_coopmat_shader(uint32_t wtype);
 
+/* matvec_vec.comp's variants for a weight type (Q4_K, Q8_0): the width of its weight words (every
+ * row and the weights' start must be on one), the dense and the MoE variant; false for others. */
+bool matvec_vec_layout(uint32_t wtype, uint32_t *word_bytes, enum shader_id *sh, enum shader_id *moe);
+
 /* gemm.comp's plain tile for this device as its spec constants {wg, BM, BN, TM, TN} (the MoE
  * grouped GEMM uses the same tile). */
 void gemm_plain_spec(const struct gpu *g, uint32_t spec[5]);

@@ -2,8 +2,8 @@
  * take shaders/matvec_cpu.comp where the type and shape allow (docs/matmul.md, "lavapipe"),
  * everything else shaders/matvec.comp, tuned from the device profile: on GPUs a workgroup of 4
  * subgroups (the reduction is then one subgroup add and a 4-way sum in shared memory) on 8 rows;
- * on CPU devices one subgroup on 16. One column of Q4_K on a GPU takes shaders/matvec_q4k.comp,
- * which reads its weights 16 bytes at a time (matvec_vec below). */
+ * on CPU devices one subgroup on 16. One column of Q4_K or Q8_0 on a GPU takes
+ * shaders/matvec_vec.comp, which reads its weights in 16- or 4-byte words (matvec_vec below). */
 #include "ops.h"
 
 #include <stdio.h>
@@ -127,25 +127,40 @@ static int matvec_cpu(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w,
 	return VKLLM_OK;
 }
 
-/* The 16-byte-load kernel for this product: Q4_K, one column, on GPUs (VKLLM_MATVEC_VEC=0 turns it
- * off, =1 forces it on CPU devices too, for its test); the alignment is checked at record time. */
+bool matvec_vec_layout(uint32_t wtype, uint32_t *word_bytes, enum shader_id *sh, enum shader_id *moe)
+{
+	if (wtype == QT_Q4_K) *word_bytes = 16, *sh = SH_MATVEC_VEC_Q4_K, *moe = SH_MOE_MATVEC_VEC_Q4_K;
+	else if (wtype == QT_Q8_0) *word_bytes = 4, *sh = SH_MATVEC_VEC_Q8_0, *moe = SH_MOE_MATVEC_VEC_Q8_0;
+	else return false;
+	return true;
+}
+
+/* The wide-load kernel for this product: Q4_K or Q8_0, one column, on GPUs (VKLLM_MATVEC_VEC=0
+ * turns it off, =1 forces it on CPU devices too, for its tests); alignment is checked at record
+ * time. */
 bool op_matvec_vec(const struct gpu *g, uint32_t wtype, uint32_t n_cols)
 {
 	const char *env = getenv("VKLLM_MATVEC_VEC");
+	uint32_t wb;
+	enum shader_id sh, moe;
 	if (env && !strcmp(env, "0")) return false;
 	bool forced = env && !strcmp(env, "1");
-	return wtype == QT_Q4_K && n_cols == 1 && (forced || !gpu_is_cpu(g)) &&
+	return matvec_vec_layout(wtype, &wb, &sh, &moe) && n_cols == 1 && (forced || !gpu_is_cpu(g)) &&
 	       (g->profile.subgroup_ops & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
 }
 
-/* matvec_q4k.comp: 4 subgroups a workgroup, 2 rows each (8 rows, as matvec.comp's GPU shape);
+/* matvec_vec.comp: 4 subgroups a workgroup, 2 rows each (8 rows, as matvec.comp's GPU shape);
  * VKLLM_MATVEC_TILE=wg,rows sets the workgroup and its rows (a multiple of its subgroups). *done
- * stays false, nothing recorded, when a row or x does not start on 16 bytes. */
-static int matvec_vec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, struct gpu_view x, uint32_t n_rows,
-                      uint32_t n_k, bool accumulate, uint64_t row_bytes, bool *done)
+ * stays false, nothing recorded, when K is not a multiple of 64, x does not start on 16 bytes or a
+ * row not on the type's word. */
+static int matvec_vec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t wtype, struct gpu_view x,
+                      uint32_t n_rows, uint32_t n_k, bool accumulate, uint64_t row_bytes, bool *done)
 {
 	struct gpu *g = rec->g;
 	*done = false;
+	uint32_t wb;
+	enum shader_id sh, moe;
+	if (!matvec_vec_layout(wtype, &wb, &sh, &moe) || n_k % 64) return VKLLM_OK;
 	uint32_t sg = g->profile.subgroup_size ? g->profile.subgroup_size : 32;
 	uint32_t wg = 4 * sg, rows_per_sg = 2;
 	const char *env = getenv("VKLLM_MATVEC_TILE");
@@ -153,9 +168,9 @@ static int matvec_vec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w,
 	if (env && sscanf(env, "%u,%u", &ewg, &erows) == 2 && ewg && ewg % sg == 0 && erows % (ewg / sg) == 0 &&
 	    erows / (ewg / sg) >= 1 && erows / (ewg / sg) <= 16)
 		wg = ewg, rows_per_sg = erows / (ewg / sg);
-	/* with the weights and x on 16 bytes of their buffers, every view below (aligned down to the
-	 * device's offset alignment) and every row starts on 16 bytes too */
-	if (wg > g->profile.max_workgroup_invocations || row_bytes % 16 || w.offset % 16 || x.offset % 16) return VKLLM_OK;
+	/* with the weights on their word and x on 16 bytes of their buffers, every view below (aligned
+	 * down to the device's offset alignment) and every row starts on them too */
+	if (wg > g->profile.max_workgroup_invocations || row_bytes % wb || w.offset % wb || x.offset % 16) return VKLLM_OK;
 	uint32_t rows_per_dispatch, wr, xr, yr;
 	struct gpu_view views[3];
 	TRY(ops_weight_rows_per_dispatch(g, "matvec", row_bytes, n_rows, &rows_per_dispatch));
@@ -164,11 +179,11 @@ static int matvec_vec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w,
 	if (xr % 4) return VKLLM_OK;
 	uint32_t spec[] = {wg, rows_per_sg};
 	const struct gpu_pipeline *p;
-	TRY(gpu_pipeline_get(g, &p, SH_MATVEC_Q4K, spec, 2));
+	TRY(gpu_pipeline_get(g, &p, sh, spec, 2));
 	for (uint32_t r0 = 0; r0 < n_rows; r0 += rows_per_dispatch) {
 		uint32_t nr = n_rows - r0 < rows_per_dispatch ? n_rows - r0 : rows_per_dispatch;
 		TRY(ops_weight_view(g, "matvec", w, row_bytes, r0, nr, &views[0], &wr));
-		CHECK(wr % 16 == 0 && views[0].offset % 16 == 0);
+		CHECK(wr % wb == 0 && views[0].offset % wb == 0);
 		struct matvec_params pc = {
 			.n_rows = nr, .n_k = n_k, .row_bytes = (uint32_t)row_bytes, .w_offset = wr,
 			.x_offset = xr, .x_stride = n_k, .y_offset = yr + r0, .y_stride = n_rows,
@@ -191,7 +206,7 @@ int op_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_
 	TRY(matmul_check("matvec", wtype, y, w, x, n_rows, n_k, n_cols, MATVEC_MAX_COLS, &row_bytes));
 
 	bool done = false;
-	if (op_matvec_vec(g, wtype, n_cols)) TRY(matvec_vec(rec, y, w, x, n_rows, n_k, accumulate, row_bytes, &done));
+	if (op_matvec_vec(g, wtype, n_cols)) TRY(matvec_vec(rec, y, w, wtype, x, n_rows, n_k, accumulate, row_bytes, &done));
 	if (!done) TRY(matvec_cpu(rec, y, w, wtype, x, n_rows, n_k, n_cols, accumulate, row_bytes, &done));
 	if (done) return VKLLM_OK;
 

@@ -257,8 +257,11 @@ int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uin
 	TRY(ops_check_view(op, "y", y, 4, (uint64_t)d->n_assign * d->n_rows * 4));
 	TRY(ops_check_view(op, "ids", ids, 4, (uint64_t)d->n_assign * 4));
 	bool cpu = gpu_is_cpu(g);
-	/* one column of Q4_K on a GPU: matvec_q4k.comp -D MOE, 16-byte loads (host/ops/matvec.c) */
-	bool vec = op_matvec_vec(g, wtype, 1) && w.offset % 16 == 0 && x.offset % 16 == 0 && row_bytes % 16 == 0;
+	/* one column of Q4_K or Q8_0 on a GPU: matvec_vec.comp -D MOE, wide loads (host/ops/matvec.c) */
+	uint32_t vec_word = 0;
+	enum shader_id vec_dense, vec_moe = SH_COUNT;
+	bool vec = op_matvec_vec(g, wtype, 1) && matvec_vec_layout(wtype, &vec_word, &vec_dense, &vec_moe) &&
+	           d->n_k % 64 == 0 && w.offset % vec_word == 0 && x.offset % 16 == 0 && row_bytes % vec_word == 0;
 	uint32_t chunk, load_bytes;
 	enum shader_id cpu_sh;
 	if (!vec && matvec_cpu_device(g) && matvec_cpu_layout(wtype, &chunk, &load_bytes, &cpu_sh) &&
@@ -271,7 +274,7 @@ int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uin
 	if (vec) {
 		/* 4 subgroups of 2 rows, as the dense kernel */
 		uint32_t sg = g->profile.subgroup_size ? g->profile.subgroup_size : 32;
-		sh = SH_MOE_MATVEC_Q4K;
+		sh = vec_moe;
 		spec[0] = 4 * sg, spec[1] = 2, wg_rows = 8;
 		if (spec[0] > g->profile.max_workgroup_invocations) spec[0] = sg, wg_rows = 2;
 	}
@@ -296,7 +299,7 @@ int op_moe_matvec(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uin
 		};
 		struct gpu_view views[] = {part, ops_aligned(g, x, 4, &pc.x_offset), ops_aligned(g, y, 4, &pc.y_offset),
 		                           ops_aligned(g, ids, 4, &pc.ids_offset)};
-		if (vec) CHECK(w_off % 16 == 0 && part.offset % 16 == 0 && pc.x_offset % 4 == 0);
+		if (vec) CHECK(w_off % vec_word == 0 && part.offset % vec_word == 0 && pc.x_offset % 4 == 0);
 		/* the chosen experts' weights (each assignment's; a repeated expert counts twice), x and y */
 		if (e0 == 0)
 			gpu_rec_hint_bytes(rec, expert_bytes * d->n_assign + (uint64_t)(d->n_assign / d->x_div) * d->n_k * 4 +

@@ -28,8 +28,8 @@ int op_gemm(struct gpu_rec *rec, struct gpu_view y, struct gpu_view w, uint32_t 
 bool op_gemm_uses_coopmat(const struct gpu *g, uint32_t wtype);
 /* Whether op_moe_gemm (the grouped expert GEMM) runs on matrix units for this weight type. */
 bool op_moe_gemm_uses_coopmat(const struct gpu *g, uint32_t wtype);
-/* Whether op_matvec takes shaders/matvec_q4k.comp (16-byte loads) for this type and column count,
- * given weights, rows and x on 16 bytes. */
+/* Whether op_matvec takes shaders/matvec_vec.comp (wide loads; Q4_K and Q8_0) for this type and
+ * column count, given x on 16 bytes and weights and rows on the type's word. */
 bool op_matvec_vec(const struct gpu *g, uint32_t wtype, uint32_t n_cols);
 
 /* The product the model records: op_matvec up to MATMUL_MATVEC_MAX_COLS columns, op_gemm above. */

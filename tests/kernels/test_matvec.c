@@ -3,7 +3,7 @@
  * multiple (32, or 256 for K-quants) and larger; 1 to 8 columns; accumulate on and off; views at
  * unaligned offsets inside shared buffers; and aligned views with K a multiple of 512, the
  * products lavapipe's own kernel (matvec_cpu.comp) takes. Tolerance: see matmul_case.h.
- * The GPUs' one-column Q4_K kernel (matvec_q4k.comp, 16-byte loads) is forced on with
+ * The GPUs' one-column Q4_K and Q8_0 kernel (matvec_vec.comp, wide loads) is forced on with
  * VKLLM_MATVEC_VEC=1 for the aligned cases, in three tilings.
  * MXFP4 (gpt-oss's experts) gets its own cases on top: raw blocks (mxfp4_case below). */
 #include "kernels/matmul_case.h"
@@ -101,15 +101,21 @@ int main(void)
 	for (size_t t = 0; t < sizeof matmul_types / sizeof matmul_types[0]; t++)
 		for (size_t s = 0; s < sizeof aligned / sizeof aligned[0]; s++) aligned_case(&g, matmul_types[t], aligned[s], &seed);
 
-	/* matvec_q4k.comp: one super-block (4 quarters, most lanes idle), rows that are not a multiple
-	 * of a workgroup's, K = 4096 and 32768 (lanes striding over 64 and 512 quarters), accumulate;
-	 * in the default tiling, one subgroup on one row, and 4 subgroups on 4 rows each */
+	/* matvec_vec.comp: K of one piece or a few (most lanes idle), rows that are not a multiple of a
+	 * workgroup's, long K (Q4_K: 4096 and 32768, lanes striding over 64 and 512 pieces), accumulate;
+	 * in the default tiling, one subgroup on one row, and 4 subgroups on 4 rows each; Q8_0's K
+	 * in blocks of 32 (2, 6, 16, 90 and 128 blocks: pairs of blocks a lane) */
 	setenv("VKLLM_MATVEC_VEC", "1", 1);
-	EXPECT(op_matvec_vec(&g, QT_Q4_K, 1) && !op_matvec_vec(&g, QT_Q4_K, 2) && !op_matvec_vec(&g, QT_Q8_0, 1),
-	       "matvec_q4k chosen for one column of Q4_K only");
+	EXPECT(op_matvec_vec(&g, QT_Q4_K, 1) && op_matvec_vec(&g, QT_Q8_0, 1) && !op_matvec_vec(&g, QT_Q4_K, 2) &&
+	       !op_matvec_vec(&g, QT_Q6_K, 1),
+	       "matvec_vec chosen for one column of Q4_K and Q8_0 only");
 	const struct matmul_shape vec_shapes[] = {
 		{1, 1, 1, false, true}, {13, 1, 1, true, true}, {133, 16, 1, false, true}, {70, 3, 1, true, true},
 		{300, 128, 1, true, true},
+	};
+	const struct matmul_shape vec_q8_shapes[] = {
+		{1, 2, 1, false, true}, {13, 6, 1, true, true}, {133, 128, 1, false, true}, {70, 16, 1, true, true},
+		{37, 90, 1, false, true},
 	};
 	char tiles[3][32] = {"", "", ""};
 	snprintf(tiles[1], sizeof tiles[1], "%u,1", g.profile.subgroup_size);
@@ -117,6 +123,8 @@ int main(void)
 	for (int t = 0; t < 3; t++) {
 		if (t) setenv("VKLLM_MATVEC_TILE", tiles[t], 1);
 		for (size_t s = 0; s < sizeof vec_shapes / sizeof vec_shapes[0]; s++) aligned_case(&g, QT_Q4_K, vec_shapes[s], &seed);
+		for (size_t s = 0; s < sizeof vec_q8_shapes / sizeof vec_q8_shapes[0]; s++)
+			aligned_case(&g, QT_Q8_0, vec_q8_shapes[s], &seed);
 	}
 	unsetenv("VKLLM_MATVEC_TILE");
 	unsetenv("VKLLM_MATVEC_VEC");

@@ -440,12 +440,15 @@ int main(void)
 	run_matvec(&g, QT_F16, 8, 33, 64, 1, 8, false, &seed);
 	run_matvec(&g, QT_MXFP4, 32, 40, 64, 1, 4, false, &seed);
 	run_matvec(&g, QT_F32, 48, 1024, 1024, 1, 8, false, &seed); /* 201 MB: parts on devices with 128 MiB bindings */
-	/* the GPUs' 16-byte Q4_K kernel (matvec_q4k.comp -D MOE), forced on: gate/up (x per token) and
+	/* the GPUs' wide-load kernel (matvec_vec.comp -D MOE), forced on: gate/up (x per token) and
 	 * down (x per assignment) shapes, rows not a multiple of a workgroup's, K past one lane pass */
 	setenv("VKLLM_MATVEC_VEC", "1", 1);
 	run_matvec(&g, QT_Q4_K, 16, 37, 512, 2, 4, false, &seed);
 	run_matvec(&g, QT_Q4_K, 32, 70, 256, 3, 8, true, &seed);
 	run_matvec(&g, QT_Q4_K, 8, 13, 8192, 1, 2, false, &seed);
+	run_matvec(&g, QT_Q8_0, 16, 37, 512, 2, 4, false, &seed);
+	run_matvec(&g, QT_Q8_0, 32, 70, 192, 3, 8, true, &seed);
+	run_matvec(&g, QT_Q8_0, 8, 13, 2880, 1, 2, false, &seed);
 	unsetenv("VKLLM_MATVEC_VEC");
 	/* K a whole number of matvec_cpu chunks: the CPU-device kernel's shapes (lavapipe) */
 	run_matvec(&g, QT_Q8_0, 32, 100, 1024, 2, 4, false, &seed);
