@@ -97,7 +97,7 @@ if [[ " $parts " == *" kernels "* ]]; then
   timeout 120 "$vk" bench --kernels --json >"$work/kernels.json" 2>"$work/kernels.err"
   echo "rc=$? ($(elapsed) s)"
   # tile sweeps: the GEMV's workgroup x rows, the coopmat GEMM's block; 25 s each at most
-  # the kernels built without a GPU against the ones they replace, side by side: q4_K's 16-byte
+  # the kernels built without a GPU against the ones they replace, side by side: the wide-load
   # Q4_K and Q8_0 matvec (matvec_vec) against matvec.comp, decode and prefill attention (attention_decode,
   # attention_cm) against attention.comp
   VKLLM_MATVEC_VEC=0 timeout 25 "$vk" bench --kernels --only matvec --json >"$work/sweep/matvec-novec.json" 2>/dev/null
