@@ -20,9 +20,10 @@
  * registers 16 bytes a lane, one load serving the G query heads of a KV head, with more splits
  * (decode_split below). VKLLM_ATTN_DECODE=0 turns it off, =1 forces it on CPU devices (its test).
  *
- * Devices with cooperative matrices run prefill chunks over an f16 cache on attention_cm.comp: the
- * same rows and masks, S = Q K^T and O += P V on the matrix units (cm_tune below). VKLLM_ATTN_CM=0
- * turns it off. */
+ * Devices with cooperative matrices can run prefill chunks over an f16 cache on attention_cm.comp:
+ * the same rows and masks, S = Q K^T and O += P V on the matrix units (cm_tune below). Opt-in
+ * (VKLLM_ATTN_CM=1) until a GPU has checked its precision: on Mesa 26's lavapipe test_forward_gpu
+ * moved some models' logits past their bound with it (docs/attention.md). */
 #include "ops.h"
 #include "view_util.h"
 
@@ -103,14 +104,14 @@ struct cm_tile {
 static uint32_t cm_shared_bytes(uint32_t r, uint32_t bc, uint32_t d, uint32_t dv)
 {
 	uint32_t dmax = d > dv ? d : dv;
-	return 2 * r * (d + 8) + 2 * bc * (dmax + 8) + 4 * r * (bc + 4) + 2 * r * (bc + 8) + 4 * r * (dv + 4) + 12 * r;
+	return 2 * 2 * r * (d + 8) + 2 * bc * (dmax + 8) + 4 * r * (bc + 4) + 2 * 2 * r * (bc + 8) + 4 * r * (dv + 4) + 12 * r;
 }
 
 static bool cm_tune(const struct gpu *g, const struct attn_desc *a, struct cm_tile *t)
 {
 	const struct gpu_profile *pr = &g->profile;
 	const char *env = getenv("VKLLM_ATTN_CM");
-	if ((env && !strcmp(env, "0")) || shader_table[SH_ATTENTION_CM].n_words == 0 || !pr->coopmat || !pr->fp16 ||
+	if (!(env && !strcmp(env, "1")) || shader_table[SH_ATTENTION_CM].n_words == 0 || !pr->coopmat || !pr->fp16 ||
 	    !pr->storage16 || !pr->memory_model || a->kv_type != ATTN_KV_F16 || a->n_q < 2 || a->head_dim_k % 8 ||
 	    a->head_dim_v % 8)
 		return false;

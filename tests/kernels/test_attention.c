@@ -321,6 +321,9 @@ int main(void)
 		return 1;
 	}
 	const enum attn_kv_type F16 = ATTN_KV_F16, F32 = ATTN_KV_F32;
+	/* attention_cm.comp is opt-in (host/ops/attention.c): on for every case here, where a device
+	 * has cooperative matrices (the prefill cases take it; tests/coopmat_next.sh looks for its line) */
+	setenv("VKLLM_ATTN_CM", "1", 1);
 	const struct acase cases[] = {
 		/* what                                  n_q head kv  d    dv   p0   n_kv ctx  kv   hm  sinks cap  swa split aligned */
 		{"prefill G=4 d128 f16",                 37,  8,  2, 128, 128,   0,  37,  40, F16, 0, 0, 0,    0,  1, 0, 0},
