@@ -213,9 +213,7 @@ static int measure_matrix(struct gpu *g, uint32_t ab_type, double *rate, char *b
 	if (wg > pr->max_workgroup_invocations) return VKLLM_OK;
 	for (uint32_t i = 0; i < pr->n_coopmat; i++) {
 		const struct gpu_coopmat_shape *c = &pr->coopmat_shapes[i];
-		if (c->scope != 3 || c->a_type != ab_type || c->b_type != ab_type || c->c_type != sum_type ||
-		    c->result_type != sum_type || !c->m || !c->n || !c->k)
-			continue;
+		if (!gpu_coopmat_shape_is(c, ab_type, sum_type)) continue;
 		uint32_t n = groups * 4 * c->m * c->n;
 		struct gpu_buffer out;
 		TRY(gpu_buffer_create(g, &out, (uint64_t)n * 4, GPU_MEM_DEVICE, "bench.matrix"));

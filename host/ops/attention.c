@@ -123,9 +123,7 @@ static bool cm_tune(const struct gpu *g, const struct attn_desc *a, struct cm_ti
 		if (cm_shared_bytes(r, bc, a->head_dim_k, a->head_dim_v) > pr->max_shared_memory) continue;
 		for (uint32_t i = 0; i < pr->n_coopmat; i++) {
 			const struct gpu_coopmat_shape *s = &pr->coopmat_shapes[i];
-			if (s->a_type || s->b_type || s->c_type != 1 || s->result_type != 1 || s->scope != 3 || !s->m || !s->n || !s->k)
-				continue;
-			if ((r / 2) % s->m || (bc / 2) % s->n || (a->head_dim_v / 2) % s->n || a->head_dim_k % s->k || bc % s->k) continue;
+			if (!gpu_coopmat_shape_is(s, 0, 1) || (r / 2) % s->m || (bc / 2) % s->n || (a->head_dim_v / 2) % s->n || a->head_dim_k % s->k || bc % s->k) continue;
 			*t = (struct cm_tile){wg, r, bc, s->m, s->n, s->k};
 			return true;
 		}
@@ -282,12 +280,11 @@ int op_attention(struct gpu_rec *rec, struct gpu_view out, struct gpu_view scrat
 		return fail(VKLLM_E_ARG, "%s: a view's byte offset is not a multiple of its element size", name);
 
 	uint32_t rows = a->n_q * (a->n_head / a->n_head_kv);
-	uint32_t spec[] = {t.wg, d, dv, t.r, t.bc, t.tp}, n_spec = 6;
+	uint32_t spec[8] = {t.wg, d, dv, t.r, t.bc, t.tp}, n_spec = 6;
 	/* attention_decode.comp: every K and V row on 16 bytes, and the splits to combine */
 	bool decode = decode_kernel(g, a) && t.n_split > 1 && k.offset % 16 == 0 && v.offset % 16 == 0 && k_pos % 8 == 0 &&
 	              k_head % 8 == 0 && v_pos % 8 == 0 && v_head % 8 == 0;
 	struct cm_tile ct;
-	uint32_t cm_spec[8];
 	if (decode) {
 		sh = SH_ATTENTION_DECODE;
 		t.wg = 4 * g->profile.subgroup_size, t.r = rows; /* one workgroup per (KV head, split) */
@@ -295,9 +292,7 @@ int op_attention(struct gpu_rec *rec, struct gpu_view out, struct gpu_view scrat
 	} else if (t.n_split == 1 && cm_tune(g, a, &ct)) {
 		sh = SH_ATTENTION_CM;
 		t.wg = ct.wg, t.r = ct.r;
-		uint32_t tile[8] = {ct.wg, d, dv, ct.r, ct.bc, ct.m, ct.n, ct.k};
-		memcpy(cm_spec, tile, sizeof tile);
-		n_spec = 8;
+		spec[0] = ct.wg, spec[3] = ct.r, spec[4] = ct.bc, spec[5] = ct.m, spec[6] = ct.n, spec[7] = ct.k, n_spec = 8;
 	} else if (cpu_kernel(g, a, k.offset, v.offset, k_pos, k_head, v_pos, v_head)) {
 		sh = f16 ? SH_ATTENTION_CPU_F16 : SH_ATTENTION_CPU_F32;
 		t.r = rows < ATTN_CPU_MAX_R ? rows : ATTN_CPU_MAX_R;
@@ -310,7 +305,7 @@ int op_attention(struct gpu_rec *rec, struct gpu_view out, struct gpu_view scrat
 		            a->n_head_kv, t.n_split);
 
 	const struct gpu_pipeline *p;
-	TRY(gpu_pipeline_get(g, &p, sh, sh == SH_ATTENTION_CM ? cm_spec : spec, n_spec));
+	TRY(gpu_pipeline_get(g, &p, sh, spec, n_spec));
 	struct attn_params pc = {
 		.n_q = a->n_q, .n_head = a->n_head, .n_head_kv = a->n_head_kv, .n_ctx = a->n_ctx,
 		.q_stride = q_stride, .k_pos_stride = k_pos, .k_head_stride = k_head,

@@ -64,8 +64,7 @@ static bool coopmat_tile_for_shader(const struct gpu *g, enum shader_id sh, stru
 	if (t->wg > pr->max_workgroup_invocations || t->wg > pr->max_workgroup_size[0]) return false;
 	for (uint32_t i = 0; i < pr->n_coopmat; i++) {
 		const struct gpu_coopmat_shape *s = &pr->coopmat_shapes[i];
-		if (s->a_type == 0 && s->b_type == 0 && s->c_type == 1 && s->result_type == 1 && s->scope == 3 && s->m &&
-		    s->n && s->k && (t->bm / 2) % s->m == 0 && (t->bn / 2) % s->n == 0 && 32 % s->k == 0) {
+		if (gpu_coopmat_shape_is(s, 0, 1) && (t->bm / 2) % s->m == 0 && (t->bn / 2) % s->n == 0 && 32 % s->k == 0) {
 			t->m = s->m, t->n = s->n, t->k = s->k;
 			/* shared memory: f16 weight and activation slices (40 values a row) and 4 f32 staging tiles */
 			uint32_t shared = (t->bm + t->bn) * 40 * 2 + 4 * s->m * s->n * 4;

@@ -27,6 +27,14 @@ struct gpu_coopmat_shape {
 	uint32_t scope; /* VkScopeKHR: 3 = subgroup */
 };
 
+/* A subgroup-scope shape multiplying ab_type operands into sum_type sums (VkComponentTypeKHR:
+ * f16 0 into f32 1, s8 3 into s32 5), with every size set. */
+static inline bool gpu_coopmat_shape_is(const struct gpu_coopmat_shape *s, uint32_t ab_type, uint32_t sum_type)
+{
+	return s->scope == 3 && s->a_type == ab_type && s->b_type == ab_type && s->c_type == sum_type &&
+	       s->result_type == sum_type && s->m && s->n && s->k;
+}
+
 struct gpu_heap {
 	uint64_t size;
 	uint64_t budget; /* VK_EXT_memory_budget's view of what this process may use; 0 when unknown */
